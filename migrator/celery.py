@@ -1,0 +1,95 @@
+"""The Celery application.
+
+The broker is Redis when it answers; otherwise kombu's filesystem transport, so a laptop without Redis still
+runs a real worker process. Web and worker must agree, so `make run` pins the choice in CELERY_BROKER.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "migrator.settings")
+
+
+@dataclass(frozen=True)
+class BrokerChoice:
+    kind: str  # "redis" or "filesystem"
+    url: str
+    reason: str
+
+
+def redis_answers(url: str, timeout: float = 0.5) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))
+    except OSError:
+        return False
+
+
+def choose_broker(preference: str, redis_url: str, data_dir: Path) -> BrokerChoice:
+    if preference == "redis":
+        return BrokerChoice("redis", redis_url, "CELERY_BROKER=redis")
+    if preference == "auto" and redis_answers(redis_url):
+        return BrokerChoice("redis", redis_url, f"Redis answered at {urlsplit(redis_url).netloc}")
+    reason = "CELERY_BROKER=filesystem" if preference == "filesystem" else "Redis did not answer"
+    return BrokerChoice("filesystem", "filesystem://", f"{reason}; using the embedded filesystem broker")
+
+
+def _configure(app: Celery) -> BrokerChoice:
+    from django.conf import settings
+
+    choice = choose_broker(settings.CELERY_BROKER_PREFERENCE, settings.REDIS_URL, settings.DATA_DIR)
+    conf: dict[str, object] = {
+        "broker_url": choice.url,
+        "task_ignore_result": True,  # the Job row is the truth about background work, not a result backend
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": False,  # a lost job is marked failed by the reaper, not redelivered forever
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": settings.CELERY_QUEUE,
+        "task_always_eager": settings.CELERY_TASK_ALWAYS_EAGER,
+        "task_eager_propagates": False,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "timezone": settings.TIME_ZONE,
+    }
+    if choice.kind == "filesystem":
+        folder = settings.DATA_DIR / "broker"
+        (folder / "queue").mkdir(parents=True, exist_ok=True)
+        (folder / "processed").mkdir(parents=True, exist_ok=True)
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        }
+    else:
+        conf["broker_transport_options"] = {"visibility_timeout": 3600}
+    app.conf.update(conf)
+    return choice
+
+
+app = Celery("migrator")
+_choice: BrokerChoice | None = None
+
+
+def broker_choice() -> BrokerChoice:
+    global _choice
+    if _choice is None:
+        _choice = _configure(app)
+    return _choice
+
+
+@app.on_configure.connect
+def _on_configure(sender: Celery, **_: object) -> None:
+    broker_choice()
+
+
+app.autodiscover_tasks(["migrator.core", "migrator.inventory", "migrator.prompts", "migrator.flows"])

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class CoreConfig(AppConfig):
+    name = "migrator.core"
+    label = "core"
+    verbose_name = "Migration core"
+
+    def ready(self) -> None:
+        from migrator.core import jobs, roles, worker  # noqa: F401 - worker connects Celery signals
+
+        jobs.autodiscover()
+        post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="migrator.core.roles.sync")

@@ -1,0 +1,78 @@
+"""Roles are Django groups. Each app declares what its roles may do in ``<app>/roles.py`` as
+``ROLE_PERMISSIONS = {"Engineer": ["app.codename", ...]}``; ``sync_roles`` merges them all.
+
+The groups are created by a migration (core 0002); permissions are (re)synced after every migrate, because
+Django creates permission rows only after all migrations have run.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+PRODUCT_OWNER = "Product owner"
+ENGINEER = "Engineer"
+SUPPORT_LEAD = "Support lead"
+ROLES = (PRODUCT_OWNER, ENGINEER, SUPPORT_LEAD)
+
+_READ = [
+    "core.view_assistant",
+    "core.view_flow",
+    "core.view_job",
+    "core.view_auditevent",
+    "core.view_connection",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    PRODUCT_OWNER: [*_READ, "core.draft_prompt", "core.approve_prompt", "core.block_assistant", "core.set_priority"],
+    ENGINEER: [
+        *_READ,
+        "core.add_connection",
+        "core.change_connection",
+        "core.delete_connection",
+        "core.draft_prompt",
+        "core.run_validation",
+        "core.mark_migrated",
+        "core.block_assistant",
+        "core.retire_assistant",
+        "core.set_priority",
+        "core.add_flow",
+        "core.change_flow",
+        "core.mark_flow_migrated",
+    ],
+    SUPPORT_LEAD: [*_READ, "core.approve_cutover"],
+}
+
+APP_ROLE_MODULES = ("migrator.inventory.roles", "migrator.prompts.roles", "migrator.flows.roles")
+
+
+def all_role_permissions() -> dict[str, set[str]]:
+    merged = {role: set(perms) for role, perms in ROLE_PERMISSIONS.items()}
+    for module_name in APP_ROLE_MODULES:
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError:
+            continue
+        for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
+            merged.setdefault(role, set()).update(perms)
+    return merged
+
+
+def sync_roles(group_model, permission_model) -> None:
+    """Create the role groups and give each exactly its declared permissions (idempotent)."""
+    for role, perms in all_role_permissions().items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in sorted(perms):
+            app_label, codename = dotted.split(".", 1)
+            perm = permission_model.objects.filter(content_type__app_label=app_label, codename=codename).first()
+            if perm is not None:
+                wanted.append(perm)
+        group.permissions.set(wanted)
+
+
+def sync_roles_after_migrate(sender, **kwargs) -> None:
+    if getattr(sender, "label", None) != "core":
+        return
+    from django.contrib.auth.models import Group, Permission
+
+    sync_roles(Group, Permission)

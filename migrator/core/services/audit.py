@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from migrator.core.models import AuditEvent
+
+
+def record(
+    *,
+    actor,
+    verb: str,
+    obj: models.Model | None = None,
+    before: Any = None,
+    after: Any = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event. ``verb`` is namespaced: ``migrator.<object>.<what_happened>``."""
+    if not verb.startswith("migrator."):
+        raise ValueError(f"Audit verbs are namespaced under 'migrator.': {verb!r}")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_label=user.get_username() if user else (str(actor) if isinstance(actor, str) else "system"),
+        verb=verb,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:300] if obj is not None else "",
+        before=before,
+        after=after,
+        data=data or {},
+    )

@@ -1,0 +1,17 @@
+"""Settings for the test suite: the real settings module with test-only defaults from the environment."""
+
+import os
+
+os.environ.setdefault("MIGRATOR_TESTING", "true")
+os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
+
+from migrator.settings import *  # noqa: F403
+from migrator.settings import DATA_DIR, DATABASES
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not :memory:, so a real Celery worker process can share the test database. Named per run so
+    # several test runs on one machine do not trample each other.
+    _test_name = os.environ.get("MIGRATOR_TEST_DB") or str(DATA_DIR / f"test-{os.getpid()}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}
