@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves its Swagger UI assets locally (no CDN) for /api/v1/docs
     "migrator.core",
     "migrator.inventory",
     "migrator.prompts",
