@@ -15,7 +15,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+    password = factory.django.Password(PASSWORD)
 
 
 class ConnectionFactory(factory.django.DjangoModelFactory):
@@ -25,11 +25,7 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Connection {n}")
     base_url = "http://127.0.0.1:9/v1"
 
-    @factory.post_generation
-    def api_key(obj, create, extracted, **kwargs):
-        obj.set_api_key(extracted or "sk-test-key")
-        if create:
-            obj.save()
+    api_key_encrypted = factory.LazyFunction(lambda: __import__("migrator.core.crypto", fromlist=["encrypt"]).encrypt("sk-test-key"))
 
 
 class AssistantFactory(factory.django.DjangoModelFactory):

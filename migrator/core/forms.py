@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django import forms
+
+from migrator.core.models import JobStatus
+from migrator.core.status import MigrationStatus, Priority
+
+SORTS = {
+    "name": ("name", "Name"),
+    "-traffic": ("-traffic_share", "Traffic"),
+    "priority": ("priority_rank", "Priority"),
+    "status": ("status", "Status"),
+    "model": ("model", "Model"),
+    "-activity": ("-last_activity_at", "Last activity"),
+    "-messages": ("-message_count", "Messages"),
+}
+
+
+class AssistantFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search", widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, id, model, instructions…"}))
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *MigrationStatus.choices])
+    priority = forms.ChoiceField(required=False, choices=[("", "Any priority"), *Priority.choices])
+    model = forms.CharField(required=False, label="Model", widget=forms.TextInput(attrs={"placeholder": "e.g. gpt-4o", "list": "model-options"}))
+    model_state = forms.ChoiceField(
+        required=False,
+        label="Model state",
+        choices=[("", "Any model"), ("retired", "Retired model"), ("retiring", "Retiring soon"), ("attention", "Retired or retiring")],
+    )
+    sort = forms.ChoiceField(required=False, choices=[(k, v[1]) for k, v in SORTS.items()])
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(choices=MigrationStatus.choices)
+    reason = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+    # Destructive or backwards moves must say why; the reason goes into the history row and the audit log.
+    REASON_REQUIRED = {MigrationStatus.BLOCKED, MigrationStatus.RETIRED}
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("to") in self.REASON_REQUIRED and not (cleaned.get("reason") or "").strip():
+            self.add_error("reason", "Say why: the reason is recorded in the status history and the audit log.")
+        return cleaned
+
+
+class JobFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *JobStatus.choices])
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind")])
+    mine = forms.BooleanField(required=False, label="Only mine")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from migrator.core.jobs import registry
+
+        self.fields["kind"].choices = [("", "Any kind"), *sorted((k, h.label) for k, h in registry.items())]
+
+
+class AuditFilterForm(forms.Form):
+    verb = forms.CharField(required=False, label="Action", widget=forms.TextInput(attrs={"placeholder": "migrator.assistant"}))
+    actor = forms.CharField(required=False, label="Actor")
+    object_type = forms.CharField(required=False, label="Object type", widget=forms.TextInput(attrs={"placeholder": "core.assistant"}))
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            self.add_error("until", "The end date is before the start date.")
+        return cleaned

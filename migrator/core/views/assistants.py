@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from migrator.core import model_catalog
+from migrator.core.forms import SORTS, AssistantFilterForm, TransitionForm
+from migrator.core.models import Assistant, AuditEvent, Job
+from migrator.core.services import InvalidTransition, NotAllowed
+from migrator.core.services.status import allowed_assistant_transitions, change_assistant_status
+from migrator.core.status import PRIORITY_RANK
+from migrator.core.tabs import assistant_tabs
+from migrator.core.views.common import paginate
+
+
+def _models_in_state(state: str) -> list[str]:
+    wanted = {"retired"} if state == "retired" else {"retiring"} if state == "retiring" else {"retired", "retiring"}
+    used = Assistant.objects.values_list("model", flat=True).distinct()
+    return [m for m in used if model_catalog.lookup(m).state() in wanted]
+
+
+def filtered_assistants(user, data: dict) -> tuple[AssistantFilterForm, object]:
+    form = AssistantFilterForm(data)
+    qs = Assistant.objects.visible_to(user).annotate(
+        priority_rank=Case(
+            *(When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()),
+            default=Value(9),
+            output_field=IntegerField(),
+        )
+    )
+    sort = "-traffic"
+    if form.is_valid():
+        cd = form.cleaned_data
+        if cd["q"]:
+            q = cd["q"].strip()
+            qs = qs.filter(
+                Q(name__icontains=q) | Q(legacy_id__icontains=q) | Q(model__icontains=q)
+                | Q(instructions__icontains=q) | Q(description__icontains=q)
+            )
+        if cd["status"]:
+            qs = qs.filter(status=cd["status"])
+        if cd["priority"]:
+            qs = qs.filter(priority=cd["priority"])
+        if cd["model"]:
+            qs = qs.filter(model__iexact=cd["model"].strip())
+        if cd["model_state"]:
+            qs = qs.filter(model__in=_models_in_state(cd["model_state"]))
+        sort = cd["sort"] or sort
+    order = SORTS.get(sort, SORTS["-traffic"])[0]
+    return form, qs.order_by(order, "name", "pk")
+
+
+def assistant_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("core.view_assistant"):
+        raise PermissionDenied("You may not view assistants.")
+    form, qs = filtered_assistants(request.user, request.GET)
+    page = paginate(request, qs.select_related("owner"))
+    for assistant in page.object_list:
+        assistant.model_info = model_catalog.lookup(assistant.model)
+    current_sort = request.GET.get("sort") or "-traffic"
+    context = {
+        "form": form,
+        "page": page,
+        "total": qs.count(),
+        "sorts": [(key, label, key == current_sort) for key, (_, label) in SORTS.items()],
+        "model_options": Assistant.objects.visible_to(request.user).order_by("model").values_list("model", flat=True).distinct(),
+    }
+    template = "core/assistant_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _detail_context(request: HttpRequest, assistant: Assistant, form: TransitionForm | None = None) -> dict:
+    info = model_catalog.lookup(assistant.model)
+    return {
+        "assistant": assistant,
+        "model_info": info,
+        "transitions": allowed_assistant_transitions(assistant=assistant, user=request.user),
+        "history": assistant.status_changes.select_related("actor")[:20],
+        "flows": assistant.flows.all(),
+        "jobs": Job.objects.visible_to(request.user).filter(subject_type="core.assistant", subject_id=str(assistant.pk))[:5],
+        "events": AuditEvent.objects.for_object(assistant).select_related("actor")[:10],
+        "tool_summary": [_tool_label(t) for t in assistant.tools if isinstance(t, dict)],
+        "transition_form": form or TransitionForm(),
+        "tabs": assistant_tabs(assistant.pk, "overview"),
+    }
+
+
+def _tool_label(tool: dict) -> str:
+    kind = str(tool.get("type", "?"))
+    if kind == "function":
+        name = (tool.get("function") or {}).get("name") or tool.get("name") or "?"
+        return f"function: {name}"
+    return kind
+
+
+def assistant_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    assistant = get_object_or_404(Assistant.objects.visible_to(request.user).select_related("owner", "connection"), pk=pk)
+    return render(request, "core/assistant_detail.html", _detail_context(request, assistant))
+
+
+@require_POST
+def assistant_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    assistant = get_object_or_404(Assistant.objects.visible_to(request.user), pk=pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, assistant, form)
+        if request.htmx:
+            return render(request, "core/assistant_detail.html#status-panel", context, status=422)
+        messages.error(request, "The status was not changed: see the form below.")
+        return render(request, "core/assistant_detail.html", context, status=422)
+    try:
+        assistant, changed = change_assistant_status(
+            assistant_id=assistant.pk, to=form.cleaned_data["to"], actor=request.user, reason=form.cleaned_data["reason"]
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except InvalidTransition as exc:
+        messages.error(request, str(exc))
+        return redirect(assistant)
+    if changed:
+        messages.success(request, f"{assistant.display_name} is now {assistant.get_status_display()}.")
+    else:
+        messages.info(request, f"{assistant.display_name} was already {assistant.get_status_display()}.")
+    return redirect(assistant)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from migrator.core.forms import JobFilterForm
+from migrator.core.models import Job, JobStatus
+from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services.jobs import reap_stale_jobs, request_cancel, start_job
+from migrator.core.views.common import paginate
+
+# htmx stops polling when it receives this status (django-htmx: HttpResponseStopPolling).
+STOP_POLLING = 286
+
+
+def job_list(request: HttpRequest) -> HttpResponse:
+    form = JobFilterForm(request.GET)
+    qs = Job.objects.visible_to(request.user).select_related("created_by")
+    if form.is_valid():
+        if form.cleaned_data["status"]:
+            qs = qs.filter(status=form.cleaned_data["status"])
+        if form.cleaned_data["kind"]:
+            qs = qs.filter(kind=form.cleaned_data["kind"])
+        if form.cleaned_data["mine"]:
+            qs = qs.filter(created_by=request.user)
+    page = paginate(request, qs, 30)
+    unfinished = any(not j.is_finished for j in page.object_list)
+    context = {"form": form, "page": page, "unfinished": unfinished}
+    if request.htmx and not request.htmx.boosted:
+        response = render(request, "core/job_list.html#job-rows", context)
+        if not unfinished:
+            response.status_code = STOP_POLLING
+        return response
+    return render(request, "core/job_list.html", context)
+
+
+def _get_job(request: HttpRequest, pk: int) -> Job:
+    return get_object_or_404(Job.objects.visible_to(request.user).select_related("created_by"), pk=pk)
+
+
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job(request, pk)
+    if job.status == JobStatus.RUNNING and reap_stale_jobs():
+        job.refresh_from_db()
+    return render(request, "core/job_detail.html", {"job": job})
+
+
+def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The polled fragment. Once the job has ended it answers 286 so htmx stops polling by itself."""
+    job = _get_job(request, pk)
+    if job.status == JobStatus.RUNNING and reap_stale_jobs():
+        job.refresh_from_db()
+    response = render(request, "core/job_detail.html#job-live", {"job": job})
+    if job.is_finished:
+        response.status_code = STOP_POLLING
+        response["HX-Trigger"] = "job-finished"
+    return response
+
+
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _get_job(request, pk)
+    try:
+        request_cancel(job_id=job.pk, actor=request.user)
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"Cancellation of job #{job.pk} was requested.")
+    return redirect(job)
+
+
+@require_POST
+def worker_selftest(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("core.view_job"):
+        raise PermissionDenied("You may not start jobs.")
+    job = start_job(kind="core.selftest", actor=request.user, params={"steps": 5, "delay": 0.0 if settings.TESTING else 0.4})
+    return redirect(job)

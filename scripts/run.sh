@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make run`: migrate, seed the demo, start the sandbox, a Celery worker and the web server. Ctrl-C stops all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+SANDBOX_PORT=${SANDBOX_PORT:-8765}
+export DEBUG=${DEBUG:-true}
+export SANDBOX_URL=${SANDBOX_URL:-http://127.0.0.1:${SANDBOX_PORT}/v1}
+mkdir -p var
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$PORT" "$SANDBOX_PORT"; do
+  if port_busy "$p"; then echo "Port $p is already in use; stop what uses it or set PORT=/SANDBOX_PORT=." >&2; exit 1; fi
+done
+
+# Web and worker must use the same broker: decide once, here.
+if [ -z "${CELERY_BROKER:-}" ]; then
+  if $PY -c "from migrator.celery import redis_answers; import os, sys; sys.exit(0 if redis_answers(os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')) else 1)"; then
+    export CELERY_BROKER=redis
+  else
+    export CELERY_BROKER=filesystem
+  fi
+fi
+echo "Task broker: $CELERY_BROKER"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping…"
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup INT TERM EXIT
+
+$PY manage.py migrate --noinput
+
+$PY manage.py sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --seed demo > var/sandbox.log 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do
+  if $PY -c "import urllib.request,sys; urllib.request.urlopen(urllib.request.Request('$SANDBOX_URL/models', headers={'Authorization': 'Bearer sk-sandbox'}), timeout=1)" 2>/dev/null; then break; fi
+  sleep 0.3
+done
+echo "Sandbox: $SANDBOX_URL (log: var/sandbox.log)"
+
+$PY manage.py seed_demo --sandbox-url "$SANDBOX_URL"
+
+.venv/bin/celery -A migrator worker -l INFO -c 2 -Q "${CELERY_QUEUE:-migrator}" > var/worker.log 2>&1 &
+pids+=($!)
+echo "Celery worker started (log: var/worker.log)"
+
+echo
+echo "  migrator is running at http://$HOST:$PORT/  — log in with the demo accounts above. Ctrl-C stops everything."
+echo
+$PY manage.py runserver "$HOST:$PORT" --noreload &
+pids+=($!)
+wait -n "${pids[@]}" || true

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make test`: lint, migration and deploy checks, then the whole pytest suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+echo "== ruff"
+$BIN/ruff check .
+
+echo "== migrations are up to date"
+DEBUG=true $BIN/python manage.py makemigrations --check --dry-run
+
+echo "== deploy check (production settings)"
+DEBUG=false SECRET_KEY="deploy-check-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" \
+  MIGRATOR_ENCRYPTION_KEY=deploy-check-passphrase ALLOWED_HOSTS=migrator.example.com \
+  MIGRATOR_DATA_DIR="$(mktemp -d)" $BIN/python manage.py check --deploy --fail-level WARNING
+
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's chromium for the browser tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "could not install chromium: browser tests will be skipped"
+fi
+
+echo "== pytest"
+set +e
+$BIN/pytest "$@"
+code=$?
+set -e
+# pytest exits 5 when it collected nothing; that must not pass silently.
+if [ $code -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi
+exit $code
