@@ -60,7 +60,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Sandbox connection: {connection.base_url}")
         if not options["skip_import"]:
             self._seed_apps(connection, users)
-        self.stdout.write(self.style.SUCCESS("Demo accounts (password for all: %s):" % password))
+        self.stdout.write(self.style.SUCCESS(f"Demo accounts (password for all: {password}):"))
         for username, _, label in DEMO_USERS:
             self.stdout.write(f"  {username:<9} {label}")
 
