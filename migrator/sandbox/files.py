@@ -79,8 +79,7 @@ def vector_store_object(vs_id: str, name: str, created: int, files: list[dict[st
         "id": vs_id, "object": "vector_store", "created_at": created, "name": name,
         "usage_bytes": sum(f["usage_bytes"] for f in files),
         "file_counts": {"in_progress": 0, "completed": done, "failed": 0, "cancelled": 0, "total": len(files)},
-        "status": "completed", "last_active_at": created, "metadata": meta or {},
-        "expires_after": None, "expires_at": None,
+        "status": "completed", "last_active_at": created, "metadata": meta or {}, "expires_at": None,
     }
 
 
@@ -104,7 +103,7 @@ def _refresh_counts(store: Store, vs_id: str) -> None:
         return
     files = store.all("vs_file", vs_id)
     fresh = vector_store_object(vs_id, vs["name"], vs["created_at"], files, vs["metadata"])
-    fresh["expires_after"], fresh["expires_at"] = vs.get("expires_after"), vs.get("expires_at")
+    fresh.update({k: vs[k] for k in ("expires_after", "expires_at") if vs.get(k) is not None})
     store.save("vector_store", fresh)
 
 

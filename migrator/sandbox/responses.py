@@ -190,10 +190,12 @@ def create_response(ctx: Ctx) -> dict[str, Any]:
                   "output_tokens": result.output_tokens,
                   "output_tokens_details": {"reasoning_tokens": result.reasoning_tokens},
                   "total_tokens": result.input_tokens + result.output_tokens},
-        "user": body.get("user"), "metadata": meta or {},
+        "metadata": meta or {},
         "conversation": {"id": conv_id} if conv_id else None,
         "safety_identifier": body.get("safety_identifier"), "prompt_cache_key": body.get("prompt_cache_key"),
     }
+    if body.get("user") is not None:
+        resp["user"] = body["user"]
     with ctx.store.tx():
         if store_flag:
             ctx.store.insert("response", {**resp, "_input": new_items, "_context": context + output})

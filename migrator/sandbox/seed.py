@@ -28,7 +28,13 @@ def ensure(store: Store, name: str, *, reset: bool) -> None:
 
 
 def asst_id(key: str) -> str:
+    """Id of a demo assistant by its key (see ``seed_data.ASSISTANTS``), e.g. ``asst_id("billing")``."""
     return stable_id("asst_", key)
+
+
+def thread_id(n: int) -> str:
+    """Id of demo thread number ``n`` (0 to THREADS - 1)."""
+    return stable_id("thread_", f"thread-{n:03d}")
 
 
 def populate_demo(store: Store) -> None:
@@ -72,8 +78,8 @@ def _thread(store: Store, rng: random.Random, n: int, spec: dict[str, Any], asst
             ctx: dict[str, Any]) -> int:
     key = f"thread-{n:03d}"
     size = 60 if n % 50 == 7 else rng.choice([1, 2, 2, 4, 4, 6, 8, 10, 12, 16, 20, 30, 45])
-    thread_id = stable_id("thread_", key)
-    store.insert("thread", objects.thread(thread_id, t, {"channel": rng.choice(["web", "email", "app"]),
+    tid = thread_id(n)
+    store.insert("thread", objects.thread(tid, t, {"channel": rng.choice(["web", "email", "app"]),
                                                          "customer": f"cus_{1000 + n}"}, None))
     questions = seed_data.QUESTIONS.get(spec["topic"], seed_data.QUESTIONS["general"])
     messages: list[dict[str, Any]] = []
@@ -96,11 +102,11 @@ def _thread(store: Store, rng: random.Random, n: int, spec: dict[str, Any], asst
                 attachments = [{"file_id": ctx["files"]["sales-2025.csv"], "tools": [{"type": "code_interpreter"}]}]
             elif spec["topic"] == "docs" and n % 4 == 0 and i == 0:
                 attachments = [{"file_id": ctx["files"]["warranty.md"], "tools": [{"type": "file_search"}]}]
-            messages.append(objects.message(mid, thread_id, t, "user", content, attachments=attachments))
+            messages.append(objects.message(mid, tid, t, "user", content, attachments=attachments))
             continue
         run_id = stable_id("run_", f"{key}:{i}")
         final = i >= size - 2 and last_status != "completed"
-        run = objects.run(run_id, thread_id, asst, t - 5, {})
+        run = objects.run(run_id, tid, asst, t - 5, {})
         run.update(status=last_status if final else "completed", started_at=t - 4, expires_at=t + 595)
         steps = []
         if spec["topic"] in ("billing", "support", "ops") and asst["tools"] and rng.random() < 0.5:
@@ -118,7 +124,7 @@ def _thread(store: Store, rng: random.Random, n: int, spec: dict[str, Any], asst
             if last_status == "failed":
                 run["last_error"] = {"code": "rate_limit_exceeded", "message": "Rate limit reached."}
             run["usage"] = objects.usage(0, 0)
-            store.insert("run", run, parent=thread_id)
+            store.insert("run", run, parent=tid)
             store.insert_many("run_step", steps, parent=run_id)
             break
         value, annotations = rng.choice(seed_data.ANSWERS), []
@@ -136,12 +142,12 @@ def _thread(store: Store, rng: random.Random, n: int, spec: dict[str, Any], asst
                             "end_index": value.index(link) + len(link), "file_path": {"file_id": ctx["chart"]}}]
             content.append({"type": "image_file", "image_file": {"file_id": ctx["chart"]}})
         content.insert(0, objects.text_part(value, annotations))
-        messages.append(objects.message(mid, thread_id, t, "assistant", content, assistant_id=asst["id"],
+        messages.append(objects.message(mid, tid, t, "assistant", content, assistant_id=asst["id"],
                                         run_id=run_id))
         run.update(completed_at=t, usage=objects.usage(40 * i + 50, 30))
         steps.append(objects.step(run, t, {"type": "message_creation", "message_creation": {"message_id": mid}},
                                   usage=objects.usage(40 * i + 50, 30), step_id=stable_id("step_", f"{key}:{i}:m")))
-        store.insert("run", run, parent=thread_id)
+        store.insert("run", run, parent=tid)
         store.insert_many("run_step", steps, parent=run_id)
-    store.insert_many("message", messages, parent=thread_id)
+    store.insert_many("message", messages, parent=tid)
     return t
