@@ -1,7 +1,7 @@
 """The Celery application.
 
 The broker is Redis when it answers; otherwise kombu's filesystem transport, so a laptop without Redis still
-runs a real worker process. Web and worker must agree, so `make run` pins the choice in CELERY_BROKER.
+runs a real worker process. Web and worker must agree, so `make run` pins the choice in MIGRATOR_BROKER.
 """
 
 from __future__ import annotations
@@ -36,10 +36,10 @@ def redis_answers(url: str, timeout: float = 0.5) -> bool:
 
 def choose_broker(preference: str, redis_url: str, data_dir: Path) -> BrokerChoice:
     if preference == "redis":
-        return BrokerChoice("redis", redis_url, "CELERY_BROKER=redis")
+        return BrokerChoice("redis", redis_url, "MIGRATOR_BROKER=redis")
     if preference == "auto" and redis_answers(redis_url):
         return BrokerChoice("redis", redis_url, f"Redis answered at {urlsplit(redis_url).netloc}")
-    reason = "CELERY_BROKER=filesystem" if preference == "filesystem" else "Redis did not answer"
+    reason = "MIGRATOR_BROKER=filesystem" if preference == "filesystem" else "Redis did not answer"
     return BrokerChoice("filesystem", "filesystem://", f"{reason}; using the embedded filesystem broker")
 
 

@@ -145,7 +145,7 @@ if not MIGRATOR_ENCRYPTION_KEY:
 
 # --- Celery: Redis when it answers, otherwise an embedded filesystem broker with a real worker ---
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
-CELERY_BROKER_PREFERENCE = env_choice("CELERY_BROKER", "auto", {"auto", "redis", "filesystem"})
+CELERY_BROKER_PREFERENCE = env_choice("MIGRATOR_BROKER", "auto", {"auto", "redis", "filesystem"})
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_QUEUE = env_str("CELERY_QUEUE", "migrator")
 JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120, minimum=10)

@@ -16,14 +16,14 @@ for p in "$PORT" "$SANDBOX_PORT"; do
 done
 
 # Web and worker must use the same broker: decide once, here.
-if [ -z "${CELERY_BROKER:-}" ]; then
+if [ -z "${MIGRATOR_BROKER:-}" ]; then
   if $PY -c "from migrator.celery import redis_answers; import os, sys; sys.exit(0 if redis_answers(os.environ.get('REDIS_URL', 'redis://127.0.0.1:6379/0')) else 1)"; then
-    export CELERY_BROKER=redis
+    export MIGRATOR_BROKER=redis
   else
-    export CELERY_BROKER=filesystem
+    export MIGRATOR_BROKER=filesystem
   fi
 fi
-echo "Task broker: $CELERY_BROKER"
+echo "Task broker: $MIGRATOR_BROKER"
 
 pids=()
 cleanup() {

@@ -56,7 +56,7 @@ def celery_worker_process(transactional_db, tmp_path, settings) -> Iterator[Work
         **_db_env(),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "CELERY_QUEUE": queue,
-        "CELERY_BROKER": choice.kind,
+        "MIGRATOR_BROKER": choice.kind,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "WORKER_HEARTBEAT_SECONDS": "1",
         "MIGRATOR_DATA_DIR": str(settings.DATA_DIR),
