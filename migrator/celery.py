@@ -64,7 +64,9 @@ def _configure(app: Celery) -> BrokerChoice:
         folder = settings.DATA_DIR / "broker"
         (folder / "queue").mkdir(parents=True, exist_ok=True)
         (folder / "processed").mkdir(parents=True, exist_ok=True)
+        (folder / "control").mkdir(parents=True, exist_ok=True)
         conf["broker_transport_options"] = {
+            "control_folder": str(folder / "control"),
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
