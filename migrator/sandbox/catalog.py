@@ -78,7 +78,7 @@ def is_reasoning(model_id: str) -> bool:
 
 def new_id(prefix: str, length: int = 24) -> str:
     """A random id such as ``resp_…``; ``file-`` ids keep OpenAI's dash."""
-    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    return prefix + secrets.token_hex((length + 1) // 2)[:length]
 
 
 def stable_id(prefix: str, key: str, length: int = 24) -> str:
