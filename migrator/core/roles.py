@@ -73,6 +73,13 @@ def sync_roles(group_model, permission_model) -> None:
 def sync_roles_after_migrate(sender, **kwargs) -> None:
     if getattr(sender, "label", None) != "core":
         return
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
 
+    # Apps listed after core get their permission rows later in this same post_migrate pass; create them now
+    # so the permissions their roles.py declare can be granted.
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=kwargs.get("using", "default"),
+                           apps=kwargs.get("apps") or global_apps)
     sync_roles(Group, Permission)
