@@ -1,0 +1,1 @@
+"""Export archives: reading (streaming), checking and writing the raw Assistants API objects."""

@@ -1,0 +1,82 @@
+"""Inventory job kinds: thin wrappers that hand a job's params to the services."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from django.conf import settings
+
+from migrator.core.jobs import job_handler
+from migrator.core.models import Connection
+from migrator.core.services import ServiceError
+from migrator.core.services.jobs import JobContext
+from migrator.inventory.services import connections, imports
+
+logger = logging.getLogger(__name__)
+
+
+def upload_dir() -> Path:
+    path = Path(settings.MEDIA_ROOT) / "inventory-imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _inside_uploads(path: Path) -> bool:
+    try:
+        path.resolve().relative_to(upload_dir().resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _connection(ctx: JobContext) -> Connection:
+    try:
+        return Connection.objects.get(pk=ctx.params["connection_id"])
+    except (KeyError, Connection.DoesNotExist):
+        raise ServiceError("The connection of this job no longer exists.") from None
+
+
+@job_handler("inventory.test_connection", label="Test connection")
+def test_connection(ctx: JobContext) -> dict:
+    connection = _connection(ctx)
+    ctx.progress(0, 4, f"Probing {connection.name}…")
+    result = connections.test_connection(connection=connection, actor=ctx.actor or "system")
+    for api, detail in result["details"].items():
+        ctx.log(f"{api}: {'answers' if detail['ok'] else 'does not answer'} — {detail['detail']}")
+    ctx.progress(4, 4, "Done")
+    return result
+
+
+@job_handler("inventory.import_archive", label="Import archive")
+def import_archive(ctx: JobContext) -> dict:
+    path = Path(ctx.params["path"])
+    try:
+        report = imports.import_archive(path=path, actor=ctx.actor or "system", job_ctx=ctx,
+                                        source=ctx.params.get("filename", path.name))
+    finally:
+        # Uploaded archives can be large; they are not kept once imported (the objects are in the database).
+        if ctx.params.get("delete_after") and _inside_uploads(path):
+            path.unlink(missing_ok=True)
+    return report.to_dict()
+
+
+@job_handler("inventory.import_connection", label="Import from connection")
+def import_connection(ctx: JobContext) -> dict:
+    connection = _connection(ctx)
+    threads = ctx.params.get("threads") or []
+    threads_file = ctx.params.get("threads_file")
+    if threads_file:
+        path = Path(threads_file)
+        try:
+            threads = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ServiceError(f"The stored thread list could not be read: {exc}") from exc
+    try:
+        report = imports.import_from_connection(connection=connection, actor=ctx.actor or "system",
+                                                thread_ids=threads, job_ctx=ctx)
+    finally:
+        if threads_file and _inside_uploads(Path(threads_file)):
+            Path(threads_file).unlink(missing_ok=True)
+    return report.to_dict()

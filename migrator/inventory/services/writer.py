@@ -1,0 +1,644 @@
+"""The importer: takes records one by one (from an archive or a live connection), checks each, and writes
+them in batches.
+
+- Every object is checked on its own before any write (``archive.validate``); an invalid one is rejected with
+  its position, field and reason and never reaches the database.
+- Valid objects are written in batches (bulk_create / bulk_update, a few queries per thousand objects) inside
+  one transaction per batch. If the database refuses a batch, it is retried object by object, each in its
+  own transaction, so one bad row costs only itself: nothing is ever half-written.
+- Everything is keyed by the legacy ids, so importing the same data again creates nothing and changes
+  nothing (``unchanged``).
+- Memory stays flat: only the current batches and the sets of ids already seen (for duplicate detection)
+  are held.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import DatabaseError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from migrator.core.models import Assistant, Connection
+from migrator.core.services import audit
+from migrator.inventory.archive import validate as v
+from migrator.inventory.archive.reader import FORMAT_VERSION, Header, Problem, Record
+from migrator.inventory.models import (
+    AssistantRevision,
+    LegacyFile,
+    LegacyMessage,
+    LegacyRun,
+    LegacyThread,
+    VectorStore,
+)
+from migrator.inventory.services import drift, stats, usage
+from migrator.inventory.services.report import ImportReport
+
+logger = logging.getLogger(__name__)
+
+LABELS = {"assistant": "assistant", "thread": "thread", "message": "message", "run": "run", "step": "run step",
+          "vector_store": "vector store", "file": "file", "thread_info": "thread list entry"}
+ASSISTANT_FIELDS = ("name", "description", "model", "instructions", "tools", "tool_resources", "response_format",
+                    "temperature", "top_p", "reasoning_effort", "metadata", "raw", "legacy_created_at")
+MESSAGE_FIELDS = ("role", "content", "text", "attachments", "metadata", "run_legacy_id", "assistant_legacy_id",
+                  "created_at_legacy", "extra")
+RUN_FIELDS = ("assistant_legacy_id", "status", "model", "usage", "steps", "tool_calls", "created_at_legacy", "raw")
+STORE_FIELDS = ("name", "status", "file_counts", "file_ids", "usage_bytes", "expires_after", "expires_at",
+                "last_active_at", "created_at_legacy", "metadata", "raw")
+FILE_FIELDS = ("filename", "bytes", "purpose", "status", "expires_at", "created_at_legacy", "raw")
+THREAD_FIELDS = ("metadata", "tool_resources", "created_at_legacy", "raw", "is_stub")
+INFO_FIELDS = ("flow_slug", "end_user_id", "tags", "assistant_legacy_id", "assistant_from_list")
+
+Item = tuple[Record, dict[str, Any]]
+
+
+def _where(record: Record, cleaned_or_obj: dict[str, Any] | None = None, field: str = "") -> str:
+    obj_id = ""
+    if cleaned_or_obj:
+        found = cleaned_or_obj.get("legacy_id", cleaned_or_obj.get("id", cleaned_or_obj.get("thread_id")))
+        obj_id = found if isinstance(found, str) else ""
+    label = LABELS.get(record.kind, record.kind)
+    text = f"{record.where}: {label}" + (f" {obj_id}" if obj_id else "")
+    return text + (f", field {field}" if field else "")
+
+
+class Importer:
+    ASSISTANT_BATCH = 500
+    THREAD_BATCH = 1000
+    MESSAGE_BATCH = 2000
+    RUN_BATCH = 1000
+    STEP_BATCH = 2000
+    META_BATCH = 500
+
+    def __init__(
+        self,
+        *,
+        source: str,
+        actor,
+        connection: Connection | None = None,
+        job_id: int | None = None,
+        on_progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.report = ImportReport()
+        self.source = source[:200]
+        self.actor = actor
+        self.connection = connection
+        self.job_id = job_id
+        self.on_progress = on_progress
+        self.now = timezone.now()
+        self.header: dict[str, Any] = {}
+        self.stopped = False
+        self._assistants: list[Item] = []
+        self._threads: list[Item] = []
+        self._messages: list[Item] = []
+        self._runs: list[Item] = []
+        self._steps: list[Item] = []
+        self._stores: list[Item] = []
+        self._files: list[Item] = []
+        self._infos: dict[str, Item] = {}
+        self._seen: dict[str, dict[str, str]] = {"assistant": {}, "thread": {}, "vector_store": {}, "file": {}}
+        self._seen_hashes: dict[str, set[int]] = {"message": set(), "run": set(), "step": set()}
+        self._stub_created: set[str] = set()
+        self.touched_threads: set[int] = set()
+        self.renumber: set[int] = set()
+        self.changed = False
+        self._records = 0
+        self._last_tick = time.monotonic()
+
+    # --- intake ---------------------------------------------------------------------------------------
+    def feed(self, items: Iterable[Record | Problem | Header]) -> None:
+        for item in items:
+            if self.stopped:
+                break
+            self.add(item)
+
+    def add(self, item: Record | Problem | Header) -> None:
+        if isinstance(item, Header):
+            self._header(item.values)
+            return
+        if isinstance(item, Problem):
+            self.report.error(item.where, item.message, kind=item.kind)
+            return
+        self._records += 1
+        handler = getattr(self, f"_add_{item.kind}")
+        handler(item)
+        if self._records % 2000 == 0:
+            self._tick()
+
+    def _tick(self) -> None:
+        if self.on_progress and time.monotonic() - self._last_tick > 1.0:
+            self._last_tick = time.monotonic()
+            self.on_progress(f"{self._records:,} objects read; {self.report.summary()}")
+
+    def _header(self, values: dict[str, Any]) -> None:
+        self.header.update(values)
+        version = values.get("format_version")
+        if version is None:
+            return
+        if isinstance(version, bool) or not isinstance(version, int | float) or int(version) != version:
+            self.report.error("header", f"format_version must be an integer, got {version!r}.")
+            self.stopped = True
+        elif version > FORMAT_VERSION:
+            self.report.error("header", f"format_version {int(version)} is newer than this migrator reads "
+                              f"(up to {FORMAT_VERSION}); upgrade migrator to import this archive.")
+            self.stopped = True
+
+    def _clean(self, record: Record, func: Callable[..., dict[str, Any]], **hints: str) -> dict[str, Any] | None:
+        try:
+            return func(record.obj, **hints)
+        except v.Rejected as exc:
+            self.report.error(_where(record, record.obj, exc.field), exc.reason, kind=record.kind)
+            return None
+
+    def _duplicate(self, record: Record, cleaned: dict[str, Any], key: str) -> bool:
+        """Reject the second occurrence of an id in this import (the first one is kept)."""
+        if record.kind in self._seen:
+            seen = self._seen[record.kind]
+            first = seen.get(key)
+            if first is not None:
+                self.report.error(_where(record, cleaned, "id"), f"duplicate id; the same {LABELS[record.kind]} "
+                                  f"appeared earlier ({first}), which was kept.", kind=record.kind)
+                return True
+            seen[key] = record.where
+            return False
+        # Messages, runs and steps are too many to remember with positions: a hash each is enough.
+        hashes = self._seen_hashes[record.kind]
+        digest = hash(key)
+        if digest in hashes:
+            self.report.error(_where(record, cleaned, "id"), f"duplicate id; the same {LABELS[record.kind]} "
+                              "appeared earlier in this import, which was kept.", kind=record.kind)
+            return True
+        hashes.add(digest)
+        return False
+
+    def _add_assistant(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_assistant)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._assistants.append((record, cleaned))
+            if len(self._assistants) >= self.ASSISTANT_BATCH:
+                self._flush_assistants()
+
+    def _add_thread(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_thread)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._threads.append((record, cleaned))
+            if len(self._threads) >= self.THREAD_BATCH:
+                self._flush_threads()
+
+    def _add_thread_info(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_thread_info)
+        if cleaned:
+            # A later entry for the same thread wins (lists get appended to); it is not an error.
+            self._infos[cleaned["thread_legacy_id"]] = (record, cleaned)
+
+    def _add_message(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_message, thread_hint=record.thread_hint)
+        if not cleaned or self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
+            return
+        pending = self._messages
+        # Flush at thread boundaries so a thread's messages land together and get positions in one go.
+        if pending and (
+            (len(pending) >= self.MESSAGE_BATCH and pending[-1][1]["thread_legacy_id"] != cleaned["thread_legacy_id"])
+            or len(pending) >= 4 * self.MESSAGE_BATCH
+        ):
+            self._flush_messages()
+        self._messages.append((record, cleaned))
+
+    def _add_run(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_run, thread_hint=record.thread_hint)
+        if cleaned and not self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
+            self._runs.append((record, cleaned))
+            if len(self._runs) >= self.RUN_BATCH:
+                self._flush_runs()
+
+    def _add_step(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_step, run_hint=record.run_hint, thread_hint=record.thread_hint)
+        if cleaned and not self._duplicate(record, cleaned, f"{cleaned['run_legacy_id']}/{cleaned['legacy_id']}"):
+            self._steps.append((record, cleaned))
+            if len(self._steps) >= self.STEP_BATCH:
+                self._flush_steps()
+
+    def _add_vector_store(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_vector_store)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._stores.append((record, cleaned))
+            if len(self._stores) >= self.META_BATCH:
+                self._flush_meta(self._stores, VectorStore, STORE_FIELDS, "vector_stores")
+                self._stores = []
+
+    def _add_file(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_file)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._files.append((record, cleaned))
+            if len(self._files) >= self.META_BATCH:
+                self._flush_meta(self._files, LegacyFile, FILE_FIELDS, "files")
+                self._files = []
+
+    # --- writing --------------------------------------------------------------------------------------
+    def _write(self, items: list[tuple[Record, dict[str, Any], Any]], write: Callable[[list], None],
+               kind: str) -> list[tuple[Record, dict[str, Any], Any]]:
+        """Write a batch in one transaction; if the database refuses it, write object by object so only the
+        offending ones are rejected. Returns what was written."""
+        if not items:
+            return []
+        states = [(item[2], item[2]._state.adding, item[2].pk) for item in items]
+        try:
+            with transaction.atomic():
+                write(items)
+            return items
+        except DatabaseError:
+            logger.warning("batch of %s %s refused; retrying one by one", len(items), kind, exc_info=True)
+        for obj, adding, pk in states:  # the rolled-back batch may have set pks on objects never saved
+            obj._state.adding = adding
+            obj.pk = pk
+        written = []
+        for item in items:
+            try:
+                with transaction.atomic():
+                    write([item])
+                written.append(item)
+            except DatabaseError as exc:
+                self.report.error(_where(item[0], item[1]), f"the database refused it: {exc}", kind=kind)
+        return written
+
+    def flush(self) -> None:
+        self._flush_assistants()
+        self._flush_steps()  # flushes threads, messages and runs first
+        self._flush_messages()
+        self._flush_meta(self._stores, VectorStore, STORE_FIELDS, "vector_stores")
+        self._stores = []
+        self._flush_meta(self._files, LegacyFile, FILE_FIELDS, "files")
+        self._files = []
+
+    def _flush_assistants(self) -> None:
+        batch, self._assistants = self._assistants, []
+        if not batch:
+            return
+        existing = {a.legacy_id: a for a in Assistant.objects.filter(legacy_id__in=[c["legacy_id"] for _, c in batch])}
+        work: list[tuple[Record, dict[str, Any], Any]] = []
+        for record, cleaned in batch:
+            after = drift.definition_of(cleaned)
+            row = existing.get(cleaned["legacy_id"])
+            if row is None:
+                obj = Assistant(
+                    legacy_id=cleaned["legacy_id"], connection=self.connection, source=self.source,
+                    definition_hash=drift.definition_hash(after), imported_at=self.now, last_imported_at=self.now,
+                    **{f: cleaned[f] for f in ASSISTANT_FIELDS},
+                )
+                work.append((record, cleaned, obj))
+                continue
+            before = drift.definition_of(row)
+            if all(getattr(row, f) == cleaned[f] for f in ASSISTANT_FIELDS if f != "legacy_created_at") and (
+                before == after
+            ):
+                self.report.add("assistants", "unchanged")
+                continue
+            fields = drift.changed_fields(before, after)
+            for f in ASSISTANT_FIELDS:
+                setattr(row, f, cleaned[f])
+            row.last_imported_at = self.now
+            row.updated_at = self.now
+            row.source = self.source
+            if self.connection is not None:
+                row.connection = self.connection
+            if fields or not row.definition_hash:
+                row.definition_hash = drift.definition_hash(after)
+            if fields:
+                row.needs_review = True
+            row._drift = (before, after, fields)  # type: ignore[attr-defined]
+            work.append((record, cleaned, row))
+
+        def write(items: list) -> None:
+            new = [obj for _, _, obj in items if obj._state.adding]
+            old = [obj for _, _, obj in items if not obj._state.adding]
+            Assistant.objects.bulk_create(new, batch_size=200)
+            if old:
+                Assistant.objects.bulk_update(
+                    old, [*ASSISTANT_FIELDS, "last_imported_at", "updated_at", "source", "connection",
+                          "definition_hash", "needs_review"], batch_size=200,
+                )
+            for obj in old:
+                before, after, fields = obj._drift
+                if not fields:
+                    continue
+                AssistantRevision.objects.create(
+                    assistant=obj, before={f: before[f] for f in fields}, after={f: after[f] for f in fields},
+                    changed_fields=fields, source=self.source, job_id=self.job_id,
+                    actor=self.actor if getattr(self.actor, "is_authenticated", False) else None,
+                )
+                audit.record(actor=self.actor, verb="migrator.assistant.definition_drifted", obj=obj,
+                             before={f: before[f] for f in fields}, after={f: after[f] for f in fields},
+                             data={"changed_fields": fields, "source": self.source})
+
+        written = self._write(work, write, "assistant")
+        for _, _, obj in written:
+            created = not hasattr(obj, "_drift")
+            self.report.add("assistants", "created" if created else "updated")
+        if written:
+            self.changed = True
+        # After the batch committed: tell the prompts app (drafts go back to review).
+        for _, _, obj in written:
+            state = getattr(obj, "_drift", None)
+            if state and state[2]:
+                self.report.drifted.append(obj.legacy_id)
+                for failure in drift.notify(assistant=obj, before=state[0], after=state[1], fields=state[2],
+                                            actor=self.actor):
+                    self.report.error(f"assistant {obj.legacy_id}", f"the drift was recorded, but reacting to it "
+                                      f"failed: {failure}", rejected=False)
+
+    def _apply_info(self, values: dict[str, Any], legacy_id: str) -> None:
+        found = self._infos.pop(legacy_id, None)
+        if found is None:
+            return
+        info = found[1]
+        values.update(flow_slug=info["flow_slug"], end_user_id=info["end_user_id"], tags=info["tags"])
+        if info["assistant_legacy_id"]:
+            values.update(assistant_legacy_id=info["assistant_legacy_id"], assistant_from_list=True)
+
+    def _flush_threads(self) -> None:
+        batch, self._threads = self._threads, []
+        if not batch:
+            return
+        ids = [c["legacy_id"] for _, c in batch]
+        existing = {t.legacy_id: t for t in LegacyThread.objects.filter(legacy_id__in=ids)}
+        work = []
+        for record, cleaned in batch:
+            values = {f: cleaned[f] for f in THREAD_FIELDS if f in cleaned}
+            values["is_stub"] = False
+            self._apply_info(values, cleaned["legacy_id"])
+            row = existing.get(cleaned["legacy_id"])
+            if row is None:
+                work.append((record, cleaned, LegacyThread(legacy_id=cleaned["legacy_id"], source=self.source,
+                                                           **values)))
+                continue
+            if all(getattr(row, f) == value for f, value in values.items()):
+                self.report.add("threads", "unchanged")
+                continue
+            for f, value in values.items():
+                setattr(row, f, value)
+            row.source = self.source
+            row.updated_at = self.now
+            work.append((record, cleaned, row))
+
+        def write(items: list) -> None:
+            LegacyThread.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=500)
+            old = [o for _, _, o in items if not o._state.adding]
+            if old:
+                LegacyThread.objects.bulk_update(old, [*THREAD_FIELDS, *INFO_FIELDS, "source", "updated_at"],
+                                                 batch_size=500)
+
+        adding = {id(o): o._state.adding for _, _, o in work}
+        for _, cleaned, obj in self._write(work, write, "thread"):
+            self.touched_threads.add(obj.pk)
+            if adding[id(obj)]:
+                self.report.add("threads", "created")
+            elif cleaned["legacy_id"] not in self._stub_created:  # a stub made earlier in this import, now filled
+                self.report.add("threads", "updated")
+            self.changed = True
+
+    def _thread_pks(self, legacy_ids: set[str]) -> dict[str, int]:
+        """Thread pks by legacy id; threads only named by messages or runs get a stub row (message-list dumps
+        carry no thread objects)."""
+        found = dict(LegacyThread.objects.filter(legacy_id__in=legacy_ids).values_list("legacy_id", "pk"))
+        missing = [t for t in legacy_ids if t not in found]
+        if missing:
+            stubs = []
+            for legacy_id in missing:
+                values: dict[str, Any] = {"is_stub": True}
+                self._apply_info(values, legacy_id)
+                stubs.append(LegacyThread(legacy_id=legacy_id, source=self.source, **values))
+            LegacyThread.objects.bulk_create(stubs, batch_size=500, ignore_conflicts=True)
+            created = dict(LegacyThread.objects.filter(legacy_id__in=missing).values_list("legacy_id", "pk"))
+            found.update(created)
+            self._stub_created.update(created)
+            self.report.add("threads", "created", len(created))
+            self.touched_threads.update(created.values())
+            self.changed = True
+        return found
+
+    def _flush_messages(self) -> None:
+        self._flush_threads()
+        batch, self._messages = self._messages, []
+        if not batch:
+            return
+        thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
+        existing = {
+            (row["thread_id"], row["legacy_id"]): row
+            for row in LegacyMessage.objects.filter(
+                thread_id__in=set(thread_pks.values()), legacy_id__in=[c["legacy_id"] for _, c in batch]
+            ).values("pk", "thread_id", "legacy_id", "position", *MESSAGE_FIELDS)
+        }
+        new_by_thread: dict[int, list[tuple[Record, dict[str, Any]]]] = {}
+        changed = []
+        for record, cleaned in batch:
+            thread_pk = thread_pks[cleaned["thread_legacy_id"]]
+            row = existing.get((thread_pk, cleaned["legacy_id"]))
+            if row is None:
+                new_by_thread.setdefault(thread_pk, []).append((record, cleaned))
+            elif all(row[f] == cleaned[f] for f in MESSAGE_FIELDS):
+                self.report.add("messages", "unchanged")
+            else:
+                if row["created_at_legacy"] != cleaned["created_at_legacy"]:
+                    self.renumber.add(thread_pk)
+                obj = LegacyMessage(pk=row["pk"], thread_id=thread_pk, legacy_id=cleaned["legacy_id"],
+                                    position=row["position"], **{f: cleaned[f] for f in MESSAGE_FIELDS})
+                obj._state.adding = False
+                changed.append((record, cleaned, obj))
+        counts = {}
+        if new_by_thread:
+            counts = dict(LegacyMessage.objects.filter(thread_id__in=list(new_by_thread)).values("thread_id")
+                          .annotate(n=Count("pk")).values_list("thread_id", "n"))
+        work = []
+        for thread_pk, items in new_by_thread.items():
+            start = counts.get(thread_pk, 0)
+            if start:
+                self.renumber.add(thread_pk)  # joins earlier messages: order the whole thread afterwards
+            ordered = stats.chronological([(c["created_at_legacy"], (r, c)) for r, c in items])
+            for offset, (record, cleaned) in enumerate(ordered):
+                work.append((record, cleaned, LegacyMessage(
+                    thread_id=thread_pk, legacy_id=cleaned["legacy_id"], position=start + offset,
+                    **{f: cleaned[f] for f in MESSAGE_FIELDS},
+                )))
+        work.extend(changed)
+
+        def write(items: list) -> None:
+            LegacyMessage.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=1000)
+            old = [o for _, _, o in items if not o._state.adding]
+            if old:
+                LegacyMessage.objects.bulk_update(old, list(MESSAGE_FIELDS), batch_size=500)
+
+        adding = {id(o): o._state.adding for _, _, o in work}
+        for _, _, obj in self._write(work, write, "message"):
+            self.report.add("messages", "created" if adding[id(obj)] else "updated")
+            self.touched_threads.add(obj.thread_id)
+            self.changed = True
+
+    def _flush_runs(self) -> None:
+        self._flush_threads()
+        batch, self._runs = self._runs, []
+        if not batch:
+            return
+        thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
+        existing = {
+            (row.thread_id, row.legacy_id): row
+            for row in LegacyRun.objects.filter(thread_id__in=set(thread_pks.values()),
+                                                legacy_id__in=[c["legacy_id"] for _, c in batch])
+        }
+        work = []
+        for record, cleaned in batch:
+            thread_pk = thread_pks[cleaned["thread_legacy_id"]]
+            values = {f: cleaned[f] for f in RUN_FIELDS}
+            row = existing.get((thread_pk, cleaned["legacy_id"]))
+            if row is None:
+                work.append((record, cleaned, LegacyRun(thread_id=thread_pk, legacy_id=cleaned["legacy_id"],
+                                                        **values)))
+                continue
+            if not cleaned["steps"] and row.steps:  # steps may arrive as records of their own
+                values["steps"] = row.steps
+                values["tool_calls"] = row.tool_calls
+            if all(getattr(row, f) == value for f, value in values.items()):
+                self.report.add("runs", "unchanged")
+                continue
+            for f, value in values.items():
+                setattr(row, f, value)
+            work.append((record, cleaned, row))
+
+        def write(items: list) -> None:
+            LegacyRun.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=500)
+            old = [o for _, _, o in items if not o._state.adding]
+            if old:
+                LegacyRun.objects.bulk_update(old, list(RUN_FIELDS), batch_size=500)
+
+        adding = {id(o): o._state.adding for _, _, o in work}
+        for _, _, obj in self._write(work, write, "run"):
+            self.report.add("runs", "created" if adding[id(obj)] else "updated")
+            self.touched_threads.add(obj.thread_id)
+            self.changed = True
+
+    def _flush_steps(self) -> None:
+        self._flush_messages()
+        self._flush_runs()
+        batch, self._steps = self._steps, []
+        if not batch:
+            return
+        runs: dict[str, list[LegacyRun]] = {}
+        for run in LegacyRun.objects.filter(legacy_id__in={c["run_legacy_id"] for _, c in batch}).select_related(
+            "thread"
+        ):
+            runs.setdefault(run.legacy_id, []).append(run)
+        grouped: dict[int, tuple[LegacyRun, list[Item]]] = {}
+        for record, cleaned in batch:
+            candidates = runs.get(cleaned["run_legacy_id"], [])
+            if cleaned["thread_legacy_id"]:
+                candidates = [r for r in candidates if r.thread.legacy_id == cleaned["thread_legacy_id"]]
+            if not candidates:
+                self.report.error(_where(record, cleaned, "run_id"), f"names run {cleaned['run_legacy_id']}, which "
+                                  "is neither in this import nor imported before.", kind="step")
+                continue
+            grouped.setdefault(candidates[0].pk, (candidates[0], []))[1].append((record, cleaned))
+        work = []
+        for run, items in grouped.values():
+            merged = {s.get("id"): s for s in run.steps}
+            for _, cleaned in items:
+                merged[cleaned["legacy_id"]] = cleaned["raw"]
+            steps = sorted(merged.values(), key=lambda s: (s.get("created_at") or 0, str(s.get("id"))))
+            if steps == run.steps:
+                continue
+            run.steps = steps
+            run.tool_calls = v.count_tool_calls(steps, run.raw)
+            work.append((items[0][0], items[0][1], run))
+
+        def write(items: list) -> None:
+            LegacyRun.objects.bulk_update([o for _, _, o in items], ["steps", "tool_calls"], batch_size=200)
+
+        for _, _, run in self._write(work, write, "step"):
+            self.touched_threads.add(run.thread_id)
+            self.changed = True
+
+    def _flush_meta(self, batch: list[Item], model: type, fields: tuple[str, ...], bucket: str) -> None:
+        if not batch:
+            return
+        existing = {o.legacy_id: o for o in model.objects.filter(legacy_id__in=[c["legacy_id"] for _, c in batch])}
+        work = []
+        for record, cleaned in batch:
+            row = existing.get(cleaned["legacy_id"])
+            values = {f: cleaned[f] for f in fields}
+            if row is None:
+                work.append((record, cleaned, model(legacy_id=cleaned["legacy_id"], **values)))
+            elif all(getattr(row, f) == value for f, value in values.items()) and not row.fetch_error:
+                self.report.add(bucket, "unchanged")
+            else:
+                for f, value in values.items():
+                    setattr(row, f, value)
+                row.fetch_error = ""
+                work.append((record, cleaned, row))
+
+        def write(items: list) -> None:
+            model.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=200)
+            old = [o for _, _, o in items if not o._state.adding]
+            if old:
+                model.objects.bulk_update(old, [*fields, "fetch_error"], batch_size=200)
+
+        adding = {id(o): o._state.adding for _, _, o in work}
+        kind = "vector_store" if bucket == "vector_stores" else "file"
+        for _, _, obj in self._write(work, write, kind):
+            self.report.add(bucket, "created" if adding[id(obj)] else "updated")
+
+    def record_missing(self, *, kind: str, legacy_id: str, error: str) -> None:
+        """A vector store or file that tool resources name but the live API could not return."""
+        model = VectorStore if kind == "vector_store" else LegacyFile
+        with transaction.atomic():
+            row, created = model.objects.get_or_create(legacy_id=legacy_id, defaults={"fetch_error": error,
+                                                                                      "status": "missing"})
+            if not created and row.fetch_error != error:
+                row.fetch_error = error
+                row.save(update_fields=["fetch_error", "updated_at"])
+
+    # --- the end --------------------------------------------------------------------------------------
+    def finish(self) -> ImportReport:
+        """Write what is left, then recompute positions, thread figures and assistant usage (set-based)."""
+        self.flush()
+        self._finish_infos()
+        if self.on_progress:
+            self.on_progress("Computing thread figures and usage…")
+        linked = stats.link_thread_assistants(self.touched_threads)
+        stats.renumber_positions(self.renumber)
+        stats.refresh_thread_figures(self.touched_threads)
+        if self.changed or linked:
+            usage.recompute_usage()
+        audit.record(actor=self.actor, verb="migrator.inventory.imported", obj=self.connection,
+                     data={"source": self.source, "counts": self.report.counts,
+                           "errors": len(self.report.errors) + self.report.errors_dropped, "job": self.job_id})
+        return self.report
+
+    def _finish_infos(self) -> None:
+        """Thread list entries whose thread object never came: update threads imported before, or report."""
+        if not self._infos:
+            return
+        pending, self._infos = self._infos, {}
+        rows = {t.legacy_id: t for t in LegacyThread.objects.filter(legacy_id__in=list(pending))}
+        changed = []
+        for legacy_id, (record, info) in pending.items():
+            row = rows.get(legacy_id)
+            if row is None:
+                self.report.error(_where(record, info), "the thread list names this thread, but it is not in the "
+                                  "import and was not imported before.", kind="thread_info")
+                continue
+            values = {"flow_slug": info["flow_slug"], "end_user_id": info["end_user_id"], "tags": info["tags"]}
+            if info["assistant_legacy_id"]:
+                values.update(assistant_legacy_id=info["assistant_legacy_id"], assistant_from_list=True)
+            if all(getattr(row, f) == value for f, value in values.items()):
+                continue
+            for f, value in values.items():
+                setattr(row, f, value)
+            changed.append(row)
+        if changed:
+            with transaction.atomic():
+                LegacyThread.objects.bulk_update(changed, list(INFO_FIELDS), batch_size=500)
+            self.report.add("threads", "updated", len(changed))
+            self.touched_threads.update(r.pk for r in changed)
+            self.changed = True
