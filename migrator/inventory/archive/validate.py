@@ -111,6 +111,17 @@ def timestamp(value: Any, field: str) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC)
 
 
+def storable(value: str, field: str) -> str:
+    """Text any database can keep: no NUL characters (PostgreSQL refuses them) and no unpaired surrogates."""
+    if "\x00" in value:
+        raise Rejected(field, "contains a NUL character (\\u0000), which the database cannot store")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Rejected(field, "contains an unpaired UTF-16 surrogate (invalid Unicode text)") from None
+    return value
+
+
 def optional_str(obj: dict[str, Any], field: str, limit: int | None = None) -> str:
     value = obj.get(field)
     if value is None:
@@ -119,7 +130,7 @@ def optional_str(obj: dict[str, Any], field: str, limit: int | None = None) -> s
         raise Rejected(field, f"must be a string, got {_type_name(value)}")
     if limit is not None and len(value) > limit:
         raise Rejected(field, f"is {len(value):,} characters; at most {limit:,} are accepted")
-    return value
+    return storable(value, field)
 
 
 def optional_number(obj: dict[str, Any], field: str, low: float, high: float) -> float | None:
@@ -317,6 +328,7 @@ def clean_message(obj: dict[str, Any], *, thread_hint: str = "") -> dict[str, An
     text = text_of(content)
     if len(text) > MAX_MESSAGE_TEXT:
         raise Rejected("content", f"holds {len(text):,} characters of text; at most {MAX_MESSAGE_TEXT:,} per message")
+    storable(text, "content")
     attachments = json_list(obj, "attachments")
     for i, attachment in enumerate(attachments):
         if not isinstance(attachment, dict):
