@@ -1,0 +1,158 @@
+"""What matters: inventory-wide traffic, the model radar, and one assistant's usage & drift tab."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Avg, Count, Max, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from migrator.core.models import Assistant
+from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.tabs import assistant_tabs
+from migrator.inventory.diffs import revision_diffs
+from migrator.inventory.forms import BusinessForm
+from migrator.inventory.models import LegacyFile, LegacyThread, ReportedModel, VectorStore
+from migrator.inventory.models_radar import model_state, model_states, radar
+from migrator.inventory.services.business import STANDARD_TAGS, set_business_context
+from migrator.inventory.services.usage import pareto
+
+CHART_BARS = 25
+CHART_W, CHART_H, PAD = 720, 240, 32
+
+
+def _require_read(request: HttpRequest) -> None:
+    if not request.user.has_perm("core.view_assistant"):
+        raise PermissionDenied("You may not view the inventory.")
+
+
+def _chart(points: list[dict]) -> dict:
+    """Coordinates for the inline-SVG Pareto chart: bars (share) and the cumulative line, no JavaScript."""
+    shown = points[:CHART_BARS]
+    if not shown:
+        return {}
+    top = max(p["share"] for p in shown) or 1
+    width = (CHART_W - 2 * PAD) / len(shown)
+    plot_h = CHART_H - 2 * PAD
+    bars, line = [], []
+    for i, p in enumerate(shown):
+        h = plot_h * p["share"] / top
+        x = PAD + i * width
+        bars.append({"x": round(x + width * 0.1, 1), "y": round(CHART_H - PAD - h, 1), "w": round(width * 0.8, 1),
+                     "h": round(h, 1), "label": p["label"], "share": p["share"], "cumulative": p["cumulative"]})
+        line.append(f"{round(x + width / 2, 1)},{round(CHART_H - PAD - plot_h * p['cumulative'], 1)}")
+    return {"w": CHART_W, "h": CHART_H, "pad": PAD, "bars": bars, "line": " ".join(line),
+            "y80": round(CHART_H - PAD - plot_h * 0.8, 1), "baseline": CHART_H - PAD, "right": CHART_W - PAD,
+            "top": PAD, "top_share": top, "more": max(0, len(points) - len(shown))}
+
+
+def usage(request: HttpRequest) -> HttpResponse:
+    _require_read(request)
+    assistants = list(Assistant.objects.visible_to(request.user).order_by("-message_count", "name")
+                      .only("pk", "name", "legacy_id", "model", "message_count", "thread_count", "run_count",
+                            "traffic_share", "priority", "suggested_priority", "priority_overridden", "status",
+                            "single_turn_share", "avg_turns_per_thread", "last_activity_at"))
+    summary = pareto([(a, a.message_count) for a in assistants])
+    cumulative = {id(p["label"]): p["cumulative"] for p in summary["points"]}
+    for assistant in assistants:
+        assistant.cumulative = cumulative.get(id(assistant), 0)
+    states = model_states({a.model for a in assistants})
+    for assistant in assistants:
+        assistant.model_info = states.get(assistant.model)
+    chart = _chart([{**p, "label": p["label"].display_name} for p in summary["points"]])
+    orphans = LegacyThread.objects.filter(assistant__isnull=True).aggregate(n=Count("pk"), m=Sum("message_count"))
+    context = {
+        "assistants": assistants,
+        "summary": summary,
+        "chart": chart,
+        "share_of_assistants_for_80": summary["needed_for_80"] / len(assistants) if assistants else 0,
+        "idle": sum(1 for a in assistants if a.message_count == 0),
+        "threads": LegacyThread.objects.count(),
+        "orphans": orphans,
+    }
+    return render(request, "inventory/usage.html", context)
+
+
+def model_radar(request: HttpRequest) -> HttpResponse:
+    _require_read(request)
+    rows = radar(Assistant.objects.visible_to(request.user))
+    reported = (ReportedModel.objects.values("connection__name").annotate(n=Count("pk"), seen=Max("seen_at"),
+                                                                           dated=Count("pk", filter=Q(shutdown_date__isnull=False)))
+                .order_by("connection__name"))
+    counts = {state: sum(1 for r in rows if r.state == state) for state in ("retired", "retiring", "current", "unknown")}
+    at_risk = sum(r.assistant_count for r in rows if r.state in ("retired", "retiring"))
+    return render(request, "inventory/model_radar.html", {"rows": rows, "reported": reported, "counts": counts,
+                                                          "at_risk": at_risk})
+
+
+def _flows(assistant: Assistant) -> list[dict]:
+    return list(
+        LegacyThread.objects.filter(assistant=assistant).order_by().values("flow_slug")
+        .annotate(threads=Count("pk"), messages=Sum("message_count"), turns=Avg("user_turns"),
+                  single=Count("pk", filter=Q(user_turns__lte=1)), last=Max("last_message_at"))
+        .order_by("-messages", "flow_slug")
+    )
+
+
+def _resources(assistant: Assistant) -> tuple[list, list, list[str]]:
+    resources = assistant.tool_resources or {}
+    store_ids = ((resources.get("file_search") or {}).get("vector_store_ids") or []) if isinstance(resources, dict) else []
+    file_ids = ((resources.get("code_interpreter") or {}).get("file_ids") or []) if isinstance(resources, dict) else []
+    stores = {s.legacy_id: s for s in VectorStore.objects.filter(legacy_id__in=store_ids)}
+    files = {f.legacy_id: f for f in LegacyFile.objects.filter(legacy_id__in=file_ids)}
+    unknown = [i for i in [*store_ids, *file_ids] if i not in stores and i not in files]
+    return [stores[i] for i in store_ids if i in stores], [files[i] for i in file_ids if i in files], unknown
+
+
+def assistant_usage(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_read(request)
+    assistant = get_object_or_404(Assistant.objects.visible_to(request.user).select_related("owner"), pk=pk)
+    can_edit = request.user.has_perm("core.set_priority")
+    standard = {value for value, _ in STANDARD_TAGS}
+    initial = {
+        "priority": assistant.priority if assistant.priority_overridden else "",
+        "tags": [t for t in assistant.tags if t in standard],
+        "other_tags": ", ".join(t for t in assistant.tags if t not in standard),
+        "owner": assistant.owner_id,
+    }
+    form = BusinessForm(initial=initial, suggested=assistant.suggested_priority)
+    status = 200
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("You may not set an assistant's priority, tags or owner.")
+        form = BusinessForm(request.POST, suggested=assistant.suggested_priority)
+        if form.is_valid():
+            owner = form.cleaned_data["owner"]
+            try:
+                _, changed = set_business_context(
+                    assistant_id=assistant.pk, actor=request.user, priority=form.cleaned_data["priority"],
+                    tags=form.all_tags(), owner_id=owner.pk if owner else None,
+                )
+            except NotAllowed as exc:
+                raise PermissionDenied(str(exc)) from exc
+            except ServiceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Business context saved." if changed else "Nothing changed.")
+                return redirect("inventory:assistant_usage", pk=assistant.pk)
+        status = 422
+    stores, files, unknown_resources = _resources(assistant)
+    tool_calls = sorted((assistant.tool_call_counts or {}).items(), key=lambda kv: -kv[1])
+    top_calls = tool_calls[0][1] if tool_calls else 0
+    revisions = list(assistant.revisions.select_related("actor")[:20])
+    context = {
+        "assistant": assistant,
+        "tabs": assistant_tabs(assistant.pk, "usage"),
+        "model_info": model_state(assistant.model),
+        "tool_calls": [(tool, n, round(100 * n / top_calls) if top_calls else 0) for tool, n in tool_calls],
+        "flows": _flows(assistant),
+        "recent_threads": LegacyThread.objects.filter(assistant=assistant).order_by("-last_message_at", "-pk")[:10],
+        "revisions": [(r, revision_diffs(r)) for r in revisions],
+        "stores": stores,
+        "files": files,
+        "unknown_resources": unknown_resources,
+        "form": form,
+        "can_edit": can_edit,
+    }
+    return render(request, "inventory/assistant_usage.html", context, status=status)
