@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 
-from . import assistants, catalog, files, responses, seed
+from . import assistants, catalog, demo_threads, files, responses, seed
 from .common import Ctx, Route
 from .config import SandboxConfig
 from .errors import ApiError, error_body, invalid_url
@@ -162,6 +162,8 @@ class SandboxApp:
                 raise ApiError(400, f"Unknown seed '{name}'.", param="seed")
             seed.ensure(self.store, name, reset=True)
             return json_response(200, {"status": "ok", "seed": name}, headers)
+        if path == "/_sandbox/demo-thread-ids" and request.method == "GET":
+            return demo_threads.response(self.store, headers)
         raise invalid_url(request.method, path)
 
 
