@@ -227,6 +227,7 @@ def clean_response_format(value: Any) -> Any:
 
 def clean_assistant(obj: dict[str, Any]) -> dict[str, Any]:
     check_object(obj, "assistant")
+    legacy = object_id(obj)
     model = obj.get("model")
     if not isinstance(model, str) or not model.strip():
         reason = "missing" if model is None else f"must be a non-empty string, got {_type_name(model)}"
@@ -241,7 +242,7 @@ def clean_assistant(obj: dict[str, Any]) -> dict[str, Any]:
     if effort is not None and (not isinstance(effort, str) or effort not in REASONING_EFFORTS):
         raise Rejected("reasoning_effort", f"{effort!r} is not one of {', '.join(REASONING_EFFORTS)}")
     return {
-        "legacy_id": object_id(obj),
+        "legacy_id": legacy,
         "name": optional_str(obj, "name", MAX_NAME),
         "description": optional_str(obj, "description", MAX_DESCRIPTION),
         "model": model.strip(),
@@ -436,6 +437,7 @@ def clean_run(obj: dict[str, Any], *, thread_hint: str = "") -> dict[str, Any]:
 # --- vector stores, files, thread list entries --------------------------------------------------------
 def clean_vector_store(obj: dict[str, Any]) -> dict[str, Any]:
     check_object(obj, "vector_store")
+    legacy = object_id(obj)
     file_counts = json_object(obj, "file_counts")
     usage_bytes = obj.get("usage_bytes")
     if usage_bytes is not None and (isinstance(usage_bytes, bool) or not isinstance(usage_bytes, int)):
@@ -445,7 +447,7 @@ def clean_vector_store(obj: dict[str, Any]) -> dict[str, Any]:
     if expires_after is not None and not isinstance(expires_after, dict):
         raise Rejected("expires_after", f"must be an object or null, got {_type_name(expires_after)}")
     return {
-        "legacy_id": object_id(obj),
+        "legacy_id": legacy,
         "name": optional_str(obj, "name", 256),
         "status": optional_str(obj, "status", 32),
         "file_counts": file_counts,
@@ -462,11 +464,12 @@ def clean_vector_store(obj: dict[str, Any]) -> dict[str, Any]:
 
 def clean_file(obj: dict[str, Any]) -> dict[str, Any]:
     check_object(obj, "file")
+    legacy = object_id(obj)
     size = obj.get("bytes")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
         raise Rejected("bytes", f"must be an integer, got {_type_name(size)}")
     return {
-        "legacy_id": object_id(obj),
+        "legacy_id": legacy,
         "filename": optional_str(obj, "filename", 512),
         "bytes": size,
         "purpose": optional_str(obj, "purpose", 32),
