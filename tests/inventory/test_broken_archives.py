@@ -13,6 +13,7 @@ from migrator.core.models import Assistant
 from migrator.core.services import ServiceError
 from migrator.inventory.archive import reader as reader_module
 from migrator.inventory.models import LegacyMessage, LegacyThread
+from migrator.inventory.services import sql
 from migrator.inventory.services.imports import import_archive
 from tests.inventory import archives as a
 
@@ -176,14 +177,15 @@ def test_unicode_round_trips_and_unstorable_text_is_rejected(tmp_path, engineer)
 
 
 def test_a_row_the_database_refuses_costs_only_itself(tmp_path, engineer, monkeypatch):
-    original = LegacyMessage.objects.bulk_create
+    original = sql.insert_rows
 
-    def picky(objs, *args, **kwargs):
-        if any(o.legacy_id == "msg_db_001" for o in objs):
+    def picky(model, names, rows):
+        rows = list(rows)
+        if any("msg_db_001" in row for row in rows):
             raise IntegrityError("simulated constraint violation")
-        return original(objs, *args, **kwargs)
+        return original(model, names, rows)
 
-    monkeypatch.setattr(LegacyMessage.objects, "bulk_create", picky)
+    monkeypatch.setattr(sql, "insert_rows", picky)
     path = a.write_jsonl(tmp_path / "db.jsonl", [a.thread("thread_db"), *[a.message("thread_db", i) for i in range(4)]])
     report = import_archive(path=path, actor=engineer)
     (where, message), = _errors(report)

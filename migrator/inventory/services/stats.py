@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce, Length
 
 from migrator.core.models import Assistant
 from migrator.inventory.models import LegacyMessage, LegacyRun, LegacyThread
+from migrator.inventory.services import sql
 
 CHUNK = 500
 
@@ -84,7 +85,8 @@ def link_thread_assistants(thread_pks: Iterable[int]) -> int:
                 changed.append(thread)
         if changed:
             with transaction.atomic():
-                LegacyThread.objects.bulk_update(changed, ["assistant_legacy_id", "assistant"], batch_size=CHUNK)
+                sql.update_rows(LegacyThread, ["assistant_legacy_id", "assistant"],
+                                ((t.assistant_legacy_id, t.assistant_id, t.pk) for t in changed))
             changed_total += len(changed)
     # Threads imported before their assistant (another archive, a later page): link them now.
     with transaction.atomic():
@@ -110,10 +112,10 @@ def renumber_positions(thread_pks: Iterable[int]) -> None:
         for items in grouped.values():
             for index, (pk, position) in enumerate(chronological(items)):
                 if position != index:
-                    changed.append(LegacyMessage(pk=pk, position=index))
+                    changed.append((index, pk))
         if changed:
             with transaction.atomic():
-                LegacyMessage.objects.bulk_update(changed, ["position"], batch_size=CHUNK)
+                sql.update_rows(LegacyMessage, ["position"], changed)
 
 
 def _per_thread(queryset, aggregate) -> Subquery:

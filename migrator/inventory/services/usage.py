@@ -10,21 +10,19 @@ traffic at all *low*. The team can override it (``priority_overridden``); until 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, Max, Q, Sum
+from django.db.models import Avg, Count, F, FloatField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Cast, Coalesce
 
 from migrator.core.models import Assistant
 from migrator.core.status import Priority
 from migrator.inventory.models import LegacyRun, LegacyThread
+from migrator.inventory.services import sql
 
 CRITICAL_SHARE = 0.5
 HIGH_SHARE = 0.8
-USAGE_FIELDS = ("thread_count", "message_count", "run_count", "last_activity_at", "avg_turns_per_thread",
-                "single_turn_share", "tool_call_counts", "traffic_share", "suggested_priority", "priority")
 
 
 def suggest_priorities(message_counts: dict[int, int]) -> dict[int, str]:
@@ -60,68 +58,61 @@ def _tool_calls_by_assistant(legacy_to_pk: dict[str, int]) -> dict[int, dict[str
     return {pk: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for pk, c in totals.items()}
 
 
-@dataclass
-class _Figures:
-    thread_count: int = 0
-    message_count: int = 0
-    run_count: int = 0
-    last_activity_at: datetime | None = None
-    avg_turns_per_thread: float = 0.0
-    single_turn_share: float = 0.0
+def _per_assistant(queryset, aggregate) -> Subquery:
+    return Subquery(queryset.filter(assistant=OuterRef("pk")).order_by().values("assistant")
+                    .annotate(value=aggregate).values("value")[:1])
 
 
 def recompute_usage() -> int:
-    """Recompute every assistant's usage figures, traffic share and suggested priority. Returns how many
-    assistants changed."""
-    figures: dict[int, _Figures] = {}
-    per_thread = (
-        LegacyThread.objects.filter(assistant__isnull=False).order_by().values("assistant")
-        .annotate(threads=Count("pk"), messages=Sum("message_count"), last=Max("last_message_at"),
-                  turns=Avg("user_turns"), single=Count("pk", filter=Q(user_turns__lte=1)))
-    )
-    for row in per_thread:
-        threads = row["threads"] or 0
-        figures[row["assistant"]] = _Figures(
-            thread_count=threads,
-            message_count=row["messages"] or 0,
-            last_activity_at=row["last"],
-            avg_turns_per_thread=round(float(row["turns"] or 0), 2),
-            single_turn_share=round(row["single"] / threads, 4) if threads else 0.0,
+    """Recompute every assistant's usage figures, traffic share and suggested priority, as a handful of
+    set-based UPDATEs (correlated subqueries), plus keyed updates for what changed in tool-call counts and
+    priorities. Returns how many assistants got a new suggested priority or tool-call count."""
+    threads = LegacyThread.objects.all()
+    runs = (LegacyRun.objects.filter(assistant_legacy_id=OuterRef("legacy_id")).order_by()
+            .values("assistant_legacy_id").annotate(n=Count("pk")).values("n")[:1])
+    with transaction.atomic():
+        Assistant.objects.update(
+            thread_count=Coalesce(_per_assistant(threads, Count("pk")), 0),
+            message_count=Coalesce(_per_assistant(threads, Sum("message_count")), 0),
+            last_activity_at=_per_assistant(threads, Max("last_message_at")),
+            avg_turns_per_thread=Coalesce(_per_assistant(threads, Avg("user_turns")), 0.0,
+                                          output_field=FloatField()),
+            single_turn_share=Coalesce(
+                _per_assistant(threads, Cast(Count("pk", filter=Q(user_turns__lte=1)), FloatField())
+                               / Cast(Count("pk"), FloatField())), 0.0, output_field=FloatField()),
+            run_count=Coalesce(Subquery(runs), 0),
         )
-    legacy_to_pk = dict(Assistant.objects.values_list("legacy_id", "pk"))
-    runs = (LegacyRun.objects.exclude(assistant_legacy_id="").order_by().values("assistant_legacy_id")
-            .annotate(n=Count("pk")).values_list("assistant_legacy_id", "n"))
-    for legacy_id, n in runs:
-        pk = legacy_to_pk.get(legacy_id)
-        if pk is not None:
-            figures.setdefault(pk, _Figures()).run_count = n
-    tool_calls = _tool_calls_by_assistant(legacy_to_pk)
-    messages = {pk: figures[pk].message_count if pk in figures else 0 for pk in legacy_to_pk.values()}
-    total = sum(messages.values())
-    suggested = suggest_priorities(messages)
-
-    changed = []
-    for assistant in Assistant.objects.only("pk", "priority_overridden", *USAGE_FIELDS).iterator(chunk_size=2000):
-        f = figures.get(assistant.pk, _Figures())
-        wanted: dict[str, Any] = {
-            "thread_count": f.thread_count,
-            "message_count": f.message_count,
-            "run_count": f.run_count,
-            "last_activity_at": f.last_activity_at,
-            "avg_turns_per_thread": f.avg_turns_per_thread,
-            "single_turn_share": f.single_turn_share,
-            "tool_call_counts": tool_calls.get(assistant.pk, {}),
-            "traffic_share": round(f.message_count / total, 6) if total else 0.0,
-            "suggested_priority": suggested.get(assistant.pk, Priority.LOW),
-        }
-        wanted["priority"] = assistant.priority if assistant.priority_overridden else wanted["suggested_priority"]
-        if any(getattr(assistant, k) != value for k, value in wanted.items()):
-            for k, value in wanted.items():
-                setattr(assistant, k, value)
-            changed.append(assistant)
-    if changed:
-        with transaction.atomic():
-            Assistant.objects.bulk_update(changed, list(USAGE_FIELDS), batch_size=500)
+        total = Assistant.objects.aggregate(total=Sum("message_count"))["total"] or 0
+        Assistant.objects.update(
+            traffic_share=Cast(F("message_count"), FloatField()) / float(total) if total else Value(0.0)
+        )
+        changed: set[int] = set()
+        # Suggested priority needs the ranking, so it is computed here and written per level.
+        counts = dict(Assistant.objects.values_list("pk", "message_count"))
+        by_level: dict[str, list[int]] = {}
+        for pk, level in suggest_priorities(counts).items():
+            by_level.setdefault(level, []).append(pk)
+        for level, pks in by_level.items():
+            for start in range(0, len(pks), 500):
+                chunk = pks[start : start + 500]
+                stale = list(Assistant.objects.filter(pk__in=chunk).exclude(suggested_priority=level)
+                             .values_list("pk", flat=True))
+                if stale:
+                    Assistant.objects.filter(pk__in=stale).update(suggested_priority=level)
+                    changed.update(stale)
+        # Until the team overrides it, the priority is the suggestion.
+        Assistant.objects.filter(priority_overridden=False).exclude(priority=F("suggested_priority")).update(
+            priority=F("suggested_priority")
+        )
+        legacy_to_pk = dict(Assistant.objects.values_list("legacy_id", "pk"))
+        calls = _tool_calls_by_assistant(legacy_to_pk)
+        updates = []
+        for pk, current in Assistant.objects.values_list("pk", "tool_call_counts").iterator(chunk_size=5000):
+            wanted = calls.get(pk, {})
+            if current != wanted:
+                updates.append((wanted, pk))
+                changed.add(pk)
+        sql.update_rows(Assistant, ["tool_call_counts"], updates)
     return len(changed)
 
 

@@ -35,7 +35,7 @@ from migrator.inventory.models import (
     LegacyThread,
     VectorStore,
 )
-from migrator.inventory.services import drift, stats, usage
+from migrator.inventory.services import drift, sql, stats, usage
 from migrator.inventory.services.report import ImportReport
 
 logger = logging.getLogger(__name__)
@@ -50,10 +50,12 @@ RUN_FIELDS = ("assistant_legacy_id", "status", "model", "usage", "steps", "tool_
 STORE_FIELDS = ("name", "status", "file_counts", "file_ids", "usage_bytes", "expires_after", "expires_at",
                 "last_active_at", "created_at_legacy", "metadata", "raw")
 FILE_FIELDS = ("filename", "bytes", "purpose", "status", "expires_at", "created_at_legacy", "raw")
+MESSAGE_INSERT = ("thread", "legacy_id", "position", *MESSAGE_FIELDS)
 THREAD_FIELDS = ("metadata", "tool_resources", "created_at_legacy", "raw", "is_stub")
 INFO_FIELDS = ("flow_slug", "end_user_id", "tags", "assistant_legacy_id", "assistant_from_list")
 
 Item = tuple[Record, dict[str, Any]]
+message_fields = [LegacyMessage._meta.get_field(name) for name in MESSAGE_INSERT]
 
 
 def _where(record: Record, cleaned_or_obj: dict[str, Any] | None = None, field: str = "") -> str:
@@ -96,6 +98,7 @@ class Importer:
         self._threads: list[Item] = []
         self._messages: list[Item] = []
         self._runs: list[Item] = []
+        self._pending_runs: dict[str, dict[str, Any]] = {}  # legacy id → cleaned run not yet written
         self._steps: list[Item] = []
         self._stores: list[Item] = []
         self._files: list[Item] = []
@@ -211,16 +214,26 @@ class Importer:
     def _add_run(self, record: Record) -> None:
         cleaned = self._clean(record, v.clean_run, thread_hint=record.thread_hint)
         if cleaned and not self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
-            self._runs.append((record, cleaned))
             if len(self._runs) >= self.RUN_BATCH:
                 self._flush_runs()
+            self._runs.append((record, cleaned))
+            self._pending_runs[cleaned["legacy_id"]] = cleaned
 
     def _add_step(self, record: Record) -> None:
         cleaned = self._clean(record, v.clean_step, run_hint=record.run_hint, thread_hint=record.thread_hint)
-        if cleaned and not self._duplicate(record, cleaned, f"{cleaned['run_legacy_id']}/{cleaned['legacy_id']}"):
-            self._steps.append((record, cleaned))
-            if len(self._steps) >= self.STEP_BATCH:
-                self._flush_steps()
+        if not cleaned or self._duplicate(record, cleaned, f"{cleaned['run_legacy_id']}/{cleaned['legacy_id']}"):
+            return
+        pending = self._pending_runs.get(cleaned["run_legacy_id"])
+        if pending is not None and cleaned["thread_legacy_id"] in ("", pending["thread_legacy_id"]):
+            # Its run is not written yet (the usual order: a run, then its steps): fold it in, no UPDATE later.
+            steps = {s.get("id"): s for s in pending["steps"]}
+            steps[cleaned["legacy_id"]] = cleaned["raw"]
+            pending["steps"] = sorted(steps.values(), key=lambda s: (s.get("created_at") or 0, str(s.get("id"))))
+            pending["tool_calls"] = v.count_tool_calls(pending["steps"], pending["raw"])
+            return
+        self._steps.append((record, cleaned))
+        if len(self._steps) >= self.STEP_BATCH:
+            self._flush_steps()
 
     def _add_vector_store(self, record: Record) -> None:
         cleaned = self._clean(record, v.clean_vector_store)
@@ -385,8 +398,9 @@ class Importer:
             work.append((record, cleaned, row))
 
         def write(items: list) -> None:
-            LegacyThread.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=500)
-            old = [o for _, _, o in items if not o._state.adding]
+            new = [o for _, _, o in items if o._state.adding]
+            old = [o for _, _, o in items if not o._state.adding]  # before bulk_create flips adding
+            LegacyThread.objects.bulk_create(new, batch_size=500)
             if old:
                 LegacyThread.objects.bulk_update(old, [*THREAD_FIELDS, *INFO_FIELDS, "source", "updated_at"],
                                                  batch_size=500)
@@ -466,8 +480,11 @@ class Importer:
         work.extend(changed)
 
         def write(items: list) -> None:
-            LegacyMessage.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=1000)
+            new = [o for _, _, o in items if o._state.adding]
             old = [o for _, _, o in items if not o._state.adding]
+            # The hot path of a large import: executemany instead of the ORM's per-row SQL compilation.
+            sql.insert_rows(LegacyMessage, MESSAGE_INSERT, ([getattr(o, f.attname) for f in message_fields]
+                                                            for o in new))
             if old:
                 LegacyMessage.objects.bulk_update(old, list(MESSAGE_FIELDS), batch_size=500)
 
@@ -480,6 +497,7 @@ class Importer:
     def _flush_runs(self) -> None:
         self._flush_threads()
         batch, self._runs = self._runs, []
+        self._pending_runs = {}
         if not batch:
             return
         thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
@@ -508,8 +526,9 @@ class Importer:
             work.append((record, cleaned, row))
 
         def write(items: list) -> None:
-            LegacyRun.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=500)
-            old = [o for _, _, o in items if not o._state.adding]
+            new = [o for _, _, o in items if o._state.adding]
+            old = [o for _, _, o in items if not o._state.adding]  # before bulk_create flips adding
+            LegacyRun.objects.bulk_create(new, batch_size=500)
             if old:
                 LegacyRun.objects.bulk_update(old, list(RUN_FIELDS), batch_size=500)
 
@@ -578,8 +597,9 @@ class Importer:
                 work.append((record, cleaned, row))
 
         def write(items: list) -> None:
-            model.objects.bulk_create([o for _, _, o in items if o._state.adding], batch_size=200)
-            old = [o for _, _, o in items if not o._state.adding]
+            new = [o for _, _, o in items if o._state.adding]
+            old = [o for _, _, o in items if not o._state.adding]  # before bulk_create flips adding
+            model.objects.bulk_create(new, batch_size=200)
             if old:
                 model.objects.bulk_update(old, [*fields, "fetch_error"], batch_size=200)
 

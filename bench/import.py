@@ -1,0 +1,158 @@
+"""Benchmark the archive import: generate a large archive, import it, print wall time, rows/s and peak memory.
+
+    python bench/import.py                      # 10,000 assistants, 20,000 threads, 400,000 messages on SQLite
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_scratch python bench/import.py
+    python bench/import.py --assistants 100 --threads 200 --messages 4000 --reimport   # a quick run
+
+Without DATABASE_URL it uses a throw-away SQLite file. With DATABASE_URL it migrates that database and refuses
+to run unless it holds no assistants yet (use a scratch database). Target: under 2 minutes and under 400 MB.
+Generation (streamed to a temporary gzipped JSON Lines file) is not timed. Peak memory is the process's
+maximum resident set size (``ru_maxrss``), which includes Python, Django and the database driver.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+T0 = 1_735_689_600
+WORDS = ["order", "invoice", "refund", "parcel", "delivery", "account", "password", "warranty", "return", "label", "shipping", "customer", "address", "payment", "card", "subscription", "plan", "upgrade", "discount", "coupon", "tracking", "warehouse", "stock"]
+MODELS = ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-3.5-turbo", "gpt-4-turbo", "gpt-5.5", "o3-mini")
+
+
+def _text(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+def generate(path: Path, *, assistants: int, threads: int, messages: int, runs_per_thread: int, seed: int) -> dict:
+    """Write the archive; returns the counts of objects written."""
+    rng = random.Random(seed)
+    per_thread = max(1, messages // threads)
+    counts = {"assistant": 0, "thread": 0, "message": 0, "run": 0, "step": 0}
+    # Zipf-like traffic: a few assistants carry most threads, as in real estates.
+    weights = [1 / (i + 1) ** 1.1 for i in range(assistants)]
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as out:
+        def write(obj: dict) -> None:
+            out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+
+        write({"object": "migrator.archive", "format": "migrator.assistants-archive", "format_version": 1})
+        for i in range(assistants):
+            tools = [{"type": "function", "function": {"name": f"tool_{i % 50}", "parameters": {
+                "type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}}}]
+            if i % 3 == 0:
+                tools.append({"type": "file_search"})
+            write({"id": f"asst_bench{i:06d}", "object": "assistant", "created_at": T0 + i, "name": f"Bench {i}",
+                   "description": None, "model": MODELS[i % len(MODELS)],
+                   "instructions": _text(rng, 60 + i % 200), "tools": tools, "tool_resources": {},
+                   "metadata": {"team": f"team-{i % 20}"}, "temperature": 1.0, "top_p": 1.0,
+                   "response_format": "auto", "reasoning_effort": None})
+            counts["assistant"] += 1
+        owners = rng.choices(range(assistants), weights=weights, k=threads)
+        for t in range(threads):
+            tid = f"thread_bench{t:07d}"
+            aid = f"asst_bench{owners[t]:06d}"
+            created = T0 + 86_400 + t * 60
+            write({"id": tid, "object": "thread", "created_at": created, "metadata": {"channel": "web"},
+                   "tool_resources": {}})
+            write({"object": "migrator.thread_info", "thread_id": tid, "flow": f"flow-{owners[t] % 30}",
+                   "end_user_id": f"cus_{t % 5000}", "tags": ["bench"]})
+            counts["thread"] += 1
+            run_ids = [f"run_bench{t:07d}_{r}" for r in range(runs_per_thread)]
+            for m in range(per_thread):
+                role = "user" if m % 2 == 0 else "assistant"
+                run_id = run_ids[(m // 2) % len(run_ids)] if role == "assistant" and run_ids else None
+                write({"id": f"msg_bench{t:07d}_{m:03d}", "object": "thread.message", "created_at": created + m * 7,
+                       "thread_id": tid, "status": "completed", "role": role,
+                       "content": [{"type": "text", "text": {"value": _text(rng, 8 + m % 40), "annotations": []}}],
+                       "assistant_id": aid if role == "assistant" else None, "run_id": run_id,
+                       "attachments": [], "metadata": {}})
+                counts["message"] += 1
+            for r, run_id in enumerate(run_ids):
+                write({"id": run_id, "object": "thread.run", "created_at": created + r, "thread_id": tid,
+                       "assistant_id": aid, "status": "completed", "model": MODELS[owners[t] % len(MODELS)],
+                       "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}})
+                write({"id": f"step_{run_id[4:]}", "object": "thread.run.step", "created_at": created + r + 1,
+                       "run_id": run_id, "thread_id": tid, "assistant_id": aid, "type": "tool_calls",
+                       "status": "completed", "step_details": {"type": "tool_calls", "tool_calls": [
+                           {"id": f"call_{run_id[4:]}", "type": "function",
+                            "function": {"name": f"tool_{owners[t] % 50}", "arguments": "{}", "output": "{}"}}]}})
+                counts["run"] += 1
+                counts["step"] += 1
+    return counts
+
+
+def _peak_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--assistants", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=20_000)
+    parser.add_argument("--messages", type=int, default=400_000)
+    parser.add_argument("--runs-per-thread", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--reimport", action="store_true", help="import the same archive again (all unchanged)")
+    parser.add_argument("--keep", action="store_true", help="keep the archive and the SQLite file")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="migrator-bench-"))
+    os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["MIGRATOR_DATA_DIR"] = str(workdir)
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "migrator.settings"
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from migrator.core.models import Assistant
+    from migrator.inventory.services.imports import import_archive
+
+    call_command("migrate", verbosity=0)
+    if Assistant.objects.exists():
+        print("The database already holds assistants: point DATABASE_URL at an empty scratch database.",
+              file=sys.stderr)
+        return 2
+    archive = workdir / "bench.jsonl.gz"
+    started = time.perf_counter()
+    counts = generate(archive, assistants=args.assistants, threads=args.threads, messages=args.messages,
+                      runs_per_thread=args.runs_per_thread, seed=args.seed)
+    print(f"generated {archive.stat().st_size / 1e6:.1f} MB gzipped in {time.perf_counter() - started:.1f}s: "
+          + ", ".join(f"{n:,} {k}s" for k, n in counts.items()))
+    rows = counts["assistant"] + counts["thread"] + counts["message"] + counts["run"]
+    baseline = _peak_mb()
+    runs = [("import", archive)] + ([("re-import", archive)] if args.reimport else [])
+    for label, path in runs:
+        started = time.perf_counter()
+        report = import_archive(path=path, actor="system")
+        wall = time.perf_counter() - started
+        result = report.to_dict()
+        print(f"{label} on {connection.vendor}: {wall:.1f}s wall, {rows / wall:,.0f} rows/s "
+              f"({rows:,} rows), peak RSS {_peak_mb():.0f} MB (before import {baseline:.0f} MB)")
+        print("  " + "; ".join(f"{k}: {v}" for k, v in result.items() if k != "errors")
+              + f"; errors: {len(result['errors'])}")
+        if result["errors"]:
+            print("  first error:", result["errors"][0])
+    if not args.keep:
+        archive.unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
