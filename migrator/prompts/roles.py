@@ -1,3 +1,20 @@
-"""Permissions this app grants to each role (merged by migrator.core.roles.sync_roles)."""
+"""Permissions this app grants to each role (merged by migrator.core.roles.sync_roles).
 
-ROLE_PERMISSIONS: dict[str, list[str]] = {}
+- Product owners draft (``core.draft_prompt``, from core), edit (``prompts.edit_prompt``), approve
+  (``core.approve_prompt``, from core), comment and try versions.
+- Engineers read, comment, try versions and may regenerate a draft from the legacy definition (they hold
+  ``core.draft_prompt`` from core; regenerating never touches what was approved). They do not edit the wording.
+- Support leads read, comment and try versions.
+- Engineers and support leads move the ``production`` label: that is the cutover switch, and moving it back is
+  the rollback.
+"""
+
+from migrator.core.roles import ENGINEER, PRODUCT_OWNER, SUPPORT_LEAD
+
+_COMMON = ["prompts.view_promptversion", "prompts.add_promptcomment", "prompts.try_prompt"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    PRODUCT_OWNER: [*_COMMON, "prompts.edit_prompt"],
+    ENGINEER: [*_COMMON, "prompts.set_production_label"],
+    SUPPORT_LEAD: [*_COMMON, "prompts.set_production_label"],
+}

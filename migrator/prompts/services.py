@@ -1,0 +1,392 @@
+"""Prompt services: check, act in one transaction, audit. Views, jobs, the drift receiver and commands call these.
+
+Status changes go through ``migrator.core.services.status``; labels move only through ``move_label`` (or its
+unchecked core, used after a service has already checked the permission for the larger action).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from migrator.core.models import Assistant, Connection, Job
+from migrator.core.services import NotAllowed, ServiceError, audit
+from migrator.core.services.jobs import start_job
+from migrator.core.services.status import change_assistant_status
+from migrator.core.status import MigrationStatus
+from migrator.prompts.conversion import convert, validate_config
+from migrator.prompts.conversion.analyse import analyse
+from migrator.prompts.conversion.validate import Problem
+from migrator.prompts.models import APPROVED_ONLY, LabelName, PromptComment, PromptLabel, PromptVersion
+
+S = MigrationStatus
+# An edit or upstream drift in these states sends the assistant back to review.
+SEND_BACK_FROM = frozenset({S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED})
+MAX_COMMENT = 10_000
+MAX_TRY_INPUT = 20_000
+TRY_JOB_KIND = "prompts.try_version"
+
+
+class ConfigInvalid(ServiceError):
+    """The edited configuration does not validate; ``problems`` say where and what."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        shown = "; ".join(str(p) for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        super().__init__(f"The configuration is not valid: {shown}{more}")
+
+
+def _is_system(actor) -> bool:
+    return actor == "system"
+
+
+def _require(actor, perm: str, message: str) -> None:
+    if _is_system(actor):
+        return
+    if not getattr(actor, "is_authenticated", False) or not actor.has_perm(perm):
+        raise NotAllowed(message)
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def _locked_assistant(assistant_id: int) -> Assistant:
+    try:
+        return Assistant.objects.select_for_update().get(pk=assistant_id)
+    except Assistant.DoesNotExist:
+        raise ServiceError(f"Assistant #{assistant_id} does not exist.") from None
+
+
+def _locked_version(version_id: int) -> PromptVersion:
+    try:
+        return PromptVersion.objects.select_for_update().select_related("assistant").get(pk=version_id)
+    except PromptVersion.DoesNotExist:
+        raise ServiceError(f"Prompt version #{version_id} does not exist.") from None
+
+
+def legacy_definition(assistant: Assistant) -> dict[str, Any]:
+    """The assistant as an Assistants API object: the imported raw JSON, overlaid with the normalised fields
+    (which the import keeps current and drift detection compares)."""
+    data: dict[str, Any] = copy.deepcopy(assistant.raw) if isinstance(assistant.raw, dict) else {}
+    data["id"] = assistant.legacy_id
+    data.setdefault("object", "assistant")
+    for field in ("name", "description", "model", "instructions", "tools", "tool_resources", "response_format",
+                  "temperature", "top_p", "reasoning_effort", "metadata"):
+        value = getattr(assistant, field)
+        if value not in (None, "", [], {}):
+            data[field] = copy.deepcopy(value)
+    return data
+
+
+def label_version(assistant_id: int, label: str) -> PromptVersion | None:
+    found = PromptLabel.objects.filter(assistant_id=assistant_id, name=label).select_related("version").first()
+    return found.version if found else None
+
+
+def _move_label_unchecked(*, assistant: Assistant, label: str, version: PromptVersion, actor,
+                          reason: str = "") -> tuple[PromptLabel, bool]:
+    existing = PromptLabel.objects.select_for_update().filter(assistant=assistant, name=label).first()
+    if existing and existing.version_id == version.pk:
+        return existing, False
+    before = existing.version_id if existing else None
+    if existing:
+        existing.version = version
+        existing.moved_by = _user(actor)
+        existing.save(update_fields=["version", "moved_by", "moved_at"])
+        row = existing
+    else:
+        row = PromptLabel.objects.create(assistant=assistant, name=label, version=version, moved_by=_user(actor))
+    audit.record(
+        actor=actor, verb="migrator.prompt.label_moved", obj=assistant,
+        before={"label": label, "version_id": before}, after={"label": label, "version_id": version.pk},
+        data={"version": version.number, "reason": reason} if reason else {"version": version.number},
+    )
+    return row, True
+
+
+def _create_version(*, assistant: Assistant, parent: PromptVersion | None, config: dict[str, Any],
+                    ledger: list, findings: list, schemas: list, strict_choices: dict, source: dict,
+                    is_generated: bool, author, message: str) -> PromptVersion:
+    number = (PromptVersion.objects.filter(assistant=assistant).aggregate(n=Max("number"))["n"] or 0) + 1
+    return PromptVersion.objects.create(
+        assistant=assistant, number=number, parent=parent, config=config, ledger=ledger, findings=findings,
+        schemas=schemas, strict_choices=strict_choices, source=source, source_hash=assistant.definition_hash,
+        is_generated=is_generated, author=_user(author) if not is_generated else None, message=message,
+    )
+
+
+def _back_to_review(*, assistant_id: int, actor, reason: str) -> None:
+    """Move the assistant to prompt_drafted: from inventoried (first draft) or back from approved-and-later."""
+    assistant = Assistant.objects.get(pk=assistant_id)
+    if assistant.status == S.INVENTORIED or assistant.status in SEND_BACK_FROM:
+        change_assistant_status(assistant_id=assistant_id, to=S.PROMPT_DRAFTED, actor=actor, reason=reason,
+                                system=_is_system(actor))
+
+
+def generate_version(*, assistant_id: int, actor, message: str = "", today: date | None = None) -> PromptVersion:
+    """Convert the assistant's current legacy definition into a new generated version and move ``draft`` to it."""
+    _require(actor, "core.draft_prompt", "You may not draft prompts.")
+    with transaction.atomic():
+        assistant = _locked_assistant(assistant_id)
+        if assistant.status == S.RETIRED:
+            raise ServiceError(f"{assistant.display_name} is retired; restore it before drafting a prompt.")
+        source = legacy_definition(assistant)
+        result = convert(source, today=today)
+        if result.errors:
+            raise ServiceError(f"{assistant.display_name} cannot be converted: {result.error_message()}")
+        parent = label_version(assistant.pk, LabelName.DRAFT) or assistant.prompt_versions.first()
+        version = _create_version(
+            assistant=assistant, parent=parent, config=result.kwargs, ledger=result.ledger_dicts(),
+            findings=result.finding_dicts(), schemas=[s.to_dict() for s in result.schemas],
+            strict_choices=result.strict_choices(), source=source, is_generated=True, author=None,
+            message=message or ("Generated from the legacy assistant." if parent is None else
+                                "Regenerated from the legacy assistant."),
+        )
+        _move_label_unchecked(assistant=assistant, label=LabelName.DRAFT, version=version, actor=actor,
+                              reason="generated")
+        audit.record(actor=actor, verb="migrator.prompt.generated", obj=version,
+                     after={"version": version.number, "model": version.config.get("model")},
+                     data={"assistant_id": assistant.pk, "message": version.message})
+        _back_to_review(assistant_id=assistant.pk, actor=actor, reason=f"Prompt v{version.number} generated.")
+    return version
+
+
+def save_edit(*, parent_id: int, actor, config: dict[str, Any] | None = None, instructions: str | None = None,
+              message: str = "", strict_choices: dict[str, dict[str, Any]] | None = None) -> PromptVersion:
+    """Save an edited configuration (or just new instructions) as a child of ``parent_id``.
+
+    Raises ``ConfigInvalid`` (with per-field problems) when the result does not validate; nothing is saved.
+    """
+    _require(actor, "prompts.edit_prompt", "You may not edit prompts.")
+    if config is None and instructions is None:
+        raise ServiceError("Nothing to save: send a configuration or instructions.")
+    with transaction.atomic():
+        parent = _locked_version(parent_id)
+        assistant = _locked_assistant(parent.assistant_id)
+        if assistant.status == S.RETIRED:
+            raise ServiceError(f"{assistant.display_name} is retired; restore it before editing its prompt.")
+        new_config = copy.deepcopy(config if config is not None else parent.config)
+        if instructions is not None:
+            if not isinstance(new_config, dict):
+                raise ConfigInvalid([Problem("", "the configuration must be a JSON object.")])
+            text = instructions.replace("\r\n", "\n")
+            if text.strip():
+                new_config["instructions"] = text
+            else:
+                new_config.pop("instructions", None)
+            if "instructions" in new_config:  # keep the familiar key order: instructions right after model
+                new_config = {k: new_config[k] for k in ["model", "instructions"] if k in new_config} | {
+                    k: v for k, v in new_config.items() if k not in ("model", "instructions")}
+        problems = validate_config(new_config)
+        if problems:
+            raise ConfigInvalid(problems)
+        if new_config == parent.config:
+            raise ServiceError("Nothing changed compared with the version you edited.")
+        result = analyse(new_config, previous_schemas=parent.schemas, previous_findings=parent.findings)
+        choices = dict(parent.strict_choices or {})
+        by = actor.get_username() if _user(actor) else "system"
+        for review in result.schemas:
+            before = choices.get(review["pointer"]) or {}
+            if before.get("choice") != review["choice"] or before.get("strict") != review["strict"]:
+                choices[review["pointer"]] = {"choice": review["choice"], "strict": review["strict"], "by": by,
+                                              "at": timezone.now().isoformat()}
+        live = {r["pointer"] for r in result.schemas}
+        choices = {p: c for p, c in choices.items() if p in live}
+        choices.update(strict_choices or {})
+        version = _create_version(
+            assistant=assistant, parent=parent, config=new_config, ledger=parent.ledger, findings=result.findings,
+            schemas=result.schemas, strict_choices=choices, source=parent.source, is_generated=False, author=actor,
+            message=message.strip() or ("Edited the instructions." if config is None else "Edited the configuration."),
+        )
+        _move_label_unchecked(assistant=assistant, label=LabelName.DRAFT, version=version, actor=actor,
+                              reason="edited")
+        audit.record(actor=actor, verb="migrator.prompt.edited", obj=version,
+                     before={"version": parent.number}, after={"version": version.number},
+                     data={"assistant_id": assistant.pk, "message": version.message})
+        _back_to_review(assistant_id=assistant.pk, actor=actor, reason=f"Prompt v{version.number} edited.")
+    return version
+
+
+def choose_strict(*, version_id: int, pointer: str, choice: str, actor) -> PromptVersion:
+    """Record the reviewer's strict-mode choice for one schema: the fixed schema with ``strict: true``, or the
+    original with ``strict: false``. Saved as a child version (versions never change)."""
+    _require(actor, "prompts.edit_prompt", "You may not edit prompts.")
+    if choice not in ("fixed", "original"):
+        raise ServiceError("Choose 'fixed' (strict: true) or 'original' (strict: false).")
+    version = PromptVersion.objects.filter(pk=version_id).first()
+    if version is None:
+        raise ServiceError(f"Prompt version #{version_id} does not exist.")
+    review = next((s for s in version.schemas or [] if s.get("pointer") == pointer), None)
+    if review is None:
+        raise ServiceError(f"There is no schema at {pointer} in v{version.number}.")
+    if choice == "fixed" and not review.get("fixable"):
+        raise ServiceError(f"The schema of {review['label']} cannot be made strict automatically; edit it in the "
+                           "configuration editor, or keep the original with strict: false.")
+    config = copy.deepcopy(version.config)
+    parts = pointer.strip("/").split("/")
+    holder: Any = config
+    for part in parts[:-1]:
+        holder = holder[int(part)] if isinstance(holder, list) else holder[part]
+    holder[parts[-1]] = copy.deepcopy(review["fixed"] if choice == "fixed" else review["original"])
+    holder["strict"] = choice == "fixed"
+    by = actor.get_username() if _user(actor) else "system"
+    label = review["label"]
+    return save_edit(
+        parent_id=version.pk, actor=actor, config=config,
+        message=f"Strict mode for {label}: " + ("fixed schema, strict: true." if choice == "fixed"
+                                                 else "original schema, strict: false."),
+        strict_choices={pointer: {"choice": choice, "strict": choice == "fixed", "by": by,
+                                  "at": timezone.now().isoformat()}},
+    )
+
+
+def approve_version(*, version_id: int, actor) -> PromptVersion:
+    """A product owner approves a version: stamp it, move ``approved`` to it, move the status to prompt_approved."""
+    _require(actor, "core.approve_prompt", "Only product owners may approve prompts.")
+    with transaction.atomic():
+        version = _locked_version(version_id)
+        assistant = _locked_assistant(version.assistant_id)
+        if (version.author_id and _user(actor) and version.author_id == actor.pk
+                and not settings.ALLOW_SELF_APPROVAL):
+            raise NotAllowed(f"You wrote v{version.number}; another product owner has to approve it.")
+        problems = validate_config(version.config)
+        if problems:
+            raise ConfigInvalid(problems)
+        if assistant.status in (S.RETIRED, S.BLOCKED):
+            raise ServiceError(f"{assistant.display_name} is {S(assistant.status).label.lower()}; it cannot be "
+                               "approved now.")
+        current = label_version(assistant.pk, LabelName.APPROVED)
+        if version.is_approved and current and current.pk == version.pk and not version.needs_rereview:
+            return version
+        fields = ["needs_rereview", "rereview_reason"]
+        if not version.is_approved:
+            version.approved_by = _user(actor)
+            version.approved_at = timezone.now()
+            fields += ["approved_by", "approved_at"]
+        version.needs_rereview = False
+        version.rereview_reason = ""
+        version.save(update_fields=fields)
+        _move_label_unchecked(assistant=assistant, label=LabelName.APPROVED, version=version, actor=actor,
+                              reason="approved")
+        Assistant.objects.filter(pk=assistant.pk).update(needs_review=False)
+        audit.record(actor=actor, verb="migrator.prompt.approved", obj=version,
+                     before={"approved_version_id": current.pk if current else None},
+                     after={"approved_version_id": version.pk}, data={"assistant_id": assistant.pk,
+                                                                       "version": version.number})
+        if assistant.status == S.INVENTORIED:
+            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_DRAFTED, actor=actor,
+                                    reason=f"Prompt v{version.number} approved.")
+            assistant.refresh_from_db()
+        if assistant.status == S.PROMPT_DRAFTED:
+            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_APPROVED, actor=actor,
+                                    reason=f"Prompt v{version.number} approved.")
+    return version
+
+
+def move_label(*, assistant_id: int, label: str, version_id: int, actor, reason: str = "") -> PromptLabel:
+    """Point ``label`` at a version. Moving ``production`` is the cutover switch; moving it back is rollback."""
+    if label not in LabelName.values:
+        raise ServiceError(f"Unknown label {label!r}; use draft, approved or production.")
+    if label == LabelName.PRODUCTION:
+        _require(actor, "prompts.set_production_label", "Only engineers and support leads may move the production "
+                 "label.")
+    elif label == LabelName.APPROVED:
+        _require(actor, "core.approve_prompt", "Only product owners may move the approved label.")
+    elif not _is_system(actor) and not (actor.has_perm("prompts.edit_prompt") or actor.has_perm("core.draft_prompt")):
+        raise NotAllowed("You may not move the draft label.")
+    with transaction.atomic():
+        assistant = _locked_assistant(assistant_id)
+        version = PromptVersion.objects.filter(pk=version_id, assistant=assistant).first()
+        if version is None:
+            raise ServiceError(f"Version #{version_id} is not a prompt version of {assistant.display_name}.")
+        if label in APPROVED_ONLY and not version.is_approved:
+            raise ServiceError(f"v{version.number} has not been approved, so it cannot carry the {label} label.")
+        row, _changed = _move_label_unchecked(assistant=assistant, label=label, version=version, actor=actor,
+                                              reason=reason)
+    return row
+
+
+def add_comment(*, version_id: int, actor, body: str) -> PromptComment:
+    _require(actor, "prompts.add_promptcomment", "You may not comment on prompts.")
+    text = (body or "").strip()
+    if not text:
+        raise ServiceError("Write a comment first.")
+    if len(text) > MAX_COMMENT:
+        raise ServiceError(f"Comments are limited to {MAX_COMMENT:,} characters.")
+    with transaction.atomic():
+        version = PromptVersion.objects.filter(pk=version_id).first()
+        if version is None:
+            raise ServiceError(f"Prompt version #{version_id} does not exist.")
+        comment = PromptComment.objects.create(version=version, author=_user(actor), body=text)
+        audit.record(actor=actor, verb="migrator.prompt.commented", obj=version,
+                     data={"comment_id": comment.pk, "assistant_id": version.assistant_id})
+    return comment
+
+
+def handle_drift(*, assistant_id: int, changed_fields: list[str]) -> PromptVersion | None:
+    """Upstream changed: regenerate a draft, flag the approved version for re-review, send back to review."""
+    fields = ", ".join(changed_fields) or "definition"
+    with transaction.atomic():
+        assistant = _locked_assistant(assistant_id)
+        version = None
+        source = legacy_definition(assistant)
+        result = convert(source)
+        if result.errors:
+            audit.record(actor="system", verb="migrator.prompt.regeneration_failed", obj=assistant,
+                         data={"changed_fields": changed_fields, "errors": [str(e) for e in result.errors]})
+        else:
+            parent = label_version(assistant.pk, LabelName.DRAFT) or assistant.prompt_versions.first()
+            version = _create_version(
+                assistant=assistant, parent=parent, config=result.kwargs, ledger=result.ledger_dicts(),
+                findings=result.finding_dicts(), schemas=[s.to_dict() for s in result.schemas],
+                strict_choices=result.strict_choices(), source=source, is_generated=True, author=None,
+                message=f"Regenerated after upstream drift: {fields}",
+            )
+            _move_label_unchecked(assistant=assistant, label=LabelName.DRAFT, version=version, actor="system",
+                                  reason="upstream drift")
+            audit.record(actor="system", verb="migrator.prompt.generated", obj=version,
+                         after={"version": version.number}, data={"drift": changed_fields})
+        approved = label_version(assistant.pk, LabelName.APPROVED)
+        if approved is not None:
+            approved.needs_rereview = True
+            approved.rereview_reason = f"The legacy assistant changed upstream ({fields}) after this was approved."
+            approved.save(update_fields=["needs_rereview", "rereview_reason"])
+        Assistant.objects.filter(pk=assistant.pk).update(needs_review=True)
+        if assistant.status in SEND_BACK_FROM:
+            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_DRAFTED, actor="system", system=True,
+                                    reason=f"Upstream drift: {fields}")
+    return version
+
+
+def start_try(*, version_id: int, actor, input_text: str, connection_id: int | None = None) -> Job:
+    """Queue one ``responses.create`` with this version and a sample input (the Sandbox connection by default)."""
+    _require(actor, "prompts.try_prompt", "You may not try prompt versions.")
+    text = (input_text or "").strip()
+    if not text:
+        raise ServiceError("Write a sample input to send.")
+    if len(text) > MAX_TRY_INPUT:
+        raise ServiceError(f"The sample input is limited to {MAX_TRY_INPUT:,} characters.")
+    version = PromptVersion.objects.select_related("assistant").filter(pk=version_id).first()
+    if version is None:
+        raise ServiceError(f"Prompt version #{version_id} does not exist.")
+    if connection_id:
+        connection = Connection.objects.filter(pk=connection_id).first()
+        if connection is None:
+            raise ServiceError(f"Connection #{connection_id} does not exist.")
+    else:
+        from migrator.core.services.connections import ensure_sandbox_connection
+
+        connection = ensure_sandbox_connection()
+    return start_job(
+        kind=TRY_JOB_KIND, actor=actor, subject=version.assistant,
+        subject_label=f"{version.assistant.display_name} v{version.number}",
+        params={"version_id": version.pk, "connection_id": connection.pk, "input": text},
+    )
