@@ -52,7 +52,7 @@ def set_business_context(
         if owner is None:
             raise ServiceError("The owner must be an active user.")
     with transaction.atomic():
-        assistant = Assistant.objects.select_for_update().select_related("owner").get(pk=assistant_id)
+        assistant = Assistant.objects.select_for_update().get(pk=assistant_id)
         before = _snapshot(assistant)
         assistant.priority_overridden = bool(priority)
         assistant.priority = priority or assistant.suggested_priority or Priority.NORMAL
