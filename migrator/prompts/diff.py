@@ -32,13 +32,28 @@ def _words(parts: list[str]) -> int:
     return sum(1 for p in parts if not p.isspace())
 
 
+def _merge_whitespace(opcodes: list[tuple[str, int, int, int, int]], a: list[str]) -> list[tuple]:
+    """Fold a whitespace-only "equal" run between two changes into one change, so "the thread" → "this
+    conversation" reads as one replacement rather than two."""
+    merged: list[list] = []
+    for index, (op, i1, i2, j1, j2) in enumerate(opcodes):
+        between = 0 < index < len(opcodes) - 1 and opcodes[index + 1][0] != "equal"
+        if op == "equal" and between and merged and merged[-1][0] != "equal" and all(t.isspace() for t in a[i1:i2]):
+            op = "replace"
+        if merged and op != "equal" and merged[-1][0] != "equal":
+            merged[-1] = ["replace", merged[-1][1], i2, merged[-1][3], j2]
+        else:
+            merged.append([op, i1, i2, j1, j2])
+    return [tuple(m) for m in merged]
+
+
 def word_diff(old: str, new: str) -> SideBySide:
     a, b = tokens(old), tokens(new)
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
     left: list[str] = []
     right: list[str] = []
     added = removed = 0
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in _merge_whitespace(matcher.get_opcodes(), a):
         old_part, new_part = "".join(a[i1:i2]), "".join(b[j1:j2])
         if op == "equal":
             left.append(escape(old_part))

@@ -1,5 +1,21 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from migrator.prompts.views import editor, output, review
 
 app_name = "prompts"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("assistants/<int:pk>/", review.assistant_prompt, name="assistant_prompt"),
+    path("assistants/<int:pk>/generate/", review.generate, name="generate"),
+    path("assistants/<int:pk>/labels/", review.move_label, name="move_label"),
+    path("assistants/<int:pk>/compare/", output.compare, name="compare"),
+    path("assistants/<int:pk>/code/", output.assistant_code, name="assistant_code"),
+    path("versions/<int:pk>/edit/", editor.edit, name="edit"),
+    path("versions/<int:pk>/validate/", editor.validate, name="validate"),
+    path("versions/<int:pk>/approve/", review.approve, name="approve"),
+    path("versions/<int:pk>/comments/", review.comment, name="comment"),
+    path("versions/<int:pk>/strict/", review.strict_choice, name="strict_choice"),
+    path("versions/<int:pk>/code/", output.version_code, name="version_code"),
+    path("versions/<int:pk>/export.json", review.export, name="export"),
+    path("versions/<int:pk>/try/", output.try_version, name="try"),
+]

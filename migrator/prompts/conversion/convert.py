@@ -432,8 +432,11 @@ class _Converter:
             "response_format", "reasoning_effort", "temperature", "top_p", "metadata", "truncation_strategy",
             "max_completion_tokens",
         }
+        logged = {e.field.split(".")[0].split("[")[0].split(" ")[0] for e in self.result.ledger}
         for key, value in self.a.items():
             if key in handled:
+                if key not in logged:  # present but empty/null: say so, so every source field is accounted for
+                    self.ledger(key, DROPPED, "Empty or null in the source; nothing to carry over.", before=value)
                 continue
             if key in _KEPT_IN_MIGRATOR:
                 if key == "id" and self.legacy_id:

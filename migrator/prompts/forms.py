@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from migrator.core.models import Connection
+from migrator.prompts.models import LabelName
+
+
+class InstructionsForm(forms.Form):
+    instructions = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 22, "class": "mono", "spellcheck": "true"}),
+        help_text="Sent as instructions on every call. Leave empty for none.", max_length=256_000,
+    )
+    message = forms.CharField(required=False, max_length=500, label="What changed (optional)")
+
+
+class ConfigForm(forms.Form):
+    config = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 28, "class": "mono", "spellcheck": "false"}),
+        label="Configuration (JSON)", help_text="The keyword arguments of client.responses.create(...) without input.",
+    )
+    message = forms.CharField(required=False, max_length=500, label="What changed (optional)")
+
+    def clean_config(self) -> dict[str, Any]:
+        text = self.cleaned_data["config"]
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(
+                f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
+            ) from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError("The configuration must be a JSON object ({…}).")
+        return value
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=10_000, label="Comment")
+
+
+class LabelForm(forms.Form):
+    label = forms.ChoiceField(choices=LabelName.choices)
+    version = forms.IntegerField(min_value=1, label="Version number")
+    reason = forms.CharField(required=False, max_length=500)
+
+
+class StrictChoiceForm(forms.Form):
+    pointer = forms.CharField(max_length=300)
+    choice = forms.ChoiceField(choices=[("fixed", "Fixed schema, strict: true"),
+                                        ("original", "Original schema, strict: false")])
+
+
+class TryForm(forms.Form):
+    input = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000, label="Sample input",
+                            help_text="Sent as input together with this version's configuration.")
+    connection = forms.ModelChoiceField(queryset=Connection.objects.none(), required=False,
+                                        empty_label="Sandbox (default)",
+                                        help_text="Real connections are billed; the sandbox is free.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].queryset = Connection.objects.order_by("-is_sandbox", "name")

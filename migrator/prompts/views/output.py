@@ -1,0 +1,130 @@
+"""Compare versions, copy a version as code, and try it against a connection."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.tabs import assistant_tabs
+from migrator.prompts import codegen, selectors, services
+from migrator.prompts.diff import pretty, word_diff
+from migrator.prompts.forms import TryForm
+from migrator.prompts.views.common import abilities, visible_assistant, visible_version
+
+ORIGINAL = "original"
+
+
+def _side(assistant, key: str, versions: dict[int, object]) -> tuple[str, str, str] | None:
+    """(title, instructions, settings JSON) for one side of a comparison."""
+    if key == ORIGINAL:
+        latest = next(iter(versions.values()), None)
+        source = dict(getattr(latest, "source", None) or {}) or {"model": assistant.model,
+                                                                 "instructions": assistant.instructions,
+                                                                 "tools": assistant.tools}
+        instructions = source.pop("instructions", "") or ""
+        return "Original assistant", instructions, pretty(source)
+    if not key.isdigit() or int(key) not in versions:
+        return None
+    version = versions[int(key)]
+    rest = {k: v for k, v in version.config.items() if k != "instructions"}
+    return f"v{version.number}", version.instructions, pretty(rest)
+
+
+@require_GET
+def compare(request: HttpRequest, pk: int) -> HttpResponse:
+    assistant = visible_assistant(request, pk)
+    versions = {v.number: v for v in selectors.versions_for(assistant)}
+    if not versions:
+        messages.info(request, "There is nothing to compare yet: generate a draft first.")
+        return redirect("prompts:assistant_prompt", assistant.pk)
+    current = selectors.current_version(assistant)
+    default_b = str(current.number)
+    default_a = str(current.parent.number) if current.parent_id else ORIGINAL
+    a_key, b_key = request.GET.get("a", default_a), request.GET.get("b", default_b)
+    left, right = _side(assistant, a_key, versions), _side(assistant, b_key, versions)
+    if left is None or right is None:
+        messages.error(request, "Pick two existing versions (or the original assistant) to compare.")
+        a_key, b_key = default_a, default_b
+        left, right = _side(assistant, a_key, versions), _side(assistant, b_key, versions)
+    context = {
+        "assistant": assistant,
+        "tabs": assistant_tabs(assistant.pk, "prompt"),
+        "versions": list(versions.values()),
+        "a": a_key,
+        "b": b_key,
+        "left_title": left[0],
+        "right_title": right[0],
+        "instructions_diff": word_diff(left[1], right[1]),
+        "settings_diff": word_diff(left[2], right[2]),
+    }
+    template = "prompts/compare.html#diff" if request.htmx else "prompts/compare.html"
+    return render(request, template, context)
+
+
+def _code_context(request: HttpRequest, assistant, version) -> dict:
+    sample = request.GET.get("input") or codegen.DEFAULT_INPUT
+    context = {"assistant": assistant, "tabs": assistant_tabs(assistant.pk, "prompt"), "version": version,
+               "serving": selectors.serving_version(assistant), "sample": sample}
+    if version is not None:
+        context.update({
+            "python_code": codegen.python_call(version.config, input_text=sample),
+            "js_code": codegen.javascript_call(version.config, input_text=sample),
+            "json_body": codegen.json_body(version.config, input_text=sample),
+            "labels": [row.name for row in version.labels.all()],
+        })
+    return context
+
+
+@require_GET
+def version_code(request: HttpRequest, pk: int) -> HttpResponse:
+    version = visible_version(request, pk)
+    return render(request, "prompts/code.html", _code_context(request, version.assistant, version))
+
+
+@require_GET
+def assistant_code(request: HttpRequest, pk: int) -> HttpResponse:
+    """The version production code serves (production label, else approved) as code."""
+    assistant = visible_assistant(request, pk)
+    return render(request, "prompts/code.html", _code_context(request, assistant, selectors.serving_version(assistant)))
+
+
+@require_http_methods(["GET", "POST"])
+def try_version(request: HttpRequest, pk: int) -> HttpResponse:
+    version = visible_version(request, pk)
+    if not request.user.has_perm("prompts.try_prompt"):
+        raise PermissionDenied("You may not try prompt versions.")
+    form = TryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        connection = form.cleaned_data["connection"]
+        try:
+            job = services.start_try(version_id=version.pk, actor=request.user, input_text=form.cleaned_data["input"],
+                                     connection_id=connection.pk if connection else None)
+        except NotAllowed as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except ServiceError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Sending v{version.number}; the job page shows the output, usage and latency.")
+            url = reverse("core:job_detail", args=[job.pk])
+            if request.htmx:
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = url
+                return response
+            return redirect(url)
+    context = {
+        "assistant": version.assistant,
+        "tabs": assistant_tabs(version.assistant_id, "prompt"),
+        "version": version,
+        "form": form,
+        "can": abilities(request.user, version),
+        "tries": selectors.recent_tries(version.assistant, user=request.user),
+        "config_json": json.dumps(version.config, indent=2, ensure_ascii=False),
+    }
+    return render(request, "prompts/try.html", context, status=422 if form.errors else 200)
