@@ -64,6 +64,22 @@ def _adapter(tp: Any) -> TypeAdapter:
     return TypeAdapter(tp)
 
 
+@cache
+def _required_keys(tp: Any) -> frozenset[str]:
+    """Required keys of an SDK TypedDict. Its modules use postponed annotations, so ``__required_keys__`` can
+    miss ``Required[...]``; read the wrappers from the resolved hints instead."""
+    import typing_extensions
+
+    required = set(getattr(tp, "__required_keys__", ()))
+    for key, hint in get_type_hints(tp, include_extras=True).items():
+        origin = get_origin(hint)
+        if origin in (typing_extensions.Required, getattr(typing, "Required", None)):
+            required.add(key)
+        elif origin in (typing_extensions.NotRequired, getattr(typing, "NotRequired", None)):
+            required.discard(key)
+    return frozenset(required)
+
+
 def _type_literals(tp: Any) -> tuple[Any, ...]:
     try:
         return get_args(_hints(tp).get("type"))
@@ -119,7 +135,7 @@ def _check(tp: Any, value: Any, pointer: str, problems: list[Problem]) -> None:
             problems.append(Problem(pointer, f"must be an object, not {_describe(value)}."))
             return
         hints = _hints(tp)
-        for key in sorted(getattr(tp, "__required_keys__", ())):
+        for key in sorted(_required_keys(tp)):
             if key not in value:
                 problems.append(Problem(f"{pointer}/{key}", "is required."))
         for key, item in value.items():
