@@ -11,8 +11,9 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-# Words, runs of whitespace (kept so the text reflows exactly), and single punctuation characters.
-_TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
+# Words (ids like gpt-4o-mini or 2026-10-23 stay whole), runs of whitespace (kept so the text reflows
+# exactly), and single punctuation characters.
+_TOKEN = re.compile(r"\s+|\w+(?:[.\-/:]\w+)*|[^\w\s]", re.UNICODE)
 
 
 def tokens(text: str) -> list[str]:

@@ -1,0 +1,67 @@
+"""Try it: one responses.create with a chosen version, through the real SDK over HTTP to the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from migrator.core.models import JobStatus
+from migrator.core.services.connections import ensure_sandbox_connection
+from migrator.prompts import services
+from tests.factories import AssistantFactory
+from tests.prompts.factories import PromptVersionFactory
+
+pytestmark = pytest.mark.django_db
+
+WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+
+
+def test_try_a_generated_version_on_the_default_sandbox(sandbox, product_owner, run_queued_jobs):
+    assistant = AssistantFactory(model="gpt-4o", instructions="Answer in one short sentence.", tools=[WEATHER])
+    version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    with override_settings(SANDBOX_URL=sandbox.base_url, SANDBOX_API_KEY=sandbox.api_key):
+        job = services.start_try(version_id=version.pk, actor=product_owner, input_text="What's the weather in Oslo?")
+    assert job.kind == "prompts.try_version" and job.subject_id == str(assistant.pk)
+    [done] = run_queued_jobs()
+    assert done.status == JobStatus.SUCCEEDED, done.error
+    result = done.result
+    assert result["status"] == "completed" and result["response_id"].startswith("resp_")
+    assert result["output"] and all("type" in item for item in result["output"])
+    assert result["usage"]["total_tokens"] > 0 and result["usage"]["input_tokens"] > 0
+    assert result["latency_ms"] >= 0 and result["version"] == version.number
+    assert result["connection"] == "Sandbox"
+
+
+def test_the_api_error_is_recorded_readably(sandbox, product_owner, run_queued_jobs):
+    connection = ensure_sandbox_connection(base_url=sandbox.base_url, api_key=sandbox.api_key)
+    version = PromptVersionFactory(config={"model": "gpt-4-32k", "instructions": "Hi"})
+    services.start_try(version_id=version.pk, actor=product_owner, input_text="hello", connection_id=connection.pk)
+    [done] = run_queued_jobs()
+    assert done.status == JobStatus.FAILED
+    assert done.error.startswith("responses.create: HTTP 404") and "sk-" not in done.error
+
+
+def test_strict_schema_problems_surface_from_the_api(sandbox, product_owner, run_queued_jobs):
+    connection = ensure_sandbox_connection(base_url=sandbox.base_url, api_key=sandbox.api_key)
+    loose = {"type": "function", "name": "f", "strict": True,
+             "parameters": {"type": "object", "properties": {"a": {"type": "string"}}}}
+    version = PromptVersionFactory(config={"model": "gpt-5.5", "tools": [loose]})
+    services.start_try(version_id=version.pk, actor=product_owner, input_text="hello", connection_id=connection.pk)
+    [done] = run_queued_jobs()
+    assert done.status == JobStatus.FAILED and "HTTP 400" in done.error
+
+
+def test_try_via_the_page_redirects_to_the_job(client, sandbox, engineer, product_owner):
+    assistant = AssistantFactory(model="gpt-5.5")
+    version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    connection = ensure_sandbox_connection(base_url=sandbox.base_url, api_key=sandbox.api_key)
+    client.force_login(engineer)
+    response = client.post(f"/prompts/versions/{version.pk}/try/", {"input": "hi", "connection": connection.pk})
+    assert response.status_code == 302 and response["Location"].startswith("/jobs/")
+
+
+def test_try_input_is_required(product_owner):
+    version = PromptVersionFactory()
+    with pytest.raises(services.ServiceError, match="sample input"):
+        services.start_try(version_id=version.pk, actor=product_owner, input_text="  ")
