@@ -1,0 +1,219 @@
+"""The production config API (``/api/v1/…``), described by OpenAPI at ``/api/v1/openapi.json``.
+
+Production code reads the configuration its flow should use *now* on each request (or on a short timer)
+with an ``If-None-Match`` header; a 304 costs one indexed lookup and no body. Moving the production label
+takes effect on the very next request: nothing here caches beyond the ETag.
+
+Every error is JSON: ``{"error": {"code": "...", "message": "..."}}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import Header, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer
+from pydantic import ConfigDict, Field
+
+from migrator.core.models import Flow
+from migrator.flows.services import tokens as token_services
+from migrator.flows.services.production import NotServable, etag_matches, flow_config
+from migrator.flows.services.tokens import TokenError
+
+logger = logging.getLogger(__name__)
+
+REALM = "migrator"
+
+api = NinjaAPI(
+    title="migrator production config API",
+    version="1",
+    description=(
+        "Read the Responses API configuration that each product flow should use now (the prompt version "
+        "labelled production, else the approved one), with the flow's state mode. Authenticate with an API "
+        "token from the API tokens page: `Authorization: Bearer mgr_…`. Send `If-None-Match` with the last "
+        "ETag to get `304 Not Modified` while nothing changed."
+    ),
+    urls_namespace="api:v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+# --- schemas ---------------------------------------------------------------------------------------------
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="Machine-readable: missing_token, invalid_token, invalid_request, "
+                                  "flow_not_found, token_not_allowed, mode_not_chosen, no_serving_version.")
+    message: str = Field(description="What went wrong and what to do, for people.")
+
+
+class ErrorOut(Schema):
+    error: ErrorDetail
+
+
+class FlowInfo(Schema):
+    slug: str
+    name: str
+    status: Literal["planning", "ready", "migrated", "blocked"]
+    mode: Literal["stateless", "conversation", "previous_response"]
+    state_param: Literal["conversation", "previous_response_id"] | None = Field(
+        description="The responses.create parameter that carries state in this mode (null when stateless: "
+                    "send the whole input each call)."
+    )
+    truncation: Literal["auto", "disabled"]
+    store: bool
+
+
+class AssistantInfo(Schema):
+    id: int
+    legacy_id: str = Field(description="The asst_… id the flow used before the migration.")
+    name: str
+
+
+class VersionInfo(Schema):
+    id: int
+    number: int
+    label: Literal["production", "approved"] = Field(
+        description="Why this version is served: it carries the production label, or (none does) the approved one."
+    )
+    approved_at: str | None = Field(description="ISO 8601 time of approval.")
+
+
+class CallConfig(Schema):
+    """Keyword arguments for ``client.responses.create(**config, input=...)``; other settings may appear."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str
+    instructions: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    text: dict[str, Any] | None = None
+    reasoning: dict[str, Any] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_output_tokens: int | None = None
+    metadata: dict[str, str] | None = None
+    truncation: Literal["auto", "disabled"]
+    store: bool
+
+
+class FlowConfigOut(Schema):
+    flow: FlowInfo
+    assistant: AssistantInfo
+    version: VersionInfo
+    config: CallConfig
+    etag: str = Field(description="The same value as the ETag header, without quotes.")
+
+
+# --- authentication --------------------------------------------------------------------------------------
+
+
+class ApiTokenAuth(HttpBearer):
+    """Bearer tokens from ``flows.ApiToken``. Every authenticated call is counted on its token."""
+
+    def __call__(self, request: HttpRequest) -> Any:
+        token = token_services.authenticate(request.headers.get("Authorization"))
+        token_services.record_use(token)
+        return token
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:  # pragma: no cover - __call__ does it all
+        return None
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JsonResponse:
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    response["Cache-Control"] = "no-store"
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def _challenge(code: str, message: str) -> str:
+    # RFC 6750 §3: no error attribute when the request carried no credentials at all.
+    if not code:
+        return f'Bearer realm="{REALM}"'
+    safe = message.replace("\\", "").replace('"', "'")
+    return f'Bearer realm="{REALM}", error="{code}", error_description="{safe}"'
+
+
+@api.exception_handler(TokenError)
+def _token_error(request: HttpRequest, exc: TokenError) -> HttpResponse:
+    # A malformed header is answered 401 too (not RFC 6750's 400): clients then treat every credential
+    # problem the same way, by fetching a valid token.
+    return error(401, exc.code or "missing_token", exc.message, {"WWW-Authenticate": _challenge(exc.code, exc.message)})
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    message = "Send the API token as 'Authorization: Bearer <token>'."
+    return error(401, "missing_token", message, {"WWW-Authenticate": _challenge("", message)})
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', []))}: {e.get('msg')}" for e in exc.errors[:5])
+    return error(400, "invalid_request", f"The request is not valid: {where}")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error(exc.status_code, "http_error", str(exc))
+
+
+# --- endpoints -------------------------------------------------------------------------------------------
+
+
+@api.get(
+    "/flows/{slug}/config",
+    auth=ApiTokenAuth(),
+    response={200: FlowConfigOut, 304: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    exclude_unset=True,
+    summary="The configuration a flow should use now",
+    operation_id="get_flow_config",
+    url_name="flow_config",
+    tags=["flows"],
+)
+def get_flow_config(
+    request: HttpRequest,
+    slug: str,
+    response: HttpResponse,
+    if_none_match: str | None = Header(
+        None, alias="If-None-Match", description="The ETag from an earlier answer: 304 while it is still current."
+    ),
+):
+    """Model, instructions, tools, text format, reasoning and the other call settings of the flow's serving
+    prompt version (production label, else approved), plus the flow's state mode, truncation and store.
+
+    - 304 when `If-None-Match` names the current ETag (no body);
+    - 401 for a missing, malformed, unknown or revoked token (with `WWW-Authenticate`);
+    - 403 when the token is limited to other flows;
+    - 404 for an unknown flow;
+    - 409 when the flow has nothing to serve yet (no mode chosen, or no approved version).
+    """
+    token = request.auth
+    flow = Flow.objects.select_related("assistant").filter(slug=slug[:100]).first() if len(slug) <= 100 else None
+    if flow is None:
+        return error(404, "flow_not_found", f"There is no flow with the slug '{slug[:100]}'.")
+    if token.flows.exists() and not token.flows.filter(pk=flow.pk).exists():
+        return error(403, "token_not_allowed", f"This token may not read flow '{flow.slug}'; ask for a token that "
+                                               "includes it.")
+    try:
+        served = flow_config(flow)
+    except NotServable as exc:
+        return error(409, exc.code, str(exc))
+    # Clients must revalidate every time: a label move has to reach them on the next request.
+    headers = {"ETag": served.etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    if etag_matches(if_none_match, served.etag):
+        not_modified = HttpResponse(status=304)
+        for key, value in headers.items():
+            not_modified[key] = value
+        return not_modified
+    for key, value in headers.items():
+        response[key] = value
+    return 200, served.body

@@ -1,0 +1,237 @@
+"""Flows: creation, the state-mode recommendation and decision, step marks, and guarded status changes."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import transaction
+from django.utils import timezone
+
+from migrator.core.models import Assistant, Flow
+from migrator.core.services import InvalidTransition, NotAllowed, ServiceError, audit
+from migrator.core.services.status import change_flow_status
+from migrator.core.status import FlowMode, FlowStatus
+from migrator.flows import toolset
+from migrator.flows.recommend import Recommendation, ThreadStat, recommend
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TRUNCATIONS = ("auto", "disabled")
+STEPS = {"tools_tested": "Tools tested", "mode_chosen": "Mode chosen"}
+
+
+def _require(actor, perm: str, action: str) -> None:
+    if not (getattr(actor, "is_authenticated", False) and actor.has_perm(perm)):
+        raise NotAllowed(f"You need the '{perm}' permission to {action}.")
+
+
+def _snapshot(flow: Flow) -> dict:
+    return {"mode": flow.mode, "truncation": flow.truncation, "store": flow.store, "mode_reason": flow.mode_reason}
+
+
+# --- recommendation ----------------------------------------------------------------------------------------
+
+
+def thread_stats(flow: Flow) -> tuple[list[ThreadStat], str]:
+    """The threads behind a flow's recommendation: those tagged with its slug, else all of its assistant's."""
+    try:
+        from migrator.inventory.models import LegacyThread
+    except ImportError:
+        return [], "assistant"
+    fields = ("user_turns", "approx_tokens", "created_at_legacy", "last_message_at")
+    tagged = LegacyThread.objects.filter(assistant_id=flow.assistant_id, flow_slug=flow.slug)
+    source = "flow"
+    if not tagged.exists():
+        tagged = LegacyThread.objects.filter(assistant_id=flow.assistant_id)
+        source = "assistant"
+    stats = [ThreadStat(*values) for values in tagged.values_list(*fields).iterator(chunk_size=2000)]
+    return stats, source
+
+
+def compute_recommendation(flow: Flow) -> Recommendation:
+    stats, source = thread_stats(flow)
+    return recommend(stats, source=source)
+
+
+def _store_recommendation(flow: Flow, rec: Recommendation) -> None:
+    flow.recommended_mode = rec.mode
+    flow.recommendation = {**rec.as_json(), "computed_at": timezone.now().isoformat()}
+    flow.save(update_fields=["recommended_mode", "recommendation", "updated_at"])
+
+
+def refresh_recommendation(*, flow_id: int, actor) -> Flow:
+    _require(actor, "core.change_flow", "recompute a flow's recommendation")
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().get(pk=flow_id)
+        before = {"recommended_mode": flow.recommended_mode}
+        _store_recommendation(flow, compute_recommendation(flow))
+        audit.record(actor=actor, verb="migrator.flow.recommendation_refreshed", obj=flow, before=before,
+                     after={"recommended_mode": flow.recommended_mode},
+                     data={"threads": flow.recommendation.get("thread_count", 0)})
+    return flow
+
+
+# --- creating and editing ---------------------------------------------------------------------------------
+
+
+def create_flow(*, assistant_id: int, slug: str, name: str, actor, description: str = "") -> Flow:
+    _require(actor, "core.add_flow", "create flows")
+    slug = (slug or "").strip().lower()
+    name = (name or "").strip()
+    if not SLUG_RE.match(slug) or len(slug) > 100:
+        raise ServiceError("The slug must be lowercase letters, digits and single hyphens (e.g. 'checkout-help'), "
+                           "at most 100 characters.")
+    if not name:
+        raise ServiceError("Give the flow a name.")
+    with transaction.atomic():
+        assistant = Assistant.objects.filter(pk=assistant_id).first()
+        if assistant is None:
+            raise ServiceError(f"Assistant #{assistant_id} does not exist.")
+        if Flow.objects.filter(slug=slug).exists():
+            raise ServiceError(f"A flow with the slug '{slug}' already exists; slugs are unique across assistants.")
+        flow = Flow.objects.create(assistant=assistant, slug=slug, name=name[:200], description=description.strip())
+        _store_recommendation(flow, compute_recommendation(flow))
+        # New flows inherit the assistant's tool gate: tested tools stay tested.
+        from migrator.flows.services.tools import tool_gate
+
+        if tool_gate(assistant).passed and toolset.tool_rows(assistant, toolset.latest_version(assistant)):
+            flow.tools_tested_at = timezone.now()
+            flow.save(update_fields=["tools_tested_at"])
+        audit.record(actor=actor, verb="migrator.flow.created", obj=flow,
+                     after={"slug": slug, "name": flow.name, "assistant": assistant.legacy_id,
+                            "recommended_mode": flow.recommended_mode})
+    return flow
+
+
+def update_flow(*, flow_id: int, actor, name: str, description: str = "") -> Flow:
+    _require(actor, "core.change_flow", "edit flows")
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("Give the flow a name.")
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().get(pk=flow_id)
+        before = {"name": flow.name, "description": flow.description}
+        flow.name, flow.description = name[:200], (description or "").strip()
+        flow.save(update_fields=["name", "description", "updated_at"])
+        audit.record(actor=actor, verb="migrator.flow.updated", obj=flow, before=before,
+                     after={"name": flow.name, "description": flow.description})
+    return flow
+
+
+# --- the mode decision ------------------------------------------------------------------------------------
+
+
+def choose_mode(
+    *, flow_id: int, actor, mode: str, truncation: str, store: bool, reason: str = ""
+) -> tuple[Flow, str]:
+    """Record the flow's state mode, truncation and store. Returns (flow, "accepted" | "overridden").
+
+    Taking the recommended mode is an acceptance (the recommendation's reason is kept unless one is given);
+    any other mode is an override and needs a reason. Both are audited with the recommendation beside them.
+    """
+    _require(actor, "core.change_flow", "choose a flow's mode")
+    if mode not in FlowMode.values:
+        raise ServiceError(f"Unknown mode {mode!r}; choose one of: {', '.join(FlowMode.values)}.")
+    if truncation not in TRUNCATIONS:
+        raise ServiceError("Truncation must be 'auto' or 'disabled'.")
+    reason = (reason or "").strip()
+    if mode == FlowMode.PREVIOUS_RESPONSE and not store:
+        raise ServiceError("previous_response_id chaining reads earlier responses from storage, so it needs "
+                           "store=true.")
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().get(pk=flow_id)
+        if flow.status == FlowStatus.MIGRATED:
+            raise ServiceError(f"{flow.name} is migrated and production reads its mode; roll it back to ready "
+                               "before changing the mode.")
+        decision = "accepted" if flow.recommended_mode and mode == flow.recommended_mode else "overridden"
+        if decision == "overridden" and len(reason) < 5:
+            raise ServiceError(
+                "Say why you chose a different mode than recommended (a few words at least)."
+                if flow.recommended_mode else "Say why you chose this mode (there was no recommendation)."
+            )
+        if decision == "accepted" and not reason:
+            reason = str(flow.recommendation.get("reason") or "Accepted the recommendation.")
+        before = _snapshot(flow)
+        flow.mode, flow.truncation, flow.store, flow.mode_reason = mode, truncation, bool(store), reason
+        flow.mode_chosen_at = timezone.now()
+        flow.save(update_fields=["mode", "truncation", "store", "mode_reason", "mode_chosen_at", "updated_at"])
+        audit.record(
+            actor=actor,
+            verb=f"migrator.flow.mode_{decision}",
+            obj=flow,
+            before=before,
+            after=_snapshot(flow),
+            data={"recommended_mode": flow.recommended_mode, "reason": reason},
+        )
+    return flow, decision
+
+
+def mark_step(*, flow_id: int, step: str, done: bool, actor, reason: str = "") -> Flow:
+    """Mark a checklist step done or not done. A manual "tools tested" against a failing gate needs a reason."""
+    _require(actor, "core.change_flow", "mark flow steps")
+    if step not in STEPS:
+        raise ServiceError(f"Unknown step {step!r}; steps are: {', '.join(STEPS)}.")
+    reason = (reason or "").strip()
+    from migrator.flows.services.tools import tool_gate
+
+    with transaction.atomic():
+        flow = Flow.objects.select_for_update().select_related("assistant").get(pk=flow_id)
+        field = "tools_tested_at" if step == "tools_tested" else "mode_chosen_at"
+        before = getattr(flow, field)
+        data: dict = {"step": step, "reason": reason} if reason else {"step": step}
+        if done:
+            if step == "mode_chosen" and not flow.mode:
+                raise ServiceError("Choose a mode first; the step is then marked done.")
+            if step == "tools_tested":
+                gate = tool_gate(flow.assistant)
+                if not gate.passed:
+                    if len(reason) < 5:
+                        raise ServiceError(f"Not every tool passes here ({gate.summary}) Say how the tools were "
+                                           "tested to mark the step done anyway.")
+                    data["manual"] = True
+            value = before or timezone.now()
+        else:
+            if not reason:
+                raise ServiceError("Say why the step is no longer done.")
+            value = None
+        if value == before:
+            return flow
+        setattr(flow, field, value)
+        flow.save(update_fields=[field, "updated_at"])
+        audit.record(
+            actor=actor,
+            verb=f"migrator.flow.step_{'done' if done else 'undone'}",
+            obj=flow,
+            before={field: before.isoformat() if before else None},
+            after={field: value.isoformat() if value else None},
+            data=data,
+        )
+    return flow
+
+
+# --- status ----------------------------------------------------------------------------------------------
+
+
+def readiness_problems(flow: Flow) -> list[str]:
+    """Why the flow cannot be marked ready yet ([] when it can)."""
+    problems = []
+    if not flow.mode:
+        problems.append("choose a state mode")
+    if flow.tools_tested_at is None:
+        problems.append("test the assistant's tools (every tool must pass) or mark the step done with a reason")
+    return problems
+
+
+def change_status(*, flow_id: int, to: str, actor, reason: str = "") -> tuple[Flow, bool]:
+    """The core status service, behind this app's rules: ready needs tested tools and a mode; migrated needs
+    a configuration to serve."""
+    flow = Flow.objects.select_related("assistant").filter(pk=flow_id).first()
+    if flow is None:
+        raise ServiceError(f"Flow #{flow_id} does not exist.")
+    if to == FlowStatus.READY and flow.status == FlowStatus.PLANNING:
+        problems = readiness_problems(flow)
+        if problems:
+            raise InvalidTransition(f"{flow.name} is not ready: " + "; ".join(problems) + ".")
+    if to == FlowStatus.MIGRATED and toolset.serving_version(flow.assistant) is None:
+        raise InvalidTransition(f"{flow.name} cannot be marked migrated: {flow.assistant.display_name} has no "
+                                "approved or production prompt version for production to read.")
+    return change_flow_status(flow_id=flow.pk, to=to, actor=actor, reason=reason)
