@@ -11,9 +11,9 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Count, IntegerField, Max, Min, OuterRef, Subquery, Sum
-from django.db.models.functions import Coalesce, Length
+from django.db import connection, transaction
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Length
 
 from migrator.core.models import Assistant
 from migrator.inventory.models import LegacyMessage, LegacyRun, LegacyThread
@@ -118,26 +118,44 @@ def renumber_positions(thread_pks: Iterable[int]) -> None:
                 sql.update_rows(LegacyMessage, ["position"], changed)
 
 
-def _per_thread(queryset, aggregate) -> Subquery:
-    return Subquery(queryset.filter(thread=OuterRef("pk")).order_by().values("thread")
-                    .annotate(value=aggregate).values("value")[:1])
+def analyze() -> None:
+    """PostgreSQL plans from table statistics that a bulk load leaves stale; refresh them (cheap, sampled)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (LegacyThread, LegacyMessage, LegacyRun):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+FIGURES = ("message_count", "user_turns", "assistant_turns", "approx_tokens", "last_message_at", "run_count")
 
 
 def refresh_thread_figures(thread_pks: Iterable[int]) -> None:
-    """Message count, turns, approximate tokens, last activity and run count, as UPDATE … = (subquery)."""
-    messages = LegacyMessage.objects.all()
+    """Message count, turns, approximate tokens (characters / 4), last activity and run count: one grouped
+    aggregate per chunk of threads, then keyed updates of the threads whose figures changed."""
     for chunk in chunks(thread_pks):
-        with transaction.atomic():
-            LegacyThread.objects.filter(pk__in=chunk).update(
-                message_count=Coalesce(_per_thread(messages, Count("pk")), 0),
-                user_turns=Coalesce(_per_thread(messages.filter(role="user"), Count("pk")), 0),
-                assistant_turns=Coalesce(_per_thread(messages.filter(role="assistant"), Count("pk")), 0),
-                approx_tokens=Coalesce(_per_thread(messages, Sum(Length("text"))), 0, output_field=IntegerField())
-                / 4,
-                last_message_at=_per_thread(messages, Max("created_at_legacy")),
-                run_count=Coalesce(_per_thread(LegacyRun.objects.all(), Count("pk")), 0),
-            )
-            # A stub (thread object not seen) dates from its first message.
-            LegacyThread.objects.filter(pk__in=chunk, is_stub=True).update(
-                created_at_legacy=_per_thread(messages, Min("created_at_legacy"))
-            )
+        figures: dict[int, dict[str, Any]] = {pk: {"message_count": 0, "user_turns": 0, "assistant_turns": 0,
+                                                   "approx_tokens": 0, "last_message_at": None, "run_count": 0,
+                                                   "first": None} for pk in chunk}
+        rows = (LegacyMessage.objects.filter(thread_id__in=chunk).order_by().values("thread_id")
+                .annotate(n=Count("pk"), users=Count("pk", filter=Q(role="user")),
+                          assistants=Count("pk", filter=Q(role="assistant")), chars=Sum(Length("text")),
+                          last=Max("created_at_legacy"), first=Min("created_at_legacy")))
+        for row in rows:
+            figures[row["thread_id"]].update(
+                message_count=row["n"], user_turns=row["users"], assistant_turns=row["assistants"],
+                approx_tokens=(row["chars"] or 0) // 4, last_message_at=row["last"], first=row["first"])
+        for thread_id, n in (LegacyRun.objects.filter(thread_id__in=chunk).order_by().values("thread_id")
+                             .annotate(n=Count("pk")).values_list("thread_id", "n")):
+            figures[thread_id]["run_count"] = n
+        changed = []
+        for thread in LegacyThread.objects.filter(pk__in=chunk).only("pk", "is_stub", "created_at_legacy",
+                                                                       *FIGURES):
+            wanted = figures[thread.pk]
+            # a stub (thread object never seen) dates from its first message
+            created = wanted["first"] if thread.is_stub else thread.created_at_legacy
+            if any(getattr(thread, f) != wanted[f] for f in FIGURES) or created != thread.created_at_legacy:
+                changed.append((*(wanted[f] for f in FIGURES), created, thread.pk))
+        if changed:
+            with transaction.atomic():
+                sql.update_rows(LegacyThread, [*FIGURES, "created_at_legacy"], changed)

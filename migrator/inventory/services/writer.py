@@ -106,6 +106,9 @@ class Importer:
         self._seen: dict[str, dict[str, str]] = {"assistant": {}, "thread": {}, "vector_store": {}, "file": {}}
         self._seen_hashes: dict[str, set[int]] = {"message": set(), "run": set(), "step": set()}
         self._stub_created: set[str] = set()
+        # Threads created by this import → how many messages this import gave them so far. Their messages
+        # cannot be in the database from before, so no lookup is needed (duplicates are caught in memory).
+        self._fresh: dict[int, int] = {}
         self.touched_threads: set[int] = set()
         self.renumber: set[int] = set()
         self.changed = False
@@ -409,6 +412,7 @@ class Importer:
         for _, cleaned, obj in self._write(work, write, "thread"):
             self.touched_threads.add(obj.pk)
             if adding[id(obj)]:
+                self._fresh[obj.pk] = 0
                 self.report.add("threads", "created")
             elif cleaned["legacy_id"] not in self._stub_created:  # a stub made earlier in this import, now filled
                 self.report.add("threads", "updated")
@@ -429,6 +433,7 @@ class Importer:
             created = dict(LegacyThread.objects.filter(legacy_id__in=missing).values_list("legacy_id", "pk"))
             found.update(created)
             self._stub_created.update(created)
+            self._fresh.update(dict.fromkeys(created.values(), 0))
             self.report.add("threads", "created", len(created))
             self.touched_threads.update(created.values())
             self.changed = True
@@ -440,12 +445,14 @@ class Importer:
         if not batch:
             return
         thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
+        known = [c for _, c in batch if thread_pks[c["thread_legacy_id"]] not in self._fresh]
         existing = {
             (row["thread_id"], row["legacy_id"]): row
             for row in LegacyMessage.objects.filter(
-                thread_id__in=set(thread_pks.values()), legacy_id__in=[c["legacy_id"] for _, c in batch]
+                thread_id__in={thread_pks[c["thread_legacy_id"]] for c in known},
+                legacy_id__in=[c["legacy_id"] for c in known],
             ).values("pk", "thread_id", "legacy_id", "position", *MESSAGE_FIELDS)
-        }
+        } if known else {}
         new_by_thread: dict[int, list[tuple[Record, dict[str, Any]]]] = {}
         changed = []
         for record, cleaned in batch:
@@ -462,9 +469,10 @@ class Importer:
                                     position=row["position"], **{f: cleaned[f] for f in MESSAGE_FIELDS})
                 obj._state.adding = False
                 changed.append((record, cleaned, obj))
-        counts = {}
-        if new_by_thread:
-            counts = dict(LegacyMessage.objects.filter(thread_id__in=list(new_by_thread)).values("thread_id")
+        counts = {pk: self._fresh[pk] for pk in new_by_thread if pk in self._fresh}
+        older = [pk for pk in new_by_thread if pk not in self._fresh]
+        if older:
+            counts.update(LegacyMessage.objects.filter(thread_id__in=older).values("thread_id")
                           .annotate(n=Count("pk")).values_list("thread_id", "n"))
         work = []
         for thread_pk, items in new_by_thread.items():
@@ -490,6 +498,8 @@ class Importer:
 
         adding = {id(o): o._state.adding for _, _, o in work}
         for _, _, obj in self._write(work, write, "message"):
+            if adding[id(obj)] and obj.thread_id in self._fresh:
+                self._fresh[obj.thread_id] += 1
             self.report.add("messages", "created" if adding[id(obj)] else "updated")
             self.touched_threads.add(obj.thread_id)
             self.changed = True
@@ -501,11 +511,12 @@ class Importer:
         if not batch:
             return
         thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
+        known = [c for _, c in batch if thread_pks[c["thread_legacy_id"]] not in self._fresh]
         existing = {
             (row.thread_id, row.legacy_id): row
-            for row in LegacyRun.objects.filter(thread_id__in=set(thread_pks.values()),
-                                                legacy_id__in=[c["legacy_id"] for _, c in batch])
-        }
+            for row in LegacyRun.objects.filter(thread_id__in={thread_pks[c["thread_legacy_id"]] for c in known},
+                                                legacy_id__in=[c["legacy_id"] for c in known])
+        } if known else {}
         work = []
         for record, cleaned in batch:
             thread_pk = thread_pks[cleaned["thread_legacy_id"]]
@@ -625,6 +636,8 @@ class Importer:
         self._finish_infos()
         if self.on_progress:
             self.on_progress("Computing thread figures and usage…")
+        if self.report.counts["messages"]["created"] > 20_000:
+            stats.analyze()  # fresh planner statistics after a bulk load, before the set-based queries
         linked = stats.link_thread_assistants(self.touched_threads)
         stats.renumber_positions(self.renumber)
         stats.refresh_thread_figures(self.touched_threads)
