@@ -30,6 +30,7 @@ def versions_for(assistant: Assistant | int):
     return (
         PromptVersion.objects.filter(assistant_id=_assistant_id(assistant))
         .select_related("author", "approved_by", "parent")
+        .prefetch_related("labels")
         .annotate(comment_count=Count("comments"))
         .order_by("-number")
     )
