@@ -16,6 +16,8 @@ from migrator.flows.recommend import Recommendation, ThreadStat, recommend
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TRUNCATIONS = ("auto", "disabled")
+# Path segments of the flows app's own pages, which a flow slug would shadow.
+RESERVED_SLUGS = frozenset({"tokens", "assistants"})
 STEPS = {"tools_tested": "Tools tested", "mode_chosen": "Mode chosen"}
 
 
@@ -80,6 +82,8 @@ def create_flow(*, assistant_id: int, slug: str, name: str, actor, description: 
     if not SLUG_RE.match(slug) or len(slug) > 100:
         raise ServiceError("The slug must be lowercase letters, digits and single hyphens (e.g. 'checkout-help'), "
                            "at most 100 characters.")
+    if slug in RESERVED_SLUGS:
+        raise ServiceError(f"'{slug}' is reserved for migrator's own pages; choose another slug.")
     if not name:
         raise ServiceError("Give the flow a name.")
     with transaction.atomic():

@@ -1,0 +1,310 @@
+"""Flow pages: the list, an assistant's flows (with the create form), and one flow's decisions and actions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from migrator.core.models import Assistant, AuditEvent, Flow
+from migrator.core.services import InvalidTransition, NotAllowed, ServiceError
+from migrator.core.services.status import allowed_flow_transitions
+from migrator.core.status import FlowMode, FlowStatus
+from migrator.core.tabs import assistant_tabs
+from migrator.core.views.common import paginate
+from migrator.flows.forms import (
+    FlowCreateForm,
+    FlowEditForm,
+    FlowFilterForm,
+    FlowTransitionForm,
+    ModeForm,
+    ProductionSwitchForm,
+    StepForm,
+)
+from migrator.flows.services import flows as flow_services
+from migrator.flows.services import production as production_services
+from migrator.flows.services import tools as tool_services
+from migrator.flows.services.production import NotServable
+from migrator.flows.views.common import loop_code
+
+
+def _flow(request: HttpRequest, slug: str) -> Flow:
+    return get_object_or_404(Flow.objects.visible_to(request.user).select_related("assistant"), slug=slug)
+
+
+def _form_errors(form) -> str:
+    return "; ".join(f"{name if name != '__all__' else 'form'}: {' '.join(errs)}" for name, errs in form.errors.items())
+
+
+# --- lists -------------------------------------------------------------------------------------------------
+
+
+def flow_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("core.view_flow"):
+        raise PermissionDenied("You may not view flows.")
+    form = FlowFilterForm(request.GET)
+    qs = Flow.objects.visible_to(request.user).select_related("assistant")
+    if form.is_valid():
+        cd = form.cleaned_data
+        if cd["q"]:
+            q = cd["q"].strip()
+            qs = qs.filter(Q(name__icontains=q) | Q(slug__icontains=q) | Q(assistant__name__icontains=q)
+                           | Q(assistant__legacy_id__icontains=q))
+        if cd["status"]:
+            qs = qs.filter(status=cd["status"])
+        if cd["mode"] == "none":
+            qs = qs.filter(mode="")
+        elif cd["mode"]:
+            qs = qs.filter(mode=cd["mode"])
+        if cd["assistant"]:
+            qs = qs.filter(assistant_id=cd["assistant"])
+    qs = qs.order_by("assistant__name", "name", "pk")
+    counts = {s: 0 for s in FlowStatus.values}
+    for status in Flow.objects.visible_to(request.user).values_list("status", flat=True):
+        counts[status] = counts.get(status, 0) + 1
+    context = {
+        "form": form,
+        "page": paginate(request, qs),
+        "total": qs.count(),
+        "counts": [(FlowStatus(s).label, s, n) for s, n in counts.items()],
+    }
+    template = "flows/flow_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#results"
+    return render(request, template, context)
+
+
+def _assistant_flows_context(request: HttpRequest, assistant: Assistant, form: FlowCreateForm | None = None) -> dict:
+    return {
+        "assistant": assistant,
+        "flows": assistant.flows.order_by("name"),
+        "form": form or FlowCreateForm(),
+        "can_add": request.user.has_perm("core.add_flow"),
+        "gate": tool_services.tool_gate(assistant),
+        "tabs": assistant_tabs(assistant.pk, "flows"),
+    }
+
+
+def assistant_flows(request: HttpRequest, pk: int) -> HttpResponse:
+    assistant = get_object_or_404(Assistant.objects.visible_to(request.user), pk=pk)
+    if request.method == "POST":
+        if not request.user.has_perm("core.add_flow"):
+            raise PermissionDenied("You may not create flows.")
+        form = FlowCreateForm(request.POST)
+        if form.is_valid():
+            try:
+                flow = flow_services.create_flow(
+                    assistant_id=assistant.pk, slug=form.cleaned_data["slug"], name=form.cleaned_data["name"],
+                    description=form.cleaned_data["description"], actor=request.user,
+                )
+            except NotAllowed as exc:
+                raise PermissionDenied(str(exc)) from exc
+            except ServiceError as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, f"Flow {flow.name} created. Review the recommended mode below.")
+                return redirect(flow)
+        return render(request, "flows/assistant_flows.html", _assistant_flows_context(request, assistant, form),
+                      status=422)
+    return render(request, "flows/assistant_flows.html", _assistant_flows_context(request, assistant))
+
+
+# --- one flow ----------------------------------------------------------------------------------------------
+
+
+def _detail_context(request: HttpRequest, flow: Flow, **forms) -> dict:
+    assistant = flow.assistant
+    rec = flow.recommendation or {}
+    initial_mode = flow.mode or flow.recommended_mode or FlowMode.STATELESS
+    mode_form = forms.get("mode_form") or ModeForm(initial={
+        "mode": initial_mode,
+        "truncation": flow.truncation if flow.mode else rec.get("truncation", flow.truncation),
+        "store": flow.store if flow.mode else rec.get("store", flow.store),
+    })
+    try:
+        served = production_services.flow_config(flow)
+        serve_problem = ""
+    except NotServable as exc:
+        served, serve_problem = None, str(exc)
+    gate = tool_services.tool_gate(assistant)
+    code, code_mode = loop_code(assistant, flow)
+    events = AuditEvent.objects.for_object(flow).select_related("actor")[:30]
+    can_switch = request.user.has_perm("prompts.set_production_label")
+    return {
+        "flow": flow,
+        "assistant": assistant,
+        "rec": rec,
+        "mode_form": mode_form,
+        "edit_form": forms.get("edit_form") or FlowEditForm(initial={"name": flow.name, "description": flow.description}),
+        "transition_form": forms.get("transition_form") or FlowTransitionForm(),
+        "transitions": allowed_flow_transitions(flow=flow, user=request.user),
+        "readiness": flow_services.readiness_problems(flow),
+        "can_change": request.user.has_perm("core.change_flow"),
+        "can_switch": can_switch,
+        "labels": production_services.label_state(assistant),
+        "served": served,
+        "serve_problem": serve_problem,
+        "gate": gate,
+        "code": code,
+        "code_mode": code_mode,
+        "api_url": request.build_absolute_uri(reverse("api:v1:flow_config", args=[flow.slug])),
+        "history": flow.status_changes.select_related("actor")[:20],
+        "events": events,
+        "sibling_flows": assistant.flows.exclude(pk=flow.pk).order_by("name"),
+        "tabs": assistant_tabs(assistant.pk, "flows"),
+    }
+
+
+def flow_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    return render(request, "flows/flow_detail.html", _detail_context(request, flow))
+
+
+def _rerender(request: HttpRequest, flow: Flow, message: str, **forms) -> HttpResponse:
+    messages.error(request, message)
+    flow.refresh_from_db()
+    return render(request, "flows/flow_detail.html", _detail_context(request, flow, **forms), status=422)
+
+
+@require_POST
+def choose_mode(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    if not request.user.has_perm("core.change_flow"):
+        raise PermissionDenied("You may not choose a flow's mode.")
+    form = ModeForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, flow, "The mode was not saved: " + _form_errors(form), mode_form=form)
+    try:
+        flow, decision = flow_services.choose_mode(
+            flow_id=flow.pk, actor=request.user, mode=form.cleaned_data["mode"],
+            truncation=form.cleaned_data["truncation"], store=form.cleaned_data["store"],
+            reason=form.cleaned_data["reason"],
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        form.add_error(None, str(exc))
+        return _rerender(request, flow, f"The mode was not saved: {exc}", mode_form=form)
+    verb = "Accepted the recommendation" if decision == "accepted" else "Overrode the recommendation"
+    messages.success(request, f"{verb}: {flow.name} uses {flow.get_mode_display().lower()}.")
+    return redirect(flow)
+
+
+@require_POST
+def accept_recommendation(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    if not request.user.has_perm("core.change_flow"):
+        raise PermissionDenied("You may not choose a flow's mode.")
+    rec = flow.recommendation or {}
+    if not flow.recommended_mode:
+        return _rerender(request, flow, "There is no recommendation to accept; choose a mode and say why.")
+    try:
+        flow, _decision = flow_services.choose_mode(
+            flow_id=flow.pk, actor=request.user, mode=flow.recommended_mode,
+            truncation=rec.get("truncation", flow.truncation), store=bool(rec.get("store", flow.store)),
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        return _rerender(request, flow, f"The recommendation was not accepted: {exc}")
+    messages.success(request, f"Accepted the recommendation: {flow.name} uses {flow.get_mode_display().lower()}.")
+    return redirect(flow)
+
+
+@require_POST
+def refresh_recommendation(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    try:
+        flow = flow_services.refresh_recommendation(flow_id=flow.pk, actor=request.user)
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    messages.success(request, f"Recomputed from {flow.recommendation.get('thread_count', 0)} thread(s).")
+    return redirect(flow)
+
+
+@require_POST
+def mark_step(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    if not request.user.has_perm("core.change_flow"):
+        raise PermissionDenied("You may not mark flow steps.")
+    form = StepForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, flow, "The step was not changed: " + _form_errors(form))
+    try:
+        flow_services.mark_step(flow_id=flow.pk, step=form.cleaned_data["step"], done=form.cleaned_data["done"],
+                                actor=request.user, reason=form.cleaned_data["reason"])
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        return _rerender(request, flow, f"The step was not changed: {exc}")
+    messages.success(request, "Step updated.")
+    return redirect(flow)
+
+
+@require_POST
+def transition(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    form = FlowTransitionForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, flow, "The status was not changed: " + _form_errors(form), transition_form=form)
+    target = form.cleaned_data["to"]
+    if target == FlowStatus.BLOCKED and not form.cleaned_data["reason"].strip():
+        form.add_error("reason", "Say why the flow is blocked.")
+        return _rerender(request, flow, "The status was not changed: say why the flow is blocked.",
+                         transition_form=form)
+    try:
+        flow, changed = flow_services.change_status(flow_id=flow.pk, to=target, actor=request.user,
+                                                    reason=form.cleaned_data["reason"])
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except (InvalidTransition, ServiceError) as exc:
+        return _rerender(request, flow, str(exc), transition_form=form)
+    if changed:
+        messages.success(request, f"{flow.name} is now {flow.get_status_display().lower()}.")
+    else:
+        messages.info(request, f"{flow.name} was already {flow.get_status_display().lower()}.")
+    return redirect(flow)
+
+
+@require_POST
+def edit_flow(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    if not request.user.has_perm("core.change_flow"):
+        raise PermissionDenied("You may not edit flows.")
+    form = FlowEditForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, flow, "The flow was not saved: " + _form_errors(form), edit_form=form)
+    try:
+        flow_services.update_flow(flow_id=flow.pk, actor=request.user, name=form.cleaned_data["name"],
+                                  description=form.cleaned_data["description"])
+    except ServiceError as exc:
+        return _rerender(request, flow, f"The flow was not saved: {exc}", edit_form=form)
+    messages.success(request, "Saved.")
+    return redirect(flow)
+
+
+@require_POST
+def switch_production(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    if not request.user.has_perm("prompts.set_production_label"):
+        raise PermissionDenied("You may not move the production label.")
+    form = ProductionSwitchForm(request.POST)
+    if not form.is_valid():
+        return _rerender(request, flow, "The production label was not moved: " + _form_errors(form))
+    try:
+        label = production_services.switch_production(
+            flow_id=flow.pk, version_id=form.cleaned_data["version_id"], actor=request.user,
+            reason=form.cleaned_data["reason"],
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        return _rerender(request, flow, f"The production label was not moved: {exc}")
+    count = flow.assistant.flows.count()
+    messages.success(request, f"Production now serves v{label.version.number} to {count} flow(s) of "
+                              f"{flow.assistant.display_name}, from their next request on.")
+    return redirect(flow)

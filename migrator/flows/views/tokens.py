@@ -1,0 +1,83 @@
+"""API tokens: list, create (the secret is shown once), revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from migrator.core.services import NotAllowed, ServiceError
+from migrator.flows.forms import TokenCreateForm, TokenRevokeForm
+from migrator.flows.models import ApiToken
+from migrator.flows.services import tokens as token_services
+
+
+def _context(request: HttpRequest, form: TokenCreateForm | None = None, **extra) -> dict:
+    show = request.GET.get("show", "active")
+    tokens = ApiToken.objects.select_related("created_by", "revoked_by").prefetch_related("flows")
+    if show == "active":
+        tokens = tokens.filter(revoked_at__isnull=True)
+    elif show == "revoked":
+        tokens = tokens.filter(revoked_at__isnull=False)
+    return {
+        "tokens": tokens,
+        "show": show,
+        "form": form or TokenCreateForm(),
+        "can_add": request.user.has_perm("flows.add_apitoken"),
+        "can_change": request.user.has_perm("flows.change_apitoken"),
+        "api_base": request.build_absolute_uri(reverse("api:v1:openapi-view")),
+        **extra,
+    }
+
+
+def token_list(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("flows.view_apitoken"):
+        raise PermissionDenied("You may not view API tokens.")
+    return render(request, "flows/token_list.html", _context(request))
+
+
+@never_cache
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("flows.add_apitoken"):
+        raise PermissionDenied("You may not create API tokens.")
+    form = TokenCreateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The token was not created: see the form.")
+        return render(request, "flows/token_list.html", _context(request, form), status=422)
+    try:
+        token, plaintext = token_services.create_token(
+            actor=request.user, name=form.cleaned_data["name"], consumer=form.cleaned_data["consumer"],
+            flow_ids=[f.pk for f in form.cleaned_data["flows"]],
+        )
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        form.add_error(None, str(exc))
+        return render(request, "flows/token_list.html", _context(request, form), status=422)
+    # Rendered, not redirected: the secret must never travel through a URL, a session or a second request.
+    response = render(request, "flows/token_list.html",
+                      _context(request, new_token=token, plaintext=plaintext))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    if not request.user.has_perm("flows.change_apitoken"):
+        raise PermissionDenied("You may not revoke API tokens.")
+    form = TokenRevokeForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        token = token_services.revoke_token(actor=request.user, token_id=pk, reason=reason)
+    except NotAllowed as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect("flows:token_list")
+    messages.success(request, f"Revoked {token.name} ({token.display_prefix}…); calls with it now get 401.")
+    return redirect("flows:token_list")
