@@ -109,7 +109,10 @@ def main() -> int:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="migrator-bench-"))
-    os.environ.setdefault("DEBUG", "true")
+    # Production settings (DEBUG off), with throw-away secrets unless the environment provides real ones.
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123456789")
+    os.environ.setdefault("MIGRATOR_ENCRYPTION_KEY", "bench-only-encryption-passphrase")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["MIGRATOR_DATA_DIR"] = str(workdir)
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")

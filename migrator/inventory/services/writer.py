@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.conf import settings
+from django.db import DatabaseError, reset_queries, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -444,6 +445,8 @@ class Importer:
         batch, self._messages = self._messages, []
         if not batch:
             return
+        if settings.DEBUG:
+            reset_queries()  # DEBUG keeps every SQL string; a long import would otherwise grow without bound
         thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
         known = [c for _, c in batch if thread_pks[c["thread_legacy_id"]] not in self._fresh]
         existing = {
