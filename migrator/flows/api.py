@@ -13,7 +13,7 @@ import logging
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from ninja import Header, NinjaAPI, Schema
+from ninja import Header, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field
@@ -138,7 +138,8 @@ def _challenge(code: str, message: str) -> str:
     # RFC 6750 §3: no error attribute when the request carried no credentials at all.
     if not code:
         return f'Bearer realm="{REALM}"'
-    safe = message.replace("\\", "").replace('"', "'")
+    # Header values must be plain ASCII (Django would MIME-encode anything else).
+    safe = message.replace("…", "...").replace("\\", "").replace('"', "'").encode("ascii", "replace").decode()
     return f'Bearer realm="{REALM}", error="{code}", error_description="{safe}"'
 
 
@@ -216,4 +217,4 @@ def get_flow_config(
         return not_modified
     for key, value in headers.items():
         response[key] = value
-    return 200, served.body
+    return Status(200, served.body)

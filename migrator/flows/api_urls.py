@@ -5,7 +5,8 @@ The API authenticates with its own bearer tokens, so every view it serves is exe
 """
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern, URLResolver, include, path
+from django.http import HttpRequest, JsonResponse
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from migrator.flows.api import api
 
@@ -21,5 +22,18 @@ def _exempt(patterns: list) -> list:
     return patterns
 
 
+@login_not_required
+def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Anything else under /api/ answers JSON too: API clients should never have to parse an HTML page."""
+    return JsonResponse(
+        {"error": {"code": "not_found", "message": f"There is no API endpoint at {request.path}. Flow "
+                                                   "configurations are at /api/v1/flows/<slug>/config."}},
+        status=404,
+    )
+
+
 _v1_patterns, _v1_app, _v1_namespace = api.urls
-urlpatterns = [path("v1/", include((_exempt(_v1_patterns), _v1_app), namespace=_v1_namespace))]
+urlpatterns = [
+    path("v1/", include((_exempt(_v1_patterns), _v1_app), namespace=_v1_namespace)),
+    re_path(r"^(?P<rest>.*)$", not_found, name="not_found"),
+]

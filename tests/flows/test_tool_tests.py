@@ -8,7 +8,13 @@ from migrator.core.models import AuditEvent, Job, JobStatus
 from migrator.flows import toolset
 from migrator.flows.models import ResourceState, ToolResourceCheck, ToolTestResult, ToolTestStatus
 from migrator.flows.services import tools as tool_services
-from tests.flows.factories import FlowFactory, assistant_from_sandbox, generated_version, make_version, sandbox_connection
+from tests.flows.factories import (
+    FlowFactory,
+    assistant_from_sandbox,
+    generated_version,
+    make_version,
+    sandbox_connection,
+)
 
 pytestmark = pytest.mark.django_db
 
