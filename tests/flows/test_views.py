@@ -1,0 +1,236 @@
+"""Pages and permissions: every role reads, only engineers act (403 otherwise), bad input is a 422 never a 500."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from migrator.core.models import Flow, Job
+from migrator.core.status import FlowStatus
+from migrator.flows.models import ApiToken, ToolTestResult
+from tests.factories import PASSWORD, AssistantFactory, FlowFactory
+from tests.flows.factories import assistant_from_sandbox, generated_version, make_threads, make_version
+
+pytestmark = pytest.mark.django_db
+
+PING = {"type": "function", "name": "ping", "strict": False, "description": "Ping.",
+        "parameters": {"type": "object", "properties": {"host": {"type": "string"}}}}
+
+
+def login(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def setup():
+    assistant = AssistantFactory(name="Pinger", tools=[{"type": "function", "function": {
+        "name": "ping", "description": "Ping.", "parameters": {"type": "object", "properties": {"host": {"type": "string"}}}}}])
+    make_version(assistant, {"model": "gpt-4o", "instructions": "Ping hosts.", "tools": [PING]}, approved=True)
+    flow = FlowFactory(assistant=assistant, slug="ping-web", name="Ping web")
+    return {"assistant": assistant, "flow": flow}
+
+
+@pytest.mark.parametrize("role", ["product_owner", "engineer", "support_lead"])
+def test_every_role_reads_the_pages(client, request, setup, role):
+    user = request.getfixturevalue(role)
+    login(client, user)
+    assistant, flow = setup["assistant"], setup["flow"]
+    tools = client.get(reverse("flows:assistant_tools", args=[assistant.pk]))
+    assert tools.status_code == 200
+    html = tools.content.decode()
+    assert 'data-tool="function:ping"' in html and "Not tested" in html and "Gate not passed" in html
+    assert ('data-testid="test-tool"' in html) == (role == "engineer")
+    assert "def ping(**arguments" in html  # the generated loop
+    for url in (reverse("flows:list"), reverse("flows:assistant_flows", args=[assistant.pk]), flow.get_absolute_url()):
+        assert client.get(url).status_code == 200, url
+    detail = client.get(flow.get_absolute_url()).content.decode()
+    assert ('data-testid="mode-form"' in detail) == (role == "engineer")
+    assert ('data-testid="switch-form"' in detail) == (role in ("engineer", "support_lead"))
+    tokens = client.get(reverse("flows:token_list"))
+    assert tokens.status_code == (200 if role == "engineer" else 403)
+
+
+@pytest.mark.parametrize("role", ["product_owner", "support_lead"])
+def test_readers_get_403_on_every_action(client, request, setup, role):
+    login(client, request.getfixturevalue(role))
+    assistant, flow = setup["assistant"], setup["flow"]
+    posts = [
+        (reverse("flows:test_tool", args=[assistant.pk]), {"tool_key": "function:ping"}),
+        (reverse("flows:test_all_tools", args=[assistant.pk]), {}),
+        (reverse("flows:check_resources", args=[assistant.pk]), {}),
+        (reverse("flows:assistant_flows", args=[assistant.pk]), {"name": "New", "slug": "new"}),
+        (reverse("flows:choose_mode", args=[flow.slug]), {"mode": "stateless", "truncation": "auto"}),
+        (reverse("flows:accept_recommendation", args=[flow.slug]), {}),
+        (reverse("flows:refresh_recommendation", args=[flow.slug]), {}),
+        (reverse("flows:mark_step", args=[flow.slug]), {"step": "mode_chosen", "done": "1"}),
+        (reverse("flows:edit", args=[flow.slug]), {"name": "Renamed"}),
+        (reverse("flows:transition", args=[flow.slug]), {"to": "blocked", "reason": "no"}),
+        (reverse("flows:token_create"), {"name": "x", "consumer": "y"}),
+        (reverse("flows:token_revoke", args=[1]), {}),
+    ]
+    for url, data in posts:
+        assert client.post(url, data).status_code == 403, url
+    assert not Job.objects.exists() and Flow.objects.count() == 1 and not ApiToken.objects.exists()
+    if role == "product_owner":  # support leads may move the production label
+        assert client.post(reverse("flows:switch_production", args=[flow.slug]), {"version_id": 1}).status_code == 403
+
+
+def test_anonymous_users_are_sent_to_login(client, setup):
+    response = client.get(reverse("flows:list"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_bad_input_is_a_clear_422_never_a_500(client, engineer, setup):
+    login(client, engineer)
+    assistant, flow = setup["assistant"], setup["flow"]
+    bad = [
+        (reverse("flows:choose_mode", args=[flow.slug]), {"mode": "threads", "truncation": "auto"}, "Select a valid choice"),
+        (reverse("flows:choose_mode", args=[flow.slug]), {"mode": "previous_response", "truncation": "auto"},
+         "needs store=true"),
+        (reverse("flows:mark_step", args=[flow.slug]), {"step": "deploy", "done": "1"}, "not changed"),
+        (reverse("flows:mark_step", args=[flow.slug]), {"step": "tools_tested", "done": "1"}, "Say how the tools"),
+        (reverse("flows:transition", args=[flow.slug]), {"to": "ready"}, "is not ready: choose a state mode"),
+        (reverse("flows:transition", args=[flow.slug]), {"to": "exploded"}, "Select a valid choice"),
+        (reverse("flows:transition", args=[flow.slug]), {"to": "blocked"}, "say why the flow is blocked"),
+        (reverse("flows:edit", args=[flow.slug]), {"name": ""}, "This field is required"),
+        (reverse("flows:switch_production", args=[flow.slug]), {"version_id": "abc"}, "Enter a whole number"),
+        (reverse("flows:switch_production", args=[flow.slug]), {"version_id": "99999"}, "is not a prompt version"),
+        (reverse("flows:assistant_flows", args=[assistant.pk]), {"name": "X", "slug": "Not OK"}, "lowercase letters"),
+        (reverse("flows:assistant_flows", args=[assistant.pk]), {"name": "X", "slug": "ping-web"}, "is taken"),
+        (reverse("flows:token_create"), {"name": "", "consumer": ""}, "This field is required"),
+    ]
+    for url, data, message in bad:
+        response = client.post(url, data)
+        assert response.status_code == 422, (url, data, response.status_code)
+        assert message in response.content.decode(), (url, message)
+    response = client.post(reverse("flows:test_tool", args=[assistant.pk]), {"tool_key": "function:nope"})
+    assert response.status_code == 302  # back to the page with the reason as a message
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert any("has no tool 'function:nope'" in m for m in messages)
+    assert client.get(reverse("flows:detail", args=["no-such-flow"])).status_code == 404
+    assert client.get(reverse("flows:assistant_tools", args=[999999])).status_code == 404
+
+
+def test_engineer_creates_a_flow_and_accepts_the_recommendation(client, engineer, setup):
+    login(client, engineer)
+    assistant = setup["assistant"]
+    make_threads(assistant, [(1, 200, 0)] * 30, flow_slug="ping-faq")
+    response = client.post(reverse("flows:assistant_flows", args=[assistant.pk]),
+                           {"name": "Ping FAQ", "slug": "", "description": "widget"}.copy() | {"slug": "ping-faq"})
+    flow = Flow.objects.get(slug="ping-faq")
+    assert response.status_code == 302 and response["Location"] == flow.get_absolute_url()
+    page = client.get(flow.get_absolute_url()).content.decode()
+    assert "single question" in page and 'data-testid="accept-recommendation"' in page
+    client.post(reverse("flows:accept_recommendation", args=[flow.slug]))
+    flow.refresh_from_db()
+    assert flow.mode == "stateless" and flow.store is False
+    # A slug is made from the name when left empty.
+    client.post(reverse("flows:assistant_flows", args=[assistant.pk]), {"name": "Ping Admin Console", "slug": ""})
+    assert Flow.objects.filter(slug="ping-admin-console").exists()
+
+
+def test_engineer_moves_a_flow_through_its_statuses(client, engineer, setup):
+    login(client, engineer)
+    flow = setup["flow"]
+    client.post(reverse("flows:choose_mode", args=[flow.slug]),
+                {"mode": "conversation", "truncation": "auto", "store": "on", "reason": "long chats with history"})
+    client.post(reverse("flows:mark_step", args=[flow.slug]),
+                {"step": "tools_tested", "done": "1", "reason": "tested by hand in staging"})
+    response = client.post(reverse("flows:transition", args=[flow.slug]), {"to": "ready", "reason": "go"})
+    assert response.status_code == 302
+    flow.refresh_from_db()
+    assert flow.status == FlowStatus.READY and flow.mode == "conversation"
+    page = client.get(flow.get_absolute_url()).content.decode()
+    assert "migrator.flow.mode_overridden" in page or "migrator.flow.mode_accepted" in page
+    assert "conversation=conversation_id" in page  # the loop follows the chosen mode
+
+
+def test_flow_list_filters(client, support_lead, setup):
+    login(client, support_lead)
+    FlowFactory(slug="chat-a", name="Chat A", mode="conversation", status=FlowStatus.READY)
+    FlowFactory(slug="chat-b", name="Chat B")
+    def slugs(**params):
+        html = client.get(reverse("flows:list"), params).content.decode()
+        return sorted(set(re.findall(r'class="muted small mono">([a-z0-9-]+)<', html)))
+    assert slugs() == ["chat-a", "chat-b", "ping-web"]
+    assert slugs(status="ready") == ["chat-a"]
+    assert slugs(mode="none") == ["chat-b", "ping-web"]
+    assert slugs(mode="conversation") == ["chat-a"]
+    assert slugs(q="ping") == ["ping-web"]
+    assert slugs(assistant=setup["assistant"].pk) == ["ping-web"]
+    assert client.get(reverse("flows:list"), {"status": "bogus", "page": "x"}).status_code == 200
+    partial = client.get(reverse("flows:list"), HTTP_HX_REQUEST="true")
+    assert "<html" not in partial.content.decode() and 'data-testid="flow-table"' in partial.content.decode()
+
+
+def test_tokens_page_shows_the_secret_once(client, engineer, setup):
+    login(client, engineer)
+    response = client.post(reverse("flows:token_create"),
+                           {"name": "checkout web", "consumer": "web team", "flows": [setup["flow"].pk]})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    secret = re.search(r'data-testid="token-value">(mgr_[^<]+)<', response.content.decode()).group(1)
+    token = ApiToken.objects.get()
+    assert token.matches(secret) and list(token.flows.all()) == [setup["flow"]]
+    listing = client.get(reverse("flows:token_list")).content.decode()
+    assert secret not in listing and token.display_prefix in listing
+    client.post(reverse("flows:token_revoke", args=[token.pk]), {"reason": "rotated"})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    assert token.display_prefix in client.get(reverse("flows:token_list"), {"show": "revoked"}).content.decode()
+
+
+def test_testing_a_tool_from_the_page_and_polling_its_card(client, engineer, sandbox, run_queued_jobs):
+    from tests.flows.factories import sandbox_connection
+
+    login(client, engineer)
+    connection = sandbox_connection(sandbox)
+    assistant = assistant_from_sandbox(sandbox, "support-triage")
+    generated_version(assistant)
+    url = reverse("flows:test_tool", args=[assistant.pk])
+    response = client.post(url, {"tool_key": "function:route_ticket", "connection": connection.pk},
+                           HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    card = response.content.decode()
+    assert 'data-state="running"' in card and 'hx-trigger="every 2s"' in card
+    poll = reverse("flows:tool_card", args=[assistant.pk, "function:route_ticket"]) + f"?connection={connection.pk}"
+    assert client.get(poll).status_code == 200  # still queued: keep polling
+    run_queued_jobs()
+    finished = client.get(poll)
+    assert finished.status_code == 286 and finished["HX-Trigger"] == "tool-test-finished"
+    html = finished.content.decode()
+    assert 'data-state="passed"' in html and "every 2s" not in html
+    assert ToolTestResult.objects.get().passed
+    gate = client.get(reverse("flows:tool_gate", args=[assistant.pk])).content.decode()
+    assert 'data-passed="true"' in gate
+    page = client.get(reverse("flows:assistant_tools", args=[assistant.pk]), {"connection": connection.pk})
+    assert "Gate passed" in page.content.decode()
+
+
+def test_the_generated_loop_runs_against_the_sandbox_in_every_mode(sandbox, monkeypatch):
+    """Execute the reference code itself: stubs raise, run_tool reports it, and the model finishes."""
+    from migrator.flows.codegen import tool_loop
+
+    monkeypatch.setenv("OPENAI_API_KEY", sandbox.api_key)
+    monkeypatch.setenv("OPENAI_BASE_URL", sandbox.base_url)
+    config = {"model": "gpt-4o", "instructions": "Route tickets.", "tools": [PING]}
+    for mode in ("stateless", "conversation", "previous_response"):
+        namespace: dict = {"__name__": "generated"}
+        exec(compile(tool_loop(config=config, mode=mode, assistant_name="Pinger", store=True), "loop.py", "exec"),
+             namespace)
+        answer = namespace["answer"]
+        if mode == "stateless":
+            reply, history = answer([], "my name is Ada. please ping host=example.com")
+            assert [i.get("type") for i in history].count("function_call_output") == 1
+            reply2, _ = answer(history, "what is my name?")
+        elif mode == "conversation":
+            conversation_id = namespace["start_conversation"](flow="test")
+            reply = answer(conversation_id, "my name is Ada. please ping host=example.com")
+            reply2 = answer(conversation_id, "what is my name?")
+        else:
+            reply, response_id = answer(None, "my name is Ada. please ping host=example.com")
+            reply2, _ = answer(response_id, "what is my name?")
+        assert "ping returned" in reply and "NotImplementedError" in reply, (mode, reply)
+        assert "Your name is Ada" in reply2, (mode, reply2)
