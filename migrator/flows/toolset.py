@@ -104,6 +104,7 @@ def _finding(obj: Any, where: str) -> dict[str, str]:
     if severity not in ("error", "warning", "info"):
         severity = "warning"
     return {
+        "kind": str(get("kind", "") or ""),
         "severity": severity,
         "where": str(get("pointer", "") or get("where", "") or get("path", "") or where),
         "message": str(get("message", "") or get("text", "") or obj),
@@ -208,7 +209,13 @@ def tool_rows(assistant: Assistant, version=None) -> list[ToolRow]:
         ledger: list[dict[str, Any]] = []
         if old is not None:
             converted = _convert_legacy(old, assistant.tool_resources, legacy_index)
-            findings += [_finding(f, where) for f in converted.findings]
+            for raw in converted.findings:
+                finding = _finding(raw, where)
+                if finding["kind"] == "strict" and tool.get("strict") is False:
+                    # The reviewer kept the original schema with strict off: the rule no longer applies.
+                    finding["severity"] = "info"
+                    finding["message"] += " (only with strict: true; this version sends strict: false)"
+                findings.append(finding)
             ledger = converted.ledger
         if tool.get("type") == "function" and tool.get("strict", True) is not False and tool.get("parameters"):
             findings += [_finding(f, f"{where}.parameters") for f in _lint(tool["parameters"], f"{where}.parameters")]

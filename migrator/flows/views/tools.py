@@ -16,7 +16,7 @@ from migrator.core.services import NotAllowed, ServiceError
 from migrator.core.tabs import assistant_tabs
 from migrator.flows import toolset
 from migrator.flows.forms import ConnectionChoiceForm, ToolTestForm
-from migrator.flows.models import ToolTestResult
+from migrator.flows.models import ResourceKind, ToolTestResult
 from migrator.flows.services import tools as tool_services
 from migrator.flows.views.common import chosen_connection, loop_code
 
@@ -59,7 +59,9 @@ def _cards(assistant: Assistant, connection: Connection | None, only: str | None
             "state": "running" if row.key in running else gate_row.state,
             "job": running.get(row.key),
             "resources": [
-                {"kind": kind, "id": rid, "check": states.get((kind, rid))} for kind, rid in row.resources
+                {"kind": kind, "label": ResourceKind(kind).label if kind in ResourceKind.values else kind, "id": rid,
+                 "check": states.get((kind, rid))}
+                for kind, rid in row.resources
             ],
             "history": history.get(row.key, []),
         })
