@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +27,7 @@ from django.utils import timezone
 from migrator.core.models import Assistant, Connection
 from migrator.core.services import audit
 from migrator.inventory.archive import validate as v
-from migrator.inventory.archive.reader import FORMAT_VERSION, Header, Problem, Record
+from migrator.inventory.archive.reader import Record
 from migrator.inventory.models import (
     AssistantRevision,
     LegacyFile,
@@ -37,12 +37,11 @@ from migrator.inventory.models import (
     VectorStore,
 )
 from migrator.inventory.services import drift, sql, stats, usage
+from migrator.inventory.services.intake import Intake, Item, where_of
 from migrator.inventory.services.report import ImportReport
 
 logger = logging.getLogger(__name__)
 
-LABELS = {"assistant": "assistant", "thread": "thread", "message": "message", "run": "run", "step": "run step",
-          "vector_store": "vector store", "file": "file", "thread_info": "thread list entry"}
 ASSISTANT_FIELDS = ("name", "description", "model", "instructions", "tools", "tool_resources", "response_format",
                     "temperature", "top_p", "reasoning_effort", "metadata", "raw", "legacy_created_at")
 MESSAGE_FIELDS = ("role", "content", "text", "attachments", "metadata", "run_legacy_id", "assistant_legacy_id",
@@ -55,21 +54,10 @@ MESSAGE_INSERT = ("thread", "legacy_id", "position", *MESSAGE_FIELDS)
 THREAD_FIELDS = ("metadata", "tool_resources", "created_at_legacy", "raw", "is_stub")
 INFO_FIELDS = ("flow_slug", "end_user_id", "tags", "assistant_legacy_id", "assistant_from_list")
 
-Item = tuple[Record, dict[str, Any]]
 message_fields = [LegacyMessage._meta.get_field(name) for name in MESSAGE_INSERT]
 
 
-def _where(record: Record, cleaned_or_obj: dict[str, Any] | None = None, field: str = "") -> str:
-    obj_id = ""
-    if cleaned_or_obj:
-        found = cleaned_or_obj.get("legacy_id", cleaned_or_obj.get("id", cleaned_or_obj.get("thread_id")))
-        obj_id = found if isinstance(found, str) else ""
-    label = LABELS.get(record.kind, record.kind)
-    text = f"{record.where}: {label}" + (f" {obj_id}" if obj_id else "")
-    return text + (f", field {field}" if field else "")
-
-
-class Importer:
+class Importer(Intake):
     ASSISTANT_BATCH = 500
     THREAD_BATCH = 1000
     MESSAGE_BATCH = 2000
@@ -116,145 +104,6 @@ class Importer:
         self._records = 0
         self._last_tick = time.monotonic()
 
-    # --- intake ---------------------------------------------------------------------------------------
-    def feed(self, items: Iterable[Record | Problem | Header]) -> None:
-        for item in items:
-            if self.stopped:
-                break
-            self.add(item)
-
-    def add(self, item: Record | Problem | Header) -> None:
-        if isinstance(item, Header):
-            self._header(item.values)
-            return
-        if isinstance(item, Problem):
-            self.report.error(item.where, item.message, kind=item.kind)
-            return
-        self._records += 1
-        handler = getattr(self, f"_add_{item.kind}")
-        handler(item)
-        if self._records % 2000 == 0:
-            self._tick()
-
-    def _tick(self) -> None:
-        if self.on_progress and time.monotonic() - self._last_tick > 1.0:
-            self._last_tick = time.monotonic()
-            self.on_progress(f"{self._records:,} objects read; {self.report.summary()}")
-
-    def _header(self, values: dict[str, Any]) -> None:
-        self.header.update(values)
-        version = values.get("format_version")
-        if version is None:
-            return
-        if isinstance(version, bool) or not isinstance(version, int | float) or int(version) != version:
-            self.report.error("header", f"format_version must be an integer, got {version!r}.")
-            self.stopped = True
-        elif version > FORMAT_VERSION:
-            self.report.error("header", f"format_version {int(version)} is newer than this migrator reads "
-                              f"(up to {FORMAT_VERSION}); upgrade migrator to import this archive.")
-            self.stopped = True
-
-    def _clean(self, record: Record, func: Callable[..., dict[str, Any]], **hints: str) -> dict[str, Any] | None:
-        try:
-            return func(record.obj, **hints)
-        except v.Rejected as exc:
-            self.report.error(_where(record, record.obj, exc.field), exc.reason, kind=record.kind)
-            return None
-
-    def _duplicate(self, record: Record, cleaned: dict[str, Any], key: str) -> bool:
-        """Reject the second occurrence of an id in this import (the first one is kept)."""
-        if record.kind in self._seen:
-            seen = self._seen[record.kind]
-            first = seen.get(key)
-            if first is not None:
-                self.report.error(_where(record, cleaned, "id"), f"duplicate id; the same {LABELS[record.kind]} "
-                                  f"appeared earlier ({first}), which was kept.", kind=record.kind)
-                return True
-            seen[key] = record.where
-            return False
-        # Messages, runs and steps are too many to remember with positions: a hash each is enough.
-        hashes = self._seen_hashes[record.kind]
-        digest = hash(key)
-        if digest in hashes:
-            self.report.error(_where(record, cleaned, "id"), f"duplicate id; the same {LABELS[record.kind]} "
-                              "appeared earlier in this import, which was kept.", kind=record.kind)
-            return True
-        hashes.add(digest)
-        return False
-
-    def _add_assistant(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_assistant)
-        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
-            self._assistants.append((record, cleaned))
-            if len(self._assistants) >= self.ASSISTANT_BATCH:
-                self._flush_assistants()
-
-    def _add_thread(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_thread)
-        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
-            self._threads.append((record, cleaned))
-            if len(self._threads) >= self.THREAD_BATCH:
-                self._flush_threads()
-
-    def _add_thread_info(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_thread_info)
-        if cleaned:
-            # A later entry for the same thread wins (lists get appended to); it is not an error.
-            self._infos[cleaned["thread_legacy_id"]] = (record, cleaned)
-
-    def _add_message(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_message, thread_hint=record.thread_hint)
-        if not cleaned or self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
-            return
-        pending = self._messages
-        # Flush at thread boundaries so a thread's messages land together and get positions in one go.
-        if pending and (
-            (len(pending) >= self.MESSAGE_BATCH and pending[-1][1]["thread_legacy_id"] != cleaned["thread_legacy_id"])
-            or len(pending) >= 4 * self.MESSAGE_BATCH
-        ):
-            self._flush_messages()
-        self._messages.append((record, cleaned))
-
-    def _add_run(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_run, thread_hint=record.thread_hint)
-        if cleaned and not self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
-            if len(self._runs) >= self.RUN_BATCH:
-                self._flush_runs()
-            self._runs.append((record, cleaned))
-            self._pending_runs[cleaned["legacy_id"]] = cleaned
-
-    def _add_step(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_step, run_hint=record.run_hint, thread_hint=record.thread_hint)
-        if not cleaned or self._duplicate(record, cleaned, f"{cleaned['run_legacy_id']}/{cleaned['legacy_id']}"):
-            return
-        pending = self._pending_runs.get(cleaned["run_legacy_id"])
-        if pending is not None and cleaned["thread_legacy_id"] in ("", pending["thread_legacy_id"]):
-            # Its run is not written yet (the usual order: a run, then its steps): fold it in, no UPDATE later.
-            steps = {s.get("id"): s for s in pending["steps"]}
-            steps[cleaned["legacy_id"]] = cleaned["raw"]
-            pending["steps"] = sorted(steps.values(), key=lambda s: (s.get("created_at") or 0, str(s.get("id"))))
-            pending["tool_calls"] = v.count_tool_calls(pending["steps"], pending["raw"])
-            return
-        self._steps.append((record, cleaned))
-        if len(self._steps) >= self.STEP_BATCH:
-            self._flush_steps()
-
-    def _add_vector_store(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_vector_store)
-        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
-            self._stores.append((record, cleaned))
-            if len(self._stores) >= self.META_BATCH:
-                self._flush_meta(self._stores, VectorStore, STORE_FIELDS, "vector_stores")
-                self._stores = []
-
-    def _add_file(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_file)
-        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
-            self._files.append((record, cleaned))
-            if len(self._files) >= self.META_BATCH:
-                self._flush_meta(self._files, LegacyFile, FILE_FIELDS, "files")
-                self._files = []
-
     # --- writing --------------------------------------------------------------------------------------
     def _write(self, items: list[tuple[Record, dict[str, Any], Any]], write: Callable[[list], None],
                kind: str) -> list[tuple[Record, dict[str, Any], Any]]:
@@ -279,17 +128,23 @@ class Importer:
                     write([item])
                 written.append(item)
             except DatabaseError as exc:
-                self.report.error(_where(item[0], item[1]), f"the database refused it: {exc}", kind=kind)
+                self.report.error(where_of(item[0], item[1]), f"the database refused it: {exc}", kind=kind)
         return written
 
     def flush(self) -> None:
         self._flush_assistants()
         self._flush_steps()  # flushes threads, messages and runs first
         self._flush_messages()
-        self._flush_meta(self._stores, VectorStore, STORE_FIELDS, "vector_stores")
-        self._stores = []
-        self._flush_meta(self._files, LegacyFile, FILE_FIELDS, "files")
-        self._files = []
+        self._flush_stores()
+        self._flush_files()
+
+    def _flush_stores(self) -> None:
+        batch, self._stores = self._stores, []
+        self._flush_meta(batch, VectorStore, STORE_FIELDS, "vector_stores")
+
+    def _flush_files(self) -> None:
+        batch, self._files = self._files, []
+        self._flush_meta(batch, LegacyFile, FILE_FIELDS, "files")
 
     def _flush_assistants(self) -> None:
         batch, self._assistants = self._assistants, []
@@ -569,7 +424,7 @@ class Importer:
             if cleaned["thread_legacy_id"]:
                 candidates = [r for r in candidates if r.thread.legacy_id == cleaned["thread_legacy_id"]]
             if not candidates:
-                self.report.error(_where(record, cleaned, "run_id"), f"names run {cleaned['run_legacy_id']}, which "
+                self.report.error(where_of(record, cleaned, "run_id"), f"names run {cleaned['run_legacy_id']}, which "
                                   "is neither in this import nor imported before.", kind="step")
                 continue
             grouped.setdefault(candidates[0].pk, (candidates[0], []))[1].append((record, cleaned))
@@ -661,7 +516,7 @@ class Importer:
         for legacy_id, (record, info) in pending.items():
             row = rows.get(legacy_id)
             if row is None:
-                self.report.error(_where(record, info), "the thread list names this thread, but it is not in the "
+                self.report.error(where_of(record, info), "the thread list names this thread, but it is not in the "
                                   "import and was not imported before.", kind="thread_info")
                 continue
             values = {"flow_slug": info["flow_slug"], "end_user_id": info["end_user_id"], "tags": info["tags"]}

@@ -1,0 +1,169 @@
+"""The importer's intake: each record is checked on its own, duplicates are caught, and valid objects are
+buffered until their batch is written (see :mod:`migrator.inventory.services.writer`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from migrator.inventory.archive import validate as v
+from migrator.inventory.archive.reader import FORMAT_VERSION, Header, Problem, Record
+
+LABELS = {"assistant": "assistant", "thread": "thread", "message": "message", "run": "run", "step": "run step",
+          "vector_store": "vector store", "file": "file", "thread_info": "thread list entry"}
+
+Item = tuple[Record, dict[str, Any]]
+
+
+def where_of(record: Record, cleaned_or_obj: dict[str, Any] | None = None, field: str = "") -> str:
+    """"line 12: message msg_abc, field content[0].text.value": position, object and field."""
+    obj_id = ""
+    if cleaned_or_obj:
+        found = cleaned_or_obj.get("legacy_id", cleaned_or_obj.get("id", cleaned_or_obj.get("thread_id")))
+        obj_id = found if isinstance(found, str) else ""
+    label = LABELS.get(record.kind, record.kind)
+    text = f"{record.where}: {label}" + (f" {obj_id}" if obj_id else "")
+    return text + (f", field {field}" if field else "")
+
+
+class Intake:
+    """Mixed into :class:`~migrator.inventory.services.writer.Importer`, which owns the buffers and flushes."""
+
+    # --- intake ---------------------------------------------------------------------------------------
+    def feed(self, items: Iterable[Record | Problem | Header]) -> None:
+        for item in items:
+            if self.stopped:
+                break
+            self.add(item)
+
+    def add(self, item: Record | Problem | Header) -> None:
+        if isinstance(item, Header):
+            self._header(item.values)
+            return
+        if isinstance(item, Problem):
+            self.report.error(item.where, item.message, kind=item.kind)
+            return
+        self._records += 1
+        handler = getattr(self, f"_add_{item.kind}")
+        handler(item)
+        if self._records % 2000 == 0:
+            self._tick()
+
+    def _tick(self) -> None:
+        if self.on_progress and time.monotonic() - self._last_tick > 1.0:
+            self._last_tick = time.monotonic()
+            self.on_progress(f"{self._records:,} objects read; {self.report.summary()}")
+
+    def _header(self, values: dict[str, Any]) -> None:
+        self.header.update(values)
+        version = values.get("format_version")
+        if version is None:
+            return
+        if isinstance(version, bool) or not isinstance(version, int | float) or int(version) != version:
+            self.report.error("header", f"format_version must be an integer, got {version!r}.")
+            self.stopped = True
+        elif version > FORMAT_VERSION:
+            self.report.error("header", f"format_version {int(version)} is newer than this migrator reads "
+                              f"(up to {FORMAT_VERSION}); upgrade migrator to import this archive.")
+            self.stopped = True
+
+    def _clean(self, record: Record, func: Callable[..., dict[str, Any]], **hints: str) -> dict[str, Any] | None:
+        try:
+            return func(record.obj, **hints)
+        except v.Rejected as exc:
+            self.report.error(where_of(record, record.obj, exc.field), exc.reason, kind=record.kind)
+            return None
+
+    def _duplicate(self, record: Record, cleaned: dict[str, Any], key: str) -> bool:
+        """Reject the second occurrence of an id in this import (the first one is kept)."""
+        if record.kind in self._seen:
+            seen = self._seen[record.kind]
+            first = seen.get(key)
+            if first is not None:
+                self.report.error(where_of(record, cleaned, "id"), f"duplicate id; the same {LABELS[record.kind]} "
+                                  f"appeared earlier ({first}), which was kept.", kind=record.kind)
+                return True
+            seen[key] = record.where
+            return False
+        # Messages, runs and steps are too many to remember with positions: a hash each is enough.
+        hashes = self._seen_hashes[record.kind]
+        digest = hash(key)
+        if digest in hashes:
+            self.report.error(where_of(record, cleaned, "id"), f"duplicate id; the same {LABELS[record.kind]} "
+                              "appeared earlier in this import, which was kept.", kind=record.kind)
+            return True
+        hashes.add(digest)
+        return False
+
+    def _add_assistant(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_assistant)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._assistants.append((record, cleaned))
+            if len(self._assistants) >= self.ASSISTANT_BATCH:
+                self._flush_assistants()
+
+    def _add_thread(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_thread)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._threads.append((record, cleaned))
+            if len(self._threads) >= self.THREAD_BATCH:
+                self._flush_threads()
+
+    def _add_thread_info(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_thread_info)
+        if cleaned:
+            # A later entry for the same thread wins (lists get appended to); it is not an error.
+            self._infos[cleaned["thread_legacy_id"]] = (record, cleaned)
+
+    def _add_message(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_message, thread_hint=record.thread_hint)
+        if not cleaned or self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
+            return
+        pending = self._messages
+        # Flush at thread boundaries so a thread's messages land together and get positions in one go.
+        if pending and (
+            (len(pending) >= self.MESSAGE_BATCH and pending[-1][1]["thread_legacy_id"] != cleaned["thread_legacy_id"])
+            or len(pending) >= 4 * self.MESSAGE_BATCH
+        ):
+            self._flush_messages()
+        self._messages.append((record, cleaned))
+
+    def _add_run(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_run, thread_hint=record.thread_hint)
+        if cleaned and not self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
+            if len(self._runs) >= self.RUN_BATCH:
+                self._flush_runs()
+            self._runs.append((record, cleaned))
+            self._pending_runs[cleaned["legacy_id"]] = cleaned
+
+    def _add_step(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_step, run_hint=record.run_hint, thread_hint=record.thread_hint)
+        if not cleaned or self._duplicate(record, cleaned, f"{cleaned['run_legacy_id']}/{cleaned['legacy_id']}"):
+            return
+        pending = self._pending_runs.get(cleaned["run_legacy_id"])
+        if pending is not None and cleaned["thread_legacy_id"] in ("", pending["thread_legacy_id"]):
+            # Its run is not written yet (the usual order: a run, then its steps): fold it in, no UPDATE later.
+            steps = {s.get("id"): s for s in pending["steps"]}
+            steps[cleaned["legacy_id"]] = cleaned["raw"]
+            pending["steps"] = sorted(steps.values(), key=lambda s: (s.get("created_at") or 0, str(s.get("id"))))
+            pending["tool_calls"] = v.count_tool_calls(pending["steps"], pending["raw"])
+            return
+        self._steps.append((record, cleaned))
+        if len(self._steps) >= self.STEP_BATCH:
+            self._flush_steps()
+
+    def _add_vector_store(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_vector_store)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._stores.append((record, cleaned))
+            if len(self._stores) >= self.META_BATCH:
+                self._flush_stores()
+
+    def _add_file(self, record: Record) -> None:
+        cleaned = self._clean(record, v.clean_file)
+        if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
+            self._files.append((record, cleaned))
+            if len(self._files) >= self.META_BATCH:
+                self._flush_files()
+
