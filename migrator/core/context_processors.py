@@ -15,7 +15,7 @@ _ACTIVE_RULES = (
     ("inventory", "connection", "connections"),
     ("inventory", "model_radar", "models"),
     ("inventory", "import", "imports"),
-    ("inventory", "usage", "assistants"),
+    ("inventory", "usage", "usage"),
     ("inventory", "assistant", "assistants"),
     ("prompts", "", "assistants"),
     ("flows", "token", "tokens"),

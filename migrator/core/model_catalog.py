@@ -7,6 +7,7 @@ page as summarised in the project's migration map (§10). A connection's ``/mode
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -125,3 +126,22 @@ PLATFORM_DEADLINES = (
              "Approved configurations must be served from migrator, not pmpt_ ids."),
     Deadline(date(2026, 11, 30), "Evals API shuts down", "Validation runs locally against recorded transcripts."),
 )
+
+
+# Apps that know better (the inventory reads /models of each connection) register a resolver; core pages
+# ask through resolve_many() so they never import those apps.
+_resolver: Callable[[Iterable[str]], Mapping[str, ModelInfo]] | None = None
+
+
+def register_resolver(resolver: Callable[[Iterable[str]], Mapping[str, ModelInfo]]) -> None:
+    global _resolver
+    _resolver = resolver
+
+
+def resolve_many(models: Iterable[str]) -> dict[str, ModelInfo]:
+    """ModelInfo for each model id, from the registered resolver or else the shipped table."""
+    wanted = [m for m in dict.fromkeys(models) if m is not None]
+    if _resolver is not None:
+        found = dict(_resolver(wanted))
+        return {m: found.get(m) or lookup(m) for m in wanted}
+    return {m: lookup(m) for m in wanted}

@@ -27,6 +27,7 @@ ASSISTANT_TABS = (
 NAV = (
     Tab("dashboard", "Dashboard", "core:dashboard"),
     Tab("assistants", "Assistants", "core:assistant_list", "core.view_assistant"),
+    Tab("usage", "Usage", "inventory:usage", "core.view_assistant"),
     Tab("flows", "Flows", "flows:list", "core.view_flow"),
     Tab("imports", "Import", "inventory:import", "core.view_assistant"),
     Tab("models", "Model radar", "inventory:model_radar", "core.view_assistant"),

@@ -112,3 +112,20 @@ def test_selftest_job_runs_inline(client, engineer, run_queued_jobs):
     run_queued_jobs()
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED and job.progress_done == job.progress_total == 5
+
+
+def test_list_badges_prefer_shutdown_dates_reported_by_a_connection(client, engineer):
+    from datetime import date
+
+    from django.utils import timezone
+
+    from migrator.inventory.models import ReportedModel
+    from tests.factories import ConnectionFactory
+
+    # gpt-5.5 is current in the shipped table; a connection says it shut down.
+    AssistantFactory(name="Docs bot", model="gpt-5.5")
+    ReportedModel.objects.create(connection=ConnectionFactory(), model_id="gpt-5.5",
+                                 shutdown_date=date(2026, 1, 1), seen_at=timezone.now())
+    client.force_login(engineer)
+    response = client.get(reverse("core:assistant_list"), {"model_state": "retired"}, HTTP_HX_REQUEST="true")
+    assert b"Docs bot" in response.content and b"badge-retired" in response.content

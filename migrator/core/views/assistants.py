@@ -20,7 +20,7 @@ from migrator.core.views.common import paginate
 def _models_in_state(state: str) -> list[str]:
     wanted = {"retired"} if state == "retired" else {"retiring"} if state == "retiring" else {"retired", "retiring"}
     used = Assistant.objects.values_list("model", flat=True).distinct()
-    return [m for m in used if model_catalog.lookup(m).state() in wanted]
+    return [m for m, info in model_catalog.resolve_many(used).items() if info.state() in wanted]
 
 
 def filtered_assistants(user, data: dict) -> tuple[AssistantFilterForm, object]:
@@ -59,8 +59,9 @@ def assistant_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("You may not view assistants.")
     form, qs = filtered_assistants(request.user, request.GET)
     page = paginate(request, qs.select_related("owner"))
+    infos = model_catalog.resolve_many(a.model for a in page.object_list)
     for assistant in page.object_list:
-        assistant.model_info = model_catalog.lookup(assistant.model)
+        assistant.model_info = infos[assistant.model]
     current_sort = request.GET.get("sort") or "-traffic"
     context = {
         "form": form,
@@ -76,7 +77,7 @@ def assistant_list(request: HttpRequest) -> HttpResponse:
 
 
 def _detail_context(request: HttpRequest, assistant: Assistant, form: TransitionForm | None = None) -> dict:
-    info = model_catalog.lookup(assistant.model)
+    info = model_catalog.resolve_many([assistant.model])[assistant.model]
     return {
         "assistant": assistant,
         "model_info": info,

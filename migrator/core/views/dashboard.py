@@ -20,8 +20,10 @@ def upcoming_deadlines(assistants, today: date) -> list[dict]:
         items.append({"when": d.when, "title": d.title, "detail": d.detail, "count": None})
     per_model = assistants.exclude(status__in=[MigrationStatus.MIGRATED, MigrationStatus.RETIRED]).values("model").annotate(n=Count("id"))
     by_date: dict[date, list[tuple[str, int]]] = {}
+    per_model = list(per_model)
+    infos = model_catalog.resolve_many(row["model"] for row in per_model)
     for row in per_model:
-        info = model_catalog.lookup(row["model"])
+        info = infos[row["model"]]
         if info.shutdown_date:
             by_date.setdefault(info.shutdown_date, []).append((row["model"], row["n"]))
     for when, models in by_date.items():
@@ -46,7 +48,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     deadlines = upcoming_deadlines(assistants, today)
     future = [d for d in deadlines if d["days_left"] >= 0]
-    on_retired = sum(1 for a in assistants.exclude(status=MigrationStatus.RETIRED).only("model") if model_catalog.lookup(a.model).is_retired(today))
+    active_models = dict(
+        assistants.exclude(status=MigrationStatus.RETIRED).values_list("model").annotate(n=Count("id"))
+    )
+    infos = model_catalog.resolve_many(active_models)
+    on_retired = sum(n for model, n in active_models.items() if infos[model].is_retired(today))
     context = {
         "status_rows": status_rows,
         "total": total,
@@ -62,5 +68,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "jobs": Job.objects.visible_to(user).select_related("created_by")[:5],
         "events": AuditEvent.objects.visible_to(user).select_related("actor")[:8],
         "import_url": _try_reverse("inventory:import"),
+        "usage_url": _try_reverse("inventory:usage"),
     }
     return render(request, "core/dashboard.html", context)
