@@ -1,0 +1,48 @@
+"""Demo state for `make run`: the busiest demo assistants get drafts, some approved, two in production.
+
+Called by ``manage.py seed_demo`` after the inventory import; idempotent (once any demo assistant has a prompt
+version it does nothing), and it goes through the same services a person would, so the audit log reads true.
+"""
+
+from __future__ import annotations
+
+from migrator.core.models import Assistant
+from migrator.core.services import ServiceError
+from migrator.prompts import services
+from migrator.prompts.models import LabelName
+
+DRAFTS, APPROVED, IN_PRODUCTION = 8, 4, 2
+
+
+def seed_demo(*, connection, users: dict) -> str:
+    product, engineer = users["product"], users["engineer"]
+    if Assistant.objects.filter(connection=connection, prompt_versions__isnull=False).exists():
+        return "prompt versions already exist; left as they are"
+    candidates = (
+        Assistant.objects.filter(connection=connection)
+        .exclude(status__in=["retired", "blocked"])
+        .order_by("-traffic_share", "name")
+    )
+    drafted, approved, production, skipped = [], [], [], []
+    for assistant in candidates:
+        if len(drafted) >= DRAFTS:
+            break
+        try:
+            version = services.generate_version(assistant_id=assistant.pk, actor=product)
+        except ServiceError as exc:
+            skipped.append(f"{assistant.display_name}: {exc}")
+            continue
+        drafted.append(assistant.display_name)
+        if len(approved) >= APPROVED:
+            continue
+        try:
+            services.approve_version(version_id=version.pk, actor=product)
+        except ServiceError:
+            continue  # a draft that needs a decision first stays a draft, as it would for a person
+        approved.append(assistant.display_name)
+        if len(production) < IN_PRODUCTION:
+            services.move_label(assistant_id=assistant.pk, label=LabelName.PRODUCTION, version_id=version.pk,
+                                actor=engineer, reason="Demo: first flows cut over.")
+            production.append(assistant.display_name)
+    summary = f"{len(drafted)} drafted, {len(approved)} approved, {len(production)} labelled production"
+    return summary + (f"; skipped {len(skipped)}" if skipped else "")
