@@ -10,6 +10,7 @@ Every error is JSON: ``{"error": {"code": "...", "message": "..."}}``.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +23,9 @@ from migrator.core.models import Flow
 from migrator.flows.services import tokens as token_services
 from migrator.flows.services.production import NotServable, etag_matches, flow_config
 from migrator.flows.services.tokens import TokenError
+
+# Django's slug alphabet (SlugField also admits underscores and capitals, e.g. flows made in the admin).
+_SLUG_SHAPE = re.compile(r"[-a-zA-Z0-9_]+")
 
 logger = logging.getLogger(__name__)
 
@@ -198,9 +202,12 @@ def get_flow_config(
     - 409 when the flow has nothing to serve yet (no mode chosen, or no approved version).
     """
     token = request.auth
-    flow = Flow.objects.select_related("assistant").filter(slug=slug[:100]).first() if len(slug) <= 100 else None
+    # Anything that cannot be a slug (NUL bytes, slashes, overlong) is simply not found: it never reaches the
+    # database, which would reject some of it (PostgreSQL refuses NUL) with an error instead of a 404.
+    is_slug = len(slug) <= 100 and _SLUG_SHAPE.fullmatch(slug) is not None
+    flow = Flow.objects.select_related("assistant").filter(slug=slug).first() if is_slug else None
     if flow is None:
-        return error(404, "flow_not_found", f"There is no flow with the slug '{slug[:100]}'.")
+        return error(404, "flow_not_found", f"There is no flow with the slug '{slug[:100].encode('unicode_escape').decode()}'.")
     if token.flows.exists() and not token.flows.filter(pk=flow.pk).exists():
         return error(403, "token_not_allowed", f"This token may not read flow '{flow.slug}'; ask for a token that "
                                                "includes it.")
