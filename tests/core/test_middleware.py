@@ -1,0 +1,25 @@
+import pytest
+from django.test import RequestFactory
+
+from migrator.core.middleware import ServiceErrorMiddleware
+from migrator.core.services import NotAllowed, ServiceError
+
+
+def test_unhandled_not_allowed_becomes_permission_denied():
+    from django.core.exceptions import PermissionDenied
+
+    middleware = ServiceErrorMiddleware(lambda request: None)
+    with pytest.raises(PermissionDenied, match="no approving"):
+        middleware.process_exception(RequestFactory().get("/"), NotAllowed("no approving"))
+
+
+@pytest.mark.django_db
+def test_unhandled_service_error_is_a_400_page_with_the_message(admin_user):
+    request = RequestFactory().post("/")
+    request.user = admin_user
+    response = ServiceErrorMiddleware(lambda r: None).process_exception(request, ServiceError("Version #9 is gone."))
+    assert response.status_code == 400 and b"Version #9 is gone." in response.content
+
+
+def test_other_exceptions_are_left_alone():
+    assert ServiceErrorMiddleware(lambda r: None).process_exception(RequestFactory().get("/"), ValueError("x")) is None
