@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from migrator.core.forms import JobFilterForm
 from migrator.core.models import Job, JobStatus
 from migrator.core.services import NotAllowed, ServiceError
-from migrator.core.services.jobs import reap_stale_jobs, request_cancel, start_job
+from migrator.core.services.jobs import live_workers, reap_stale_jobs, request_cancel, start_job
 from migrator.core.views.common import paginate
 
 # htmx stops polling when it receives this status (django-htmx: HttpResponseStopPolling).
@@ -42,19 +42,23 @@ def _get_job(request: HttpRequest, pk: int) -> Job:
     return get_object_or_404(Job.objects.visible_to(request.user).select_related("created_by"), pk=pk)
 
 
-def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = _get_job(request, pk)
+def _live_context(job: Job) -> dict:
     if job.status == JobStatus.RUNNING and reap_stale_jobs():
         job.refresh_from_db()
-    return render(request, "core/job_detail.html", {"job": job})
+    # A queued job with no worker alive would otherwise wait silently forever: say why, and what to do.
+    waiting_for_worker = job.status == JobStatus.QUEUED and not settings.CELERY_TASK_ALWAYS_EAGER and not live_workers()
+    return {"job": job, "waiting_for_worker": waiting_for_worker}
+
+
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "core/job_detail.html", _live_context(_get_job(request, pk)))
 
 
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The polled fragment. Once the job has ended it answers 286 so htmx stops polling by itself."""
-    job = _get_job(request, pk)
-    if job.status == JobStatus.RUNNING and reap_stale_jobs():
-        job.refresh_from_db()
-    response = render(request, "core/job_detail.html#job-live", {"job": job})
+    context = _live_context(_get_job(request, pk))
+    job = context["job"]
+    response = render(request, "core/job_detail.html#job-live", context)
     if job.is_finished:
         response.status_code = STOP_POLLING
         response["HX-Trigger"] = "job-finished"
