@@ -12,6 +12,7 @@ import re
 
 import httpx
 
+from migrator.core.actors import SYSTEM
 from migrator.core.models import Connection
 from migrator.core.services import ServiceError
 from migrator.inventory.services.imports import import_from_connection
@@ -36,7 +37,7 @@ def fetch_demo_thread_list(connection: Connection) -> str:
     return reply.text
 
 
-def seed_demo_inventory(*, connection: Connection, actor="system") -> dict:
+def seed_demo_inventory(*, connection: Connection, actor=SYSTEM) -> dict:
     """Import the demo organisation synchronously; returns the import report (same shape as Job.result)."""
     threads = parse_thread_list(fetch_demo_thread_list(connection))
     if threads.errors:

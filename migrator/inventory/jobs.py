@@ -42,7 +42,7 @@ def _connection(ctx: JobContext) -> Connection:
 def test_connection(ctx: JobContext) -> dict:
     connection = _connection(ctx)
     ctx.progress(0, 4, f"Probing {connection.name}…")
-    result = connections.test_connection(connection=connection, actor=ctx.actor or "system")
+    result = connections.test_connection(connection=connection, actor=ctx.actor)
     for api, detail in result["details"].items():
         ctx.log(f"{api}: {'answers' if detail['ok'] else 'does not answer'} — {detail['detail']}")
     ctx.progress(4, 4, "Done")
@@ -53,7 +53,7 @@ def test_connection(ctx: JobContext) -> dict:
 def import_archive(ctx: JobContext) -> dict:
     path = Path(ctx.params["path"])
     try:
-        report = imports.import_archive(path=path, actor=ctx.actor or "system", job_ctx=ctx,
+        report = imports.import_archive(path=path, actor=ctx.actor, job_ctx=ctx,
                                         source=ctx.params.get("filename", path.name))
     finally:
         # Uploaded archives can be large; they are not kept once imported (the objects are in the database).
@@ -74,7 +74,7 @@ def import_connection(ctx: JobContext) -> dict:
         except (OSError, ValueError) as exc:
             raise ServiceError(f"The stored thread list could not be read: {exc}") from exc
     try:
-        report = imports.import_from_connection(connection=connection, actor=ctx.actor or "system",
+        report = imports.import_from_connection(connection=connection, actor=ctx.actor,
                                                 thread_ids=threads, job_ctx=ctx)
     finally:
         if threads_file and _inside_uploads(Path(threads_file)):

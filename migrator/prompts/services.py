@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from migrator.core.actors import SYSTEM, SystemActor, label_of, may, user_or_none
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.services import NotAllowed, ServiceError, audit
 from migrator.core.services.jobs import start_job
@@ -44,18 +45,16 @@ class ConfigInvalid(ServiceError):
 
 
 def _is_system(actor) -> bool:
-    return actor == "system"
+    return isinstance(actor, SystemActor)
 
 
 def _require(actor, perm: str, message: str) -> None:
-    if _is_system(actor):
-        return
-    if not getattr(actor, "is_authenticated", False) or not actor.has_perm(perm):
+    if not may(actor, perm):
         raise NotAllowed(message)
 
 
 def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
+    return user_or_none(actor)
 
 
 def _locked_assistant(assistant_id: int) -> Assistant:
@@ -192,7 +191,7 @@ def save_edit(*, parent_id: int, actor, config: dict[str, Any] | None = None, in
             raise ServiceError("Nothing changed compared with the version you edited.")
         result = analyse(new_config, previous_schemas=parent.schemas, previous_findings=parent.findings)
         choices = dict(parent.strict_choices or {})
-        by = actor.get_username() if _user(actor) else "system"
+        by = label_of(actor)
         for review in result.schemas:
             before = choices.get(review["pointer"]) or {}
             if before.get("choice") != review["choice"] or before.get("strict") != review["strict"]:
@@ -237,7 +236,7 @@ def choose_strict(*, version_id: int, pointer: str, choice: str, actor) -> Promp
         holder = holder[int(part)] if isinstance(holder, list) else holder[part]
     holder[parts[-1]] = copy.deepcopy(review["fixed"] if choice == "fixed" else review["original"])
     holder["strict"] = choice == "fixed"
-    by = actor.get_username() if _user(actor) else "system"
+    by = label_of(actor)
     label = review["label"]
     return save_edit(
         parent_id=version.pk, actor=actor, config=config,
@@ -340,7 +339,7 @@ def handle_drift(*, assistant_id: int, changed_fields: list[str]) -> PromptVersi
         source = legacy_definition(assistant)
         result = convert(source)
         if result.errors:
-            audit.record(actor="system", verb="migrator.prompt.regeneration_failed", obj=assistant,
+            audit.record(actor=SYSTEM, verb="migrator.prompt.regeneration_failed", obj=assistant,
                          data={"changed_fields": changed_fields, "errors": [str(e) for e in result.errors]})
         else:
             parent = label_version(assistant.pk, LabelName.DRAFT) or assistant.prompt_versions.first()
@@ -350,9 +349,9 @@ def handle_drift(*, assistant_id: int, changed_fields: list[str]) -> PromptVersi
                 strict_choices=result.strict_choices(), source=source, is_generated=True, author=None,
                 message=f"Regenerated after upstream drift: {fields}",
             )
-            _move_label_unchecked(assistant=assistant, label=LabelName.DRAFT, version=version, actor="system",
+            _move_label_unchecked(assistant=assistant, label=LabelName.DRAFT, version=version, actor=SYSTEM,
                                   reason="upstream drift")
-            audit.record(actor="system", verb="migrator.prompt.generated", obj=version,
+            audit.record(actor=SYSTEM, verb="migrator.prompt.generated", obj=version,
                          after={"version": version.number}, data={"drift": changed_fields})
         approved = label_version(assistant.pk, LabelName.APPROVED)
         if approved is not None:
@@ -361,7 +360,7 @@ def handle_drift(*, assistant_id: int, changed_fields: list[str]) -> PromptVersi
             approved.save(update_fields=["needs_rereview", "rereview_reason"])
         Assistant.objects.filter(pk=assistant.pk).update(needs_review=True)
         if assistant.status in SEND_BACK_FROM:
-            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_DRAFTED, actor="system", system=True,
+            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_DRAFTED, actor=SYSTEM, system=True,
                                     reason=f"Upstream drift: {fields}")
     return version
 

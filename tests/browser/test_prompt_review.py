@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
+from migrator.core.actors import SYSTEM
 from migrator.core.models import Assistant
 from migrator.core.roles import PRODUCT_OWNER
 from migrator.core.status import MigrationStatus as S
@@ -112,7 +113,7 @@ def test_engineer_sees_the_approved_version_as_code(page_as, screenshot):
     from migrator.prompts import services
 
     assistant = AssistantFactory(name="Docs bot", model="gpt-5.5", instructions="Answer from the handbook.")
-    version = services.generate_version(assistant_id=assistant.pk, actor="system")
+    version = services.generate_version(assistant_id=assistant.pk, actor=SYSTEM)
     owner = UserFactory(username="po-approver")
     owner.groups.add(Group.objects.get(name=PRODUCT_OWNER))
     services.approve_version(version_id=version.pk, actor=owner)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Max
 from django.utils import timezone
 
+from migrator.core.actors import SYSTEM
 from migrator.core.models import Assistant, Connection
 from tests.factories import AssistantFactory, FlowFactory  # noqa: F401 - re-exported
 
@@ -46,7 +47,7 @@ def assistant_from_sandbox(sandbox, key: str) -> Assistant:
 def generated_version(assistant: Assistant):
     from migrator.prompts.services import generate_version
 
-    return generate_version(assistant_id=assistant.pk, actor="system")
+    return generate_version(assistant_id=assistant.pk, actor=SYSTEM)
 
 
 def make_version(assistant: Assistant, config: dict[str, Any], *, approved: bool = False, draft: bool = True):

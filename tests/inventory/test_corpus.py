@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from migrator.core.actors import SYSTEM
 from migrator.core.models import Assistant
 from migrator.inventory.models import LegacyMessage, LegacyThread
 from migrator.inventory.services.imports import import_archive
@@ -33,7 +34,7 @@ def _corpus(kind: str) -> list[tuple[str, dict]]:
 
 def test_request_bodies_without_ids_are_rejected_with_a_clear_message(tmp_path):
     bodies = [entry["assistant"] for _, entry in _corpus("assistants")]
-    report = import_archive(path=a.write_jsonl(tmp_path / "bodies.jsonl", bodies), actor="system")
+    report = import_archive(path=a.write_jsonl(tmp_path / "bodies.jsonl", bodies), actor=SYSTEM)
     result = report.to_dict()
     assert len(result["errors"]) == len(bodies) == 50 and not report.ok
     # In JSON Lines an object without "object" is told apart by its shape; a partial update body has too
@@ -46,7 +47,7 @@ def test_request_bodies_without_ids_are_rejected_with_a_clear_message(tmp_path):
     assert not Assistant.objects.exists()
 
     document = a.write_document(tmp_path / "bodies.json", {"assistants": bodies})
-    result = import_archive(path=document, actor="system").to_dict()
+    result = import_archive(path=document, actor=SYSTEM).to_dict()
     assert result["assistants"]["rejected"] == 50
     assert all(e["where"].endswith("field id") for e in result["errors"])
 
@@ -57,7 +58,7 @@ def test_corpus_definitions_with_ids_import(tmp_path):
         given = entry["source"].get("assistant_id") or ""
         legacy = given if given.startswith("asst_") and "RUNTIME" not in given else f"asst_corpus_{number}"
         objects.append({"id": legacy, "object": "assistant", **entry["assistant"]})
-    report = import_archive(path=a.write_jsonl(tmp_path / "corpus.jsonl", objects), actor="system")
+    report = import_archive(path=a.write_jsonl(tmp_path / "corpus.jsonl", objects), actor=SYSTEM)
     result = report.to_dict()
     rejected = {e["where"].split(" ")[3].rstrip(","): e["message"] for e in result["errors"]}
     no_model = {"asst_corpus_004", "asst_corpus_018", "asst_corpus_021", "asst_corpus_024",
@@ -72,7 +73,7 @@ def test_corpus_definitions_with_ids_import(tmp_path):
     assert [t["type"] for t in v1.tools] == ["retrieval", "code_interpreter"] and v1.legacy_created_at is None
     assert Assistant.objects.get(legacy_id="asst_corpus_032").metadata == {"memory": {"type": "naive"}}
     assert Assistant.objects.get(legacy_id="asst_corpus_005").raw["language"] == "kr"
-    again = import_archive(path=tmp_path / "corpus.jsonl", actor="system").to_dict()
+    again = import_archive(path=tmp_path / "corpus.jsonl", actor=SYSTEM).to_dict()
     assert again["assistants"]["unchanged"] == 41
 
 
@@ -83,7 +84,7 @@ def test_corpus_message_lists_import_as_threads(tmp_path):
         for message in entry["messages"]:
             lines.append(message)
             expected[message["thread_id"]] = expected.get(message["thread_id"], 0) + 1
-    report = import_archive(path=a.write_jsonl(tmp_path / "threads.jsonl", lines), actor="system").to_dict()
+    report = import_archive(path=a.write_jsonl(tmp_path / "threads.jsonl", lines), actor=SYSTEM).to_dict()
     assert report["errors"] == []
     assert report["messages"]["created"] == len(lines)
     assert report["threads"]["created"] == len(expected)

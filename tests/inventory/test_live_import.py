@@ -8,6 +8,7 @@ import warnings
 import pytest
 from django.core.management import call_command
 
+from migrator.core.actors import SYSTEM
 from migrator.core.models import Assistant, Connection, Job, JobStatus
 from migrator.core.services.connections import save_connection
 from migrator.core.services.jobs import start_job
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _connection(sandbox, name: str = "Sandbox") -> Connection:
-    return save_connection(actor="system", name=name, base_url=sandbox.base_url, api_key=sandbox.api_key,
+    return save_connection(actor=SYSTEM, name=name, base_url=sandbox.base_url, api_key=sandbox.api_key,
                            is_sandbox=True)
 
 
@@ -60,7 +61,7 @@ def test_live_import_paginates_in_order(sandbox_empty):
         for i in range(150):
             client.beta.threads.messages.create(thread.id, role="user", content=f"message {i}")
     connection = _connection(sandbox_empty, "Empty sandbox")
-    report = import_from_connection(connection=connection, actor="system", thread_ids=[thread.id]).to_dict()
+    report = import_from_connection(connection=connection, actor=SYSTEM, thread_ids=[thread.id]).to_dict()
     assert report["errors"] == []
     assert report["assistants"]["created"] == 130 and report["messages"]["created"] == 150
     assert list(Assistant.objects.order_by("legacy_created_at", "pk").values_list("legacy_id", flat=True)) == [
@@ -113,10 +114,10 @@ def test_export_reimports_with_no_loss(sandbox, tmp_path):
     assert result["counts"]["assistant"] == 32 and result["counts"]["thread"] == 5
     assert result["counts"]["step"] > 0 and result["counts"]["vector_store"] == 2
 
-    report = import_archive(path=out, actor="system").to_dict()
+    report = import_archive(path=out, actor=SYSTEM).to_dict()
     assert report["errors"] == [] and report["threads"]["created"] == 5
     from_archive = _rows()
-    live = import_from_connection(connection=connection, actor="system", thread_ids=threads).to_dict()
+    live = import_from_connection(connection=connection, actor=SYSTEM, thread_ids=threads).to_dict()
     # The live import of the same objects finds nothing new and nothing changed.
     assert live["assistants"] == {"created": 0, "updated": 0, "unchanged": 32, "rejected": 0}
     assert live["threads"] == {"created": 0, "updated": 0, "unchanged": 5, "rejected": 0}
@@ -128,7 +129,7 @@ def test_a_gone_assistants_api_says_use_an_archive(make_sandbox, tmp_path):
     gone = make_sandbox(assistants_api=False)
     connection = _connection(gone, "Old production")
     with pytest.raises(AssistantsApiGone) as caught:
-        import_from_connection(connection=connection, actor="system", thread_ids=["thread_x"])
+        import_from_connection(connection=connection, actor=SYSTEM, thread_ids=["thread_x"])
     message = str(caught.value)
     assert "Assistants API is gone" in message and "export archive" in message and "HTTP 404" in message
     connection.refresh_from_db()
@@ -140,7 +141,7 @@ def test_a_gone_assistants_api_says_use_an_archive(make_sandbox, tmp_path):
 
 def test_missing_threads_are_rejected_and_the_rest_imports(sandbox):
     connection = _connection(sandbox)
-    report = import_from_connection(connection=connection, actor="system",
+    report = import_from_connection(connection=connection, actor=SYSTEM,
                                     thread_ids=[thread_id(2), "thread_doesnotexist"])
     (error,) = report.to_dict()["errors"]
     assert error["where"] == "thread thread_doesnotexist" and "HTTP 404" in error["message"]

@@ -6,6 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
+from migrator.core.actors import SYSTEM
 from migrator.core.models import AuditEvent
 from migrator.core.services import NotAllowed, ServiceError
 from migrator.core.signals import assistant_definition_changed
@@ -252,7 +253,7 @@ def test_drift_regenerates_flags_and_sends_back_to_review(assistant, product_own
     assistant.definition_hash = "h2"
     assistant.save()
     assistant_definition_changed.send(sender=type(assistant), assistant=assistant, before={}, after={},
-                                      changed_fields=["instructions"], actor="system")
+                                      changed_fields=["instructions"], actor=SYSTEM)
     draft = selectors.labels_for(assistant)["draft"].version
     assert draft.number == 2 and draft.is_generated and draft.source_hash == "h2"
     assert draft.message == "Regenerated after upstream drift: instructions"
@@ -271,7 +272,7 @@ def test_drift_regenerates_flags_and_sends_back_to_review(assistant, product_own
 
 def test_drift_on_an_undrafted_assistant_does_nothing(assistant):
     assistant_definition_changed.send(sender=type(assistant), assistant=assistant, before={}, after={},
-                                      changed_fields=["model"], actor="system")
+                                      changed_fields=["model"], actor=SYSTEM)
     assert not PromptVersion.objects.exists()
 
 
@@ -282,7 +283,7 @@ def test_drift_that_breaks_conversion_still_flags_review(assistant, product_owne
     assistant.temperature = 7
     assistant.save()
     assistant_definition_changed.send(sender=type(assistant), assistant=assistant, before={}, after={},
-                                      changed_fields=["temperature"], actor="system")
+                                      changed_fields=["temperature"], actor=SYSTEM)
     assert PromptVersion.objects.count() == 1
     assert AuditEvent.objects.filter(verb="migrator.prompt.regeneration_failed").exists()
     v1.refresh_from_db()

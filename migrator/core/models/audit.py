@@ -18,7 +18,11 @@ class AuditEvent(models.Model):
     """One recorded action: who did what to which object, with before/after. Append-only."""
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    actor_label = models.CharField(max_length=150, blank=True, help_text="Username, or 'system' for automation.")
+    actor_kind = models.CharField(
+        max_length=8, default="user", choices=[("user", "Person"), ("system", "System")],
+        help_text="Whether a person or named automation (a job, a command, the importer) acted.",
+    )
+    actor_label = models.CharField(max_length=150, blank=True, help_text="Username, or the system actor's name.")
     verb = models.CharField(max_length=100, db_index=True, help_text="Namespaced, e.g. migrator.assistant.status_changed")
     object_type = models.CharField(max_length=100, blank=True, db_index=True)
     object_id = models.CharField(max_length=64, blank=True)

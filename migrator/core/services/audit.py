@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import models
 
+from migrator.core.actors import kind_of, label_of, user_or_none
 from migrator.core.models import AuditEvent
 
 
@@ -19,10 +20,10 @@ def record(
     """Append one audit event. ``verb`` is namespaced: ``migrator.<object>.<what_happened>``."""
     if not verb.startswith("migrator."):
         raise ValueError(f"Audit verbs are namespaced under 'migrator.': {verb!r}")
-    user = actor if getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
-        actor=user,
-        actor_label=user.get_username() if user else (str(actor) if isinstance(actor, str) else "system"),
+        actor=user_or_none(actor),
+        actor_kind=kind_of(actor),
+        actor_label=label_of(actor)[:150],
         verb=verb,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
+from migrator.core.actors import may, system, user_or_none
 from migrator.core.models import Connection
 from migrator.core.services import NotAllowed, audit
 
@@ -28,7 +29,7 @@ def save_connection(
 ) -> Connection:
     """Create or update a connection. ``api_key=None`` keeps the stored key (forms leave it blank)."""
     perm = "core.change_connection" if connection else "core.add_connection"
-    if actor != "system" and not actor.has_perm(perm):
+    if not may(actor, perm):
         raise NotAllowed("You may not manage connections.")
     with transaction.atomic():
         creating = connection is None
@@ -41,8 +42,8 @@ def save_connection(
         connection.is_sandbox = is_sandbox
         if api_key:
             connection.set_api_key(api_key.strip())
-        if creating and actor != "system":
-            connection.created_by = actor
+        if creating:
+            connection.created_by = user_or_none(actor)
         if before and (before["base_url"] != connection.base_url):
             connection.answers = {}  # a different endpoint must be tested again
         connection.save()
@@ -64,5 +65,5 @@ def ensure_sandbox_connection(*, base_url: str | None = None, api_key: str | Non
     if existing and existing.base_url == url and existing.has_api_key and existing.get_api_key() == key:
         return existing
     return save_connection(
-        actor="system", name="Sandbox", base_url=url, api_key=key, connection=existing, is_sandbox=True
+        actor=system("sandbox_setup", "sandbox set-up"), name="Sandbox", base_url=url, api_key=key, connection=existing, is_sandbox=True
     )

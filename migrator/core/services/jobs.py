@@ -22,6 +22,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
+from migrator.core.actors import actor_for_job, system, user_or_none
 from migrator.core.jobs import registry
 from migrator.core.models import Job, JobStatus, WorkerHeartbeat
 from migrator.core.models.job import JOB_FINISHED
@@ -50,7 +51,8 @@ class JobContext:
 
     @property
     def actor(self):
-        return self.job.created_by
+        """Who the job acts as: the person who started it, else the system actor ``job:<id>``."""
+        return actor_for_job(self.job)
 
     def log(self, message: str) -> None:
         stamp = timezone.now().strftime("%H:%M:%S")
@@ -81,7 +83,7 @@ def start_job(
     """Create a queued job and enqueue it once the surrounding transaction commits."""
     if kind not in registry:
         raise ServiceError(f"Unknown job kind {kind!r}.")
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     with transaction.atomic():
         job = Job.objects.create(
             kind=kind,
@@ -150,7 +152,7 @@ def execute_job(job_id: int) -> Job | None:
         _finish(job_id, JobStatus.SUCCEEDED, result=result)
     job.refresh_from_db()
     audit.record(
-        actor=job.created_by or "system",
+        actor=actor_for_job(job),
         verb=f"migrator.job.{job.status}",
         obj=job,
         data={"kind": job.kind, "error": job.error[:500]} if job.error else {"kind": job.kind},
@@ -214,5 +216,5 @@ def reap_stale_jobs() -> int:
         )
         if updated:
             reaped += 1
-            audit.record(actor="system", verb="migrator.job.reaped", obj=job, data={"worker": job.worker})
+            audit.record(actor=system("reaper", "the job reaper"), verb="migrator.job.reaped", obj=job, data={"worker": job.worker})
     return reaped

@@ -7,8 +7,9 @@ import re
 from django.db import transaction
 from django.utils import timezone
 
+from migrator.core.actors import require
 from migrator.core.models import Assistant, Flow
-from migrator.core.services import InvalidTransition, NotAllowed, ServiceError, audit
+from migrator.core.services import InvalidTransition, ServiceError, audit
 from migrator.core.services.status import change_flow_status
 from migrator.core.status import FlowMode, FlowStatus
 from migrator.flows import toolset
@@ -22,8 +23,7 @@ STEPS = {"tools_tested": "Tools tested", "mode_chosen": "Mode chosen"}
 
 
 def _require(actor, perm: str, action: str) -> None:
-    if not (getattr(actor, "is_authenticated", False) and actor.has_perm(perm)):
-        raise NotAllowed(f"You need the '{perm}' permission to {action}.")
+    require(actor, perm, action=action)
 
 
 def _snapshot(flow: Flow) -> dict:

@@ -10,16 +10,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from migrator.core.actors import require
 from migrator.core.models import Flow
-from migrator.core.services import NotAllowed, ServiceError, audit
+from migrator.core.services import ServiceError, audit
 from migrator.flows.models import TOKEN_PREFIX, ApiToken
 
 TOKEN_RE = re.compile(rf"^{TOKEN_PREFIX}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{40,64}})$")
 
 
 def _require(actor, perm: str, action: str) -> None:
-    if not (getattr(actor, "is_authenticated", False) and actor.has_perm(perm)):
-        raise NotAllowed(f"You need the '{perm}' permission to {action}.")
+    require(actor, perm, action=action)
 
 
 def _snapshot(token: ApiToken) -> dict:

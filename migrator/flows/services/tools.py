@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from migrator.core.actors import SYSTEM, require, user_or_none
 from migrator.core.models import Assistant, Connection, Flow, Job
-from migrator.core.services import NotAllowed, ServiceError, audit
+from migrator.core.services import ServiceError, audit
 from migrator.core.services.connections import ensure_sandbox_connection
 from migrator.core.services.jobs import start_job
 from migrator.flows import toolset
@@ -19,8 +20,7 @@ TEST_PERMISSION = "flows.run_tool_test"
 
 
 def _require(actor, perm: str, action: str) -> None:
-    if not (getattr(actor, "is_authenticated", False) and actor.has_perm(perm)):
-        raise NotAllowed(f"You need the '{perm}' permission to {action}.")
+    require(actor, perm, action=action)
 
 
 def resolve_connection(connection_id: int | None) -> Connection:
@@ -106,7 +106,7 @@ def record_tool_result(
     job_id: int | None = None,
 ) -> ToolTestResult:
     """Store one verdict, then refresh the flows' "tools tested" step from the gate."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = user_or_none(actor)
     with transaction.atomic():
         result = ToolTestResult.objects.create(
             assistant=assistant,
@@ -128,7 +128,7 @@ def record_tool_result(
             tested_by=user,
         )
         audit.record(
-            actor=actor or "system",
+            actor=actor or SYSTEM,
             verb=f"migrator.tool.test_{verdict.status}",
             obj=assistant,
             data={"tool": row.key, "version": result.version_number, "connection": connection.name,
@@ -147,7 +147,7 @@ def refresh_tools_tested(*, assistant: Assistant, actor, cause: str = "") -> boo
         if gate.passed and flow.tools_tested_at is None:
             flow.tools_tested_at = now
             flow.save(update_fields=["tools_tested_at", "updated_at"])
-            audit.record(actor=actor or "system", verb="migrator.flow.tools_tested", obj=flow,
+            audit.record(actor=actor or SYSTEM, verb="migrator.flow.tools_tested", obj=flow,
                          after={"tools_tested_at": now.isoformat()},
                          data={"tools": len(gate.rows), "automatic": True})
         elif not gate.passed and flow.tools_tested_at is not None and gate.failed:
@@ -155,7 +155,7 @@ def refresh_tools_tested(*, assistant: Assistant, actor, cause: str = "") -> boo
             before = flow.tools_tested_at.isoformat()
             flow.tools_tested_at = None
             flow.save(update_fields=["tools_tested_at", "updated_at"])
-            audit.record(actor=actor or "system", verb="migrator.flow.tools_untested", obj=flow,
+            audit.record(actor=actor or SYSTEM, verb="migrator.flow.tools_untested", obj=flow,
                          before={"tools_tested_at": before}, after={"tools_tested_at": None},
                          data={"reason": cause or "a tool test failed"})
     return gate.passed

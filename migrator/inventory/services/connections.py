@@ -11,9 +11,10 @@ import openai
 from django.db import transaction
 from django.utils import timezone
 
+from migrator.core.actors import require
 from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
-from migrator.core.services import NotAllowed, audit
+from migrator.core.services import audit
 from migrator.inventory.models import ReportedModel
 from migrator.inventory.services.live import SHUTDOWN_NOTE
 
@@ -72,8 +73,7 @@ def _probe(call) -> tuple[bool, str]:
 
 def test_connection(*, connection: Connection, actor) -> dict[str, Any]:
     """Probe each API, store ``Connection.answers`` and the model list, and return the details."""
-    if actor != "system" and not actor.has_perm("core.change_connection"):
-        raise NotAllowed("You may not test connections.")
+    require(actor, "core.change_connection", action="test connections")
     client = client_for(connection, max_retries=1, timeout=30)
     results: dict[str, dict[str, Any]] = {}
     model_count = 0

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import openai
 
+from migrator.core.actors import may
 from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
 from migrator.core.services import NotAllowed, ServiceError
@@ -39,7 +40,7 @@ IMPORT_PERMISSION = "inventory.import_assistants"
 
 
 def _check(actor) -> None:
-    if actor != "system" and not (getattr(actor, "is_authenticated", False) and actor.has_perm(IMPORT_PERMISSION)):
+    if not may(actor, IMPORT_PERMISSION):
         raise NotAllowed("You may not import assistants (Engineers can).")
 
 

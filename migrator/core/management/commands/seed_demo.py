@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
+from migrator.core.actors import system
 from migrator.core.roles import ENGINEER, PRODUCT_OWNER, SUPPORT_LEAD
 from migrator.core.services.connections import ensure_sandbox_connection
 
@@ -71,7 +72,7 @@ class Command(BaseCommand):
             self.stdout.write("Inventory import is not available; skipping the demo import.")
             return
         try:
-            report = inventory_demo.seed_demo_inventory(connection=connection, actor="system")
+            report = inventory_demo.seed_demo_inventory(connection=connection, actor=system("seed_demo", "the demo seeder"))
         except Exception as exc:
             raise CommandError(f"Importing the demo organisation from {connection.base_url} failed: {exc}") from exc
         self.stdout.write(f"Demo inventory: {report}")

@@ -8,10 +8,13 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from migrator.core.actors import system
 from migrator.core.models import Connection
 from migrator.core.services import ServiceError
 from migrator.inventory.services.imports import import_archive, import_from_connection
 from migrator.inventory.thread_ids import parse_thread_list
+
+_COMMAND = system("command:import_assistants", "the import_assistants command")
 
 
 def read_thread_list(path: str):
@@ -52,11 +55,11 @@ class Command(BaseCommand):
             raise CommandError("--thread-ids goes with --connection; an archive carries its own threads.")
         try:
             if options["archive"]:
-                report = import_archive(path=options["archive"], actor="system")
+                report = import_archive(path=options["archive"], actor=_COMMAND)
             else:
                 connection = connection_named(options["connection"])
                 refs = read_thread_list(options["thread_ids"]) if options["thread_ids"] else []
-                report = import_from_connection(connection=connection, actor="system", thread_ids=refs)
+                report = import_from_connection(connection=connection, actor=_COMMAND, thread_ids=refs)
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc
         if options["json"]:
