@@ -2,36 +2,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from migrator.core.navigation import active_nav_key, nav_items
 from migrator.core.roles import ROLES
-from migrator.core.tabs import nav_items
-
-# (namespace, url-name prefix) → sidebar key; the first match wins.
-_ACTIVE_RULES = (
-    ("core", "dashboard", "dashboard"),
-    ("core", "assistant", "assistants"),
-    ("core", "job", "jobs"),
-    ("core", "audit", "audit"),
-    ("core", "system", "system"),
-    ("inventory", "connection", "connections"),
-    ("inventory", "model_radar", "models"),
-    ("inventory", "import", "imports"),
-    ("inventory", "usage", "usage"),
-    ("inventory", "assistant", "assistants"),
-    ("prompts", "", "assistants"),
-    ("flows", "token", "tokens"),
-    ("flows", "assistant", "assistants"),
-    ("flows", "", "flows"),
-)
 
 
 def _active_key(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return ""
-    for namespace, prefix, key in _ACTIVE_RULES:
-        if match.namespace == namespace and (match.url_name or "").startswith(prefix):
-            return key
-    return ""
+    return active_nav_key(match.namespace or "", match.url_name or "")
 
 
 def navigation(request: HttpRequest) -> dict:

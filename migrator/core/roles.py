@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from django.apps import apps
+from django.utils.module_loading import module_has_submodule
+
 PRODUCT_OWNER = "Product owner"
 ENGINEER = "Engineer"
 SUPPORT_LEAD = "Support lead"
@@ -42,16 +45,18 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     SUPPORT_LEAD: [*_READ, "core.approve_cutover"],
 }
 
-APP_ROLE_MODULES = ("migrator.inventory.roles", "migrator.prompts.roles", "migrator.flows.roles")
+def role_modules() -> list:
+    """Every installed app's ``roles`` module (found, not listed: a new app only adds its ``roles.py``)."""
+    found = []
+    for config in apps.get_app_configs():
+        if config.name.startswith("migrator.") and module_has_submodule(config.module, "roles"):
+            found.append(import_module(f"{config.name}.roles"))
+    return found
 
 
 def all_role_permissions() -> dict[str, set[str]]:
-    merged = {role: set(perms) for role, perms in ROLE_PERMISSIONS.items()}
-    for module_name in APP_ROLE_MODULES:
-        try:
-            module = import_module(module_name)
-        except ModuleNotFoundError:
-            continue
+    merged: dict[str, set[str]] = {}
+    for module in role_modules():
         for role, perms in getattr(module, "ROLE_PERMISSIONS", {}).items():
             merged.setdefault(role, set()).update(perms)
     return merged

@@ -6,7 +6,7 @@ app_name = "flows"
 
 urlpatterns = [
     path("", flows.flow_list, name="list"),
-    # The assistant tabs (each takes the assistant pk, see migrator.core.tabs).
+    # The assistant tabs (each takes the assistant pk, see migrator.core.navigation).
     path("assistants/<int:pk>/tools/", tools.assistant_tools, name="assistant_tools"),
     path("assistants/<int:pk>/tools/test/", tools.test_tool, name="test_tool"),
     path("assistants/<int:pk>/tools/test-all/", tools.test_all_tools, name="test_all_tools"),

@@ -10,10 +10,10 @@ from django.views.decorators.http import require_POST
 from migrator.core import model_catalog
 from migrator.core.forms import SORTS, AssistantFilterForm, TransitionForm
 from migrator.core.models import Assistant, AuditEvent, Job
+from migrator.core.navigation import assistant_tabs
 from migrator.core.services import InvalidTransition, NotAllowed
 from migrator.core.services.status import allowed_assistant_transitions, change_assistant_status
 from migrator.core.status import PRIORITY_RANK
-from migrator.core.tabs import assistant_tabs
 from migrator.core.views.common import paginate
 
 

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from migrator.core import model_catalog
 from migrator.core.models import Assistant, AuditEvent, Flow, Job
+from migrator.core.navigation import _try_reverse
 from migrator.core.status import FlowStatus, MigrationStatus
-from migrator.core.tabs import _try_reverse
 
 
 def upcoming_deadlines(assistants, today: date) -> list[dict]:

@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from migrator.core.models import Assistant, AuditEvent, Flow
+from migrator.core.navigation import assistant_tabs
 from migrator.core.services import InvalidTransition, NotAllowed, ServiceError
 from migrator.core.services.status import allowed_flow_transitions
 from migrator.core.status import FlowMode, FlowStatus
-from migrator.core.tabs import assistant_tabs
 from migrator.core.views.common import paginate
 from migrator.flows.forms import (
     FlowCreateForm,

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.models.job import JOB_FINISHED
+from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError
-from migrator.core.tabs import assistant_tabs
 from migrator.flows import toolset
 from migrator.flows.forms import ConnectionChoiceForm, ToolTestForm
 from migrator.flows.models import ResourceKind, ToolTestResult

@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from migrator.core.models import Assistant
+from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError
-from migrator.core.tabs import assistant_tabs
 from migrator.inventory.diffs import revision_diffs
 from migrator.inventory.forms import BusinessForm
 from migrator.inventory.models import LegacyFile, LegacyThread, ReportedModel, VectorStore

@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError
-from migrator.core.tabs import assistant_tabs
 from migrator.prompts import presenters, services
 from migrator.prompts.conversion import validate_config
 from migrator.prompts.conversion.instructions import lint_instructions

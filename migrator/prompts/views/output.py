@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError
-from migrator.core.tabs import assistant_tabs
 from migrator.prompts import codegen, selectors, services
 from migrator.prompts.diff import pretty, word_diff
 from migrator.prompts.forms import TryForm

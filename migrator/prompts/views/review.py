@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError
-from migrator.core.tabs import assistant_tabs
 from migrator.prompts import presenters, selectors, services
 from migrator.prompts.forms import CommentForm, LabelForm, StrictChoiceForm, TryForm
 from migrator.prompts.models import LabelName, PromptVersion
