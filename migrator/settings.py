@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "migrator.inventory",
     "migrator.prompts",
     "migrator.flows",
+    "migrator.cutover",
     "migrator.sandbox",
 ]
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("inventory/", include("migrator.inventory.urls")),
     path("prompts/", include("migrator.prompts.urls")),
     path("flows/", include("migrator.flows.urls")),
+    path("cutover/", include("migrator.cutover.urls")),
     path("api/", include("migrator.flows.api_urls")),
     path("", include("migrator.core.urls")),
 ]

@@ -33,16 +33,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "core.change_connection",
         "core.delete_connection",
         "core.draft_prompt",
-        "core.run_validation",
-        "core.mark_migrated",
         "core.block_assistant",
         "core.retire_assistant",
         "core.set_priority",
         "core.add_flow",
         "core.change_flow",
-        "core.mark_flow_migrated",
     ],
-    SUPPORT_LEAD: [*_READ, "core.approve_cutover"],
+    SUPPORT_LEAD: [*_READ],
 }
 
 def role_modules() -> list:

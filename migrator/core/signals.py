@@ -6,3 +6,16 @@ from django.dispatch import Signal
 # kwargs: assistant (core.Assistant, already saved with the new definition), before (dict), after (dict),
 #         changed_fields (list[str]), actor (a user or a SystemActor, see migrator.core.actors)
 assistant_definition_changed = Signal()
+
+# Sent by the prompts service when the version labelled "approved" changes (a new approval).
+# kwargs: assistant_id (int), version (the newly approved PromptVersion), previous (PromptVersion | None), actor.
+# Evidence gathered for the previous configuration (validation runs, cutover requests) is stale from now on.
+approved_version_changed = Signal()
+
+# Sent by the flows service when a flow's state mode, store or truncation changes.
+# kwargs: flow (core.Flow, saved), before (dict), after (dict), actor.
+flow_settings_changed = Signal()
+
+# Sent (after commit) by the cutover services on request, approval, decline, void, ramp, completion and
+# rollback. kwargs: event (str, e.g. "cutover.approved"), payload (dict, JSON-able), actor.
+cutover_event = Signal()

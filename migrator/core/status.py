@@ -24,8 +24,13 @@ class MigrationStatus(models.TextChoices):
 
 
 class FlowStatus(models.TextChoices):
+    """A flow's way to production. Every claiming status comes from the domain action that proves it."""
+
     PLANNING = "planning", "Planning"
-    READY = "ready", "Ready for cutover"
+    VALIDATED = "validated", "Validated"
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting cutover approval"
+    APPROVED = "approved", "Cutover approved"
+    ROLLING_OUT = "rolling_out", "Rolling out"
     MIGRATED = "migrated", "Migrated"
     BLOCKED = "blocked", "Blocked"
 
@@ -46,48 +51,108 @@ class Priority(models.TextChoices):
 PRIORITY_RANK = {Priority.CRITICAL: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
 
 
+class Outcome(models.TextChoices):
+    """Domain actions that move statuses. Only the service that performs the action reports its outcome."""
+
+    VERSION_GENERATED = "prompts.version_generated", "a prompt version was generated"
+    VERSION_APPROVED = "prompts.version_approved", "a prompt version was approved"
+    VERSION_EDITED = "prompts.version_edited", "the prompt changed after approval"
+    RUN_STARTED = "validation.run_started", "a validation run started"
+    RUN_PASSED = "validation.run_passed", "a validation run passed"
+    RUN_FAILED = "validation.run_failed", "a validation run failed or was incomplete"
+    CUTOVER_REQUESTED = "cutover.requested", "an engineer requested the cutover"
+    CUTOVER_APPROVED = "cutover.approved", "a support lead approved the cutover"
+    CUTOVER_DECLINED = "cutover.declined", "a support lead declined the cutover"
+    CUTOVER_RAMPED = "cutover.ramped", "the rollout moved to a new stage"
+    CUTOVER_COMPLETED = "cutover.completed", "the rollout reached 100%"
+    CUTOVER_ROLLED_BACK = "cutover.rolled_back", "the rollout was rolled back"
+    EVIDENCE_STALE = "evidence.stale", "the configuration or state mode changed, so earlier evidence is stale"
+
+
 @dataclass(frozen=True)
 class Transition:
+    """One allowed move. A *manual* transition is a button (with ``permission`` and a required reason); an
+    *outcome* transition happens only when the named domain action reports it, and its ``via`` tells people
+    where that action lives (shown on the disabled button)."""
+
     source: str
     target: str
-    permission: str  # "app_label.codename"
-    label: str  # what the button says
+    permission: str = ""  # "app_label.codename", for manual transitions
+    label: str = ""  # what the button says
     style: str = "primary"  # primary | secondary | danger
+    outcome: str = ""  # the Outcome that performs this move ("" for manual transitions)
+    via: str = ""  # for outcome transitions: where people go to make it happen
+
+    @property
+    def manual(self) -> bool:
+        return not self.outcome
+
+
+def _manual(source: str, target: str, permission: str, label: str, style: str = "secondary") -> Transition:
+    return Transition(source, target, permission, label, style)
+
+
+def _outcome(source: str, target: str, outcome: str, label: str, via: str) -> Transition:
+    return Transition(source, target, label=label, outcome=outcome, via=via)
 
 
 S = MigrationStatus
+O = Outcome  # noqa: E741 - reads as a table
 _ACTIVE = [S.INVENTORIED, S.PROMPT_DRAFTED, S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED]
+_PROMPT = "approve a version on the Prompt tab"
+_VALIDATE = "run a validation for one of its flows"
+_CUTOVER = "a support lead approves a cutover request"
+_ROLLOUT = "a flow's rollout reaches 100%"
 
 ASSISTANT_TRANSITIONS: tuple[Transition, ...] = (
-    Transition(S.INVENTORIED, S.PROMPT_DRAFTED, "core.draft_prompt", "Draft prompt"),
-    Transition(S.PROMPT_DRAFTED, S.PROMPT_APPROVED, "core.approve_prompt", "Approve prompt"),
-    # Back to review: an edit or upstream drift after approval invalidates everything downstream.
-    Transition(S.PROMPT_APPROVED, S.PROMPT_DRAFTED, "core.draft_prompt", "Send back to review", "secondary"),
-    Transition(S.VALIDATING, S.PROMPT_DRAFTED, "core.draft_prompt", "Send back to review", "secondary"),
-    Transition(S.VALIDATED, S.PROMPT_DRAFTED, "core.draft_prompt", "Send back to review", "secondary"),
-    Transition(S.CUTOVER_APPROVED, S.PROMPT_DRAFTED, "core.draft_prompt", "Send back to review", "secondary"),
-    Transition(S.PROMPT_APPROVED, S.VALIDATING, "core.run_validation", "Start validation"),
-    Transition(S.VALIDATING, S.VALIDATED, "core.run_validation", "Mark validated"),
-    Transition(S.VALIDATING, S.PROMPT_APPROVED, "core.run_validation", "Validation failed", "secondary"),
-    Transition(S.VALIDATED, S.CUTOVER_APPROVED, "core.approve_cutover", "Approve cutover"),
-    Transition(S.CUTOVER_APPROVED, S.VALIDATED, "core.approve_cutover", "Withdraw cutover approval", "secondary"),
-    Transition(S.CUTOVER_APPROVED, S.MIGRATED, "core.mark_migrated", "Mark migrated"),
-    Transition(S.MIGRATED, S.CUTOVER_APPROVED, "core.mark_migrated", "Roll back", "danger"),
-    *(Transition(s, S.BLOCKED, "core.block_assistant", "Block", "danger") for s in _ACTIVE),
-    Transition(S.BLOCKED, S.INVENTORIED, "core.block_assistant", "Unblock", "secondary"),
-    *(Transition(s, S.RETIRED, "core.retire_assistant", "Retire", "danger") for s in [*_ACTIVE, S.BLOCKED]),
-    Transition(S.RETIRED, S.INVENTORIED, "core.retire_assistant", "Restore", "secondary"),
+    _outcome(S.INVENTORIED, S.PROMPT_DRAFTED, O.VERSION_GENERATED, "Draft prompt", "generate a draft on the Prompt tab"),
+    _outcome(S.PROMPT_DRAFTED, S.PROMPT_APPROVED, O.VERSION_APPROVED, "Approve prompt", _PROMPT),
+    # An edit or upstream drift after approval invalidates everything downstream.
+    *(_outcome(s, S.PROMPT_DRAFTED, O.VERSION_EDITED, "Back to review", "edit the prompt")
+      for s in (S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED, S.MIGRATED)),
+    *(_manual(s, S.PROMPT_DRAFTED, "core.draft_prompt", "Send back to review")
+      for s in (S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED)),
+    *(_outcome(s, S.VALIDATING, O.RUN_STARTED, "Start validation", _VALIDATE) for s in (S.PROMPT_APPROVED, S.VALIDATED)),
+    _outcome(S.VALIDATING, S.VALIDATED, O.RUN_PASSED, "Mark validated", "a validation run passes"),
+    _outcome(S.VALIDATING, S.PROMPT_APPROVED, O.RUN_FAILED, "Validation failed", "a validation run fails"),
+    _outcome(S.VALIDATED, S.PROMPT_APPROVED, O.EVIDENCE_STALE, "Evidence stale", "the mode or configuration changes"),
+    _outcome(S.VALIDATED, S.CUTOVER_APPROVED, O.CUTOVER_APPROVED, "Approve cutover", _CUTOVER),
+    _outcome(S.CUTOVER_APPROVED, S.VALIDATED, O.EVIDENCE_STALE, "Approval void", "the configuration changes"),
+    _outcome(S.CUTOVER_APPROVED, S.VALIDATED, O.CUTOVER_ROLLED_BACK, "Roll back", "roll back on the flow's cutover page"),
+    _outcome(S.CUTOVER_APPROVED, S.MIGRATED, O.CUTOVER_COMPLETED, "Mark migrated", _ROLLOUT),
+    _outcome(S.MIGRATED, S.VALIDATED, O.CUTOVER_ROLLED_BACK, "Roll back", "roll back on the flow's cutover page"),
+    *(_manual(s, S.BLOCKED, "core.block_assistant", "Block", "danger") for s in _ACTIVE),
+    _manual(S.BLOCKED, S.INVENTORIED, "core.block_assistant", "Unblock"),
+    *(_manual(s, S.RETIRED, "core.retire_assistant", "Retire", "danger") for s in [*_ACTIVE, S.BLOCKED]),
+    _manual(S.RETIRED, S.INVENTORIED, "core.retire_assistant", "Restore"),
 )
 
 F = FlowStatus
+_F_ACTIVE = [F.PLANNING, F.VALIDATED, F.AWAITING_APPROVAL, F.APPROVED]
+_ROLLBACK = "roll back on the flow's cutover page"
+# A flow that already serves a production version (MIGRATED) can put a successor forward; when that request
+# ends without a rollout (declined, void), or a ramp is rolled back, it returns to MIGRATED: it still serves
+# its production version to everyone. Where one outcome has two targets, the cutover service names the one
+# that matches what the flow serves.
 FLOW_TRANSITIONS: tuple[Transition, ...] = (
-    Transition(F.PLANNING, F.READY, "core.change_flow", "Mark ready"),
-    Transition(F.READY, F.PLANNING, "core.change_flow", "Back to planning", "secondary"),
-    Transition(F.READY, F.MIGRATED, "core.mark_flow_migrated", "Mark migrated"),
-    Transition(F.MIGRATED, F.READY, "core.mark_flow_migrated", "Roll back", "danger"),
-    Transition(F.PLANNING, F.BLOCKED, "core.change_flow", "Block", "danger"),
-    Transition(F.READY, F.BLOCKED, "core.change_flow", "Block", "danger"),
-    Transition(F.BLOCKED, F.PLANNING, "core.change_flow", "Unblock", "secondary"),
+    _outcome(F.PLANNING, F.VALIDATED, O.RUN_PASSED, "Mark validated", "a validation run of this flow passes"),
+    _outcome(F.VALIDATED, F.PLANNING, O.RUN_FAILED, "Validation failed", "a validation run of this flow fails"),
+    *(_outcome(s, F.PLANNING, O.EVIDENCE_STALE, "Evidence stale", "the mode or configuration changes")
+      for s in (F.VALIDATED, F.AWAITING_APPROVAL, F.APPROVED)),
+    *(_outcome(s, F.MIGRATED, O.EVIDENCE_STALE, "Evidence stale", "the mode or configuration changes")
+      for s in (F.AWAITING_APPROVAL, F.APPROVED)),
+    *(_outcome(s, F.AWAITING_APPROVAL, O.CUTOVER_REQUESTED, "Request cutover",
+               "an engineer requests a cutover with complete evidence") for s in (F.VALIDATED, F.MIGRATED)),
+    _outcome(F.AWAITING_APPROVAL, F.APPROVED, O.CUTOVER_APPROVED, "Approve cutover", _CUTOVER),
+    *(_outcome(F.AWAITING_APPROVAL, t, O.CUTOVER_DECLINED, "Decline", "a support lead declines the request")
+      for t in (F.VALIDATED, F.MIGRATED)),
+    _outcome(F.APPROVED, F.ROLLING_OUT, O.CUTOVER_RAMPED, "Ramp", "ramp on the flow's cutover page"),
+    *(_outcome(s, F.MIGRATED, O.CUTOVER_COMPLETED, "Mark migrated", "the rollout reaches 100%")
+      for s in (F.APPROVED, F.ROLLING_OUT)),
+    *(_outcome(s, t, O.CUTOVER_ROLLED_BACK, "Roll back", _ROLLBACK)
+      for s in (F.APPROVED, F.ROLLING_OUT, F.MIGRATED) for t in (F.VALIDATED, F.MIGRATED) if s != t),
+    *(_manual(s, F.BLOCKED, "core.change_flow", "Block", "danger") for s in _F_ACTIVE),
+    _manual(F.BLOCKED, F.PLANNING, "core.change_flow", "Unblock"),
 )
 
 
@@ -95,5 +160,19 @@ def transitions_from(table: tuple[Transition, ...], source: str) -> list[Transit
     return [t for t in table if t.source == source]
 
 
-def find_transition(table: tuple[Transition, ...], source: str, target: str) -> Transition | None:
-    return next((t for t in table if t.source == source and t.target == target), None)
+def find_transition(table: tuple[Transition, ...], source: str, target: str, outcome: str = "") -> Transition | None:
+    """The move ``source → target``: the manual one when ``outcome`` is empty, else the one ``outcome`` makes."""
+    return next((t for t in table if t.source == source and t.target == target and t.outcome == outcome), None)
+
+
+def outcome_move(
+    table: tuple[Transition, ...], source: str, outcome: str, prefer: str | None = None
+) -> Transition | None:
+    """Where ``outcome`` takes a status from ``source`` (None: this outcome does not move it from there).
+
+    Where the table lists two targets for one outcome, ``prefer`` picks one (the first listed otherwise).
+    """
+    moves = [t for t in table if t.source == source and t.outcome == outcome]
+    if prefer is not None:
+        return next((t for t in moves if t.target == prefer), None)
+    return moves[0] if moves else None

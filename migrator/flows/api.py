@@ -1,7 +1,7 @@
 """The production config API (``/api/v1/…``), described by OpenAPI at ``/api/v1/openapi.json``.
 
 Production code reads the configuration its flow should use *now* on each request (or on a short timer)
-with an ``If-None-Match`` header; a 304 costs one indexed lookup and no body. Moving the production label
+with an ``If-None-Match`` header; a 304 costs one indexed lookup and no body. A cutover (approval, ramp, rollback)
 takes effect on the very next request: nothing here caches beyond the ETag.
 
 Every error is JSON: ``{"error": {"code": "...", "message": "..."}}``.
@@ -20,8 +20,8 @@ from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field
 
 from migrator.core.models import Flow
+from migrator.cutover.serving import NotServable, etag_matches, flow_config
 from migrator.flows.services import tokens as token_services
-from migrator.flows.services.production import NotServable, etag_matches, flow_config
 from migrator.flows.services.tokens import TokenError
 
 # Django's slug alphabet (SlugField also admits underscores and capitals, e.g. flows made in the admin).
@@ -36,7 +36,7 @@ api = NinjaAPI(
     version="1",
     description=(
         "Read the Responses API configuration that each product flow should use now (the prompt version "
-        "labelled production, else the approved one), with the flow's state mode. Authenticate with an API "
+        "its cutover put in production, ramped per subject), with the flow's state mode. Authenticate with an API "
         "token from the API tokens page: `Authorization: Bearer mgr_…`. Send `If-None-Match` with the last "
         "ETag to get `304 Not Modified` while nothing changed."
     ),
@@ -51,7 +51,7 @@ api = NinjaAPI(
 
 class ErrorDetail(Schema):
     code: str = Field(description="Machine-readable: missing_token, invalid_token, invalid_request, "
-                                  "flow_not_found, token_not_allowed, mode_not_chosen, no_serving_version.")
+                                  "flow_not_found, token_not_allowed, mode_not_chosen, not_cut_over.")
     message: str = Field(description="What went wrong and what to do, for people.")
 
 
@@ -62,7 +62,7 @@ class ErrorOut(Schema):
 class FlowInfo(Schema):
     slug: str
     name: str
-    status: Literal["planning", "ready", "migrated", "blocked"]
+    status: Literal["planning", "validated", "awaiting_approval", "approved", "rolling_out", "migrated", "blocked"]
     mode: Literal["stateless", "conversation", "previous_response"]
     state_param: Literal["conversation", "previous_response_id"] | None = Field(
         description="The responses.create parameter that carries state in this mode (null when stateless: "
@@ -81,10 +81,21 @@ class AssistantInfo(Schema):
 class VersionInfo(Schema):
     id: int
     number: int
-    label: Literal["production", "approved"] = Field(
-        description="Why this version is served: it carries the production label, or (none does) the approved one."
+    label: Literal["production", "candidate"] = Field(
+        description="Why this version is served to this subject: 'production', or 'candidate' while a cutover ramps."
     )
+    config_hash: str = Field(description="sha256 of the configuration; evidence is bound to it.")
     approved_at: str | None = Field(description="ISO 8601 time of approval.")
+
+
+class RolloutInfo(Schema):
+    stage: Literal["rolling_out", "complete"]
+    percent: float = Field(description="Share of subjects on the candidate (100 when the rollout is complete).")
+    served: Literal["production", "candidate"]
+    subject_assigned: bool = Field(description="Whether a subject was given (X-Migrator-Subject or ?subject=); "
+                                               "without one, the production version is served while ramping.")
+    production_version: int | None
+    candidate_version: int | None
 
 
 class CallConfig(Schema):
@@ -111,6 +122,7 @@ class FlowConfigOut(Schema):
     flow: FlowInfo
     assistant: AssistantInfo
     version: VersionInfo
+    rollout: RolloutInfo
     config: CallConfig
     etag: str = Field(description="The same value as the ETag header, without quotes.")
 
@@ -191,15 +203,24 @@ def get_flow_config(
     if_none_match: str | None = Header(
         None, alias="If-None-Match", description="The ETag from an earlier answer: 304 while it is still current."
     ),
+    x_migrator_subject: str | None = Header(
+        None, alias="X-Migrator-Subject",
+        description="Who is asking (an end user or chat id, hashed with the flow): while a cutover ramps, each "
+                    "subject is assigned to production or the candidate and keeps that version as the ramp grows.",
+    ),
+    subject: str | None = None,
 ):
     """Model, instructions, tools, text format, reasoning and the other call settings of the flow's serving
-    prompt version (production label, else approved), plus the flow's state mode, truncation and store.
+    prompt version its cutover serves to this subject, plus the flow's state mode, truncation and store.
 
     - 304 when `If-None-Match` names the current ETag (no body);
     - 401 for a missing, malformed, unknown or revoked token (with `WWW-Authenticate`);
     - 403 when the token is limited to other flows;
     - 404 for an unknown flow;
-    - 409 when the flow has nothing to serve yet (no mode chosen, or no approved version).
+    - 409 when the flow has nothing to serve yet (no mode chosen, or never cut over: `not_cut_over`).
+
+    Pass a subject (`X-Migrator-Subject` header or `?subject=`) so a ramping cutover assigns it stickily; the
+    answer's `version` and `rollout` say what this subject got, for your logs.
     """
     token = request.auth
     # Anything that cannot be a slug (NUL bytes, slashes, overlong) is simply not found: it never reaches the
@@ -212,11 +233,12 @@ def get_flow_config(
         return error(403, "token_not_allowed", f"This token may not read flow '{flow.slug}'; ask for a token that "
                                                "includes it.")
     try:
-        served = flow_config(flow)
+        served = flow_config(flow, subject=(x_migrator_subject or subject or "")[:500] or None)
     except NotServable as exc:
         return error(409, exc.code, str(exc))
-    # Clients must revalidate every time: a label move has to reach them on the next request.
-    headers = {"ETag": served.etag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    # Clients must revalidate every time: a ramp or rollback has to reach them on the next request.
+    headers = {"ETag": served.etag, "Cache-Control": "private, no-cache",
+               "Vary": "Authorization, X-Migrator-Subject"}
     if etag_matches(if_none_match, served.etag):
         not_modified = HttpResponse(status=304)
         for key, value in headers.items():

@@ -5,7 +5,7 @@ from django.utils.text import slugify
 
 from migrator.core.models import Connection, Flow
 from migrator.core.status import FlowMode, FlowStatus
-from migrator.flows.services.flows import RESERVED_SLUGS, SLUG_RE, STEPS
+from migrator.flows.services.flows import RESERVED_SLUGS, SLUG_RE
 
 
 class FlowCreateForm(forms.Form):
@@ -48,21 +48,10 @@ class ModeForm(forms.Form):
     )
 
 
-class StepForm(forms.Form):
-    step = forms.ChoiceField(choices=list(STEPS.items()))
-    done = forms.TypedChoiceField(choices=[("1", "done"), ("0", "not done")], coerce=lambda v: v == "1")
-    reason = forms.CharField(required=False, max_length=2000)
-
-
 class FlowTransitionForm(forms.Form):
     to = forms.ChoiceField(choices=FlowStatus.choices)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
                              help_text="Kept in the flow's history and the audit log.")
-
-
-class ProductionSwitchForm(forms.Form):
-    version_id = forms.IntegerField(min_value=1)
-    reason = forms.CharField(required=False, max_length=2000)
 
 
 class FlowFilterForm(forms.Form):

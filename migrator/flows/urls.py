@@ -21,8 +21,6 @@ urlpatterns = [
     path("<slug:slug>/mode/", flows.choose_mode, name="choose_mode"),
     path("<slug:slug>/mode/accept/", flows.accept_recommendation, name="accept_recommendation"),
     path("<slug:slug>/recommendation/", flows.refresh_recommendation, name="refresh_recommendation"),
-    path("<slug:slug>/steps/", flows.mark_step, name="mark_step"),
     path("<slug:slug>/status/", flows.transition, name="transition"),
     path("<slug:slug>/edit/", flows.edit_flow, name="edit"),
-    path("<slug:slug>/production/", flows.switch_production, name="switch_production"),
 ]

@@ -1,4 +1,4 @@
-"""Demo state for `make run`: the busiest demo assistants get drafts, some approved, two in production.
+"""Demo state for `make run`: the busiest demo assistants get drafts, some approved (cutover stages come from migrator.cutover.demo).
 
 Called by ``manage.py seed_demo`` after the inventory import; idempotent (once any demo assistant has a prompt
 version it does nothing), and it goes through the same services a person would, so the audit log reads true.
@@ -9,13 +9,12 @@ from __future__ import annotations
 from migrator.core.models import Assistant
 from migrator.core.services import ServiceError
 from migrator.prompts import services
-from migrator.prompts.models import LabelName
 
-DRAFTS, APPROVED, IN_PRODUCTION = 8, 4, 2
+DRAFTS, APPROVED = 8, 4
 
 
 def seed_demo(*, connection, users: dict) -> str:
-    product, engineer = users["product"], users["engineer"]
+    product = users["product"]
     if Assistant.objects.filter(connection=connection, prompt_versions__isnull=False).exists():
         return "prompt versions already exist; left as they are"
     candidates = (
@@ -23,7 +22,7 @@ def seed_demo(*, connection, users: dict) -> str:
         .exclude(status__in=["retired", "blocked"])
         .order_by("-traffic_share", "name")
     )
-    drafted, approved, production, skipped = [], [], [], []
+    drafted, approved, skipped = [], [], []
     for assistant in candidates:
         if len(drafted) >= DRAFTS:
             break
@@ -40,9 +39,5 @@ def seed_demo(*, connection, users: dict) -> str:
         except ServiceError:
             continue  # a draft that needs a decision first stays a draft, as it would for a person
         approved.append(assistant.display_name)
-        if len(production) < IN_PRODUCTION:
-            services.move_label(assistant_id=assistant.pk, label=LabelName.PRODUCTION, version_id=version.pk,
-                                actor=engineer, reason="Demo: first flows cut over.")
-            production.append(assistant.display_name)
-    summary = f"{len(drafted)} drafted, {len(approved)} approved, {len(production)} labelled production"
+    summary = f"{len(drafted)} drafted, {len(approved)} approved"
     return summary + (f"; skipped {len(skipped)}" if skipped else "")

@@ -5,8 +5,7 @@
 - Engineers read, comment, try versions and may regenerate a draft from the legacy definition (they hold
   ``core.draft_prompt`` from core; regenerating never touches what was approved). They do not edit the wording.
 - Support leads read, comment and try versions.
-- Engineers and support leads move the ``production`` label: that is the cutover switch, and moving it back is
-  the rollback.
+- Nobody moves a ``production`` label: what production serves is set per flow by the cutover app.
 """
 
 from migrator.core.roles import ENGINEER, PRODUCT_OWNER, SUPPORT_LEAD
@@ -15,6 +14,6 @@ _COMMON = ["prompts.view_promptversion", "prompts.add_promptcomment", "prompts.t
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     PRODUCT_OWNER: [*_COMMON, "prompts.edit_prompt"],
-    ENGINEER: [*_COMMON, "prompts.set_production_label"],
-    SUPPORT_LEAD: [*_COMMON, "prompts.set_production_label"],
+    ENGINEER: [*_COMMON],
+    SUPPORT_LEAD: [*_COMMON],
 }

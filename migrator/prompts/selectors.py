@@ -1,4 +1,4 @@
-"""Read-side queries. The production API (flows) serves ``serving_version(assistant).config``."""
+"""Read-side queries for prompt versions and labels."""
 
 from __future__ import annotations
 
@@ -18,12 +18,10 @@ def labels_for(assistant: Assistant | int) -> dict[str, PromptLabel]:
 
 
 def serving_version(assistant: Assistant | int) -> PromptVersion | None:
-    """The version labelled production, else the approved one, else None (nothing may be served yet)."""
-    labels = labels_for(assistant)
-    for name in (LabelName.PRODUCTION, LabelName.APPROVED):
-        if name in labels:
-            return labels[name].version
-    return None
+    """The approved version (the candidate flows cut over to), else None. What each flow actually serves is its
+    cutover rollout (migrator.cutover.serving), which may still be an earlier version."""
+    label = labels_for(assistant).get(LabelName.APPROVED)
+    return label.version if label else None
 
 
 def versions_for(assistant: Assistant | int):

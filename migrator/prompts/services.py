@@ -15,12 +15,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from migrator.core.actors import SYSTEM, SystemActor, label_of, may, user_or_none
+from migrator.core.actors import SYSTEM, SystemActor, label_of, may, system, user_or_none
+from migrator.core.confighash import config_hash
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.services import NotAllowed, ServiceError, audit
 from migrator.core.services.jobs import start_job
-from migrator.core.services.status import change_assistant_status
-from migrator.core.status import MigrationStatus
+from migrator.core.services.status import apply_outcome
+from migrator.core.signals import approved_version_changed
+from migrator.core.status import MigrationStatus, Outcome
 from migrator.prompts.conversion import convert, validate_config
 from migrator.prompts.conversion.analyse import analyse
 from migrator.prompts.conversion.validate import Problem
@@ -46,6 +48,9 @@ class ConfigInvalid(ServiceError):
 
 def _is_system(actor) -> bool:
     return isinstance(actor, SystemActor)
+
+
+_DRIFT = system("drift", "upstream drift detection")
 
 
 def _require(actor, perm: str, message: str) -> None:
@@ -125,9 +130,8 @@ def _create_version(*, assistant: Assistant, parent: PromptVersion | None, confi
 def _back_to_review(*, assistant_id: int, actor, reason: str) -> None:
     """Move the assistant to prompt_drafted: from inventoried (first draft) or back from approved-and-later."""
     assistant = Assistant.objects.get(pk=assistant_id)
-    if assistant.status == S.INVENTORIED or assistant.status in SEND_BACK_FROM:
-        change_assistant_status(assistant_id=assistant_id, to=S.PROMPT_DRAFTED, actor=actor, reason=reason,
-                                system=_is_system(actor))
+    outcome = Outcome.VERSION_GENERATED if assistant.status == S.INVENTORIED else Outcome.VERSION_EDITED
+    apply_outcome(outcome=outcome, actor=actor, assistant_id=assistant_id, reason=reason)
 
 
 def generate_version(*, assistant_id: int, actor, message: str = "", today: date | None = None) -> PromptVersion:
@@ -280,13 +284,14 @@ def approve_version(*, version_id: int, actor) -> PromptVersion:
                      before={"approved_version_id": current.pk if current else None},
                      after={"approved_version_id": version.pk}, data={"assistant_id": assistant.pk,
                                                                        "version": version.number})
-        if assistant.status == S.INVENTORIED:
-            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_DRAFTED, actor=actor,
-                                    reason=f"Prompt v{version.number} approved.")
-            assistant.refresh_from_db()
-        if assistant.status == S.PROMPT_DRAFTED:
-            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_APPROVED, actor=actor,
-                                    reason=f"Prompt v{version.number} approved.")
+        evidence = {"version_id": version.pk, "version": version.number, "config_hash": config_hash(version.config)}
+        apply_outcome(outcome=Outcome.VERSION_GENERATED, actor=actor, assistant_id=assistant.pk,
+                      reason=f"Prompt v{version.number} approved.", evidence=evidence)
+        apply_outcome(outcome=Outcome.VERSION_APPROVED, actor=actor, assistant_id=assistant.pk,
+                      reason=f"Prompt v{version.number} approved.", evidence=evidence)
+        if current is None or current.pk != version.pk:
+            approved_version_changed.send(sender=PromptVersion, assistant_id=assistant.pk, version=version,
+                                          previous=current, actor=actor)
     return version
 
 
@@ -295,8 +300,8 @@ def move_label(*, assistant_id: int, label: str, version_id: int, actor, reason:
     if label not in LabelName.values:
         raise ServiceError(f"Unknown label {label!r}; use draft, approved or production.")
     if label == LabelName.PRODUCTION:
-        _require(actor, "prompts.set_production_label", "Only engineers and support leads may move the production "
-                 "label.")
+        raise ServiceError("What production serves is set per flow by a cutover (request, approval, rollout), "
+                           "not by a label: open the flow's Cutover page.")
     elif label == LabelName.APPROVED:
         _require(actor, "core.approve_prompt", "Only product owners may move the approved label.")
     elif not _is_system(actor) and not (actor.has_perm("prompts.edit_prompt") or actor.has_perm("core.draft_prompt")):
@@ -360,8 +365,8 @@ def handle_drift(*, assistant_id: int, changed_fields: list[str]) -> PromptVersi
             approved.save(update_fields=["needs_rereview", "rereview_reason"])
         Assistant.objects.filter(pk=assistant.pk).update(needs_review=True)
         if assistant.status in SEND_BACK_FROM:
-            change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_DRAFTED, actor=SYSTEM, system=True,
-                                    reason=f"Upstream drift: {fields}")
+            apply_outcome(outcome=Outcome.VERSION_EDITED, actor=_DRIFT, assistant_id=assistant.pk,
+                          reason=f"Upstream drift: {fields}")
     return version
 
 

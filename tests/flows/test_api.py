@@ -1,4 +1,4 @@
-"""The production config API: tokens, auth failures, bad slugs, ETags, label moves, counting, OpenAPI."""
+"""The production config API: tokens, auth failures, bad slugs, ETags, rollouts, counting, OpenAPI."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from referencing.jsonschema import DRAFT202012
 from migrator.core.models import AuditEvent
 from migrator.flows.models import ApiToken
 from migrator.flows.services import tokens as token_services
-from migrator.flows.services.production import switch_production
 from tests.factories import AssistantFactory, FlowFactory
+from tests.cutover.helpers import serve
 from tests.flows.factories import make_version
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +33,7 @@ def served(engineer):
     v1 = make_version(assistant, CONFIG_V1, approved=True)
     flow = FlowFactory(assistant=assistant, slug="checkout-help", name="Checkout help", mode="conversation",
                        truncation="auto", store=True)
+    serve(flow, v1)
     token, plaintext = token_services.create_token(actor=engineer, name="checkout web", consumer="web team")
     return {"assistant": assistant, "flow": flow, "v1": v1, "token": token, "plaintext": plaintext}
 
@@ -57,7 +58,7 @@ def test_the_flow_config_with_etag_and_304(served, client):
                             "mode": "conversation", "state_param": "conversation", "truncation": "auto",
                             "store": True}
     assert body["version"]["id"] == served["v1"].pk and body["version"]["number"] == 1
-    assert body["version"]["label"] == "approved"
+    assert body["version"]["label"] == "production" and body["rollout"]["percent"] == 100.0
     assert body["config"]["model"] == "gpt-4o" and body["config"]["instructions"] == "v1 instructions"
     assert body["config"]["truncation"] == "auto"  # the flow decides
     assert body["config"]["temperature"] == 0.2 and body["config"]["metadata"] == {"legacy_assistant_id": "asst_1"}
@@ -68,31 +69,6 @@ def test_the_flow_config_with_etag_and_304(served, client):
     assert again.status_code == 304 and again.content == b"" and again["ETag"] == etag
     assert get(client, "checkout-help", served["plaintext"], **{"If-None-Match": f"W/{etag}"}).status_code == 304
     assert get(client, "checkout-help", served["plaintext"], **{"If-None-Match": '"stale"'}).status_code == 200
-
-
-def test_moving_the_production_label_is_served_on_the_next_request_and_rollback_too(served, client, engineer):
-    from migrator.flows.services.production import label_state
-
-    plaintext, flow = served["plaintext"], served["flow"]
-    first = get(client, "checkout-help", plaintext)
-    v2 = make_version(served["assistant"], CONFIG_V2, approved=True)
-    switch_production(flow_id=flow.pk, version_id=served["v1"].pk, actor=engineer, reason="cutover")
-    assert get(client, "checkout-help", plaintext, **{"If-None-Match": first["ETag"]}).status_code == 200
-
-    current = get(client, "checkout-help", plaintext)
-    assert current.json()["version"] == {**current.json()["version"], "number": 1, "label": "production"}
-    switch_production(flow_id=flow.pk, version_id=v2.pk, actor=engineer, reason="ship v2")
-    moved = get(client, "checkout-help", plaintext, **{"If-None-Match": current["ETag"]})
-    assert moved.status_code == 200 and moved.json()["version"]["number"] == 2
-    assert moved.json()["config"]["instructions"] == "v2 instructions"
-    assert "reasoning" not in moved.json()["config"] or moved.json()["config"]["reasoning"] is None
-
-    state = label_state(served["assistant"])
-    assert state.production.pk == v2.pk and state.rollback_to.pk == served["v1"].pk
-    switch_production(flow_id=flow.pk, version_id=state.rollback_to.pk, actor=engineer, reason="rollback")
-    assert get(client, "checkout-help", plaintext).json()["version"]["number"] == 1
-    moves = AuditEvent.objects.filter(verb="migrator.prompt.label_moved", data__reason__startswith="via flow")
-    assert moves.count() == 3 and "rollback" in moves.first().data["reason"]
 
 
 @pytest.mark.parametrize(("header", "code"), [
@@ -149,7 +125,10 @@ def test_other_methods_are_refused_without_a_500(served, client):
 def test_nothing_to_serve_is_409(served, client, engineer):
     lonely = FlowFactory(slug="no-version", mode="stateless")
     response = get(client, "no-version", served["plaintext"])
-    assert response.status_code == 409 and error_of(response)["code"] == "no_serving_version"
+    assert response.status_code == 409 and error_of(response)["code"] == "not_cut_over"
+    # An approved version alone is not served: no silent fallback from "production" to "approved".
+    make_version(lonely.assistant, CONFIG_V1, approved=True)
+    assert error_of(get(client, "no-version", served["plaintext"]))["code"] == "not_cut_over"
     FlowFactory(assistant=served["assistant"], slug="no-mode")
     response = get(client, "no-mode", served["plaintext"])
     assert response.status_code == 409 and error_of(response)["code"] == "mode_not_chosen"

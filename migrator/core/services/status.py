@@ -1,107 +1,221 @@
-"""The only place statuses change: atomic, permission-checked, audited, idempotent on repeat."""
+"""The only place statuses change: atomic, audited, with a history row; idempotent on repeat.
+
+Two doors, one table each (``migrator.core.status``):
+
+- :func:`apply_outcome` is called by the domain service that performed an action (approving a version, a
+  validation run passing, a support lead approving a cutover, a rollout reaching 100%). The action's own
+  service has already checked the evidence and permissions; the table says where the outcome moves a status.
+- :func:`change_assistant_status` / :func:`change_flow_status` are the *manual* moves (block, unblock,
+  retire, restore, send back to review), each needing its permission and a reason. They refuse an outcome
+  move with the reason and the place where the action that makes it lives: there are no free clicks.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from migrator.core.actors import check_actor, label_of, may, user_or_none
 from migrator.core.models import Assistant, AssistantStatusChange, Flow, FlowStatusChange
-from migrator.core.services import InvalidTransition, NotAllowed, audit
+from migrator.core.services import InvalidTransition, NotAllowed, ServiceError, audit
 from migrator.core.status import (
     ASSISTANT_TRANSITIONS,
     FLOW_TRANSITIONS,
     FlowStatus,
     MigrationStatus,
+    Outcome,
     Transition,
-    find_transition,
+    outcome_move,
     transitions_from,
 )
 
 
+@dataclass(frozen=True)
+class ActionChoice:
+    """A status action as the panel shows it: enabled, or disabled with the reason."""
+
+    transition: Transition
+    enabled: bool
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.transition.label
+
+    @property
+    def target(self) -> str:
+        return self.transition.target
+
+    @property
+    def style(self) -> str:
+        return self.transition.style
+
+
+def _choices(table: tuple[Transition, ...], status: str, actor) -> list[ActionChoice]:
+    out: list[ActionChoice] = []
+    seen: set[str] = set()
+    for t in transitions_from(table, status):
+        if t.manual:
+            if may(actor, t.permission):
+                out.append(ActionChoice(t, True))
+            else:
+                out.append(ActionChoice(t, False, f"Needs the '{t.permission}' permission."))
+        elif t.target not in seen and t.outcome not in (Outcome.EVIDENCE_STALE, Outcome.VERSION_EDITED):
+            # Outcome moves are shown disabled so people see where the next step comes from.
+            out.append(ActionChoice(t, False, f"Happens when {t.via}."))
+        seen.add(t.target)
+    return out
+
+
+def assistant_actions(*, assistant: Assistant, user) -> list[ActionChoice]:
+    return _choices(ASSISTANT_TRANSITIONS, assistant.status, user)
+
+
+def flow_actions(*, flow: Flow, user) -> list[ActionChoice]:
+    return _choices(FLOW_TRANSITIONS, flow.status, user)
+
+
 def allowed_assistant_transitions(*, assistant: Assistant, user) -> list[Transition]:
-    return [t for t in transitions_from(ASSISTANT_TRANSITIONS, assistant.status) if user.has_perm(t.permission)]
+    return [c.transition for c in assistant_actions(assistant=assistant, user=user) if c.enabled]
 
 
 def allowed_flow_transitions(*, flow: Flow, user) -> list[Transition]:
-    return [t for t in transitions_from(FLOW_TRANSITIONS, flow.status) if user.has_perm(t.permission)]
+    return [c.transition for c in flow_actions(flow=flow, user=user) if c.enabled]
 
 
-def change_assistant_status(
-    *, assistant_id: int, to: str, actor, reason: str = "", system: bool = False
-) -> tuple[Assistant, bool]:
-    """Move an assistant to ``to``. Returns (assistant, changed). Repeating a done change is a no-op.
+def _manual_transition(table: tuple[Transition, ...], source: str, to: str, what: str, labels) -> Transition:
+    moves = [t for t in table if t.source == source and t.target == to]
+    manual = next((t for t in moves if t.manual), None)
+    if manual:
+        return manual
+    if moves:
+        raise InvalidTransition(
+            f"{what} cannot be moved to {labels(to).label} by hand: that happens when {moves[0].via}."
+        )
+    raise InvalidTransition(f"{what} cannot go from {labels(source).label} to {labels(to).label}.")
 
-    ``system=True`` is for automation (drift detection during import) and skips the permission check, but
-    never the transitions table.
-    """
+
+def _move_assistant(assistant: Assistant, to: str, *, actor, reason: str, outcome: str, evidence: dict) -> None:
+    before = assistant.status
+    assistant.status = to
+    assistant.status_changed_at = timezone.now()
+    assistant.save(update_fields=["status", "status_changed_at", "updated_at"])
+    AssistantStatusChange.objects.create(
+        assistant=assistant, from_status=before, to_status=to, actor=user_or_none(actor), reason=reason[:2000]
+    )
+    data: dict[str, Any] = {"reason": reason} if reason else {}
+    if outcome:
+        data["outcome"] = outcome
+    if evidence:
+        data["evidence"] = evidence
+    audit.record(actor=actor, verb="migrator.assistant.status_changed", obj=assistant,
+                 before={"status": before}, after={"status": to}, data=data)
+
+
+def _move_flow(flow: Flow, to: str, *, actor, reason: str, outcome: str, evidence: dict) -> None:
+    before = flow.status
+    flow.status = to
+    fields = ["status", "updated_at"]
+    if to == FlowStatus.MIGRATED:
+        flow.migrated_at = timezone.now()
+        fields.append("migrated_at")
+    flow.save(update_fields=fields)
+    FlowStatusChange.objects.create(
+        flow=flow, from_status=before, to_status=to, actor=user_or_none(actor), reason=reason[:2000]
+    )
+    data: dict[str, Any] = {"reason": reason} if reason else {}
+    if outcome:
+        data["outcome"] = outcome
+    if evidence:
+        data["evidence"] = evidence
+    audit.record(actor=actor, verb="migrator.flow.status_changed", obj=flow,
+                 before={"status": before}, after={"status": to}, data=data)
+
+
+def change_assistant_status(*, assistant_id: int, to: str, actor, reason: str = "") -> tuple[Assistant, bool]:
+    """A manual move (block, unblock, retire, restore, send back to review). Needs a reason."""
+    check_actor(actor)
     if to not in MigrationStatus.values:
         raise InvalidTransition(f"Unknown status {to!r}.")
+    reason = (reason or "").strip()
     with transaction.atomic():
         assistant = Assistant.objects.select_for_update().get(pk=assistant_id)
         if assistant.status == to:
             return assistant, False
-        transition = find_transition(ASSISTANT_TRANSITIONS, assistant.status, to)
-        if transition is None:
-            raise InvalidTransition(
-                f"{assistant.display_name} cannot go from {MigrationStatus(assistant.status).label} "
-                f"to {MigrationStatus(to).label}."
-            )
-        if not system and not actor.has_perm(transition.permission):
+        transition = _manual_transition(ASSISTANT_TRANSITIONS, assistant.status, to, assistant.display_name,
+                                        MigrationStatus)
+        if not may(actor, transition.permission):
             raise NotAllowed(f"You need the '{transition.permission}' permission to {transition.label.lower()}.")
-        before = assistant.status
-        assistant.status = to
-        assistant.status_changed_at = timezone.now()
-        assistant.save(update_fields=["status", "status_changed_at", "updated_at"])
-        user = actor if getattr(actor, "is_authenticated", False) else None
-        AssistantStatusChange.objects.create(
-            assistant=assistant, from_status=before, to_status=to, actor=user, reason=reason
-        )
-        audit.record(
-            actor=actor,
-            verb="migrator.assistant.status_changed",
-            obj=assistant,
-            before={"status": before},
-            after={"status": to},
-            data={"reason": reason} if reason else {},
-        )
+        if not reason:
+            raise ServiceError(f"Say why you {transition.label.lower()} {assistant.display_name}: a reason is required.")
+        _move_assistant(assistant, to, actor=actor, reason=reason, outcome="", evidence={})
     return assistant, True
 
 
 def change_flow_status(*, flow_id: int, to: str, actor, reason: str = "") -> tuple[Flow, bool]:
+    """A manual move of a flow (block, unblock). Needs its permission and a reason."""
+    check_actor(actor)
     if to not in FlowStatus.values:
         raise InvalidTransition(f"Unknown flow status {to!r}.")
+    reason = (reason or "").strip()
     with transaction.atomic():
         flow = Flow.objects.select_for_update().select_related("assistant").get(pk=flow_id)
         if flow.status == to:
             return flow, False
-        transition = find_transition(FLOW_TRANSITIONS, flow.status, to)
-        if transition is None:
-            raise InvalidTransition(
-                f"Flow {flow.name} cannot go from {FlowStatus(flow.status).label} to {FlowStatus(to).label}."
-            )
-        if not actor.has_perm(transition.permission):
+        transition = _manual_transition(FLOW_TRANSITIONS, flow.status, to, f"Flow {flow.name}", FlowStatus)
+        if not may(actor, transition.permission):
             raise NotAllowed(f"You need the '{transition.permission}' permission to {transition.label.lower()}.")
-        if to == FlowStatus.MIGRATED and flow.assistant.status not in (
-            MigrationStatus.CUTOVER_APPROVED,
-            MigrationStatus.MIGRATED,
-        ):
-            raise InvalidTransition(
-                f"Flow {flow.name} can be marked migrated only after a support lead approves the cutover of "
-                f"{flow.assistant.display_name} (it is {MigrationStatus(flow.assistant.status).label})."
-            )
-        before = flow.status
-        flow.status = to
-        fields = ["status", "updated_at"]
-        if to == FlowStatus.MIGRATED:
-            flow.migrated_at = timezone.now()
-            fields.append("migrated_at")
-        flow.save(update_fields=fields)
-        FlowStatusChange.objects.create(
-            flow=flow, from_status=before, to_status=to, actor=actor if actor.is_authenticated else None,
-            reason=reason,
-        )
-        audit.record(
-            actor=actor, verb="migrator.flow.status_changed", obj=flow,
-            before={"status": before}, after={"status": to}, data={"reason": reason} if reason else {},
-        )
+        if not reason:
+            raise ServiceError(f"Say why you {transition.label.lower()} flow {flow.name}: a reason is required.")
+        _move_flow(flow, to, actor=actor, reason=reason, outcome="", evidence={})
     return flow, True
+
+
+@dataclass
+class OutcomeResult:
+    assistant_moved: tuple[str, str] | None = None
+    flow_moved: tuple[str, str] | None = None
+
+
+def apply_outcome(
+    *,
+    outcome: str,
+    actor,
+    assistant_id: int | None = None,
+    flow_id: int | None = None,
+    reason: str = "",
+    evidence: dict[str, Any] | None = None,
+    flow_to: str | None = None,
+) -> OutcomeResult:
+    """Move the assistant's and/or flow's status as ``outcome`` says (no-op where the table has no move).
+
+    Called only by the service that performed the action, inside or outside its transaction. The caller has
+    checked its own permissions and evidence; this records who (``label_of(actor)``) and why. ``flow_to``
+    picks the target where the flow table lists two for one outcome (see ``FLOW_TRANSITIONS``).
+    """
+    check_actor(actor)
+    if outcome not in Outcome.values:
+        raise InvalidTransition(f"Unknown outcome {outcome!r}.")
+    result = OutcomeResult()
+    evidence = evidence or {}
+    reason = reason or f"{Outcome(outcome).label} ({label_of(actor)})"
+    with transaction.atomic():
+        if flow_id is not None:
+            flow = Flow.objects.select_for_update().get(pk=flow_id)
+            move = outcome_move(FLOW_TRANSITIONS, flow.status, outcome, prefer=flow_to)
+            if move is not None:
+                result.flow_moved = (flow.status, move.target)
+                _move_flow(flow, move.target, actor=actor, reason=reason, outcome=outcome, evidence=evidence)
+            if assistant_id is None:
+                assistant_id = flow.assistant_id
+        if assistant_id is not None:
+            assistant = Assistant.objects.select_for_update().get(pk=assistant_id)
+            move = outcome_move(ASSISTANT_TRANSITIONS, assistant.status, outcome)
+            if move is not None:
+                result.assistant_moved = (assistant.status, move.target)
+                _move_assistant(assistant, move.target, actor=actor, reason=reason, outcome=outcome,
+                                evidence=evidence)
+    return result

@@ -11,8 +11,8 @@ from migrator.core import model_catalog
 from migrator.core.forms import SORTS, AssistantFilterForm, TransitionForm
 from migrator.core.models import Assistant, AuditEvent, Job
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import InvalidTransition, NotAllowed
-from migrator.core.services.status import allowed_assistant_transitions, change_assistant_status
+from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services.status import assistant_actions, change_assistant_status
 from migrator.core.status import PRIORITY_RANK
 from migrator.core.views.common import paginate
 
@@ -81,7 +81,7 @@ def _detail_context(request: HttpRequest, assistant: Assistant, form: Transition
     return {
         "assistant": assistant,
         "model_info": info,
-        "transitions": allowed_assistant_transitions(assistant=assistant, user=request.user),
+        "actions": assistant_actions(assistant=assistant, user=request.user),
         "history": assistant.status_changes.select_related("actor")[:20],
         "flows": assistant.flows.all(),
         "jobs": Job.objects.visible_to(request.user).filter(subject_type="core.assistant", subject_id=str(assistant.pk))[:5],
@@ -119,9 +119,9 @@ def assistant_transition(request: HttpRequest, pk: int) -> HttpResponse:
         assistant, changed = change_assistant_status(
             assistant_id=assistant.pk, to=form.cleaned_data["to"], actor=request.user, reason=form.cleaned_data["reason"]
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except InvalidTransition as exc:
+    except NotAllowed:
+        raise  # the middleware answers 403 with the reason
+    except ServiceError as exc:  # not a manual move, or no reason given: say so, change nothing
         messages.error(request, str(exc))
         return redirect(assistant)
     if changed:

@@ -1,4 +1,4 @@
-"""Flows: creation, the state-mode recommendation and decision, step marks, and guarded status changes."""
+"""Flows: creation, and the state-mode recommendation and decision. Statuses belong to cutover."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from migrator.core.actors import require
 from migrator.core.models import Assistant, Flow
-from migrator.core.services import InvalidTransition, ServiceError, audit
-from migrator.core.services.status import change_flow_status
+from migrator.core.services import ServiceError, audit
+from migrator.core.signals import flow_settings_changed
 from migrator.core.status import FlowMode, FlowStatus
 from migrator.flows import toolset
 from migrator.flows.recommend import Recommendation, ThreadStat, recommend
@@ -19,7 +19,6 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TRUNCATIONS = ("auto", "disabled")
 # Path segments of the flows app's own pages, which a flow slug would shadow.
 RESERVED_SLUGS = frozenset({"tokens", "assistants"})
-STEPS = {"tools_tested": "Tools tested", "mode_chosen": "Mode chosen"}
 
 
 def _require(actor, perm: str, action: str) -> None:
@@ -143,9 +142,11 @@ def choose_mode(
                            "store=true.")
     with transaction.atomic():
         flow = Flow.objects.select_for_update().get(pk=flow_id)
-        if flow.status == FlowStatus.MIGRATED:
-            raise ServiceError(f"{flow.name} is migrated and production reads its mode; roll it back to ready "
-                               "before changing the mode.")
+        if flow.status in (FlowStatus.APPROVED, FlowStatus.ROLLING_OUT, FlowStatus.MIGRATED):
+            # Production reads the mode with the served configuration; changing it would change what production
+            # does outside a cutover. (Awaiting approval is fine: the change voids the request.)
+            raise ServiceError(f"{flow.name} is {flow.get_status_display().lower()}, and production reads its mode "
+                               "with the served configuration; roll the cutover back before changing the mode.")
         decision = "accepted" if flow.recommended_mode and mode == flow.recommended_mode else "overridden"
         if decision == "overridden" and len(reason) < 5:
             raise ServiceError(
@@ -166,76 +167,8 @@ def choose_mode(
             after=_snapshot(flow),
             data={"recommended_mode": flow.recommended_mode, "reason": reason},
         )
+        flow_settings_changed.send(sender=Flow, flow=flow, before=before, after=_snapshot(flow), actor=actor)
     return flow, decision
 
 
-def mark_step(*, flow_id: int, step: str, done: bool, actor, reason: str = "") -> Flow:
-    """Mark a checklist step done or not done. A manual "tools tested" against a failing gate needs a reason."""
-    _require(actor, "core.change_flow", "mark flow steps")
-    if step not in STEPS:
-        raise ServiceError(f"Unknown step {step!r}; steps are: {', '.join(STEPS)}.")
-    reason = (reason or "").strip()
-    from migrator.flows.services.tools import tool_gate
-
-    with transaction.atomic():
-        flow = Flow.objects.select_for_update().select_related("assistant").get(pk=flow_id)
-        field = "tools_tested_at" if step == "tools_tested" else "mode_chosen_at"
-        before = getattr(flow, field)
-        data: dict = {"step": step, "reason": reason} if reason else {"step": step}
-        if done:
-            if step == "mode_chosen" and not flow.mode:
-                raise ServiceError("Choose a mode first; the step is then marked done.")
-            if step == "tools_tested":
-                gate = tool_gate(flow.assistant)
-                if not gate.passed:
-                    if len(reason) < 5:
-                        raise ServiceError(f"Not every tool passes here ({gate.summary}) Say how the tools were "
-                                           "tested to mark the step done anyway.")
-                    data["manual"] = True
-            value = before or timezone.now()
-        else:
-            if not reason:
-                raise ServiceError("Say why the step is no longer done.")
-            value = None
-        if value == before:
-            return flow
-        setattr(flow, field, value)
-        flow.save(update_fields=[field, "updated_at"])
-        audit.record(
-            actor=actor,
-            verb=f"migrator.flow.step_{'done' if done else 'undone'}",
-            obj=flow,
-            before={field: before.isoformat() if before else None},
-            after={field: value.isoformat() if value else None},
-            data=data,
-        )
-    return flow
-
-
 # --- status ----------------------------------------------------------------------------------------------
-
-
-def readiness_problems(flow: Flow) -> list[str]:
-    """Why the flow cannot be marked ready yet ([] when it can)."""
-    problems = []
-    if not flow.mode:
-        problems.append("choose a state mode")
-    if flow.tools_tested_at is None:
-        problems.append("test the assistant's tools (every tool must pass) or mark the step done with a reason")
-    return problems
-
-
-def change_status(*, flow_id: int, to: str, actor, reason: str = "") -> tuple[Flow, bool]:
-    """The core status service, behind this app's rules: ready needs tested tools and a mode; migrated needs
-    a configuration to serve."""
-    flow = Flow.objects.select_related("assistant").filter(pk=flow_id).first()
-    if flow is None:
-        raise ServiceError(f"Flow #{flow_id} does not exist.")
-    if to == FlowStatus.READY and flow.status == FlowStatus.PLANNING:
-        problems = readiness_problems(flow)
-        if problems:
-            raise InvalidTransition(f"{flow.name} is not ready: " + "; ".join(problems) + ".")
-    if to == FlowStatus.MIGRATED and toolset.serving_version(flow.assistant) is None:
-        raise InvalidTransition(f"{flow.name} cannot be marked migrated: {flow.assistant.display_name} has no "
-                                "approved or production prompt version for production to read.")
-    return change_flow_status(flow_id=flow.pk, to=to, actor=actor, reason=reason)

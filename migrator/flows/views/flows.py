@@ -13,22 +13,20 @@ from django.views.decorators.http import require_POST
 from migrator.core.models import Assistant, AuditEvent, Flow
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import InvalidTransition, NotAllowed, ServiceError
-from migrator.core.services.status import allowed_flow_transitions
+from migrator.core.services.status import change_flow_status, flow_actions
 from migrator.core.status import FlowMode, FlowStatus
 from migrator.core.views.common import paginate
+from migrator.cutover.services import approved_version, evidence_for
+from migrator.cutover.serving import NotServable, flow_config
 from migrator.flows.forms import (
     FlowCreateForm,
     FlowEditForm,
     FlowFilterForm,
     FlowTransitionForm,
     ModeForm,
-    ProductionSwitchForm,
-    StepForm,
 )
 from migrator.flows.services import flows as flow_services
-from migrator.flows.services import production as production_services
 from migrator.flows.services import tools as tool_services
-from migrator.flows.services.production import NotServable
 from migrator.flows.views.common import loop_code
 
 
@@ -126,14 +124,14 @@ def _detail_context(request: HttpRequest, flow: Flow, **forms) -> dict:
         "store": flow.store if flow.mode else rec.get("store", flow.store),
     })
     try:
-        served = production_services.flow_config(flow)
+        served = flow_config(flow)
         serve_problem = ""
     except NotServable as exc:
         served, serve_problem = None, str(exc)
+    evidence_version = approved_version(flow)
     gate = tool_services.tool_gate(assistant)
     code, code_mode = loop_code(assistant, flow)
     events = AuditEvent.objects.for_object(flow).select_related("actor")[:30]
-    can_switch = request.user.has_perm("prompts.set_production_label")
     return {
         "flow": flow,
         "assistant": assistant,
@@ -141,11 +139,12 @@ def _detail_context(request: HttpRequest, flow: Flow, **forms) -> dict:
         "mode_form": mode_form,
         "edit_form": forms.get("edit_form") or FlowEditForm(initial={"name": flow.name, "description": flow.description}),
         "transition_form": forms.get("transition_form") or FlowTransitionForm(),
-        "transitions": allowed_flow_transitions(flow=flow, user=request.user),
-        "readiness": flow_services.readiness_problems(flow),
+        "actions": flow_actions(flow=flow, user=request.user),
+        "transition_url": reverse("flows:transition", args=[flow.slug]),
+        "evidence": evidence_for(flow, evidence_version) if evidence_version else [],
+        "evidence_version": evidence_version,
+        "cutover_url": reverse("cutover:flow", args=[flow.slug]),
         "can_change": request.user.has_perm("core.change_flow"),
-        "can_switch": can_switch,
-        "labels": production_services.label_state(assistant),
         "served": served,
         "serve_problem": serve_problem,
         "gate": gate,
@@ -227,25 +226,6 @@ def refresh_recommendation(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def mark_step(request: HttpRequest, slug: str) -> HttpResponse:
-    flow = _flow(request, slug)
-    if not request.user.has_perm("core.change_flow"):
-        raise PermissionDenied("You may not mark flow steps.")
-    form = StepForm(request.POST)
-    if not form.is_valid():
-        return _rerender(request, flow, "The step was not changed: " + _form_errors(form))
-    try:
-        flow_services.mark_step(flow_id=flow.pk, step=form.cleaned_data["step"], done=form.cleaned_data["done"],
-                                actor=request.user, reason=form.cleaned_data["reason"])
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except ServiceError as exc:
-        return _rerender(request, flow, f"The step was not changed: {exc}")
-    messages.success(request, "Step updated.")
-    return redirect(flow)
-
-
-@require_POST
 def transition(request: HttpRequest, slug: str) -> HttpResponse:
     flow = _flow(request, slug)
     form = FlowTransitionForm(request.POST)
@@ -257,8 +237,8 @@ def transition(request: HttpRequest, slug: str) -> HttpResponse:
         return _rerender(request, flow, "The status was not changed: say why the flow is blocked.",
                          transition_form=form)
     try:
-        flow, changed = flow_services.change_status(flow_id=flow.pk, to=target, actor=request.user,
-                                                    reason=form.cleaned_data["reason"])
+        flow, changed = change_flow_status(flow_id=flow.pk, to=target, actor=request.user,
+                                           reason=form.cleaned_data["reason"])
     except NotAllowed as exc:
         raise PermissionDenied(str(exc)) from exc
     except (InvalidTransition, ServiceError) as exc:
@@ -284,27 +264,4 @@ def edit_flow(request: HttpRequest, slug: str) -> HttpResponse:
     except ServiceError as exc:
         return _rerender(request, flow, f"The flow was not saved: {exc}", edit_form=form)
     messages.success(request, "Saved.")
-    return redirect(flow)
-
-
-@require_POST
-def switch_production(request: HttpRequest, slug: str) -> HttpResponse:
-    flow = _flow(request, slug)
-    if not request.user.has_perm("prompts.set_production_label"):
-        raise PermissionDenied("You may not move the production label.")
-    form = ProductionSwitchForm(request.POST)
-    if not form.is_valid():
-        return _rerender(request, flow, "The production label was not moved: " + _form_errors(form))
-    try:
-        label = production_services.switch_production(
-            flow_id=flow.pk, version_id=form.cleaned_data["version_id"], actor=request.user,
-            reason=form.cleaned_data["reason"],
-        )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except ServiceError as exc:
-        return _rerender(request, flow, f"The production label was not moved: {exc}")
-    count = flow.assistant.flows.count()
-    messages.success(request, f"Production now serves v{label.version.number} to {count} flow(s) of "
-                              f"{flow.assistant.display_name}, from their next request on.")
     return redirect(flow)

@@ -36,5 +36,4 @@ def abilities(user, version: PromptVersion | None = None) -> dict[str, bool]:
         "own_version": own,
         "comment": user.has_perm("prompts.add_promptcomment"),
         "try": user.has_perm("prompts.try_prompt"),
-        "production": user.has_perm("prompts.set_production_label"),
     }

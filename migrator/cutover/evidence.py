@@ -1,0 +1,125 @@
+"""The evidence a cutover needs, gathered from every app that holds some (autodiscovered, never listed).
+
+An app contributes evidence by defining ``<app>/evidence.py`` with functions decorated by :func:`provider`.
+Each provider answers for one (flow, version) pair with an :class:`Item` bound to the version's configuration
+hash and the flow's mode. The cutover app decides which keys are *required*; a required key that no installed
+app provides is "missing", never "passed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import import_module
+from typing import Any
+
+from django.apps import apps
+from django.utils.module_loading import module_has_submodule
+
+from migrator.core.confighash import config_hash
+from migrator.core.status import FlowMode
+
+
+class State:
+    PASSED = "passed"
+    FAILED = "failed"
+    MISSING = "missing"
+    NOT_REQUIRED = "not_required"
+
+
+@dataclass
+class Item:
+    key: str
+    title: str
+    state: str  # State.*
+    summary: str
+    url: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    config_hash: str = ""
+    mode: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.state in (State.PASSED, State.NOT_REQUIRED)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Provider:
+    key: str
+    title: str
+    order: int
+    func: Callable[..., Item | None]
+
+
+_providers: dict[str, Provider] = {}
+
+# What a cutover needs, in the order the evidence view shows it. ``backfill`` is required only when the flow's
+# mode keeps state on the server (a conversation); other modes answer "not required" through its provider.
+REQUIRED: tuple[tuple[str, str], ...] = (
+    ("prompt", "Approved prompt version"),
+    ("mode", "State mode chosen"),
+    ("tools", "Every tool passes its latest test"),
+    ("validation", "Passing validation run"),
+    ("backfill", "Backfill of the flow's threads"),
+    ("diagnostics", "Diagnostics"),
+)
+
+
+def provider(key: str, *, title: str, order: int = 100) -> Callable:
+    def decorate(func: Callable[..., Item | None]) -> Callable[..., Item | None]:
+        _providers[key] = Provider(key, title, order, func)
+        return func
+
+    return decorate
+
+
+@cache
+def discover() -> dict[str, Provider]:
+    for config in apps.get_app_configs():
+        if config.name.startswith("migrator.") and module_has_submodule(config.module, "evidence"):
+            import_module(f"{config.name}.evidence")
+    return _providers
+
+
+def gather(flow, version) -> list[Item]:
+    """Every required item for ``flow`` cutting over to ``version``, then any extra items apps provide."""
+    providers = discover()
+    digest = config_hash(version.config) if version is not None else ""
+    items: list[Item] = []
+    for key, title in REQUIRED:
+        p = providers.get(key)
+        if p is None:
+            items.append(Item(key, title, State.MISSING, f"Nothing in this installation can provide {title.lower()}.",
+                              config_hash=digest, mode=flow.mode))
+            continue
+        items.append(_ask(p, flow, version, digest))
+    extra = sorted((p for k, p in providers.items() if k not in dict(REQUIRED)), key=lambda p: (p.order, p.key))
+    items.extend(_ask(p, flow, version, digest) for p in extra)
+    return items
+
+
+def _ask(p: Provider, flow, version, digest: str) -> Item:
+    if version is None:
+        return Item(p.key, p.title, State.MISSING, "No version to gather evidence for.", mode=flow.mode)
+    try:
+        item = p.func(flow=flow, version=version, config_hash=digest)
+    except Exception as exc:  # a provider that cannot answer makes the evidence incomplete, never passed
+        return Item(p.key, p.title, State.MISSING, f"Could not be checked: {type(exc).__name__}: {exc}",
+                    config_hash=digest, mode=flow.mode)
+    if item is None:
+        return Item(p.key, p.title, State.MISSING, "No evidence yet.", config_hash=digest, mode=flow.mode)
+    item.config_hash = item.config_hash or digest
+    item.mode = item.mode or flow.mode
+    return item
+
+
+def missing(items: list[Item]) -> list[Item]:
+    return [i for i in items if not i.ok]
+
+
+def keeps_server_state(mode: str) -> bool:
+    return mode == FlowMode.CONVERSATION

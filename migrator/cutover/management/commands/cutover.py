@@ -1,0 +1,92 @@
+"""`manage.py cutover status|request|approve|decline|ramp|rollback`: the cutover, for automation.
+
+Each action acts as ``--by USERNAME`` with that user's permissions (a person is always named: nobody approves
+as "the system"); a refusal exits 1 with the reason on stderr (for ``request``, the missing evidence named).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from migrator.core.models import Flow
+from migrator.core.services import ServiceError
+from migrator.cutover import services
+from migrator.cutover.models import RequestStatus
+from migrator.cutover.selectors import flow_stages
+
+ACTIONS = ("status", "request", "approve", "decline", "ramp", "rollback")
+
+
+class Command(BaseCommand):
+    help = "Show cutover stages, or request, approve, decline, ramp or roll back a flow's cutover."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("action", choices=ACTIONS)
+        parser.add_argument("--flow", help="The flow's slug (required for every action but status).")
+        parser.add_argument("--by", help="Act as this user, with their permissions (required for actions).")
+        parser.add_argument("--version", type=int, help="request: the version number (default: the approved one).")
+        parser.add_argument("--percent", help="ramp: the share of subjects on the candidate, 0.01 to 100.")
+        parser.add_argument("--reason", default="", help="Why (required to approve, decline and roll back).")
+        parser.add_argument("--json", action="store_true", help="status: print JSON.")
+
+    def handle(self, *args, **options) -> None:
+        action = options["action"]
+        if action == "status":
+            return self._status(as_json=options["json"])
+        if not options["flow"] or not options["by"]:
+            raise CommandError(f"cutover {action} needs --flow SLUG and --by USERNAME.")
+        user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
+        if user is None:
+            raise CommandError(f"No active user named {options['by']!r}.")
+        flow = Flow.objects.filter(slug=options["flow"]).first()
+        if flow is None:
+            raise CommandError(f"No flow with the slug {options['flow']!r}.")
+        reason = options["reason"]
+        try:
+            message = self._act(action, flow, user, options, reason)
+        except services.EvidenceIncomplete as exc:
+            lines = "\n".join(f"  - {i.key}: {i.summary}" for i in exc.missing)
+            raise CommandError(f"Refused: the evidence is incomplete for {flow.slug}:\n{lines}") from exc
+        except ServiceError as exc:
+            raise CommandError(f"Refused: {exc}") from exc
+        self.stdout.write(message)
+
+    def _act(self, action: str, flow: Flow, user, options: dict, reason: str) -> str:
+        if action == "request":
+            req = services.request_cutover(flow_id=flow.pk, actor=user, version_number=options["version"], note=reason)
+            return f"Requested cutover #{req.pk} of {flow.slug} to v{req.version.number}; awaiting approval."
+        if action in ("approve", "decline"):
+            req = services.open_request(flow)
+            if req is None or req.status != RequestStatus.AWAITING:
+                raise ServiceError(f"{flow.slug} has no request awaiting approval.")
+            func = services.approve if action == "approve" else services.decline
+            req = func(request_id=req.pk, actor=user, reason=reason)
+            return f"Request #{req.pk} of {flow.slug}: {req.get_status_display().lower()}."
+        if action == "ramp":
+            if options["percent"] is None:
+                raise ServiceError("cutover ramp needs --percent P.")
+            rollout = services.ramp(flow_id=flow.pk, actor=user, percent=options["percent"], reason=reason)
+            if rollout.candidate_id:
+                return f"{flow.slug}: v{rollout.candidate.number} serves {rollout.percent}% of subjects."
+            return f"{flow.slug}: v{rollout.production.number} serves everyone (migrated)."
+        rollout = services.rollback(flow_id=flow.pk, actor=user, reason=reason)
+        now = f"v{rollout.production.number}" if rollout.production_id else "nothing"
+        return f"{flow.slug} rolled back: {now} serves everyone."
+
+    def _status(self, *, as_json: bool) -> None:
+        stages = flow_stages(with_missing=True)
+        if as_json:
+            self.stdout.write(json.dumps({"flows": [s.as_json() for s in stages]}, indent=2))
+            return
+        if not stages:
+            self.stdout.write("No flows.")
+            return
+        for s in stages:
+            versions = f"production v{s.production_version or '-'}, candidate v{s.candidate_version or '-'}"
+            extra = f" at {s.percent:g}%" if s.stage == "rolling_out" else ""
+            self.stdout.write(f"{s.flow.slug:30} {s.stage:18}{extra} {versions}")
+            for m in s.missing:
+                self.stdout.write(f"    missing {m}")

@@ -1,0 +1,416 @@
+"""Cutover services: request on evidence, approve or decline, ramp, complete, roll back; void on change.
+
+Every change of what a flow serves happens here, in one transaction with the flow's status, a
+``ServingChange`` row and an audit event. Views, commands and (never) API tokens are doors onto these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from migrator.core.actors import is_user, label_of, require, user_or_none
+from migrator.core.confighash import config_hash
+from migrator.core.models import Flow
+from migrator.core.services import NotAllowed, ServiceError, audit
+from migrator.core.services.status import apply_outcome
+from migrator.core.signals import cutover_event
+from migrator.core.status import FlowStatus, Outcome
+from migrator.cutover import evidence as ev
+from migrator.cutover.models import (
+    OPEN_REQUEST,
+    REQUEST_TRANSITIONS,
+    ChangeKind,
+    CutoverRequest,
+    FlowRollout,
+    RequestStatus,
+    ServingChange,
+)
+from migrator.prompts.models import LabelName, PromptLabel, PromptVersion
+
+DEFAULT_STEPS = (1, 10, 50, 100)
+
+
+class EvidenceIncomplete(ServiceError):
+    """The request is refused: ``missing`` lists what evidence is absent or failing."""
+
+    def __init__(self, flow: Flow, missing: list[ev.Item]) -> None:
+        self.missing = missing
+        lines = "; ".join(f"{i.title}: {i.summary}" for i in missing)
+        super().__init__(f"The cutover of {flow.name} is incomplete. Missing evidence — {lines}")
+
+
+def _reason(reason: str, what: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError(f"Say why you {what}: a reason is required.")
+    return reason[:4000]
+
+
+def _flow(flow_id: int, *, lock: bool = True) -> Flow:
+    qs = Flow.objects.select_related("assistant")
+    if lock:
+        qs = qs.select_for_update()
+    flow = qs.filter(pk=flow_id).first()
+    if flow is None:
+        raise ServiceError(f"Flow #{flow_id} does not exist.")
+    return flow
+
+
+def _set_request_status(request: CutoverRequest, to: str, **fields) -> None:
+    """The one place a request's status changes: compare-and-set along REQUEST_TRANSITIONS."""
+    allowed_from = [s for s, targets in REQUEST_TRANSITIONS.items() if to in targets]
+    updated = CutoverRequest.objects.filter(pk=request.pk, status__in=allowed_from).update(status=to, **fields)
+    if not updated:
+        request.refresh_from_db(fields=["status"])
+        raise ServiceError(f"This cutover request is {request.get_status_display().lower()}; it cannot become "
+                           f"{RequestStatus(to).label.lower()}.")
+    request.status = to
+    for key, value in fields.items():
+        setattr(request, key, value)
+
+
+def _emit(event: str, request: CutoverRequest | None, flow: Flow, actor, **extra) -> None:
+    payload = {
+        "event": event,
+        "flow": {"slug": flow.slug, "name": flow.name, "status": flow.status},
+        "request": ({"id": request.pk, "version": request.version.number, "config_hash": request.config_hash,
+                     "mode": request.mode, "status": request.status} if request else None),
+        "actor": label_of(actor),
+        "at": timezone.now().isoformat(),
+        **extra,
+    }
+    transaction.on_commit(lambda: cutover_event.send(sender=CutoverRequest, event=event, payload=payload,
+                                                     actor=actor))
+
+
+def open_request(flow: Flow) -> CutoverRequest | None:
+    return (CutoverRequest.objects.filter(flow=flow, status__in=OPEN_REQUEST)
+            .select_related("version", "requested_by", "decided_by").first())
+
+
+def rollout_of(flow: Flow) -> FlowRollout:
+    rollout, _ = FlowRollout.objects.get_or_create(flow=flow)
+    return rollout
+
+
+def approved_version(flow: Flow) -> PromptVersion | None:
+    label = PromptLabel.objects.filter(assistant_id=flow.assistant_id, name=LabelName.APPROVED).select_related(
+        "version").first()
+    return label.version if label else None
+
+
+def evidence_for(flow: Flow, version: PromptVersion | None = None) -> list[ev.Item]:
+    version = version or approved_version(flow)
+    return ev.gather(flow, version)
+
+
+# --- request -----------------------------------------------------------------------------------------------
+
+
+def request_cutover(*, flow_id: int, actor, version_number: int | None = None, note: str = "") -> CutoverRequest:
+    """Put a flow forward with a version (the approved one by default). Refused with the missing evidence."""
+    require(actor, "cutover.request_cutover", action="put a flow forward for cutover")
+    with transaction.atomic():
+        flow = _flow(flow_id)
+        if flow.status == FlowStatus.BLOCKED:
+            raise ServiceError(f"{flow.name} is blocked; unblock it before requesting a cutover.")
+        existing = open_request(flow)
+        if existing:
+            raise ServiceError(f"{flow.name} already has an open cutover request (#{existing.pk}, "
+                               f"{existing.get_status_display().lower()}).")
+        if version_number is None:
+            version = approved_version(flow)
+            if version is None:
+                raise EvidenceIncomplete(flow, [ev.Item("prompt", "Approved prompt version", ev.State.MISSING,
+                                                        "No version is approved yet.")])
+        else:
+            version = PromptVersion.objects.filter(assistant_id=flow.assistant_id, number=version_number).first()
+            if version is None:
+                raise ServiceError(f"{flow.assistant.display_name} has no version {version_number}.")
+        rollout = rollout_of(flow)
+        if rollout.production_id == version.pk and not rollout.candidate_id:
+            raise ServiceError(f"{flow.name} already serves v{version.number} to everyone.")
+        items = ev.gather(flow, version)
+        missing = ev.missing(items)
+        if missing:
+            raise EvidenceIncomplete(flow, missing)
+        try:
+            with transaction.atomic():
+                request = CutoverRequest.objects.create(
+                    flow=flow, version=version, config_hash=config_hash(version.config), mode=flow.mode,
+                    evidence=[i.as_json() for i in items], note=(note or "").strip()[:4000],
+                    requested_by=user_or_none(actor), requested_by_label=label_of(actor),
+                )
+        except IntegrityError as exc:  # a concurrent request won the race for this flow
+            raise ServiceError(f"{flow.name} already has an open cutover request.") from exc
+        apply_outcome(outcome=Outcome.CUTOVER_REQUESTED, actor=actor, flow_id=flow.pk,
+                      reason=f"Cutover to v{version.number} requested (#{request.pk}).",
+                      evidence={"request_id": request.pk, "config_hash": request.config_hash, "mode": flow.mode},
+                      flow_to=FlowStatus.AWAITING_APPROVAL)
+        audit.record(actor=actor, verb="migrator.cutover.requested", obj=flow,
+                     after={"request_id": request.pk, "version": version.number},
+                     data={"config_hash": request.config_hash, "mode": flow.mode, "note": request.note})
+        _emit("cutover.requested", request, flow, actor)
+    return request
+
+
+def withdraw(*, request_id: int, actor, reason: str) -> CutoverRequest:
+    require(actor, "cutover.request_cutover", action="withdraw a cutover request")
+    reason = _reason(reason, "withdraw this request")
+    with transaction.atomic():
+        request = CutoverRequest.objects.select_related("flow", "version").get(pk=request_id)
+        flow = _flow(request.flow_id)
+        if request.status != RequestStatus.AWAITING:
+            raise ServiceError("Only a request that awaits approval can be withdrawn.")
+        _set_request_status(request, RequestStatus.WITHDRAWN, closed_reason=reason)
+        apply_outcome(outcome=Outcome.CUTOVER_DECLINED, actor=actor, flow_id=flow.pk,
+                      reason=f"Request #{request.pk} withdrawn: {reason}", flow_to=_resting_status(flow))
+        audit.record(actor=actor, verb="migrator.cutover.withdrawn", obj=flow, data={"request_id": request.pk,
+                                                                                    "reason": reason})
+    return request
+
+
+# --- decide ------------------------------------------------------------------------------------------------
+
+
+def _check_decider(request: CutoverRequest, actor) -> None:
+    if not is_user(actor):
+        raise NotAllowed("Only a person can decide a cutover: no token, job or command acts as a support lead "
+                         "without naming one.")
+    require(actor, "cutover.approve_cutover", action="decide cutover requests")
+    if request.requested_by_id == actor.pk:
+        raise NotAllowed("You requested this cutover, so someone else must decide it.")
+
+
+def _still_current(request: CutoverRequest, flow: Flow) -> str:
+    """Why the request's evidence no longer holds ('' while it does)."""
+    if request.mode != flow.mode:
+        return f"the flow's mode changed from {request.mode or 'none'} to {flow.mode or 'none'}"
+    current = approved_version(flow)
+    if current is None or current.pk != request.version_id:
+        return "a different version is approved now"
+    if config_hash(request.version.config) != request.config_hash:
+        return "the configuration changed"
+    return ""
+
+
+def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
+    """A support lead approves on evidence. A flow with nothing in production is cut over at 100% at once."""
+    reason = _reason(reason, "approve this cutover")
+    with transaction.atomic():
+        request = CutoverRequest.objects.select_related("version").select_for_update().get(pk=request_id)
+        _check_decider(request, actor)
+        flow = _flow(request.flow_id)
+        if request.status != RequestStatus.AWAITING:
+            raise ServiceError(f"This request is {request.get_status_display().lower()}, not awaiting approval.")
+        stale = _still_current(request, flow)
+        if stale:
+            _void(request, flow, actor, stale)
+            raise ServiceError(f"The request is void: {stale}. Request the cutover again with fresh evidence.")
+        missing = ev.missing(ev.gather(flow, request.version))
+        if missing:
+            raise EvidenceIncomplete(flow, missing)
+        _set_request_status(request, RequestStatus.APPROVED, decided_by=actor, decided_at=timezone.now(),
+                            decision_reason=reason)
+        apply_outcome(outcome=Outcome.CUTOVER_APPROVED, actor=actor, flow_id=flow.pk,
+                      reason=f"Cutover to v{request.version.number} approved: {reason}",
+                      evidence={"request_id": request.pk, "config_hash": request.config_hash, "mode": request.mode})
+        audit.record(actor=actor, verb="migrator.cutover.approved", obj=flow,
+                     data={"request_id": request.pk, "version": request.version.number, "reason": reason})
+        _emit("cutover.approved", request, flow, actor, reason=reason)
+        rollout = FlowRollout.objects.select_for_update().get_or_create(flow=flow)[0]
+        rollout.candidate = request.version
+        rollout.percent = Decimal(0)
+        rollout.request = request
+        rollout.save()
+        if rollout.production_id is None:
+            # Nothing served yet: there is nothing to ramp from, so the approved version serves everyone.
+            _apply_percent(flow, rollout, request, Decimal(100), actor, "First cutover: nothing was served before.")
+    return request
+
+
+def decline(*, request_id: int, actor, reason: str) -> CutoverRequest:
+    reason = _reason(reason, "decline this cutover")
+    with transaction.atomic():
+        request = CutoverRequest.objects.select_related("version").select_for_update().get(pk=request_id)
+        _check_decider(request, actor)
+        flow = _flow(request.flow_id)
+        if request.status != RequestStatus.AWAITING:
+            raise ServiceError(f"This request is {request.get_status_display().lower()}, not awaiting approval.")
+        _set_request_status(request, RequestStatus.DECLINED, decided_by=actor, decided_at=timezone.now(),
+                            decision_reason=reason)
+        apply_outcome(outcome=Outcome.CUTOVER_DECLINED, actor=actor, flow_id=flow.pk,
+                      reason=f"Cutover to v{request.version.number} declined: {reason}", flow_to=_resting_status(flow))
+        audit.record(actor=actor, verb="migrator.cutover.declined", obj=flow,
+                     data={"request_id": request.pk, "version": request.version.number, "reason": reason})
+        _emit("cutover.declined", request, flow, actor, reason=reason)
+    return request
+
+
+# --- ramp, complete, roll back -----------------------------------------------------------------------------
+
+
+def parse_percent(value) -> Decimal:
+    try:
+        percent = Decimal(str(value).strip().rstrip("%"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ServiceError(f"{value!r} is not a percentage: give a number from 0.01 to 100.") from exc
+    if not percent.is_finite() or percent <= 0 or percent > 100:
+        raise ServiceError(f"{value} is not a percentage from 0.01 to 100.")
+    return percent.quantize(Decimal("0.01"))
+
+
+def _resting_status(flow: Flow) -> str:
+    """Where a flow rests when no request is open: MIGRATED while it serves a production version."""
+    has_production = FlowRollout.objects.filter(flow=flow, production__isnull=False).exists()
+    return FlowStatus.MIGRATED if has_production else FlowStatus.VALIDATED
+
+
+def _apply_percent(flow: Flow, rollout: FlowRollout, request: CutoverRequest, percent: Decimal, actor,
+                   reason: str) -> None:
+    before_percent = Decimal(rollout.percent or 0)
+    before_version = rollout.production
+    if percent >= 100:
+        rollout.production = request.version
+        rollout.candidate = None
+        rollout.percent = Decimal(0)
+        rollout.request = None
+        rollout.save()
+        ServingChange.objects.create(flow=flow, kind=ChangeKind.COMPLETE, from_version=before_version,
+                                     to_version=request.version, from_percent=before_percent, to_percent=100,
+                                     request=request, actor=user_or_none(actor), actor_label=label_of(actor),
+                                     reason=reason)
+        _set_request_status(request, RequestStatus.COMPLETED)
+        apply_outcome(outcome=Outcome.CUTOVER_COMPLETED, actor=actor, flow_id=flow.pk,
+                      reason=f"v{request.version.number} serves 100% of {flow.name}.",
+                      evidence={"request_id": request.pk, "config_hash": request.config_hash})
+        audit.record(actor=actor, verb="migrator.cutover.completed", obj=flow,
+                     before={"version": before_version.number if before_version else None,
+                             "percent": float(before_percent)},
+                     after={"version": request.version.number, "percent": 100.0}, data={"reason": reason})
+        _emit("cutover.completed", request, flow, actor, percent=100.0)
+        return
+    rollout.percent = percent
+    rollout.save(update_fields=["percent", "updated_at"])
+    ServingChange.objects.create(flow=flow, kind=ChangeKind.RAMP, from_version=before_version,
+                                 to_version=request.version, from_percent=before_percent, to_percent=percent,
+                                 request=request, actor=user_or_none(actor), actor_label=label_of(actor),
+                                 reason=reason)
+    apply_outcome(outcome=Outcome.CUTOVER_RAMPED, actor=actor, flow_id=flow.pk,
+                  reason=f"v{request.version.number} serves {percent}% of {flow.name}.")
+    audit.record(actor=actor, verb="migrator.cutover.ramped", obj=flow,
+                 before={"percent": float(before_percent)}, after={"percent": float(percent)},
+                 data={"request_id": request.pk, "version": request.version.number, "reason": reason})
+    _emit("cutover.ramped", request, flow, actor, percent=float(percent))
+
+
+def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
+    """Serve the approved candidate to ``percent`` of subjects (sticky); 100 completes the cutover."""
+    require(actor, "cutover.ramp_cutover", action="ramp a rollout")
+    value = parse_percent(percent)
+    with transaction.atomic():
+        flow = _flow(flow_id)
+        rollout = FlowRollout.objects.select_for_update().select_related("candidate", "production").filter(
+            flow=flow).first()
+        request = open_request(flow)
+        if rollout is None or request is None or request.status != RequestStatus.APPROVED or not rollout.candidate_id:
+            raise ServiceError(f"{flow.name} has no approved cutover to ramp: a support lead approves a request first.")
+        stale = _still_current(request, flow)
+        if stale:
+            _void(request, flow, actor, stale)
+            raise ServiceError(f"The approval is void: {stale}. Nothing was ramped.")
+        if value < Decimal(rollout.percent or 0):
+            raise ServiceError(f"{flow.name} serves v{rollout.candidate.number} to {rollout.percent}% already; to "
+                               "serve fewer subjects, roll back.")
+        if value == Decimal(rollout.percent or 0):
+            return rollout
+        _apply_percent(flow, rollout, request, value, actor, (reason or "").strip() or f"Ramp to {value}%.")
+    return rollout
+
+
+def rollback(*, flow_id: int, actor, reason: str) -> FlowRollout:
+    """One click: the previous version serves 100% again, in one transaction with the status."""
+    require(actor, "cutover.ramp_cutover", action="roll back a rollout")
+    reason = _reason(reason, "roll back")
+    with transaction.atomic():
+        flow = _flow(flow_id)
+        rollout = FlowRollout.objects.select_for_update().select_related("candidate", "production").filter(
+            flow=flow).first()
+        if rollout is None or (rollout.production_id is None and rollout.candidate_id is None):
+            raise ServiceError(f"{flow.name} serves nothing yet, so there is nothing to roll back.")
+        request = open_request(flow)
+        if rollout.candidate_id:
+            # Mid-ramp (or approved, not ramped): everyone goes back to production.
+            from_version, to_version, from_percent = rollout.candidate, rollout.production, Decimal(rollout.percent)
+            rollout.candidate = None
+            rollout.percent = Decimal(0)
+            rollout.request = None
+        else:
+            last = (ServingChange.objects.filter(flow=flow, kind__in=[ChangeKind.COMPLETE, ChangeKind.IMPORTED])
+                    .select_related("from_version", "request").first())
+            from_version, to_version, from_percent = rollout.production, (last.from_version if last else None), 100
+            request = last.request if last else None
+            rollout.production = to_version
+        rollout.save()
+        ServingChange.objects.create(flow=flow, kind=ChangeKind.ROLLBACK, from_version=from_version,
+                                     to_version=to_version, from_percent=from_percent, to_percent=100,
+                                     request=request, actor=user_or_none(actor), actor_label=label_of(actor),
+                                     reason=reason)
+        if request is not None and request.status in (RequestStatus.APPROVED, RequestStatus.COMPLETED):
+            _set_request_status(request, RequestStatus.ROLLED_BACK, closed_reason=reason)
+        target = FlowStatus.MIGRATED if to_version is not None else FlowStatus.VALIDATED
+        apply_outcome(outcome=Outcome.CUTOVER_ROLLED_BACK, actor=actor, flow_id=flow.pk, flow_to=target,
+                      reason=f"Rolled back to {'v' + str(to_version.number) if to_version else 'nothing'}: {reason}")
+        audit.record(actor=actor, verb="migrator.cutover.rolled_back", obj=flow,
+                     before={"version": from_version.number if from_version else None},
+                     after={"version": to_version.number if to_version else None}, data={"reason": reason})
+        _emit("cutover.rolled_back", request, flow, actor, reason=reason,
+              to_version=to_version.number if to_version else None)
+    return rollout
+
+
+# --- evidence changed --------------------------------------------------------------------------------------
+
+
+def _void(request: CutoverRequest, flow: Flow, actor, why: str) -> None:
+    _set_request_status(request, RequestStatus.VOID, closed_reason=why)
+    rollout = FlowRollout.objects.filter(flow=flow).first()
+    if rollout and rollout.candidate_id == request.version_id and Decimal(rollout.percent or 0) == 0:
+        rollout.candidate = None
+        rollout.request = None
+        rollout.save()
+    apply_outcome(outcome=Outcome.EVIDENCE_STALE, actor=actor, flow_id=flow.pk, flow_to=_resting_status(flow)
+                  if _resting_status(flow) == FlowStatus.MIGRATED else FlowStatus.PLANNING,
+                  reason=f"Cutover request #{request.pk} void: {why}.")
+    audit.record(actor=actor, verb="migrator.cutover.voided", obj=flow, data={"request_id": request.pk, "why": why})
+    _emit("cutover.voided", request, flow, actor, reason=why)
+
+
+@dataclass
+class StaleResult:
+    voided: int = 0
+    flows_moved: int = 0
+
+
+def evidence_changed(*, flow: Flow, actor, why: str) -> StaleResult:
+    """The flow's configuration or mode changed: void open requests that are not yet serving anyone, and move
+    the flow's claimed status (validated, awaiting approval, approved) back, since its evidence is stale."""
+    result = StaleResult()
+    with transaction.atomic():
+        flow = _flow(flow.pk)
+        request = open_request(flow)
+        rollout = FlowRollout.objects.filter(flow=flow).first()
+        ramping = bool(rollout and rollout.candidate_id and Decimal(rollout.percent or 0) > 0)
+        if request is not None and not ramping:
+            _void(request, flow, actor, why)
+            result.voided = 1
+            return result
+        if flow.status == FlowStatus.VALIDATED:
+            moved = apply_outcome(outcome=Outcome.EVIDENCE_STALE, actor=actor, flow_id=flow.pk,
+                                  flow_to=FlowStatus.PLANNING, reason=f"Evidence stale: {why}.")
+            result.flows_moved = int(bool(moved.flow_moved))
+    return result

@@ -1,0 +1,183 @@
+"""Cutover pages: the support lead's inbox, the evidence view of a request, and each flow's rollout."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from migrator.core.models import Flow
+from migrator.core.services import NotAllowed, ServiceError
+from migrator.cutover import services
+from migrator.cutover.forms import DecisionForm, RampForm, ReasonForm, RequestForm
+from migrator.cutover.models import CutoverRequest, FlowRollout, RequestStatus, ServingChange
+from migrator.cutover.selectors import flow_stages
+from migrator.cutover.serving import NotServable, flow_config
+from migrator.prompts.diff import compare_configs
+
+
+def _need_view(request: HttpRequest) -> None:
+    if not request.user.has_perm("cutover.view_cutoverrequest"):
+        raise PermissionDenied("Your role cannot see cutovers.")
+
+
+def _flow(request: HttpRequest, slug: str) -> Flow:
+    _need_view(request)
+    return get_object_or_404(Flow.objects.visible_to(request.user).select_related("assistant"), slug=slug)
+
+
+def _errors(form) -> str:
+    return "; ".join(f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in form.errors.items())
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    _need_view(request)
+    awaiting = (CutoverRequest.objects.visible_to(request.user).awaiting()
+                .select_related("flow", "flow__assistant", "version", "requested_by").order_by("requested_at"))
+    can_decide = request.user.has_perm("cutover.approve_cutover")
+    mine = [r for r in awaiting if can_decide and r.requested_by_id != request.user.pk]
+    return render(request, "cutover/inbox.html", {
+        "awaiting": awaiting, "for_me": mine, "can_decide": can_decide,
+        "stages": flow_stages(Flow.objects.visible_to(request.user)),
+        "recent": ServingChange.objects.select_related("flow", "from_version", "to_version")[:15],
+    })
+
+
+def _evidence_context(request: HttpRequest, cut: CutoverRequest) -> dict:
+    flow = cut.flow
+    rollout = FlowRollout.objects.filter(flow=flow).select_related("production").first()
+    production = rollout.production if rollout and rollout.production_id else None
+    current = services.evidence_for(flow, cut.version)
+    return {
+        "cut": cut, "flow": flow, "production": production,
+        "diff": compare_configs(production.config if production else {}, cut.version.config),
+        "snapshot": cut.evidence, "current": current, "stale": services._still_current(cut, flow),
+        "can_decide": (request.user.has_perm("cutover.approve_cutover") and cut.status == RequestStatus.AWAITING
+                       and cut.requested_by_id != request.user.pk),
+        "own_request": cut.requested_by_id == request.user.pk,
+        "decision_form": DecisionForm(),
+    }
+
+
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _need_view(request)
+    cut = get_object_or_404(CutoverRequest.objects.visible_to(request.user).select_related(
+        "flow", "flow__assistant", "version", "requested_by", "decided_by"), pk=pk)
+    return render(request, "cutover/request_detail.html", _evidence_context(request, cut))
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    _need_view(request)
+    cut = get_object_or_404(CutoverRequest.objects.visible_to(request.user), pk=pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing was decided: " + _errors(form))
+        return redirect(cut)
+    action = services.approve if form.cleaned_data["decision"] == "approve" else services.decline
+    try:
+        cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
+    except NotAllowed:
+        raise  # the middleware answers 403 with the reason
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect(cut)
+    messages.success(request, f"Request #{cut.pk} {cut.get_status_display().lower()}.")
+    return redirect("cutover:flow", slug=cut.flow.slug)
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    _need_view(request)
+    cut = get_object_or_404(CutoverRequest.objects.visible_to(request.user), pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not withdrawn: " + _errors(form))
+        return redirect(cut)
+    try:
+        services.withdraw(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
+    except NotAllowed:
+        raise
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    return redirect(cut)
+
+
+@login_required
+def flow_cutover(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    rollout = FlowRollout.objects.filter(flow=flow).select_related("production", "candidate").first()
+    open_req = services.open_request(flow)
+    version = services.approved_version(flow)
+    try:
+        served = flow_config(flow)
+        problem = ""
+    except NotServable as exc:
+        served, problem = None, str(exc)
+    return render(request, "cutover/flow.html", {
+        "flow": flow, "rollout": rollout, "open_request": open_req, "version": version,
+        "evidence": services.evidence_for(flow, version) if version else [],
+        "served": served, "serve_problem": problem,
+        "requests": flow.cutover_requests.select_related("version")[:20],
+        "changes": flow.serving_changes.select_related("from_version", "to_version")[:30],
+        "request_form": RequestForm(), "ramp_form": RampForm(), "steps": services.DEFAULT_STEPS,
+        "can_request": request.user.has_perm("cutover.request_cutover"),
+        "can_ramp": request.user.has_perm("cutover.ramp_cutover"),
+    })
+
+
+def _act(request: HttpRequest, flow: Flow, func, success: str, **kwargs) -> HttpResponse:
+    try:
+        func(**kwargs)
+    except NotAllowed:
+        raise  # the middleware answers 403 with the reason
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, success)
+    return redirect("cutover:flow", slug=flow.slug)
+
+
+@login_required
+@require_POST
+def request_cutover(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    form = RequestForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not requested: " + _errors(form))
+        return redirect("cutover:flow", slug=flow.slug)
+    return _act(request, flow, services.request_cutover, "Cutover requested: a support lead decides on the evidence.",
+                flow_id=flow.pk, actor=request.user, version_number=form.cleaned_data["version"],
+                note=form.cleaned_data["note"])
+
+
+@login_required
+@require_POST
+def ramp(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    form = RampForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not ramped: " + _errors(form))
+        return redirect("cutover:flow", slug=flow.slug)
+    percent = form.cleaned_data["percent"]
+    return _act(request, flow, services.ramp, f"The candidate now serves {percent}% of subjects.",
+                flow_id=flow.pk, actor=request.user, percent=percent, reason=form.cleaned_data["reason"])
+
+
+@login_required
+@require_POST
+def rollback(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Not rolled back: say why.")
+        return redirect("cutover:flow", slug=flow.slug)
+    return _act(request, flow, services.rollback, "Rolled back: the previous version serves everyone again.",
+                flow_id=flow.pk, actor=request.user, reason=form.cleaned_data["reason"])
