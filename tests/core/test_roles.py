@@ -18,5 +18,5 @@ def test_every_declared_role_permission_exists_and_is_granted():
 
 def test_only_support_leads_approve_cutovers_and_only_product_owners_approve_prompts():
     declared = all_role_permissions()
-    assert [r for r in ROLES if "core.approve_cutover" in declared[r]] == ["Support lead"]
+    assert [r for r in ROLES if "cutover.approve_cutover" in declared[r]] == ["Support lead"]
     assert [r for r in ROLES if "core.approve_prompt" in declared[r]] == ["Product owner"]

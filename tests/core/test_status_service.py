@@ -1,52 +1,113 @@
+"""Statuses are outcomes of domain actions: manual moves exist only for what is truly manual (with a reason),
+and every claiming status (approved, validated, cutover approved, migrated) is refused as a click."""
+
 import pytest
 
+from migrator.core.actors import SYSTEM, system
 from migrator.core.models import AuditEvent
-from migrator.core.services import InvalidTransition, NotAllowed
-from migrator.core.services.status import allowed_assistant_transitions, change_assistant_status
+from migrator.core.services import InvalidTransition, NotAllowed, ServiceError
+from migrator.core.services.status import (
+    allowed_assistant_transitions,
+    apply_outcome,
+    assistant_actions,
+    change_assistant_status,
+    change_flow_status,
+)
+from migrator.core.status import FlowStatus as F
 from migrator.core.status import MigrationStatus as S
-from tests.factories import AssistantFactory
+from migrator.core.status import Outcome
+from tests.factories import AssistantFactory, FlowFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_allowed_transition_is_applied_recorded_and_audited(product_owner):
+@pytest.mark.parametrize(("source", "target", "where"), [
+    (S.PROMPT_DRAFTED, S.PROMPT_APPROVED, "approve a version"),
+    (S.PROMPT_APPROVED, S.VALIDATING, "validation"),
+    (S.VALIDATING, S.VALIDATED, "validation run passes"),
+    (S.VALIDATED, S.CUTOVER_APPROVED, "support lead approves"),
+    (S.CUTOVER_APPROVED, S.MIGRATED, "rollout reaches 100%"),
+])
+def test_claiming_statuses_are_never_a_click(admin_user, source, target, where):
+    assistant = AssistantFactory(status=source)
+    with pytest.raises(InvalidTransition, match=where):
+        change_assistant_status(assistant_id=assistant.pk, to=target, actor=admin_user, reason="because")
+    assistant.refresh_from_db()
+    assert assistant.status == source and not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize("target", [F.VALIDATED, F.AWAITING_APPROVAL, F.APPROVED, F.ROLLING_OUT, F.MIGRATED])
+def test_claiming_flow_statuses_are_never_a_click(admin_user, target):
+    flow = FlowFactory(status=F.PLANNING)
+    with pytest.raises(InvalidTransition):
+        change_flow_status(flow_id=flow.pk, to=target, actor=admin_user, reason="because")
+    flow.refresh_from_db()
+    assert flow.status == F.PLANNING
+
+
+def test_a_manual_move_needs_a_reason_and_is_recorded_and_audited(engineer):
     assistant = AssistantFactory(status=S.PROMPT_DRAFTED)
-    updated, changed = change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_APPROVED, actor=product_owner)
-    assert changed and updated.status == S.PROMPT_APPROVED
+    with pytest.raises(ServiceError, match="reason is required"):
+        change_assistant_status(assistant_id=assistant.pk, to=S.BLOCKED, actor=engineer, reason=" ")
+    updated, changed = change_assistant_status(assistant_id=assistant.pk, to=S.BLOCKED, actor=engineer,
+                                               reason="legal review")
+    assert changed and updated.status == S.BLOCKED
     history = list(updated.status_changes.all())
-    assert [(h.from_status, h.to_status, h.actor) for h in history] == [(S.PROMPT_DRAFTED, S.PROMPT_APPROVED, product_owner)]
+    assert [(h.from_status, h.to_status, h.actor, h.reason) for h in history] == [
+        (S.PROMPT_DRAFTED, S.BLOCKED, engineer, "legal review")]
     event = AuditEvent.objects.get(verb="migrator.assistant.status_changed")
-    assert event.before == {"status": "prompt_drafted"} and event.after == {"status": "prompt_approved"}
+    assert event.before == {"status": "prompt_drafted"} and event.after == {"status": "blocked"}
+    assert event.actor_kind == "user"
 
 
-def test_repeating_a_done_transition_is_a_no_op(product_owner):
+def test_repeating_a_done_move_is_a_no_op(engineer):
     assistant = AssistantFactory(status=S.PROMPT_DRAFTED)
-    change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_APPROVED, actor=product_owner)
-    _, changed = change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_APPROVED, actor=product_owner)
-    assert not changed
-    assert assistant.status_changes.count() == 1
+    change_assistant_status(assistant_id=assistant.pk, to=S.BLOCKED, actor=engineer, reason="x")
+    _, changed = change_assistant_status(assistant_id=assistant.pk, to=S.BLOCKED, actor=engineer, reason="x")
+    assert not changed and assistant.status_changes.count() == 1
 
 
 def test_transition_not_in_table_is_refused_with_a_clear_message(admin_user):
     assistant = AssistantFactory(status=S.INVENTORIED)
     with pytest.raises(InvalidTransition, match="cannot go from Inventoried to Migrated"):
-        change_assistant_status(assistant_id=assistant.pk, to=S.MIGRATED, actor=admin_user)
-    assistant.refresh_from_db()
-    assert assistant.status == S.INVENTORIED
+        change_assistant_status(assistant_id=assistant.pk, to=S.MIGRATED, actor=admin_user, reason="x")
 
 
 def test_missing_permission_is_refused(support_lead):
     assistant = AssistantFactory(status=S.PROMPT_DRAFTED)
     with pytest.raises(NotAllowed):
-        change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_APPROVED, actor=support_lead)
+        change_assistant_status(assistant_id=assistant.pk, to=S.RETIRED, actor=support_lead, reason="x")
     assert not AuditEvent.objects.exists()
 
 
-def test_each_role_sees_only_its_actions(product_owner, engineer, support_lead):
+def test_outcomes_move_statuses_and_the_audit_log_names_the_system_actor():
+    assistant = AssistantFactory(status=S.PROMPT_APPROVED)
+    flow = FlowFactory(assistant=assistant, status=F.PLANNING)
+    job = system("job:7", "job #7")
+    apply_outcome(outcome=Outcome.RUN_STARTED, actor=job, assistant_id=assistant.pk)
+    result = apply_outcome(outcome=Outcome.RUN_PASSED, actor=job, flow_id=flow.pk, evidence={"run_id": 1})
+    assert result.flow_moved == (F.PLANNING, F.VALIDATED)
+    assert result.assistant_moved == (S.VALIDATING, S.VALIDATED)
+    event = AuditEvent.objects.filter(verb="migrator.flow.status_changed").get()
+    assert event.actor is None and event.actor_kind == "system" and event.actor_label == "job #7"
+    assert event.data["outcome"] == "validation.run_passed" and event.data["evidence"] == {"run_id": 1}
+    # An outcome with no move from the current status changes nothing.
+    assert apply_outcome(outcome=Outcome.CUTOVER_COMPLETED, actor=SYSTEM, flow_id=flow.pk).flow_moved is None
+
+
+def test_anything_but_a_user_or_a_system_actor_is_refused():
+    assistant = AssistantFactory(status=S.PROMPT_DRAFTED)
+    for bogus in ("system", None, object()):
+        with pytest.raises(NotAllowed):
+            apply_outcome(outcome=Outcome.VERSION_APPROVED, actor=bogus, assistant_id=assistant.pk)
+
+
+def test_the_panel_shows_disabled_actions_with_the_reason(product_owner, engineer, support_lead):
     validated = AssistantFactory(status=S.VALIDATED)
-    targets = {t.target for t in allowed_assistant_transitions(assistant=validated, user=support_lead)}
-    assert targets == {S.CUTOVER_APPROVED}
-    po_targets = {t.target for t in allowed_assistant_transitions(assistant=validated, user=product_owner)}
-    assert S.CUTOVER_APPROVED not in po_targets and S.BLOCKED in po_targets
+    lead = {c.target: c for c in assistant_actions(assistant=validated, user=support_lead)}
+    assert not lead[S.CUTOVER_APPROVED].enabled and "support lead approves" in lead[S.CUTOVER_APPROVED].reason
+    assert {t.target for t in allowed_assistant_transitions(assistant=validated, user=support_lead)} == set()
     eng_targets = {t.target for t in allowed_assistant_transitions(assistant=validated, user=engineer)}
     assert S.RETIRED in eng_targets and S.CUTOVER_APPROVED not in eng_targets
+    po = {t.target for t in allowed_assistant_transitions(assistant=validated, user=product_owner)}
+    assert S.BLOCKED in po and S.PROMPT_DRAFTED in po

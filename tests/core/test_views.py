@@ -41,21 +41,36 @@ def test_bad_filter_values_do_not_500(client, engineer):
     assert response.status_code == 200
 
 
-def test_allowed_transition_from_the_page(client, product_owner):
+def test_a_claiming_status_is_refused_on_the_page_and_the_panel_says_why(client, product_owner):
+    """A product owner cannot set "Prompt approved" with a click (no approved version, or their own edit)."""
     assistant = AssistantFactory(status=S.PROMPT_DRAFTED)
     client.force_login(product_owner)
-    response = client.post(reverse("core:assistant_transition", args=[assistant.pk]), {"to": S.PROMPT_APPROVED})
+    page = client.get(reverse("core:assistant_detail", args=[assistant.pk])).content.decode()
+    assert 'data-testid="transition-prompt_approved-disabled"' in page and "approve a version on the Prompt tab" in page
+    response = client.post(reverse("core:assistant_transition", args=[assistant.pk]),
+                           {"to": S.PROMPT_APPROVED, "reason": "looks good"})
     assert response.status_code == 302
     assistant.refresh_from_db()
-    assert assistant.status == S.PROMPT_APPROVED
+    assert assistant.status == S.PROMPT_DRAFTED and not AuditEvent.objects.exists()
+
+
+def test_a_manual_move_from_the_page(client, engineer):
+    assistant = AssistantFactory(status=S.PROMPT_DRAFTED)
+    client.force_login(engineer)
+    response = client.post(reverse("core:assistant_transition", args=[assistant.pk]),
+                           {"to": S.BLOCKED, "reason": "legal review"})
+    assert response.status_code == 302
+    assistant.refresh_from_db()
+    assert assistant.status == S.BLOCKED
 
 
 def test_forbidden_transition_is_403_and_changes_nothing(client, support_lead):
     assistant = AssistantFactory(status=S.PROMPT_DRAFTED)
     client.force_login(support_lead)
-    response = client.post(reverse("core:assistant_transition", args=[assistant.pk]), {"to": S.PROMPT_APPROVED})
+    response = client.post(reverse("core:assistant_transition", args=[assistant.pk]),
+                           {"to": S.RETIRED, "reason": "old"})
     assert response.status_code == 403
-    assert b"approve prompt" in response.content.lower()
+    assert b"retire" in response.content.lower()
     assistant.refresh_from_db()
     assert assistant.status == S.PROMPT_DRAFTED and not AuditEvent.objects.exists()
 

@@ -132,7 +132,7 @@ def test_nothing_to_serve_is_409(served, client, engineer):
     FlowFactory(assistant=served["assistant"], slug="no-mode")
     response = get(client, "no-mode", served["plaintext"])
     assert response.status_code == 409 and error_of(response)["code"] == "mode_not_chosen"
-    assert lonely.assistant.display_name in error_of(get(client, "no-version", served["plaintext"]))["message"]
+    assert "support lead approves" in error_of(get(client, "no-version", served["plaintext"]))["message"]
 
 
 def test_a_token_limited_to_other_flows_gets_403(served, client, engineer):

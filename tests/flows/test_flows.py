@@ -86,56 +86,37 @@ def test_mode_rules(engineer, product_owner, support_lead):
         flow_services.choose_mode(flow_id=flow.pk, actor=engineer, mode="previous_response", truncation="auto",
                                   store=False, reason="cheap chaining")
     Flow.objects.filter(pk=flow.pk).update(status=FlowStatus.MIGRATED, mode="stateless")
-    with pytest.raises(ServiceError, match="roll it back"):
+    with pytest.raises(ServiceError, match="roll the cutover back"):
         flow_services.choose_mode(flow_id=flow.pk, actor=engineer, mode="conversation", truncation="auto",
                                   store=True, reason="changing it")
 
 
-def test_steps_and_the_ready_guard(engineer):
+def test_the_checklist_reflects_current_evidence_for_the_current_version(engineer, product_owner):
+    """A tick is never a click: tools tick only when every tool of the approved version passed its latest test,
+    prompt only with an approved version, and a change makes them open again."""
+    from migrator.cutover.services import evidence_for
+
     assistant = AssistantFactory(tools=[{"type": "function", "function": {"name": "ping", "parameters": {}}}])
-    make_version(assistant, {"model": "gpt-4o", "tools": [{"type": "function", "name": "ping", "strict": False,
-                                                            "parameters": {"type": "object", "properties": {}}}]})
+    v1 = make_version(assistant, {"model": "gpt-4o", "tools": [{"type": "function", "name": "ping", "strict": False,
+                                                                 "parameters": {"type": "object", "properties": {}}}]},
+                      approved=True)
     flow = FlowFactory(assistant=assistant)
-    with pytest.raises(InvalidTransition, match="choose a state mode; test the assistant's tools"):
-        flow_services.change_status(flow_id=flow.pk, to=FlowStatus.READY, actor=engineer)
+    items = {i.key: i for i in evidence_for(flow, v1)}
+    assert items["prompt"].state == "passed" and items["mode"].state == "failed"
+    assert items["tools"].state == "failed" and "ping" in items["tools"].summary
+    assert items["validation"].state == "missing"  # never passed without a run
 
     flow_services.choose_mode(flow_id=flow.pk, actor=engineer, mode="stateless", truncation="disabled",
                               store=False, reason="single questions")
-    with pytest.raises(ServiceError, match="Say how the tools were tested"):
-        flow_services.mark_step(flow_id=flow.pk, step="tools_tested", done=True, actor=engineer)
-    flow = flow_services.mark_step(flow_id=flow.pk, step="tools_tested", done=True, actor=engineer,
-                                   reason="tested against staging by hand")
-    assert flow.tools_tested_at is not None
-    event = AuditEvent.objects.get(verb="migrator.flow.step_done")
-    assert event.data == {"step": "tools_tested", "reason": "tested against staging by hand", "manual": True}
+    flow.refresh_from_db()
+    assert {i.key: i for i in evidence_for(flow, v1)}["mode"].state == "passed"
+    v2 = make_version(assistant, {"model": "gpt-4o"})
+    from migrator.prompts.models import PromptVersion
 
-    flow, changed = flow_services.change_status(flow_id=flow.pk, to=FlowStatus.READY, actor=engineer)
-    assert changed and flow.status == FlowStatus.READY
-    with pytest.raises(InvalidTransition, match="no approved or production prompt version"):
-        flow_services.change_status(flow_id=flow.pk, to=FlowStatus.MIGRATED, actor=engineer)
-    make_version(assistant, {"model": "gpt-4o"}, approved=True)
-    with pytest.raises(InvalidTransition, match="after a support lead approves the cutover"):
-        flow_services.change_status(flow_id=flow.pk, to=FlowStatus.MIGRATED, actor=engineer)
-    assistant.status = MigrationStatus.CUTOVER_APPROVED
-    assistant.save()
-    flow, _ = flow_services.change_status(flow_id=flow.pk, to=FlowStatus.MIGRATED, actor=engineer)
-    assert flow.status == FlowStatus.MIGRATED and flow.migrated_at
-
-    with pytest.raises(ServiceError, match="Say why"):
-        flow_services.mark_step(flow_id=flow.pk, step="mode_chosen", done=False, actor=engineer)
-    with pytest.raises(ServiceError, match="Unknown step"):
-        flow_services.mark_step(flow_id=flow.pk, step="deployed", done=True, actor=engineer)
-
-
-def test_a_flow_without_tools_can_be_ready_once_it_has_a_mode(engineer):
-    assistant = AssistantFactory(tools=[])
-    flow = flow_services.create_flow(assistant_id=assistant.pk, slug="plain", name="Plain", actor=engineer)
-    flow = flow_services.mark_step(flow_id=flow.pk, step="tools_tested", done=True, actor=engineer)
-    assert flow.tools_tested_at  # the gate passes vacuously: no reason needed
-    flow_services.choose_mode(flow_id=flow.pk, actor=engineer, mode="stateless", truncation="disabled",
-                              store=False, reason="no history needed")
-    flow, _ = flow_services.change_status(flow_id=flow.pk, to=FlowStatus.READY, actor=engineer)
-    assert flow.status == FlowStatus.READY
+    PromptVersion.objects.filter(pk=v1.pk).update(approved_at=None)
+    v1.refresh_from_db()
+    assert {i.key: i for i in evidence_for(flow, v1)}["prompt"].state == "failed"
+    assert {i.key: i for i in evidence_for(flow, v2)}["tools"].state == "not_required"
 
 
 def test_refreshing_the_recommendation_reads_new_threads(engineer, product_owner):

@@ -48,7 +48,8 @@ def test_every_role_reads_the_pages(client, request, setup, role):
         assert client.get(url).status_code == 200, url
     detail = client.get(flow.get_absolute_url()).content.decode()
     assert ('data-testid="mode-form"' in detail) == (role == "engineer")
-    assert ('data-testid="switch-form"' in detail) == (role in ("engineer", "support_lead"))
+    assert 'data-testid="switch-form"' not in detail  # what production serves changes only through a cutover
+    assert 'data-testid="open-cutover"' in detail and 'data-testid="step-validation"' in detail
     tokens = client.get(reverse("flows:token_list"))
     assert tokens.status_code == (200 if role == "engineer" else 403)
 
@@ -65,7 +66,6 @@ def test_readers_get_403_on_every_action(client, request, setup, role):
         (reverse("flows:choose_mode", args=[flow.slug]), {"mode": "stateless", "truncation": "auto"}),
         (reverse("flows:accept_recommendation", args=[flow.slug]), {}),
         (reverse("flows:refresh_recommendation", args=[flow.slug]), {}),
-        (reverse("flows:mark_step", args=[flow.slug]), {"step": "mode_chosen", "done": "1"}),
         (reverse("flows:edit", args=[flow.slug]), {"name": "Renamed"}),
         (reverse("flows:transition", args=[flow.slug]), {"to": "blocked", "reason": "no"}),
         (reverse("flows:token_create"), {"name": "x", "consumer": "y"}),
@@ -74,8 +74,6 @@ def test_readers_get_403_on_every_action(client, request, setup, role):
     for url, data in posts:
         assert client.post(url, data).status_code == 403, url
     assert not Job.objects.exists() and Flow.objects.count() == 1 and not ApiToken.objects.exists()
-    if role == "product_owner":  # support leads may move the production label
-        assert client.post(reverse("flows:switch_production", args=[flow.slug]), {"version_id": 1}).status_code == 403
 
 
 def test_anonymous_users_are_sent_to_login(client, setup):
@@ -90,14 +88,12 @@ def test_bad_input_is_a_clear_422_never_a_500(client, engineer, setup):
         (reverse("flows:choose_mode", args=[flow.slug]), {"mode": "threads", "truncation": "auto"}, "Select a valid choice"),
         (reverse("flows:choose_mode", args=[flow.slug]), {"mode": "previous_response", "truncation": "auto"},
          "needs store=true"),
-        (reverse("flows:mark_step", args=[flow.slug]), {"step": "deploy", "done": "1"}, "not changed"),
-        (reverse("flows:mark_step", args=[flow.slug]), {"step": "tools_tested", "done": "1"}, "Say how the tools"),
-        (reverse("flows:transition", args=[flow.slug]), {"to": "ready"}, "is not ready: choose a state mode"),
+        (reverse("flows:transition", args=[flow.slug]), {"to": "validated", "reason": "trust me"},
+         "by hand: that happens when a validation run of this flow passes"),
+        (reverse("flows:transition", args=[flow.slug]), {"to": "migrated", "reason": "trust me"}, "cannot"),
         (reverse("flows:transition", args=[flow.slug]), {"to": "exploded"}, "Select a valid choice"),
         (reverse("flows:transition", args=[flow.slug]), {"to": "blocked"}, "say why the flow is blocked"),
         (reverse("flows:edit", args=[flow.slug]), {"name": ""}, "This field is required"),
-        (reverse("flows:switch_production", args=[flow.slug]), {"version_id": "abc"}, "Enter a whole number"),
-        (reverse("flows:switch_production", args=[flow.slug]), {"version_id": "99999"}, "is not a prompt version"),
         (reverse("flows:assistant_flows", args=[assistant.pk]), {"name": "X", "slug": "Not OK"}, "lowercase letters"),
         (reverse("flows:assistant_flows", args=[assistant.pk]), {"name": "X", "slug": "ping-web"}, "is taken"),
         (reverse("flows:token_create"), {"name": "", "consumer": ""}, "This field is required"),
@@ -132,31 +128,33 @@ def test_engineer_creates_a_flow_and_accepts_the_recommendation(client, engineer
     assert Flow.objects.filter(slug="ping-admin-console").exists()
 
 
-def test_engineer_moves_a_flow_through_its_statuses(client, engineer, setup):
+def test_engineer_blocks_and_unblocks_a_flow_with_reasons(client, engineer, setup):
     login(client, engineer)
     flow = setup["flow"]
     client.post(reverse("flows:choose_mode", args=[flow.slug]),
                 {"mode": "conversation", "truncation": "auto", "store": "on", "reason": "long chats with history"})
-    client.post(reverse("flows:mark_step", args=[flow.slug]),
-                {"step": "tools_tested", "done": "1", "reason": "tested by hand in staging"})
-    response = client.post(reverse("flows:transition", args=[flow.slug]), {"to": "ready", "reason": "go"})
+    response = client.post(reverse("flows:transition", args=[flow.slug]), {"to": "blocked", "reason": "legal"})
     assert response.status_code == 302
     flow.refresh_from_db()
-    assert flow.status == FlowStatus.READY and flow.mode == "conversation"
+    assert flow.status == FlowStatus.BLOCKED and flow.mode == "conversation"
+    client.post(reverse("flows:transition", args=[flow.slug]), {"to": "planning", "reason": "legal cleared it"})
+    flow.refresh_from_db()
+    assert flow.status == FlowStatus.PLANNING
     page = client.get(flow.get_absolute_url()).content.decode()
     assert "migrator.flow.mode_overridden" in page or "migrator.flow.mode_accepted" in page
     assert "conversation=conversation_id" in page  # the loop follows the chosen mode
+    assert 'data-testid="flow-transition-validated-disabled"' in page or "validation run" in page
 
 
 def test_flow_list_filters(client, support_lead, setup):
     login(client, support_lead)
-    FlowFactory(slug="chat-a", name="Chat A", mode="conversation", status=FlowStatus.READY)
+    FlowFactory(slug="chat-a", name="Chat A", mode="conversation", status=FlowStatus.VALIDATED)
     FlowFactory(slug="chat-b", name="Chat B")
     def slugs(**params):
         html = client.get(reverse("flows:list"), params).content.decode()
         return sorted(set(re.findall(r'class="muted small mono">([a-z0-9-]+)<', html)))
     assert slugs() == ["chat-a", "chat-b", "ping-web"]
-    assert slugs(status="ready") == ["chat-a"]
+    assert slugs(status="validated") == ["chat-a"]
     assert slugs(mode="none") == ["chat-b", "ping-web"]
     assert slugs(mode="conversation") == ["chat-a"]
     assert slugs(q="ping") == ["ping-web"]

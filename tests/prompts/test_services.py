@@ -186,31 +186,15 @@ def test_an_edit_after_approval_sends_the_assistant_back_to_review(assistant, pr
     assert selectors.serving_version(assistant).pk == v1.pk  # the approved version keeps serving meanwhile
 
 
-def test_production_label_is_the_cutover_switch_and_rollback(assistant, product_owner, other_po, engineer,
-                                                             support_lead):
+def test_no_label_switches_production_any_more(assistant, product_owner, engineer, support_lead):
+    """What production serves is a flow's cutover rollout; the old production label is refused for everyone."""
     v1 = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
-    with pytest.raises(ServiceError, match="has not been approved"):
-        services.move_label(assistant_id=assistant.pk, label="production", version_id=v1.pk, actor=engineer)
     services.approve_version(version_id=v1.pk, actor=product_owner)
-    with pytest.raises(NotAllowed):
-        services.move_label(assistant_id=assistant.pk, label="production", version_id=v1.pk, actor=product_owner)
-    services.move_label(assistant_id=assistant.pk, label="production", version_id=v1.pk, actor=engineer,
-                        reason="cutover")
-    v2 = services.save_edit(parent_id=v1.pk, actor=product_owner, instructions="Better.")
-    services.approve_version(version_id=v2.pk, actor=other_po)
-    assert selectors.serving_version(assistant).pk == v1.pk  # production wins over approved
-    services.move_label(assistant_id=assistant.pk, label="production", version_id=v2.pk, actor=support_lead)
-    assert selectors.serving_version(assistant).pk == v2.pk
-    services.move_label(assistant_id=assistant.pk, label="production", version_id=v1.pk, actor=support_lead,
-                        reason="rollback")
-    assert selectors.serving_version(assistant).pk == v1.pk
-    moves = AuditEvent.objects.filter(verb="migrator.prompt.label_moved", after__label="production").order_by("id")
-    assert [(e.before["version_id"], e.after["version_id"]) for e in moves] == [
-        (None, v1.pk), (v1.pk, v2.pk), (v2.pk, v1.pk)]
-    assert moves.last().data["reason"] == "rollback"
-    count = moves.count()
-    services.move_label(assistant_id=assistant.pk, label="production", version_id=v1.pk, actor=support_lead)
-    assert AuditEvent.objects.filter(verb="migrator.prompt.label_moved", after__label="production").count() == count
+    for actor in (product_owner, engineer, support_lead):
+        with pytest.raises(ServiceError, match="set per flow by a cutover"):
+            services.move_label(assistant_id=assistant.pk, label="production", version_id=v1.pk, actor=actor)
+    assert "production" not in selectors.labels_for(assistant)
+    assert selectors.serving_version(assistant).pk == v1.pk  # the approved version is the cutover candidate
 
 
 def test_move_label_rejects_bad_input(assistant, product_owner, admin_user):
@@ -298,8 +282,8 @@ def test_retired_assistants_are_not_drafted(product_owner):
 
 
 def test_roles_hold_the_prompt_permissions(product_owner, engineer, support_lead):
-    assert product_owner.has_perm("prompts.edit_prompt") and not product_owner.has_perm("prompts.set_production_label")
-    assert engineer.has_perm("prompts.set_production_label") and not engineer.has_perm("prompts.edit_prompt")
-    assert support_lead.has_perm("prompts.set_production_label") and support_lead.has_perm("prompts.add_promptcomment")
+    assert product_owner.has_perm("prompts.edit_prompt")
+    assert not engineer.has_perm("prompts.edit_prompt") and support_lead.has_perm("prompts.add_promptcomment")
+    assert not any(u.has_perm("prompts.set_production_label") for u in (product_owner, engineer, support_lead))
     for user in (product_owner, engineer, support_lead):
         assert user.has_perm("prompts.try_prompt")
