@@ -14,8 +14,8 @@ from referencing.jsonschema import DRAFT202012
 from migrator.core.models import AuditEvent
 from migrator.flows.models import ApiToken
 from migrator.flows.services import tokens as token_services
-from tests.factories import AssistantFactory, FlowFactory
 from tests.cutover.helpers import serve
+from tests.factories import AssistantFactory, FlowFactory
 from tests.flows.factories import make_version
 
 pytestmark = pytest.mark.django_db

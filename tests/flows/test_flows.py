@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from migrator.core.models import AuditEvent, Flow
-from migrator.core.services import InvalidTransition, NotAllowed, ServiceError
-from migrator.core.status import FlowMode, FlowStatus, MigrationStatus
+from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.status import FlowMode, FlowStatus
 from migrator.flows.services import flows as flow_services
 from tests.factories import AssistantFactory, FlowFactory
 from tests.flows.factories import make_threads, make_version

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from migrator.core.status import FlowMode
+from migrator.cutover.serving import compute_etag, etag_matches
 from migrator.flows import toolset
 from migrator.flows.codegen import python_name, tool_loop
 from migrator.flows.models import ResourceState
 from migrator.flows.recommend import ThreadStat, percentile, recommend
 from migrator.flows.samples import _from_pattern, sample_for, validation_errors
-from migrator.cutover.serving import compute_etag, etag_matches
 from migrator.flows.tooltest import classify_vector_store
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -23,6 +23,10 @@ ACTIONS = ("status", "request", "approve", "decline", "ramp", "rollback")
 class Command(BaseCommand):
     help = "Show cutover stages, or request, approve, decline, ramp or roll back a flow's cutover."
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs):
+        # The contract's --version N (a prompt version) replaces Django's --version (the Django version).
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=ACTIONS)
         parser.add_argument("--flow", help="The flow's slug (required for every action but status).")
