@@ -59,7 +59,7 @@ def test_the_whole_path_acting_as_named_users(flows, engineer, support_lead):
                  approved=True)
     with evidence_passing(*OTHERS):
         assert "awaiting approval" in run("request", "--flow", "live-flow", "--by", engineer.username)
-        with pytest.raises(CommandError, match="needs the 'cutover.approve_cutover'"):
+        with pytest.raises(CommandError, match=r"needs the 'cutover\.approve_cutover'"):
             run("approve", "--flow", "live-flow", "--by", engineer.username, "--reason", "self-service")
         run("approve", "--flow", "live-flow", "--by", support_lead.username, "--reason", "validated")
     assert "serves 10" in run("ramp", "--flow", "live-flow", "--by", support_lead.username, "--percent", "10")

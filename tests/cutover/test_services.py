@@ -154,7 +154,7 @@ def _ramp_setup(flow, engineer, support_lead):
 
 
 def test_a_ramp_is_sticky_per_subject_and_within_tolerance(flow, engineer, support_lead):
-    v1, v2 = _ramp_setup(flow, engineer, support_lead)
+    _ramp_setup(flow, engineer, support_lead)
     flow.refresh_from_db()
     assert flow.status == FlowStatus.APPROVED
     services.ramp(flow_id=flow.pk, actor=support_lead, percent=10)
@@ -175,7 +175,7 @@ def test_a_ramp_is_sticky_per_subject_and_within_tolerance(flow, engineer, suppo
 
 
 def test_rollback_restores_the_previous_version_for_everyone_at_once(flow, engineer, support_lead):
-    v1, v2 = _ramp_setup(flow, engineer, support_lead)
+    _v1, v2 = _ramp_setup(flow, engineer, support_lead)
     services.ramp(flow_id=flow.pk, actor=support_lead, percent=50)
     with pytest.raises(ServiceError, match="reason"):
         services.rollback(flow_id=flow.pk, actor=support_lead, reason="")
