@@ -40,6 +40,11 @@ class Item:
     mode: str = ""
 
     @property
+    def state_label(self) -> str:
+        return {"passed": "Passed", "failed": "Failed", "missing": "Missing", "not_required": "Not required"}.get(
+            self.state, self.state)
+
+    @property
     def ok(self) -> bool:
         return self.state in (State.PASSED, State.NOT_REQUIRED)
 

@@ -45,26 +45,31 @@ def test_assistant_list_filters_through_htmx_without_reloading(page_as, screensh
     expect(page.get_by_test_id("result-count")).to_have_text("1 assistant")
 
 
-def test_product_owner_approves_a_drafted_prompt(page_as, screenshot):
+def test_prompt_approved_is_not_a_button_on_the_status_panel(page_as, screenshot):
+    """"Prompt approved" comes only from approving a version: the panel says where, a forged post changes nothing."""
     assistant = AssistantFactory(name="Refund bot", status=S.PROMPT_DRAFTED)
     page = page_as("product_owner")
     page.goto(f"/assistants/{assistant.pk}/")
-    page.get_by_test_id(f"transition-{S.PROMPT_APPROVED}").click()
-    expect(page.get_by_test_id("assistant-status")).to_have_text("Prompt approved")
-    expect(page.get_by_test_id("status-history")).to_contain_text("po-browser")
-    screenshot(page, "approved")
-    assert Assistant.objects.get(pk=assistant.pk).status == S.PROMPT_APPROVED
+    expect(page.get_by_test_id(f"transition-{S.PROMPT_APPROVED}")).to_have_count(0)
+    expect(page.get_by_test_id(f"transition-{S.PROMPT_APPROVED}-disabled")).to_be_disabled()
+    expect(page.get_by_test_id(f"transition-why-{S.PROMPT_APPROVED}")).to_contain_text("approve a version on the Prompt tab")
+    screenshot(page, "status-panel")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    response = page.request.post(f"/assistants/{assistant.pk}/status/",
+                                 form={"to": S.PROMPT_APPROVED, "reason": "looks fine"}, headers={"X-CSRFToken": token})
+    assert response.ok  # back to the page with the refusal as a message
+    assert Assistant.objects.get(pk=assistant.pk).status == S.PROMPT_DRAFTED
 
 
-def test_support_lead_cannot_approve_a_prompt(page_as, screenshot):
+def test_support_lead_cannot_retire_an_assistant(page_as, screenshot):
     assistant = AssistantFactory(name="Refund bot", status=S.PROMPT_DRAFTED)
     page = page_as("support_lead")
     page.goto(f"/assistants/{assistant.pk}/")
-    expect(page.get_by_test_id(f"transition-{S.PROMPT_APPROVED}")).to_have_count(0)
+    expect(page.get_by_test_id(f"transition-{S.RETIRED}")).to_have_count(0)
     # Even a hand-made request is refused by the server.
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     response = page.request.post(
-        f"/assistants/{assistant.pk}/status/", form={"to": S.PROMPT_APPROVED}, headers={"X-CSRFToken": token},
+        f"/assistants/{assistant.pk}/status/", form={"to": S.RETIRED, "reason": "old"}, headers={"X-CSRFToken": token},
     )
     assert response.status == 403
     page.set_content(response.text())
