@@ -18,6 +18,7 @@ from migrator.core.status import FlowMode, FlowStatus
 from migrator.core.views.common import paginate
 from migrator.cutover.services import approved_version, evidence_for
 from migrator.cutover.serving import NotServable, flow_config
+from migrator.flows import toolset
 from migrator.flows.forms import (
     FlowCreateForm,
     FlowEditForm,
@@ -128,7 +129,8 @@ def _detail_context(request: HttpRequest, flow: Flow, **forms) -> dict:
         serve_problem = ""
     except NotServable as exc:
         served, serve_problem = None, str(exc)
-    evidence_version = approved_version(flow)
+    # Evidence for the approved version (the cutover candidate), else for the draft under review.
+    evidence_version = approved_version(flow) or toolset.latest_version(assistant)
     gate = tool_services.tool_gate(assistant)
     code, code_mode = loop_code(assistant, flow)
     events = AuditEvent.objects.for_object(flow).select_related("actor")[:30]
