@@ -157,9 +157,13 @@ def test_a_ramp_is_sticky_per_subject_and_within_tolerance(flow, engineer, suppo
     _ramp_setup(flow, engineer, support_lead)
     flow.refresh_from_db()
     assert flow.status == FlowStatus.APPROVED
+    flow.assistant.refresh_from_db()
+    assert flow.assistant.status != "migrated"
     services.ramp(flow_id=flow.pk, actor=support_lead, percent=10)
     flow.refresh_from_db()
+    flow.assistant.refresh_from_db()
     assert flow.status == FlowStatus.ROLLING_OUT
+    assert flow.assistant.status != "migrated"  # not at 100%: nothing claims "migrated"
     subjects = [f"user-{i}" for i in range(2000)]
     first = {s: flow_config(flow, subject=s).body["version"]["number"] for s in subjects}
     share = sum(1 for n in first.values() if n == 2) / len(subjects)
