@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "migrator.core",
     "migrator.inventory",
     "migrator.prompts",
+    "migrator.tools",
     "migrator.flows",
     "migrator.cutover",
     "migrator.sandbox",

@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from migrator.flows.models import ApiToken, ToolResourceCheck, ToolTestResult
+from migrator.flows.models import ApiToken
 from migrator.flows.services.tokens import revoke_token
 
 
@@ -23,17 +23,3 @@ class ApiTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             revoke_token(actor=request.user, token_id=token.pk, reason="revoked in the admin")
         messages.success(request, f"Revoked {queryset.count()} token(s).")
-
-
-@admin.register(ToolTestResult)
-class ToolTestResultAdmin(admin.ModelAdmin):
-    list_display = ("assistant", "tool_key", "version_number", "status", "connection_name", "created_at")
-    list_filter = ("status", "tool_type")
-    search_fields = ("tool_key", "assistant__name", "summary")
-    readonly_fields = [f.name for f in ToolTestResult._meta.fields]
-
-
-@admin.register(ToolResourceCheck)
-class ToolResourceCheckAdmin(admin.ModelAdmin):
-    list_display = ("assistant", "connection", "kind", "resource_id", "state", "checked_at")
-    list_filter = ("state", "kind")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from migrator.core.models import Flow
-from migrator.flows.models import ToolTestResult
+from migrator.tools.models import ToolTestResult
 from tests.flows.factories import (
     assistant_from_sandbox,
     generated_version,

@@ -27,8 +27,8 @@ from migrator.flows.forms import (
     ModeForm,
 )
 from migrator.flows.services import flows as flow_services
-from migrator.flows.services import tools as tool_services
-from migrator.flows.views.common import loop_code
+from migrator.tools import services as tool_services
+from migrator.tools.codegen import loop_code
 
 
 def _flow(request: HttpRequest, slug: str) -> Flow:
