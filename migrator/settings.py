@@ -41,7 +41,6 @@ INSTALLED_APPS = [
     "migrator.tools",
     "migrator.flows",
     "migrator.cutover",
-    "migrator.sandbox",
 ]
 
 MIDDLEWARE = [
