@@ -1,22 +1,20 @@
 from django.contrib import admin, messages
 
+from migrator.core.admin import ReadOnlyAdmin
 from migrator.flows.models import ApiToken
 from migrator.flows.services.tokens import revoke_token
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Tokens are issued on the API tokens page (the only place that can show the secret once); the admin
+    lists them and revokes through the same service."""
+
     list_display = ("name", "consumer", "display_prefix", "use_count", "last_used_at", "created_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("name", "consumer", "prefix")
-    readonly_fields = ("prefix", "token_hash", "created_by", "created_at", "revoked_at", "revoked_by",
-                       "last_used_at", "use_count")
-    filter_horizontal = ("flows",)
+    exclude = ("token_hash",)
     actions = ["revoke"]
-
-    def has_add_permission(self, request) -> bool:
-        # Tokens are created on the API tokens page, the only place that can show the secret once.
-        return False
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset) -> None:
