@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.models.job import JOB_FINISHED
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.tools import services as tool_services
 from migrator.tools import toolset
 from migrator.tools.codegen import loop_code
 from migrator.tools.forms import ConnectionChoiceForm, ToolTestForm
 from migrator.tools.models import ResourceKind, ToolTestResult
-
-STOP_POLLING = 286
 
 
 def chosen_connection(raw: str | None) -> Connection | None:
@@ -109,7 +109,7 @@ def assistant_tools(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def tool_card(request: HttpRequest, pk: int, key: str) -> HttpResponse:
-    """One tool's card (polled while its test runs; answers 286 once it has ended so polling stops)."""
+    """One tool's card (polled while its test runs; answers htmx's stop-polling status once it has ended)."""
     assistant = _assistant(request, pk)
     connection = chosen_connection(request.GET.get("connection"))
     cards, _gate = _cards(assistant, connection, only=key)
@@ -117,11 +117,11 @@ def tool_card(request: HttpRequest, pk: int, key: str) -> HttpResponse:
         return HttpResponse(f"There is no tool {key} any more.", status=404)
     context = {"assistant": assistant, "card": cards[0], "connection": connection,
                "can_test": request.user.has_perm(tool_services.TEST_PERMISSION)}
-    response = render(request, "tools/assistant_tools.html#tool-card", context)
+    html = render_to_string("tools/assistant_tools.html#tool-card", context, request)
     if cards[0]["job"] is None:
-        response.status_code = STOP_POLLING
-        response["HX-Trigger"] = "tool-test-finished"
-    return response
+        # Stop polling, and tell the gate panel to refresh.
+        return trigger_client_event(HttpResponseStopPolling(html), "tool-test-finished")
+    return HttpResponse(html)
 
 
 def tool_gate_panel(request: HttpRequest, pk: int) -> HttpResponse:
@@ -149,10 +149,8 @@ def test_tool(request: HttpRequest, pk: int) -> HttpResponse:
             assistant_id=assistant.pk, tool_key=form.cleaned_data["tool_key"], actor=request.user,
             connection_id=connection.pk if connection else None,
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = Connection.objects.filter(pk=job.params["connection_id"]).first()
     if request.htmx:
@@ -174,10 +172,8 @@ def test_all_tools(request: HttpRequest, pk: int) -> HttpResponse:
         jobs = tool_services.start_all_tool_tests(
             assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = Connection.objects.filter(pk=jobs[0].params["connection_id"]).first()
     messages.success(request, f"Started {len(jobs)} tool test(s) on {connection.name if connection else 'the Sandbox'}; "
@@ -194,10 +190,8 @@ def check_resources(request: HttpRequest, pk: int) -> HttpResponse:
         job = tool_services.start_resource_check(
             assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = Connection.objects.filter(pk=job.params["connection_id"]).first()
     messages.success(request, format_html('Checking the vector stores and files on {}: <a href="{}">job #{}</a>.',

@@ -65,9 +65,8 @@ def test_every_registered_admin_keeps_service_owned_fields_read_only(superuser_r
     for model, model_admin in admin.site._registry.items():
         owned = _owned(model)
         label = model._meta.label
-        if model_admin.has_add_permission(request):
-            if bypass := _editable(model_admin, request) & owned:
-                problems.append(f"{label}: the add form edits {sorted(bypass)}")
+        if model_admin.has_add_permission(request) and (bypass := _editable(model_admin, request) & owned):
+            problems.append(f"{label}: the add form edits {sorted(bypass)}")
         instance = model()
         if model_admin.has_change_permission(request, instance):
             if bypass := _editable(model_admin, request, instance) & owned:

@@ -304,3 +304,23 @@ def test_importing_the_sandbox_imports_nothing_of_django_or_celery():
 def test_celery_minus_a_migrator_still_finds_the_app():
     result = _run("from celery.app.utils import find_app\nprint(find_app('migrator').main)")
     assert result.returncode == 0 and result.stdout.strip() == "migrator", result.stderr
+
+
+def test_views_leave_refusals_to_the_middleware_and_htmx_headers_to_django_htmx():
+    """No view catches NotAllowed (ServiceErrorMiddleware answers 403; ``message_for`` re-raises it), and no
+    code sets ``HX-*`` headers or htmx's magic 286 by hand (``django_htmx.http`` has a helper for each)."""
+    offenders = []
+    for source in _sources():
+        if source.module.startswith(SANDBOX):
+            continue
+        for node in ast.walk(ast.parse(source.text)):
+            if isinstance(node, ast.ExceptHandler) and ".views" in source.module:
+                caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+                if any(isinstance(c, ast.Name | ast.Attribute) and _dotted(c, {}).endswith("NotAllowed")
+                       for c in caught):
+                    offenders.append(f"{source.module}:{node.lineno} catches NotAllowed")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("HX-"):
+                offenders.append(f"{source.module}:{node.lineno} sets {node.value} by hand")
+            if isinstance(node, ast.Constant) and node.value == 286 and not isinstance(node.value, bool):
+                offenders.append(f"{source.module}:{node.lineno} uses 286; use HttpResponseStopPolling")
+    assert not offenders, "\n".join(offenders)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -35,7 +37,7 @@ def test_testing_a_tool_from_the_page_and_polling_its_card(client, engineer, san
     assert client.get(poll).status_code == 200  # still queued: keep polling
     run_queued_jobs()
     finished = client.get(poll)
-    assert finished.status_code == 286 and finished["HX-Trigger"] == "tool-test-finished"
+    assert finished.status_code == 286 and json.loads(finished["HX-Trigger"]) == {"tool-test-finished": {}}
     html = finished.content.decode()
     assert 'data-state="passed"' in html and "every 2s" not in html
     assert ToolTestResult.objects.get().passed
