@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from migrator.flows.views import flows, tokens
 
@@ -19,4 +20,7 @@ urlpatterns = [
     path("f/<slug:slug>/recommendation/", flows.refresh_recommendation, name="refresh_recommendation"),
     path("f/<slug:slug>/status/", flows.transition, name="transition"),
     path("f/<slug:slug>/edit/", flows.edit_flow, name="edit"),
+    # Bookmarks from before each step had its own prefix.
+    path("assistants/<int:pk>/flows/", RedirectView.as_view(pattern_name="flows:assistant_flows", permanent=True)),
+    path("assistants/<int:pk>/tools/", RedirectView.as_view(pattern_name="tools:assistant_tools", permanent=True)),
 ]

@@ -324,3 +324,24 @@ def test_views_leave_refusals_to_the_middleware_and_htmx_headers_to_django_htmx(
             if isinstance(node, ast.Constant) and node.value == 286 and not isinstance(node.value, bool):
                 offenders.append(f"{source.module}:{node.lineno} uses 286; use HttpResponseStopPolling")
     assert not offenders, "\n".join(offenders)
+
+
+def test_each_app_has_its_own_url_prefix_and_no_pattern_starts_with_a_variable():
+    """No catch-all guarded by a list of reserved names: every app is mounted under its own prefix, and no
+    pattern of an app starts with a converter (``<slug>/``) that could shadow a sibling page."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    prefixes: dict[str, str] = {}
+    offenders = []
+    for entry in get_resolver().url_patterns:
+        if not isinstance(entry, URLResolver) or entry.namespace in (None, "admin"):
+            continue
+        prefix = str(entry.pattern)
+        assert prefix not in prefixes.values(), f"{entry.namespace} shares the prefix {prefix!r}"
+        prefixes[entry.namespace] = prefix
+        for pattern in entry.url_patterns:
+            if isinstance(pattern, URLPattern) and str(pattern.pattern).startswith("<"):
+                offenders.append(f"{entry.namespace}: {pattern.pattern}")
+    assert {"inventory", "prompts", "tools", "flows", "api"} <= set(prefixes)
+    assert all(prefixes[app] for app in prefixes if app != "core"), prefixes
+    assert not offenders, offenders

@@ -178,3 +178,18 @@ def test_tokens_page_shows_the_secret_once(client, engineer, setup):
     token.refresh_from_db()
     assert token.revoked_at is not None
     assert token.display_prefix in client.get(reverse("flows:token_list"), {"show": "revoked"}).content.decode()
+
+
+def test_any_slug_is_a_flow_page_and_old_tab_links_redirect(client, engineer):
+    """Flow pages live under /flows/f/<slug>/, so slugs that name other pages need no reserving."""
+    login(client, engineer)
+    assistant = AssistantFactory()
+    for slug in ("tokens", "assistants", "f"):
+        flow = FlowFactory(assistant=assistant, slug=slug, name=f"Flow {slug}")
+        assert flow.get_absolute_url() == f"/flows/f/{slug}/"
+        assert f"Flow {slug}" in client.get(flow.get_absolute_url()).content.decode()
+    assert 'data-testid="token-form"' in client.get("/flows/tokens/").content.decode()
+    old_tools = client.get(f"/flows/assistants/{assistant.pk}/tools/")
+    assert old_tools.status_code == 301 and old_tools["Location"] == reverse("tools:assistant_tools", args=[assistant.pk])
+    old_flows = client.get(f"/flows/assistants/{assistant.pk}/flows/")
+    assert old_flows.status_code == 301 and old_flows["Location"] == reverse("flows:assistant_flows", args=[assistant.pk])
