@@ -345,3 +345,40 @@ def test_each_app_has_its_own_url_prefix_and_no_pattern_starts_with_a_variable()
     assert {"inventory", "prompts", "tools", "flows", "api"} <= set(prefixes)
     assert all(prefixes[app] for app in prefixes if app != "core"), prefixes
     assert not offenders, offenders
+
+
+# The migration steps in order; core is what they all share. An app may use an earlier one, never a later one.
+STEPS = ("core", "inventory", "prompts", "tools", "flows", "backfill", "validation", "cutover")
+# Pure code an earlier step may call in a later one: the tool conversion (no Django, no database).
+PURE_SHARED = "migrator.tools.conversion"
+
+
+def _step(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "migrator" and parts[1] in STEPS else None
+
+
+def test_steps_depend_only_on_earlier_steps():
+    offenders = []
+    for source in _sources():
+        mine = _step(source.module)
+        if mine is None:
+            continue
+        for line, name in imported_modules(source, ast.parse(source.text)):
+            theirs = _step(name)
+            if theirs and STEPS.index(theirs) > STEPS.index(mine) and not (
+                name == PURE_SHARED or name.startswith(PURE_SHARED + ".")
+            ):
+                offenders.append(f"{source.module}:{line} ({mine}) imports {name} from the later step {theirs}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_shared_tool_conversion_is_pure():
+    offenders = []
+    for source in _sources():
+        if source.module == PURE_SHARED or source.module.startswith(PURE_SHARED + "."):
+            for line, name in imported_modules(source, ast.parse(source.text)):
+                if name.split(".")[0] == "django" or (_is_domain_module(name) and not name.startswith(PURE_SHARED)
+                                                      and name not in ("migrator", "migrator.tools")):
+                    offenders.append(f"{source.module}:{line} imports {name}")
+    assert not offenders, "\n".join(offenders)
