@@ -31,7 +31,10 @@ OWNED: dict[str, str | set[str]] = {
     "prompts.PromptComment": ALL,
     "tools.ToolTestResult": ALL,
     "tools.ToolResourceCheck": ALL,
-    "flows.ApiToken": ALL,  # issued on the tokens page (secret shown once), revoked through the token service
+    "flows.ApiToken": ALL,
+    "cutover.CutoverRequest": ALL,  # requests, approvals and rollouts happen only through the cutover service
+    "cutover.FlowRollout": ALL,
+    "cutover.ServingChange": ALL,  # issued on the tokens page (secret shown once), revoked through the token service
     # Django's own: roles are granted by adding users to the role groups here (README, "Production").
     "auth.User": set(),
     "auth.Group": set(),
