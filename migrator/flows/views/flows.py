@@ -18,7 +18,6 @@ from migrator.core.status import FlowMode, FlowStatus
 from migrator.core.views.common import message_for, paginate
 from migrator.cutover.services import approved_version, evidence_for
 from migrator.cutover.serving import NotServable, flow_config
-from migrator.flows import toolset
 from migrator.flows.forms import (
     FlowCreateForm,
     FlowEditForm,
@@ -28,6 +27,7 @@ from migrator.flows.forms import (
 )
 from migrator.flows.services import flows as flow_services
 from migrator.tools import services as tool_services
+from migrator.tools import toolset
 from migrator.tools.codegen import loop_code
 
 
