@@ -38,9 +38,9 @@ INSTALLED_APPS = [
     "migrator.core",
     "migrator.inventory",
     "migrator.prompts",
+    "migrator.tools",
     "migrator.flows",
     "migrator.cutover",
-    "migrator.sandbox",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("inventory/", include("migrator.inventory.urls")),
     path("prompts/", include("migrator.prompts.urls")),
+    path("tools/", include("migrator.tools.urls")),
     path("flows/", include("migrator.flows.urls")),
     path("cutover/", include("migrator.cutover.urls")),
     path("api/", include("migrator.flows.api_urls")),

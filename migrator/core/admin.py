@@ -13,7 +13,12 @@ from migrator.core.models import (
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """History and audit rows are evidence: nobody edits them, not even in the admin."""
+    """A window onto rows that services own: no add, change or delete here, so the admin is never a side door
+    around a service's permission checks, rules and audit. History and audit rows are evidence besides.
+
+    Changes go through the app's own pages (or its management commands); admin actions that change something
+    call the same services (see ``ApiTokenAdmin.revoke``).
+    """
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -26,12 +31,12 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(ReadOnlyAdmin):
+    """Connections are added, edited and tested on the Connections pages (encrypted key, audit)."""
+
     list_display = ("name", "base_url", "is_sandbox", "last_tested_at")
     search_fields = ("name", "base_url")
-    # The encrypted key is never shown; keys are set through the connection pages.
-    exclude = ("api_key_encrypted",)
-    readonly_fields = ("answers", "last_tested_at", "last_test_error", "created_by")
+    exclude = ("api_key_encrypted",)  # never shown, not even encrypted
 
 
 class StatusChangeInline(admin.TabularInline):
@@ -45,21 +50,23 @@ class StatusChangeInline(admin.TabularInline):
 
 
 @admin.register(Assistant)
-class AssistantAdmin(admin.ModelAdmin):
+class AssistantAdmin(ReadOnlyAdmin):
+    """The definition comes from imports, business fields from the inventory's business service and the status
+    from the status service; each is audited there."""
+
     list_display = ("display_name", "legacy_id", "model", "status", "priority", "message_count", "traffic_share")
     list_filter = ("status", "priority", "model")
     search_fields = ("name", "legacy_id", "instructions")
-    # Status moves only through the status service (audited, permission-checked).
-    readonly_fields = ("status", "status_changed_at", "raw", "definition_hash", "imported_at", "last_imported_at")
     inlines = [StatusChangeInline]
 
 
 @admin.register(Flow)
-class FlowAdmin(admin.ModelAdmin):
+class FlowAdmin(ReadOnlyAdmin):
+    """Slug, mode, store, truncation, steps and status change only through the flows services."""
+
     list_display = ("name", "slug", "assistant", "mode", "status")
     list_filter = ("status", "mode")
     search_fields = ("name", "slug")
-    readonly_fields = ("status", "migrated_at")
 
 
 @admin.register(Job)

@@ -8,6 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Migration core"
 
     def ready(self) -> None:
+        # The Celery app is loaded here rather than in migrator/__init__.py, so that importing any migrator
+        # module (the sandbox above all) does not drag in Celery and Django settings; shared tasks bind to it.
+        from migrator import celery  # noqa: F401
         from migrator.core import jobs, roles, worker  # noqa: F401 - worker connects Celery signals
 
         jobs.autodiscover()

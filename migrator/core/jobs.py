@@ -36,7 +36,7 @@ def job_handler(kind: str, *, label: str) -> Callable:
 
 def autodiscover() -> None:
     for module_name in ("migrator.core.job_handlers", "migrator.inventory.jobs", "migrator.prompts.jobs",
-                        "migrator.flows.jobs"):
+                        "migrator.tools.jobs"):
         try:
             import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from migrator.core.models import Flow
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.cutover import services
 from migrator.cutover.forms import DecisionForm, RampForm, ReasonForm, RequestForm
 from migrator.cutover.models import CutoverRequest, FlowRollout, RequestStatus, ServingChange
@@ -83,10 +84,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     action = services.approve if form.cleaned_data["decision"] == "approve" else services.decline
     try:
         cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
-    except NotAllowed:
-        raise  # the middleware answers 403 with the reason
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect(cut)
     messages.success(request, f"Request #{cut.pk} {cut.get_status_display().lower()}.")
     return redirect("cutover:flow", slug=cut.flow.slug)
@@ -103,10 +102,8 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(cut)
     try:
         services.withdraw(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
-    except NotAllowed:
-        raise
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     return redirect(cut)
 
 
@@ -136,10 +133,8 @@ def flow_cutover(request: HttpRequest, slug: str) -> HttpResponse:
 def _act(request: HttpRequest, flow: Flow, func, success: str, **kwargs) -> HttpResponse:
     try:
         func(**kwargs)
-    except NotAllowed:
-        raise  # the middleware answers 403 with the reason
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.success(request, success)
     return redirect("cutover:flow", slug=flow.slug)

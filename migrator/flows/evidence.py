@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from migrator.core.status import FlowMode
 from migrator.cutover.evidence import Item, State, provider
-from migrator.flows.services.tools import tool_gate
+from migrator.tools.services import tool_gate
 
 
 @provider("mode", title="State mode chosen", order=20)
@@ -24,7 +24,7 @@ def mode_chosen(*, flow, version, config_hash: str) -> Item:
 
 @provider("tools", title="Every tool passes its latest test", order=30)
 def tools_pass(*, flow, version, config_hash: str) -> Item:
-    url = reverse("flows:assistant_tools", args=[flow.assistant_id]) + f"?v={version.number}"
+    url = reverse("tools:assistant_tools", args=[flow.assistant_id]) + f"?v={version.number}"
     gate = tool_gate(flow.assistant, version)
     if not gate.rows:
         return Item("tools", "Every tool passes its latest test", State.NOT_REQUIRED,

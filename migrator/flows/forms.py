@@ -3,9 +3,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.text import slugify
 
-from migrator.core.models import Connection, Flow
+from migrator.core.models import Flow
 from migrator.core.status import FlowMode, FlowStatus
-from migrator.flows.services.flows import RESERVED_SLUGS, SLUG_RE
+from migrator.flows.services.flows import SLUG_RE
 
 
 class FlowCreateForm(forms.Form):
@@ -23,8 +23,6 @@ class FlowCreateForm(forms.Form):
             slug = slugify(self.data.get("name") or "")[:100].strip("-")
         if not slug or not SLUG_RE.match(slug):
             raise forms.ValidationError("Use lowercase letters, digits and single hyphens, e.g. 'checkout-help'.")
-        if slug in RESERVED_SLUGS:
-            raise forms.ValidationError(f"'{slug}' is reserved for migrator's own pages; choose another slug.")
         if Flow.objects.filter(slug=slug).exists():
             raise forms.ValidationError(f"The slug '{slug}' is taken; slugs are unique across all assistants.")
         return slug
@@ -59,14 +57,6 @@ class FlowFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *FlowStatus.choices], required=False)
     mode = forms.ChoiceField(choices=[("", "Any mode"), ("none", "Not chosen"), *FlowMode.choices], required=False)
     assistant = forms.IntegerField(required=False, widget=forms.HiddenInput)
-
-
-class ConnectionChoiceForm(forms.Form):
-    connection = forms.ModelChoiceField(queryset=Connection.objects.all(), required=False, empty_label="Sandbox")
-
-
-class ToolTestForm(ConnectionChoiceForm):
-    tool_key = forms.CharField(max_length=100)
 
 
 class TokenCreateForm(forms.Form):

@@ -8,6 +8,5 @@ NAV = (
 )
 
 ASSISTANT_TABS = (
-    Tab("tools", "Tools", "flows:assistant_tools", order=30),
     Tab("flows", "Flows", "flows:assistant_flows", order=40),
 )

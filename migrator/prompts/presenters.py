@@ -8,8 +8,8 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from migrator.prompts.conversion.types import CONFIG, INSTRUCTIONS, OUTCOMES, STRICT
 from migrator.prompts.diff import word_diff
+from migrator.tools.conversion.types import CONFIG, INSTRUCTIONS, OUTCOMES, STRICT
 
 OUTCOME_LABELS = {
     "transferred": "Transferred",

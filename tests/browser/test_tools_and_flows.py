@@ -7,7 +7,7 @@ import re
 import pytest
 
 from migrator.core.models import Flow
-from migrator.flows.models import ToolTestResult
+from migrator.tools.models import ToolTestResult
 from tests.flows.factories import (
     assistant_from_sandbox,
     generated_version,
@@ -31,7 +31,7 @@ def test_engineer_tests_every_tool_then_picks_modes_for_two_flows(
     generated_version(assistant)
     page = page_as("engineer")
 
-    page.goto(f"/flows/assistants/{assistant.pk}/tools/")
+    page.goto(f"/tools/assistants/{assistant.pk}/")
     cards = page.locator("[data-testid=tool-card]")
     assert cards.count() == 3
     assert page.get_by_test_id("tool-gate").get_attribute("data-passed") == "false"
@@ -49,7 +49,7 @@ def test_engineer_tests_every_tool_then_picks_modes_for_two_flows(
     # A broken tool on another assistant: the failure says what and where.
     billing = assistant_from_sandbox(sandbox, "billing")
     make_version(billing, {"model": "gpt-4o", "instructions": "Tag orders.", "tools": [UNSATISFIABLE]})
-    page.goto(f"/flows/assistants/{billing.pk}/tools/")
+    page.goto(f"/tools/assistants/{billing.pk}/")
     page.get_by_test_id("test-tool").click()
     card = page.locator("[data-tool='function:tag_order']")
     card.locator("[data-testid=tool-state]", has_text="Failed").wait_for(timeout=60_000)
@@ -62,24 +62,24 @@ def test_engineer_tests_every_tool_then_picks_modes_for_two_flows(
     make_threads(assistant, [(1, 300, 0.01)] * 25, flow_slug="account-review")
     make_threads(assistant, [(6, 4000, 0.2)] * 25, flow_slug="copilot-chat")
     for name, slug in (("Account review", "account-review"), ("Copilot chat", "copilot-chat")):
-        page.goto(f"/flows/assistants/{assistant.pk}/flows/")
+        page.goto(f"/flows/assistants/{assistant.pk}/")
         form = page.get_by_test_id("flow-create-form")
         form.locator("input[name=name]").fill(name)
         form.locator("input[name=slug]").fill(slug)
         form.get_by_role("button", name="Create flow").click()
-        page.wait_for_url(re.compile(rf".*/flows/{slug}/$"))
+        page.wait_for_url(re.compile(rf".*/flows/f/{slug}/$"))
         steps = page.get_by_test_id("step-tools")
         assert steps.get_attribute("data-done") == "true"  # every tool of the approved version passed
 
     # Accept the recommendation for the first flow.
-    page.goto("/flows/account-review/")
+    page.goto("/flows/f/account-review/")
     assert "single question" in page.get_by_test_id("recommendation").inner_text()
     page.get_by_test_id("accept-recommendation").click()
-    page.wait_for_url(re.compile(r".*/flows/account-review/$"))
+    page.wait_for_url(re.compile(r".*/flows/f/account-review/$"))
     assert page.get_by_test_id("current-mode").inner_text() == "stateless"
 
     # Override it for the second: without a reason the form says so, with one it is saved.
-    page.goto("/flows/copilot-chat/")
+    page.goto("/flows/f/copilot-chat/")
     assert "previous_response_id" in page.get_by_test_id("recommendation").inner_text()
     form = page.get_by_test_id("mode-form")
     form.locator("input[name=mode][value=conversation]").check()
@@ -89,7 +89,7 @@ def test_engineer_tests_every_tool_then_picks_modes_for_two_flows(
     form.locator("input[name=mode][value=conversation]").check()
     form.locator("textarea[name=reason]").fill("Account managers reopen these chats weeks later.")
     form.get_by_test_id("save-mode").click()
-    page.wait_for_url(re.compile(r".*/flows/copilot-chat/$"))
+    page.wait_for_url(re.compile(r".*/flows/f/copilot-chat/$"))
     assert page.get_by_test_id("current-mode").inner_text() == "conversation"
     assert "weeks later" in page.get_by_test_id("mode-reason").inner_text()
     assert "conversation=conversation_id" in page.get_by_test_id("loop-code").inner_text()

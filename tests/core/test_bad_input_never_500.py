@@ -40,7 +40,7 @@ def test_assistant_pages_survive_junk(client, admin_user):
     assistant = AssistantFactory()
     client.force_login(admin_user)
     for name in ("core:assistant_detail", "inventory:assistant_usage", "prompts:assistant_prompt",
-                 "flows:assistant_tools", "flows:assistant_flows"):
+                 "tools:assistant_tools", "flows:assistant_flows"):
         try:
             url = reverse(name, args=[assistant.pk])
         except NoReverseMatch:

@@ -23,3 +23,11 @@ def test_unhandled_service_error_is_a_400_page_with_the_message(admin_user):
 
 def test_other_exceptions_are_left_alone():
     assert ServiceErrorMiddleware(lambda r: None).process_exception(RequestFactory().get("/"), ValueError("x")) is None
+
+
+def test_message_for_shows_rule_refusals_and_passes_permission_refusals_on():
+    from migrator.core.views.common import message_for
+
+    assert message_for(ServiceError("Version #9 is gone.")) == "Version #9 is gone."
+    with pytest.raises(NotAllowed, match="no approving"):
+        message_for(NotAllowed("no approving"))

@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from migrator.core.models import Flow, Job
 from migrator.core.status import FlowStatus
-from migrator.flows.models import ApiToken, ToolTestResult
+from migrator.flows.models import ApiToken
 from tests.factories import PASSWORD, AssistantFactory, FlowFactory
-from tests.flows.factories import assistant_from_sandbox, generated_version, make_threads, make_version
+from tests.flows.factories import make_threads, make_version
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def test_every_role_reads_the_pages(client, request, setup, role):
     user = request.getfixturevalue(role)
     login(client, user)
     assistant, flow = setup["assistant"], setup["flow"]
-    tools = client.get(reverse("flows:assistant_tools", args=[assistant.pk]))
+    tools = client.get(reverse("tools:assistant_tools", args=[assistant.pk]))
     assert tools.status_code == 200
     html = tools.content.decode()
     assert 'data-tool="function:ping"' in html and "Not tested" in html and "Gate not passed" in html
@@ -59,9 +59,9 @@ def test_readers_get_403_on_every_action(client, request, setup, role):
     login(client, request.getfixturevalue(role))
     assistant, flow = setup["assistant"], setup["flow"]
     posts = [
-        (reverse("flows:test_tool", args=[assistant.pk]), {"tool_key": "function:ping"}),
-        (reverse("flows:test_all_tools", args=[assistant.pk]), {}),
-        (reverse("flows:check_resources", args=[assistant.pk]), {}),
+        (reverse("tools:test_tool", args=[assistant.pk]), {"tool_key": "function:ping"}),
+        (reverse("tools:test_all_tools", args=[assistant.pk]), {}),
+        (reverse("tools:check_resources", args=[assistant.pk]), {}),
         (reverse("flows:assistant_flows", args=[assistant.pk]), {"name": "New", "slug": "new"}),
         (reverse("flows:choose_mode", args=[flow.slug]), {"mode": "stateless", "truncation": "auto"}),
         (reverse("flows:accept_recommendation", args=[flow.slug]), {}),
@@ -102,12 +102,12 @@ def test_bad_input_is_a_clear_422_never_a_500(client, engineer, setup):
         response = client.post(url, data)
         assert response.status_code == 422, (url, data, response.status_code)
         assert message in response.content.decode(), (url, message)
-    response = client.post(reverse("flows:test_tool", args=[assistant.pk]), {"tool_key": "function:nope"})
+    response = client.post(reverse("tools:test_tool", args=[assistant.pk]), {"tool_key": "function:nope"})
     assert response.status_code == 302  # back to the page with the reason as a message
     messages = [str(m) for m in response.wsgi_request._messages]
     assert any("has no tool 'function:nope'" in m for m in messages)
     assert client.get(reverse("flows:detail", args=["no-such-flow"])).status_code == 404
-    assert client.get(reverse("flows:assistant_tools", args=[999999])).status_code == 404
+    assert client.get(reverse("tools:assistant_tools", args=[999999])).status_code == 404
 
 
 def test_engineer_creates_a_flow_and_accepts_the_recommendation(client, engineer, setup):
@@ -180,55 +180,16 @@ def test_tokens_page_shows_the_secret_once(client, engineer, setup):
     assert token.display_prefix in client.get(reverse("flows:token_list"), {"show": "revoked"}).content.decode()
 
 
-def test_testing_a_tool_from_the_page_and_polling_its_card(client, engineer, sandbox, run_queued_jobs):
-    from tests.flows.factories import sandbox_connection
-
+def test_any_slug_is_a_flow_page_and_old_tab_links_redirect(client, engineer):
+    """Flow pages live under /flows/f/<slug>/, so slugs that name other pages need no reserving."""
     login(client, engineer)
-    connection = sandbox_connection(sandbox)
-    assistant = assistant_from_sandbox(sandbox, "support-triage")
-    generated_version(assistant)
-    url = reverse("flows:test_tool", args=[assistant.pk])
-    response = client.post(url, {"tool_key": "function:route_ticket", "connection": connection.pk},
-                           HTTP_HX_REQUEST="true")
-    assert response.status_code == 200
-    card = response.content.decode()
-    assert 'data-state="running"' in card and 'hx-trigger="every 2s"' in card
-    poll = reverse("flows:tool_card", args=[assistant.pk, "function:route_ticket"]) + f"?connection={connection.pk}"
-    assert client.get(poll).status_code == 200  # still queued: keep polling
-    run_queued_jobs()
-    finished = client.get(poll)
-    assert finished.status_code == 286 and finished["HX-Trigger"] == "tool-test-finished"
-    html = finished.content.decode()
-    assert 'data-state="passed"' in html and "every 2s" not in html
-    assert ToolTestResult.objects.get().passed
-    gate = client.get(reverse("flows:tool_gate", args=[assistant.pk])).content.decode()
-    assert 'data-passed="true"' in gate
-    page = client.get(reverse("flows:assistant_tools", args=[assistant.pk]), {"connection": connection.pk})
-    assert "Gate passed" in page.content.decode()
-
-
-def test_the_generated_loop_runs_against_the_sandbox_in_every_mode(sandbox, monkeypatch):
-    """Execute the reference code itself: stubs raise, run_tool reports it, and the model finishes."""
-    from migrator.flows.codegen import tool_loop
-
-    monkeypatch.setenv("OPENAI_API_KEY", sandbox.api_key)
-    monkeypatch.setenv("OPENAI_BASE_URL", sandbox.base_url)
-    config = {"model": "gpt-4o", "instructions": "Route tickets.", "tools": [PING]}
-    for mode in ("stateless", "conversation", "previous_response"):
-        namespace: dict = {"__name__": "generated"}
-        exec(compile(tool_loop(config=config, mode=mode, assistant_name="Pinger", store=True), "loop.py", "exec"),
-             namespace)
-        answer = namespace["answer"]
-        if mode == "stateless":
-            reply, history = answer([], "my name is Ada. please ping host=example.com")
-            assert [i.get("type") for i in history].count("function_call_output") == 1
-            reply2, _ = answer(history, "what is my name?")
-        elif mode == "conversation":
-            conversation_id = namespace["start_conversation"](flow="test")
-            reply = answer(conversation_id, "my name is Ada. please ping host=example.com")
-            reply2 = answer(conversation_id, "what is my name?")
-        else:
-            reply, response_id = answer(None, "my name is Ada. please ping host=example.com")
-            reply2, _ = answer(response_id, "what is my name?")
-        assert "ping returned" in reply and "NotImplementedError" in reply, (mode, reply)
-        assert "Your name is Ada" in reply2, (mode, reply2)
+    assistant = AssistantFactory()
+    for slug in ("tokens", "assistants", "f"):
+        flow = FlowFactory(assistant=assistant, slug=slug, name=f"Flow {slug}")
+        assert flow.get_absolute_url() == f"/flows/f/{slug}/"
+        assert f"Flow {slug}" in client.get(flow.get_absolute_url()).content.decode()
+    assert 'data-testid="token-form"' in client.get("/flows/tokens/").content.decode()
+    old_tools = client.get(f"/flows/assistants/{assistant.pk}/tools/")
+    assert old_tools.status_code == 301 and old_tools["Location"] == reverse("tools:assistant_tools", args=[assistant.pk])
+    old_flows = client.get(f"/flows/assistants/{assistant.pk}/flows/")
+    assert old_flows.status_code == 301 and old_flows["Location"] == reverse("flows:assistant_flows", args=[assistant.pk])

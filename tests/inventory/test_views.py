@@ -101,7 +101,7 @@ def test_test_button_starts_a_job(client, engineer):
     assert response.status_code == 302 and response["Location"] == reverse("core:job_detail", args=[job.pk])
     assert job.params == {"connection_id": connection.pk} and job.subject_id == str(connection.pk)
     response = client.post(reverse("inventory:connection_test", args=[connection.pk]), HTTP_HX_REQUEST="true")
-    assert response.status_code == 204 and response["HX-Redirect"].startswith("/jobs/")
+    assert response.status_code == 200 and response["HX-Redirect"] == reverse("core:job_detail", args=[job.pk + 1])
 
 
 def test_archive_upload_runs_as_a_job(client, engineer, run_queued_jobs, tmp_path):

@@ -11,7 +11,7 @@ from openai.types.responses.tool_param import ToolParam
 from pydantic import TypeAdapter
 
 from migrator.prompts.conversion import LEGACY_ID_KEY, convert, validate_config
-from migrator.prompts.conversion.tools import convert_tool, convert_tool_choice
+from migrator.tools.conversion.convert import convert_tool, convert_tool_choice
 
 TODAY = date(2026, 11, 25)
 PARAMS = TypeAdapter(ResponseCreateParamsNonStreaming)

@@ -11,10 +11,10 @@ from migrator.core import model_catalog
 from migrator.core.forms import SORTS, AssistantFilterForm, TransitionForm
 from migrator.core.models import Assistant, AuditEvent, Job
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
 from migrator.core.services.status import assistant_actions, change_assistant_status
 from migrator.core.status import PRIORITY_RANK
-from migrator.core.views.common import paginate
+from migrator.core.views.common import message_for, paginate
 
 
 def _models_in_state(state: str) -> list[str]:
@@ -119,10 +119,8 @@ def assistant_transition(request: HttpRequest, pk: int) -> HttpResponse:
         assistant, changed = change_assistant_status(
             assistant_id=assistant.pk, to=form.cleaned_data["to"], actor=request.user, reason=form.cleaned_data["reason"]
         )
-    except NotAllowed:
-        raise  # the middleware answers 403 with the reason
     except ServiceError as exc:  # not a manual move, or no reason given: say so, change nothing
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect(assistant)
     if changed:
         messages.success(request, f"{assistant.display_name} is now {assistant.get_status_display()}.")

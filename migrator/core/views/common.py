@@ -3,7 +3,20 @@ from __future__ import annotations
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
 
+from migrator.core.services import NotAllowed, ServiceError
+
 
 def paginate(request: HttpRequest, queryset, per_page: int = 25) -> Page:
     paginator = Paginator(queryset, per_page)
     return paginator.get_page(request.GET.get("page"))
+
+
+def message_for(exc: ServiceError) -> str:
+    """The message to show for a service's refusal, for views that show it (a form error, a flash message).
+
+    A ``NotAllowed`` is re-raised instead: ``ServiceErrorMiddleware`` answers it with a 403, so views need no
+    ``except NotAllowed`` block of their own (and cannot turn a permission refusal into a mere message).
+    """
+    if isinstance(exc, NotAllowed):
+        raise exc
+    return str(exc)

@@ -5,16 +5,15 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from migrator.core.forms import JobFilterForm
 from migrator.core.models import Job, JobStatus
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
 from migrator.core.services.jobs import live_workers, reap_stale_jobs, request_cancel, start_job
-from migrator.core.views.common import paginate
-
-# htmx stops polling when it receives this status (django-htmx: HttpResponseStopPolling).
-STOP_POLLING = 286
+from migrator.core.views.common import message_for, paginate
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -31,10 +30,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
     unfinished = any(not j.is_finished for j in page.object_list)
     context = {"form": form, "page": page, "unfinished": unfinished}
     if request.htmx and not request.htmx.boosted:
-        response = render(request, "core/job_list.html#job-rows", context)
-        if not unfinished:
-            response.status_code = STOP_POLLING
-        return response
+        rows = render_to_string("core/job_list.html#job-rows", context, request)
+        # Nothing left to watch: htmx's stop-polling answer (286) ends the list's polling.
+        return HttpResponse(rows) if unfinished else HttpResponseStopPolling(rows)
     return render(request, "core/job_list.html", context)
 
 
@@ -55,14 +53,14 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The polled fragment. Once the job has ended it answers 286 so htmx stops polling by itself."""
+    """The polled fragment. Once the job has ended it answers htmx's stop-polling status (286)."""
     context = _live_context(_get_job(request, pk))
     job = context["job"]
-    response = render(request, "core/job_detail.html#job-live", context)
+    html = render_to_string("core/job_detail.html#job-live", context, request)
     if job.is_finished:
-        response.status_code = STOP_POLLING
-        response["HX-Trigger"] = "job-finished"
-    return response
+        # Stop polling, and tell the page's other fragments to refresh.
+        return trigger_client_event(HttpResponseStopPolling(html), "job-finished")
+    return HttpResponse(html)
 
 
 @require_POST
@@ -70,10 +68,8 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_job(request, pk)
     try:
         request_cancel(job_id=job.pk, actor=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.info(request, f"Cancellation of job #{job.pk} was requested.")
     return redirect(job)

@@ -12,13 +12,11 @@ from migrator.core.models import Assistant, Flow
 from migrator.core.services import ServiceError, audit
 from migrator.core.signals import flow_settings_changed
 from migrator.core.status import FlowMode, FlowStatus
-from migrator.flows import toolset
 from migrator.flows.recommend import Recommendation, ThreadStat, recommend
+from migrator.tools import toolset
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TRUNCATIONS = ("auto", "disabled")
-# Path segments of the flows app's own pages, which a flow slug would shadow.
-RESERVED_SLUGS = frozenset({"tokens", "assistants"})
 
 
 def _require(actor, perm: str, action: str) -> None:
@@ -81,8 +79,6 @@ def create_flow(*, assistant_id: int, slug: str, name: str, actor, description: 
     if not SLUG_RE.match(slug) or len(slug) > 100:
         raise ServiceError("The slug must be lowercase letters, digits and single hyphens (e.g. 'checkout-help'), "
                            "at most 100 characters.")
-    if slug in RESERVED_SLUGS:
-        raise ServiceError(f"'{slug}' is reserved for migrator's own pages; choose another slug.")
     if not name:
         raise ServiceError("Give the flow a name.")
     with transaction.atomic():
@@ -94,7 +90,7 @@ def create_flow(*, assistant_id: int, slug: str, name: str, actor, description: 
         flow = Flow.objects.create(assistant=assistant, slug=slug, name=name[:200], description=description.strip())
         _store_recommendation(flow, compute_recommendation(flow))
         # New flows inherit the assistant's tool gate: tested tools stay tested.
-        from migrator.flows.services.tools import tool_gate
+        from migrator.tools.services import tool_gate
 
         if tool_gate(assistant).passed and toolset.tool_rows(assistant, toolset.latest_version(assistant)):
             flow.tools_tested_at = timezone.now()

@@ -1,1 +1,1 @@
-"""Views of the flows app: the tools page, flows, and API tokens (the API itself is ``migrator.flows.api``)."""
+"""Views of the flows app: flows and API tokens (the Tools tab is ``migrator.tools.views``) (the API itself is ``migrator.flows.api``)."""

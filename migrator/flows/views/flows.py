@@ -12,13 +12,12 @@ from django.views.decorators.http import require_POST
 
 from migrator.core.models import Assistant, AuditEvent, Flow
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import InvalidTransition, NotAllowed, ServiceError
+from migrator.core.services import ServiceError
 from migrator.core.services.status import change_flow_status, flow_actions
 from migrator.core.status import FlowMode, FlowStatus
-from migrator.core.views.common import paginate
+from migrator.core.views.common import message_for, paginate
 from migrator.cutover.services import approved_version, evidence_for
 from migrator.cutover.serving import NotServable, flow_config
-from migrator.flows import toolset
 from migrator.flows.forms import (
     FlowCreateForm,
     FlowEditForm,
@@ -27,8 +26,9 @@ from migrator.flows.forms import (
     ModeForm,
 )
 from migrator.flows.services import flows as flow_services
-from migrator.flows.services import tools as tool_services
-from migrator.flows.views.common import loop_code
+from migrator.tools import services as tool_services
+from migrator.tools import toolset
+from migrator.tools.codegen import loop_code
 
 
 def _flow(request: HttpRequest, slug: str) -> Flow:
@@ -100,10 +100,8 @@ def assistant_flows(request: HttpRequest, pk: int) -> HttpResponse:
                     assistant_id=assistant.pk, slug=form.cleaned_data["slug"], name=form.cleaned_data["name"],
                     description=form.cleaned_data["description"], actor=request.user,
                 )
-            except NotAllowed as exc:
-                raise PermissionDenied(str(exc)) from exc
             except ServiceError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, message_for(exc))
             else:
                 messages.success(request, f"Flow {flow.name} created. Review the recommended mode below.")
                 return redirect(flow)
@@ -185,10 +183,8 @@ def choose_mode(request: HttpRequest, slug: str) -> HttpResponse:
             truncation=form.cleaned_data["truncation"], store=form.cleaned_data["store"],
             reason=form.cleaned_data["reason"],
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        form.add_error(None, str(exc))
+        form.add_error(None, message_for(exc))
         return _rerender(request, flow, f"The mode was not saved: {exc}", mode_form=form)
     verb = "Accepted the recommendation" if decision == "accepted" else "Overrode the recommendation"
     messages.success(request, f"{verb}: {flow.name} uses {flow.get_mode_display().lower()}.")
@@ -208,10 +204,8 @@ def accept_recommendation(request: HttpRequest, slug: str) -> HttpResponse:
             flow_id=flow.pk, actor=request.user, mode=flow.recommended_mode,
             truncation=rec.get("truncation", flow.truncation), store=bool(rec.get("store", flow.store)),
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        return _rerender(request, flow, f"The recommendation was not accepted: {exc}")
+        return _rerender(request, flow, f"The recommendation was not accepted: {message_for(exc)}")
     messages.success(request, f"Accepted the recommendation: {flow.name} uses {flow.get_mode_display().lower()}.")
     return redirect(flow)
 
@@ -219,10 +213,7 @@ def accept_recommendation(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def refresh_recommendation(request: HttpRequest, slug: str) -> HttpResponse:
     flow = _flow(request, slug)
-    try:
-        flow = flow_services.refresh_recommendation(flow_id=flow.pk, actor=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
+    flow = flow_services.refresh_recommendation(flow_id=flow.pk, actor=request.user)
     messages.success(request, f"Recomputed from {flow.recommendation.get('thread_count', 0)} thread(s).")
     return redirect(flow)
 
@@ -241,10 +232,8 @@ def transition(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         flow, changed = change_flow_status(flow_id=flow.pk, to=target, actor=request.user,
                                            reason=form.cleaned_data["reason"])
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except (InvalidTransition, ServiceError) as exc:
-        return _rerender(request, flow, str(exc), transition_form=form)
+    except ServiceError as exc:
+        return _rerender(request, flow, message_for(exc), transition_form=form)
     if changed:
         messages.success(request, f"{flow.name} is now {flow.get_status_display().lower()}.")
     else:
@@ -264,6 +253,6 @@ def edit_flow(request: HttpRequest, slug: str) -> HttpResponse:
         flow_services.update_flow(flow_id=flow.pk, actor=request.user, name=form.cleaned_data["name"],
                                   description=form.cleaned_data["description"])
     except ServiceError as exc:
-        return _rerender(request, flow, f"The flow was not saved: {exc}", edit_form=form)
+        return _rerender(request, flow, f"The flow was not saved: {message_for(exc)}", edit_form=form)
     messages.success(request, "Saved.")
     return redirect(flow)

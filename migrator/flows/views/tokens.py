@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.flows.forms import TokenCreateForm, TokenRevokeForm
 from migrator.flows.models import ApiToken
 from migrator.flows.services import tokens as token_services
@@ -54,10 +55,8 @@ def token_create(request: HttpRequest) -> HttpResponse:
             actor=request.user, name=form.cleaned_data["name"], consumer=form.cleaned_data["consumer"],
             flow_ids=[f.pk for f in form.cleaned_data["flows"]],
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        form.add_error(None, str(exc))
+        form.add_error(None, message_for(exc))
         return render(request, "flows/token_list.html", _context(request, form), status=422)
     # Rendered, not redirected: the secret must never travel through a URL, a session or a second request.
     response = render(request, "flows/token_list.html",
@@ -74,10 +73,8 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
         token = token_services.revoke_token(actor=request.user, token_id=pk, reason=reason)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect("flows:token_list")
     messages.success(request, f"Revoked {token.name} ({token.display_prefix}…); calls with it now get 401.")
     return redirect("flows:token_list")

@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from migrator.core.models import Connection, Job
 from migrator.core.models.connection import API_NAMES
-from migrator.core.services import NotAllowed
 from migrator.core.services.connections import save_connection
 from migrator.core.services.jobs import start_job
 from migrator.inventory.forms import ConnectionForm
@@ -43,14 +43,11 @@ def _save(request: HttpRequest, form: ConnectionForm, connection: Connection | N
     if not form.is_valid():
         return None
     data = form.cleaned_data
-    try:
-        return save_connection(
-            actor=request.user, name=data["name"], base_url=data["base_url"], api_key=data["api_key"] or None,
-            organization=data["organization"], project=data["project"], connection=connection,
-            is_sandbox=connection.is_sandbox if connection else False,
-        )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
+    return save_connection(
+        actor=request.user, name=data["name"], base_url=data["base_url"], api_key=data["api_key"] or None,
+        organization=data["organization"], project=data["project"], connection=connection,
+        is_sandbox=connection.is_sandbox if connection else False,
+    )
 
 
 def connection_add(request: HttpRequest) -> HttpResponse:
@@ -86,7 +83,5 @@ def connection_test(request: HttpRequest, pk: int) -> HttpResponse:
                     subject=connection, subject_label=f"Connection {connection.name}")
     messages.info(request, f"Testing {connection.name}: models, assistants, responses, conversations.")
     if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = job.get_absolute_url()
-        return response
+        return HttpResponseClientRedirect(job.get_absolute_url())
     return redirect(reverse("core:job_detail", args=[job.pk]))

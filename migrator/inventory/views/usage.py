@@ -10,7 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from migrator.core.models import Assistant
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.inventory.diffs import revision_diffs
 from migrator.inventory.forms import BusinessForm
 from migrator.inventory.models import LegacyFile, LegacyThread, ReportedModel, VectorStore
@@ -129,10 +130,8 @@ def assistant_usage(request: HttpRequest, pk: int) -> HttpResponse:
                     assistant_id=assistant.pk, actor=request.user, priority=form.cleaned_data["priority"],
                     tags=form.all_tags(), owner_id=owner.pk if owner else None,
                 )
-            except NotAllowed as exc:
-                raise PermissionDenied(str(exc)) from exc
             except ServiceError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, message_for(exc))
             else:
                 messages.success(request, "Business context saved." if changed else "Nothing changed.")
                 return redirect("inventory:assistant_usage", pk=assistant.pk)

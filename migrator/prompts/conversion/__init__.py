@@ -1,11 +1,13 @@
 """Pure conversion of an Assistants API assistant into Responses ``create`` keyword arguments.
 
-No database and no network here: views, services, the management command and other apps (flows shows old
-vs new tool shapes with ``tools.convert_tool`` and ``strict.lint_schema``) all call the same functions.
+No database and no network here: views, services and the management command all call the same functions.
+Each tool definition is converted by the tools app's pure ``migrator.tools.conversion`` (which also owns
+the findings and ledger types); the tools app shows old vs new shapes with the same functions.
 """
 
 from migrator.prompts.conversion.convert import LEGACY_ID_KEY, convert, unwrap
-from migrator.prompts.conversion.types import (
+from migrator.prompts.conversion.validate import Problem, validate_config
+from migrator.tools.conversion.types import (
     CHANGED,
     DROPPED,
     NEEDS_DECISION,
@@ -18,7 +20,6 @@ from migrator.prompts.conversion.types import (
     LedgerEntry,
     SchemaReview,
 )
-from migrator.prompts.conversion.validate import Problem, validate_config
 
 __all__ = [
     "CHANGED",

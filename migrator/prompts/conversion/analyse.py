@@ -12,9 +12,9 @@ from typing import Any
 
 from migrator.core.model_catalog import lookup
 from migrator.prompts.conversion.instructions import lint_instructions
-from migrator.prompts.conversion.strict import fix_schema, is_strict_compatible, lint_schema
-from migrator.prompts.conversion.tools import is_placeholder
-from migrator.prompts.conversion.types import CONFIG, ERROR, WARNING, Finding, SchemaReview
+from migrator.tools.conversion.convert import is_placeholder
+from migrator.tools.conversion.strict import fix_schema, is_strict_compatible, lint_schema
+from migrator.tools.conversion.types import CONFIG, ERROR, WARNING, Finding, SchemaReview
 
 CARRIED_CODES = ("tool_dropped",)  # config findings only the conversion can know about
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from migrator.core.model_catalog import lookup
 from migrator.prompts.conversion.instructions import lint_instructions
-from migrator.prompts.conversion.tools import convert_tool, convert_tool_choice, is_placeholder, review_schema
-from migrator.prompts.conversion.types import (
+from migrator.tools.conversion.convert import convert_tool, convert_tool_choice, is_placeholder, review_schema
+from migrator.tools.conversion.types import (
     CHANGED,
     CONFIG,
     DROPPED,

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from migrator.prompts.conversion.types import INFO, INSTRUCTIONS, WARNING, Finding
+from migrator.tools.conversion.types import INFO, INSTRUCTIONS, WARNING, Finding
 
 _I = re.IGNORECASE
 

@@ -20,9 +20,9 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
-from migrator.prompts.conversion.strict import lint_schema
-from migrator.prompts.conversion.tools import FUNCTION_NAME
-from migrator.prompts.conversion.types import INFO
+from migrator.tools.conversion.convert import FUNCTION_NAME
+from migrator.tools.conversion.strict import lint_schema
+from migrator.tools.conversion.types import INFO
 
 # Per-request parameters that do not belong in a stored configuration.
 PER_REQUEST = {

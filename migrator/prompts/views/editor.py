@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.prompts import presenters, services
 from migrator.prompts.conversion import validate_config
 from migrator.prompts.conversion.instructions import lint_instructions
@@ -52,13 +52,11 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         new = services.save_edit(parent_id=version.pk, actor=request.user, message=form.cleaned_data["message"],
                                  **kwargs)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except services.ConfigInvalid as exc:
         return render(request, "prompts/edit.html", _context(request, version, mode=mode, problems=exc.problems,
                                                               **forms_kw), status=422)
     except ServiceError as exc:
-        return render(request, "prompts/edit.html", _context(request, version, mode=mode, error=str(exc),
+        return render(request, "prompts/edit.html", _context(request, version, mode=mode, error=message_for(exc),
                                                               **forms_kw), status=422)
     messages.success(request, f"Saved v{new.number} (draft). A product owner other than you approves it.")
     return redirect(reverse("prompts:assistant_prompt", args=[new.assistant_id]) + f"?v={new.number}")

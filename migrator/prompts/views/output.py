@@ -10,9 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.prompts import codegen, selectors, services
 from migrator.prompts.diff import pretty, word_diff
 from migrator.prompts.forms import TryForm
@@ -106,17 +108,13 @@ def try_version(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             job = services.start_try(version_id=version.pk, actor=request.user, input_text=form.cleaned_data["input"],
                                      connection_id=connection.pk if connection else None)
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from exc
         except ServiceError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, message_for(exc))
         else:
             messages.success(request, f"Sending v{version.number}; the job page shows the output, usage and latency.")
             url = reverse("core:job_detail", args=[job.pk])
             if request.htmx:
-                response = HttpResponse(status=204)
-                response["HX-Redirect"] = url
-                return response
+                return HttpResponseClientRedirect(url)
             return redirect(url)
     context = {
         "assistant": version.assistant,

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.prompts import presenters, selectors, services
 from migrator.prompts.forms import CommentForm, LabelForm, StrictChoiceForm, TryForm
 from migrator.prompts.models import LabelName, PromptVersion
@@ -80,10 +81,8 @@ def generate(request: HttpRequest, pk: int) -> HttpResponse:
     assistant = visible_assistant(request, pk)
     try:
         version = services.generate_version(assistant_id=assistant.pk, actor=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect(_prompt_url(assistant.pk))
     messages.success(request, f"Generated v{version.number} from the legacy assistant; it is the draft now.")
     return redirect(_prompt_url(assistant.pk, version.number))
@@ -94,10 +93,8 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     version = visible_version(request, pk)
     try:
         services.approve_version(version_id=version.pk, actor=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.success(request, f"v{version.number} is approved.")
     return redirect(_prompt_url(version.assistant_id, version.number))
@@ -119,10 +116,8 @@ def move_label(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.move_label(assistant_id=assistant.pk, label=label, version_id=version.pk, actor=request.user,
                             reason=form.cleaned_data["reason"])
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.success(request, f"{LabelName(label).label} now points at v{version.number}.")
     return redirect(_prompt_url(assistant.pk, version.number))
@@ -137,10 +132,8 @@ def comment(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.add_comment(version_id=version.pk, actor=request.user, body=form.cleaned_data["body"])
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from exc
         except ServiceError as exc:
-            form.add_error("body", str(exc))
+            form.add_error("body", message_for(exc))
     if request.htmx:
         context = {"version": version, "comments": version.comments.select_related("author"),
                    "comment_form": CommentForm() if form.is_valid() and not form.errors else form,
@@ -164,10 +157,8 @@ def strict_choice(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         new = services.choose_strict(version_id=version.pk, pointer=form.cleaned_data["pointer"],
                                      choice=form.cleaned_data["choice"], actor=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect(_prompt_url(version.assistant_id, version.number, "schemas"))
     messages.success(request, f"Saved as v{new.number}: {new.message}")
     return redirect(_prompt_url(version.assistant_id, new.number, "schemas"))

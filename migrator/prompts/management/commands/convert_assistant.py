@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from migrator.prompts.codegen import kwargs_json, python_call
 from migrator.prompts.conversion import NEEDS_DECISION, convert
-from migrator.prompts.conversion.types import ERROR
+from migrator.tools.conversion.types import ERROR
 
 
 class Command(BaseCommand):

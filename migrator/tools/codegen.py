@@ -1,6 +1,6 @@
 """A generated Python reference of an assistant's tool-calling loop, in a flow's state mode.
 
-The template is ``templates/flows/codegen/tool_loop.py.txt``; this module prepares what it needs (the call
+The template is ``templates/tools/codegen/tool_loop.py.txt``; this module prepares what it needs (the call
 settings as a Python literal, one stub per function tool with a valid Python name) and tidies the result.
 """
 
@@ -13,7 +13,11 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from migrator.core.models import Assistant, Flow
 from migrator.core.status import FlowMode
+from migrator.prompts.conversion.convert import convert
+from migrator.prompts.services import legacy_definition
+from migrator.tools import toolset
 
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
 _PER_REQUEST_KEYS = ("input", "conversation", "previous_response_id", "stream", "background", "prompt")
@@ -86,7 +90,7 @@ def tool_loop(
         elif tool.get("type"):
             hosted.append(str(tool["type"]))
     source = render_to_string(
-        "flows/codegen/tool_loop.py.txt",
+        "tools/codegen/tool_loop.py.txt",
         {
             "assistant_name": assistant_name.replace('"', "'"),
             "flow_slug": flow_slug,
@@ -102,3 +106,35 @@ def tool_loop(
     source = re.sub(r"[ \t]+\n", "\n", source)
     source = re.sub(r"\n{4,}", "\n\n\n", source)
     return source.strip() + "\n"
+
+
+def assistant_config(assistant: Assistant) -> tuple[dict[str, Any], str]:
+    """(responses.create kwargs, where they came from) for code generation."""
+    version = toolset.serving_version(assistant) or toolset.latest_version(assistant)
+    if version is not None:
+        return dict(version.config or {}), f"prompt version v{version.number} of {assistant.display_name}"
+    try:
+        result = convert(legacy_definition(assistant))
+        if result.ok:
+            return dict(result.kwargs), f"a fresh conversion of {assistant.display_name} (no prompt version yet)"
+    except Exception:  # conversion problems are shown on the prompt page; fall back to the bare minimum
+        pass
+    config: dict[str, Any] = {"model": assistant.model or "gpt-4o", "instructions": assistant.instructions}
+    config["tools"] = toolset.new_tools(assistant)
+    return config, f"the legacy definition of {assistant.display_name}"
+
+
+def loop_code(assistant: Assistant, flow: Flow | None) -> tuple[str, str]:
+    """(Python source, mode used) of the tool-calling loop for ``flow`` (stateless when it has no mode)."""
+    config, source = assistant_config(assistant)
+    mode = (flow.mode if flow and flow.mode else FlowMode.STATELESS)
+    code = tool_loop(
+        config=config,
+        mode=mode,
+        assistant_name=assistant.display_name,
+        flow_slug=flow.slug if flow else "",
+        source_label=source,
+        truncation=flow.truncation if flow else None,
+        store=flow.store if flow else None,
+    )
+    return code, mode

@@ -1,4 +1,4 @@
-"""Background jobs of the flows app: testing one tool, and checking the resources tools need."""
+"""Background jobs of the tools app: testing one tool, and checking the resources tools need."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from migrator.core.models import Assistant, Connection
 from migrator.core.openai_client import client_for
 from migrator.core.services import ServiceError
 from migrator.core.services.jobs import JobContext
-from migrator.flows import toolset
-from migrator.flows.services import tools as tool_services
-from migrator.flows.tooltest import ToolTester, probe_resource
+from migrator.prompts.models import PromptVersion
+from migrator.tools import services as tool_services
+from migrator.tools import toolset
+from migrator.tools.tooltest import ToolTester, probe_resource
 
 # A tool test is a handful of calls; retries would hide the flakiness the test should report.
 _CLIENT_OPTIONS = {"max_retries": 0, "timeout": 60}
@@ -28,17 +29,13 @@ def _load(ctx: JobContext) -> tuple[Assistant, Connection]:
 def _version(assistant: Assistant, version_id: int | None):
     if not version_id:
         return None
-    try:
-        from migrator.prompts.models import PromptVersion
-    except ImportError:
-        return None
     version = PromptVersion.objects.filter(pk=version_id, assistant=assistant).first()
     if version is None:
         raise ServiceError(f"Prompt version #{version_id} of {assistant.display_name} no longer exists.")
     return version
 
 
-@job_handler("flows.test_tool", label="Test a tool")
+@job_handler("tools.test_tool", label="Test a tool")
 def test_tool(ctx: JobContext) -> dict:
     assistant, connection = _load(ctx)
     version = _version(assistant, ctx.params.get("version_id"))
@@ -73,7 +70,7 @@ def test_tool(ctx: JobContext) -> dict:
             "checks": [c.as_json() for c in verdict.checks]}
 
 
-@job_handler("flows.check_resources", label="Check tool resources")
+@job_handler("tools.check_resources", label="Check tool resources")
 def check_resources(ctx: JobContext) -> dict:
     assistant, connection = _load(ctx)
     rows = toolset.tool_rows(assistant, toolset.latest_version(assistant))

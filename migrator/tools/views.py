@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.models.job import JOB_FINISHED
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
-from migrator.flows import toolset
-from migrator.flows.forms import ConnectionChoiceForm, ToolTestForm
-from migrator.flows.models import ResourceKind, ToolTestResult
-from migrator.flows.services import tools as tool_services
-from migrator.flows.views.common import chosen_connection, loop_code
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
+from migrator.tools import services as tool_services
+from migrator.tools import toolset
+from migrator.tools.codegen import loop_code
+from migrator.tools.forms import ConnectionChoiceForm, ToolTestForm
+from migrator.tools.models import ResourceKind, ToolTestResult
 
-STOP_POLLING = 286
+
+def chosen_connection(raw: str | None) -> Connection | None:
+    """The connection picked on the page, else the Sandbox connection if it exists (pages never create it;
+    starting a test does)."""
+    if raw and str(raw).isdigit():
+        found = Connection.objects.filter(pk=int(raw)).first()
+        if found:
+            return found
+    return Connection.objects.filter(is_sandbox=True).order_by("pk").first()
 
 
 def _assistant(request: HttpRequest, pk: int) -> Assistant:
@@ -29,7 +39,7 @@ def _assistant(request: HttpRequest, pk: int) -> Assistant:
 
 def _running_jobs(assistant: Assistant) -> dict[str, Job]:
     jobs = Job.objects.filter(
-        kind="flows.test_tool", subject_type="core.assistant", subject_id=str(assistant.pk)
+        kind="tools.test_tool", subject_type="core.assistant", subject_id=str(assistant.pk)
     ).exclude(status__in=JOB_FINISHED).order_by("-created_at")
     running: dict[str, Job] = {}
     for job in jobs:
@@ -95,11 +105,11 @@ def _context(request: HttpRequest, assistant: Assistant) -> dict:
 
 def assistant_tools(request: HttpRequest, pk: int) -> HttpResponse:
     assistant = _assistant(request, pk)
-    return render(request, "flows/assistant_tools.html", _context(request, assistant))
+    return render(request, "tools/assistant_tools.html", _context(request, assistant))
 
 
 def tool_card(request: HttpRequest, pk: int, key: str) -> HttpResponse:
-    """One tool's card (polled while its test runs; answers 286 once it has ended so polling stops)."""
+    """One tool's card (polled while its test runs; answers htmx's stop-polling status once it has ended)."""
     assistant = _assistant(request, pk)
     connection = chosen_connection(request.GET.get("connection"))
     cards, _gate = _cards(assistant, connection, only=key)
@@ -107,21 +117,21 @@ def tool_card(request: HttpRequest, pk: int, key: str) -> HttpResponse:
         return HttpResponse(f"There is no tool {key} any more.", status=404)
     context = {"assistant": assistant, "card": cards[0], "connection": connection,
                "can_test": request.user.has_perm(tool_services.TEST_PERMISSION)}
-    response = render(request, "flows/assistant_tools.html#tool-card", context)
+    html = render_to_string("tools/assistant_tools.html#tool-card", context, request)
     if cards[0]["job"] is None:
-        response.status_code = STOP_POLLING
-        response["HX-Trigger"] = "tool-test-finished"
-    return response
+        # Stop polling, and tell the gate panel to refresh.
+        return trigger_client_event(HttpResponseStopPolling(html), "tool-test-finished")
+    return HttpResponse(html)
 
 
 def tool_gate_panel(request: HttpRequest, pk: int) -> HttpResponse:
     assistant = _assistant(request, pk)
     _cards_list, gate = _cards(assistant, None)
-    return render(request, "flows/assistant_tools.html#gate", {"assistant": assistant, "gate": gate})
+    return render(request, "tools/assistant_tools.html#gate", {"assistant": assistant, "gate": gate})
 
 
 def _back(assistant: Assistant, connection: Connection | None) -> str:
-    url = reverse("flows:assistant_tools", args=[assistant.pk])
+    url = reverse("tools:assistant_tools", args=[assistant.pk])
     return f"{url}?connection={connection.pk}" if connection else url
 
 
@@ -132,23 +142,21 @@ def test_tool(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose a tool and a connection that exist: " + "; ".join(
             f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
-        return redirect("flows:assistant_tools", pk=assistant.pk)
+        return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = form.cleaned_data["connection"]
     try:
         job = tool_services.start_tool_test(
             assistant_id=assistant.pk, tool_key=form.cleaned_data["tool_key"], actor=request.user,
             connection_id=connection.pk if connection else None,
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
-        return redirect("flows:assistant_tools", pk=assistant.pk)
+        messages.error(request, message_for(exc))
+        return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = Connection.objects.filter(pk=job.params["connection_id"]).first()
     if request.htmx:
         cards, _gate = _cards(assistant, connection, only=job.params["tool_key"])
         context = {"assistant": assistant, "card": cards[0], "connection": connection, "can_test": True}
-        return render(request, "flows/assistant_tools.html#tool-card", context)
+        return render(request, "tools/assistant_tools.html#tool-card", context)
     messages.success(request, format_html('Testing {} on {}: <a href="{}">job #{}</a>.', job.subject_label,
                                           connection.name if connection else "the Sandbox",
                                           job.get_absolute_url(), job.pk))
@@ -164,11 +172,9 @@ def test_all_tools(request: HttpRequest, pk: int) -> HttpResponse:
         jobs = tool_services.start_all_tool_tests(
             assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
-        return redirect("flows:assistant_tools", pk=assistant.pk)
+        messages.error(request, message_for(exc))
+        return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = Connection.objects.filter(pk=jobs[0].params["connection_id"]).first()
     messages.success(request, f"Started {len(jobs)} tool test(s) on {connection.name if connection else 'the Sandbox'}; "
                               "each card updates when its test ends.")
@@ -184,11 +190,9 @@ def check_resources(request: HttpRequest, pk: int) -> HttpResponse:
         job = tool_services.start_resource_check(
             assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
         )
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
-        return redirect("flows:assistant_tools", pk=assistant.pk)
+        messages.error(request, message_for(exc))
+        return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = Connection.objects.filter(pk=job.params["connection_id"]).first()
     messages.success(request, format_html('Checking the vector stores and files on {}: <a href="{}">job #{}</a>.',
                                           connection.name if connection else "the Sandbox",

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from migrator.prompts.conversion.strict import fix_schema, is_strict_compatible, lint_schema
+from migrator.tools.conversion.strict import fix_schema, is_strict_compatible, lint_schema
 
 WHERE = "/tools/0/parameters"
 

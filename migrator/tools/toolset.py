@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from migrator.core.models import Assistant
+from migrator.prompts import selectors
+from migrator.tools.conversion.convert import convert_tool
+from migrator.tools.conversion.strict import lint_schema
 
 
 @dataclass
@@ -67,7 +70,7 @@ def resources_of(tool: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
-# --- the prompts app (issue 5), read through a narrow bridge ---------------------------------------------
+# --- the prompts app's versions, read through its selectors ---------------------------------------------------
 
 
 def latest_version(assistant: Assistant):
@@ -75,20 +78,12 @@ def latest_version(assistant: Assistant):
 
     It is the same version the prompt review page opens on, so reviewers and tool tests look at one thing.
     """
-    try:
-        from migrator.prompts.selectors import current_version
-    except ImportError:
-        return None
-    return current_version(assistant)
+    return selectors.current_version(assistant)
 
 
 def serving_version(assistant: Assistant):
     """The version production should use now: production label, else approved (None when neither)."""
-    try:
-        from migrator.prompts.selectors import serving_version as select
-    except ImportError:
-        return None
-    return select(assistant)
+    return selectors.serving_version(assistant)
 
 
 def _finding(obj: Any, where: str) -> dict[str, str]:
@@ -121,10 +116,6 @@ class _Converted:
 
 def _convert_legacy(tool: dict[str, Any], tool_resources: dict[str, Any], index: int = 0) -> _Converted:
     try:
-        from migrator.prompts.conversion.tools import convert_tool
-    except ImportError:
-        return _Converted(None)
-    try:
         converted = convert_tool(tool, tool_resources=tool_resources or {}, index=index)
     except Exception as exc:  # a malformed legacy tool: show why instead of breaking the page
         return _Converted(None, [{"severity": "error", "message": f"Could not convert this tool: {exc}"}])
@@ -140,10 +131,6 @@ def _convert_legacy(tool: dict[str, Any], tool_resources: dict[str, Any], index:
 
 
 def _lint(schema: Any, where: str) -> list:
-    try:
-        from migrator.prompts.conversion.strict import lint_schema
-    except ImportError:
-        return []
     try:
         return list(lint_schema(schema, where=where))
     except Exception:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from migrator.core.models import AuditEvent, Job, JobStatus
-from migrator.flows import toolset
-from migrator.flows.models import ResourceState, ToolResourceCheck, ToolTestResult, ToolTestStatus
-from migrator.flows.services import tools as tool_services
+from migrator.tools import services as tool_services
+from migrator.tools import toolset
+from migrator.tools.models import ResourceState, ToolResourceCheck, ToolTestResult, ToolTestStatus
 from tests.flows.factories import (
     FlowFactory,
     assistant_from_sandbox,

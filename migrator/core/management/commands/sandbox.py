@@ -1,4 +1,9 @@
-"""``manage.py sandbox``: serve the offline OpenAI-compatible API under http://HOST:PORT/v1."""
+"""``manage.py sandbox``: serve the offline OpenAI-compatible API under http://HOST:PORT/v1.
+
+The one place the domain imports the sandbox (see tests/core/test_architecture.py): it only turns Django's
+command line and ``DATA_DIR`` into the sandbox's own options and runs its server in this process. The sandbox
+package itself knows nothing of Django (``python -m migrator.sandbox`` runs it without Django at all).
+"""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ import re
 from functools import cache
 from typing import Any, get_args, get_type_hints
 
-from migrator.prompts.conversion.strict import fix_schema, lint_schema
-from migrator.prompts.conversion.types import (
+from migrator.tools.conversion.strict import fix_schema, lint_schema
+from migrator.tools.conversion.types import (
     CHANGED,
     CONFIG,
     DROPPED,

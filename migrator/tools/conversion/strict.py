@@ -13,7 +13,7 @@ import copy
 import json
 from typing import Any
 
-from migrator.prompts.conversion.types import ERROR, INFO, STRICT, WARNING, Finding
+from migrator.tools.conversion.types import ERROR, INFO, STRICT, WARNING, Finding
 
 # Keywords strict mode understands (structure, annotations and the supported constraint keywords).
 ALLOWED_KEYWORDS = frozenset(

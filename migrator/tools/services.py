@@ -12,11 +12,11 @@ from migrator.core.models import Assistant, Connection, Flow, Job
 from migrator.core.services import ServiceError, audit
 from migrator.core.services.connections import ensure_sandbox_connection
 from migrator.core.services.jobs import start_job
-from migrator.flows import toolset
-from migrator.flows.models import ToolResourceCheck, ToolTestResult, ToolTestStatus
-from migrator.flows.toolset import ToolRow
+from migrator.tools import toolset
+from migrator.tools.models import ToolResourceCheck, ToolTestResult, ToolTestStatus
+from migrator.tools.toolset import ToolRow
 
-TEST_PERMISSION = "flows.run_tool_test"
+TEST_PERMISSION = "tools.run_tool_test"
 
 
 def _require(actor, perm: str, action: str) -> None:
@@ -37,7 +37,7 @@ def resolve_connection(connection_id: int | None) -> Connection:
 
 
 def start_tool_test(*, assistant_id: int, tool_key: str, actor, connection_id: int | None = None) -> Job:
-    """Queue a ``flows.test_tool`` job for one tool of the assistant's latest prompt version."""
+    """Queue a ``tools.test_tool`` job for one tool of the assistant's latest prompt version."""
     _require(actor, TEST_PERMISSION, "test tools")
     assistant = Assistant.objects.filter(pk=assistant_id).first()
     if assistant is None:
@@ -48,7 +48,7 @@ def start_tool_test(*, assistant_id: int, tool_key: str, actor, connection_id: i
         raise ServiceError(f"{assistant.display_name} has no tool {tool_key!r} in its current configuration.")
     connection = resolve_connection(connection_id)
     return start_job(
-        kind="flows.test_tool",
+        kind="tools.test_tool",
         actor=actor,
         params={
             "assistant_id": assistant.pk,
@@ -84,7 +84,7 @@ def start_resource_check(*, assistant_id: int, actor, connection_id: int | None 
         raise ServiceError(f"Assistant #{assistant_id} does not exist.")
     connection = resolve_connection(connection_id)
     return start_job(
-        kind="flows.check_resources",
+        kind="tools.check_resources",
         actor=actor,
         params={"assistant_id": assistant.pk, "connection_id": connection.pk},
         subject=assistant,

@@ -20,8 +20,8 @@ from typing import Any
 import openai
 
 from migrator.core.openai_client import describe_error
-from migrator.flows.models import ResourceState, ToolTestStatus
-from migrator.flows.samples import sample_for, validation_errors
+from migrator.tools.models import ResourceState, ToolTestStatus
+from migrator.tools.samples import sample_for, validation_errors
 
 SAMPLE_CALCULATION = ("6 * 7", "42")
 
