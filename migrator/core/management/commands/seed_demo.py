@@ -8,10 +8,12 @@ from __future__ import annotations
 import secrets
 from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import module_has_submodule
 
 from migrator.core.actors import system
 from migrator.core.roles import ENGINEER, PRODUCT_OWNER, SUPPORT_LEAD
@@ -66,20 +68,19 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<9} {label}")
 
     def _seed_apps(self, connection, users) -> None:
-        try:
-            inventory_demo = import_module("migrator.inventory.demo")
-        except ModuleNotFoundError:
-            self.stdout.write("Inventory import is not available; skipping the demo import.")
-            return
+        inventory_demo = import_module("migrator.inventory.demo")
         try:
             report = inventory_demo.seed_demo_inventory(connection=connection, actor=system("seed_demo", "the demo seeder"))
         except Exception as exc:
             raise CommandError(f"Importing the demo organisation from {connection.base_url} failed: {exc}") from exc
         self.stdout.write(f"Demo inventory: {report}")
-        for module_name in ("migrator.prompts.demo", "migrator.flows.demo"):
-            try:
-                module = import_module(module_name)
-            except ModuleNotFoundError:
+        # Every other app's ``demo.seed_demo`` in INSTALLED_APPS order (found, not listed): each step builds on
+        # the ones before it, through the same services people use.
+        for config in apps.get_app_configs():
+            if config.name in ("migrator.core", "migrator.inventory") or not config.name.startswith("migrator."):
                 continue
+            if not module_has_submodule(config.module, "demo"):
+                continue
+            module = import_module(f"{config.name}.demo")
             summary = module.seed_demo(connection=connection, users=users)
-            self.stdout.write(f"{module_name}: {summary}")
+            self.stdout.write(f"{config.label}: {summary}")
