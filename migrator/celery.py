@@ -46,6 +46,8 @@ def choose_broker(preference: str, redis_url: str, data_dir: Path) -> BrokerChoi
 def _configure(app: Celery) -> BrokerChoice:
     from django.conf import settings
 
+    from migrator.core.jobs.queues import job_queue
+
     choice = choose_broker(settings.CELERY_BROKER_PREFERENCE, settings.REDIS_URL, settings.DATA_DIR)
     conf: dict[str, object] = {
         "broker_url": choice.url,
@@ -53,7 +55,9 @@ def _configure(app: Celery) -> BrokerChoice:
         "task_acks_late": True,
         "task_reject_on_worker_lost": False,  # a lost job is marked failed by the reaper, not redelivered forever
         "worker_prefetch_multiplier": 1,
-        "task_default_queue": settings.CELERY_QUEUE,
+        # Unique per installation (derived from its database), so two installations sharing Redis never take
+        # each other's jobs; a worker started without -Q consumes exactly this queue.
+        "task_default_queue": job_queue(),
         "task_always_eager": settings.CELERY_TASK_ALWAYS_EAGER,
         "task_eager_propagates": False,
         "broker_connection_retry_on_startup": True,
@@ -73,7 +77,9 @@ def _configure(app: Celery) -> BrokerChoice:
             "store_processed": False,
         }
     else:
-        conf["broker_transport_options"] = {"visibility_timeout": 3600}
+        # A message a worker took but never acked (the worker was killed) comes back after this long; the
+        # reaper re-sends a job nobody picked up much sooner (JOB_PICKUP_SECONDS).
+        conf["broker_transport_options"] = {"visibility_timeout": max(3600, settings.JOB_TIME_LIMIT_SECONDS + 300)}
     app.conf.update(conf)
     return choice
 
@@ -94,4 +100,4 @@ def _on_configure(sender: Celery, **_: object) -> None:
     broker_choice()
 
 
-app.autodiscover_tasks(["migrator.core", "migrator.inventory", "migrator.prompts", "migrator.flows"])
+app.autodiscover_tasks()  # every installed app's ``tasks`` module

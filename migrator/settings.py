@@ -149,9 +149,21 @@ if not MIGRATOR_ENCRYPTION_KEY:
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_PREFERENCE = env_choice("MIGRATOR_BROKER", "auto", {"auto", "redis", "filesystem"})
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_QUEUE = env_str("CELERY_QUEUE", "migrator")
-JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120, minimum=10)
+# Empty: a queue name unique to this installation, derived from its database (migrator.core.jobs.queues).
+CELERY_QUEUE = env_str("CELERY_QUEUE", "")
+# A running job whose process has not heart-beaten for this long is failed by the reaper.
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 120, minimum=2)
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+# A queued job no worker picked up within this long is sent once more, then failed with what to check.
+JOB_PICKUP_SECONDS = env_int("JOB_PICKUP_SECONDS", 300, minimum=1)
+# Time limits of job kinds that declare none (``@job_handler(..., soft_time_limit=, time_limit=)``).
+JOB_SOFT_TIME_LIMIT_SECONDS = env_int("JOB_SOFT_TIME_LIMIT_SECONDS", 3600, minimum=1)
+JOB_TIME_LIMIT_SECONDS = env_int("JOB_TIME_LIMIT_SECONDS", 3900, minimum=2)
+if JOB_SOFT_TIME_LIMIT_SECONDS >= JOB_TIME_LIMIT_SECONDS:
+    raise ImproperlyConfigured(
+        f"JOB_SOFT_TIME_LIMIT_SECONDS ({JOB_SOFT_TIME_LIMIT_SECONDS}) must be below JOB_TIME_LIMIT_SECONDS "
+        f"({JOB_TIME_LIMIT_SECONDS}): the soft limit lets a job stop cleanly before the hard one kills it."
+    )
 
 # --- Product settings ---
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765/v1")

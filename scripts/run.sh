@@ -8,7 +8,8 @@ PORT=${PORT:-8000}
 SANDBOX_PORT=${SANDBOX_PORT:-8765}
 export DEBUG=${DEBUG:-true}
 export SANDBOX_URL=${SANDBOX_URL:-http://127.0.0.1:${SANDBOX_PORT}/v1}
-mkdir -p var
+LOGS=${MIGRATOR_DATA_DIR:-var}
+mkdir -p "$LOGS"
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for p in "$PORT" "$SANDBOX_PORT"; do
@@ -36,19 +37,23 @@ trap cleanup INT TERM EXIT
 
 $PY manage.py migrate --noinput
 
-$PY manage.py sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --seed demo > var/sandbox.log 2>&1 &
+$PY manage.py sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" --seed demo > "$LOGS/sandbox.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   if $PY -c "import urllib.request,sys; urllib.request.urlopen(urllib.request.Request('$SANDBOX_URL/models', headers={'Authorization': 'Bearer sk-sandbox'}), timeout=1)" 2>/dev/null; then break; fi
   sleep 0.3
 done
-echo "Sandbox: $SANDBOX_URL (log: var/sandbox.log)"
+echo "Sandbox: $SANDBOX_URL (log: $LOGS/sandbox.log)"
 
 $PY manage.py seed_demo --sandbox-url "$SANDBOX_URL"
 
-.venv/bin/celery -A migrator worker -l INFO -c 2 -Q "${CELERY_QUEUE:-migrator}" > var/worker.log 2>&1 &
+# The queue is unique to this installation (derived from its database unless CELERY_QUEUE is set), so two
+# `make run`s sharing one Redis never take each other's jobs. Web and worker derive the same name.
+QUEUE=$($PY manage.py job_queue)
+echo "Job queue: $($PY manage.py job_queue --explain)"
+.venv/bin/celery -A migrator worker -l INFO -c 2 -Q "$QUEUE" -n "$QUEUE@%h" > "$LOGS/worker.log" 2>&1 &
 pids+=($!)
-echo "Celery worker started (log: var/worker.log)"
+echo "Celery worker started on queue $QUEUE (log: $LOGS/worker.log)"
 
 echo
 echo "  migrator is running at http://$HOST:$PORT/  — log in with the demo accounts above. Ctrl-C stops everything."

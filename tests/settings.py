@@ -15,3 +15,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # several test runs on one machine do not trample each other.
     _test_name = os.environ.get("MIGRATOR_TEST_DB") or str(DATA_DIR / f"test-{os.getpid()}.sqlite3")
     DATABASES["default"]["TEST"] = {"NAME": _test_name}
+
+# Job kinds with tiny time limits for the worker tests (found by autodiscovery like any app's jobs module).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobkinds"]  # noqa: F405

@@ -10,8 +10,10 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # The Celery app is loaded here rather than in migrator/__init__.py, so that importing any migrator
         # module (the sandbox above all) does not drag in Celery and Django settings; shared tasks bind to it.
-        from migrator import celery  # noqa: F401
-        from migrator.core import jobs, roles, worker  # noqa: F401 - worker connects Celery signals
+        from django.utils.module_loading import autodiscover_modules
 
-        jobs.autodiscover()
+        from migrator import celery  # noqa: F401
+        from migrator.core import roles, worker  # noqa: F401 - worker connects Celery signals
+
+        autodiscover_modules("jobs")  # each app's job kinds register themselves with @job_handler
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="migrator.core.roles.sync")

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from django.conf import settings
 from django.db import models
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils import timezone
+
+from migrator.core.jobs.registry import registry
 
 
 class JobStatus(models.TextChoices):
@@ -15,13 +22,24 @@ class JobStatus(models.TextChoices):
 
 JOB_FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
-JOB_TRANSITIONS: dict[str, set[str]] = {
-    JobStatus.QUEUED: {JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED},
-    JobStatus.RUNNING: {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED},
-    JobStatus.SUCCEEDED: set(),
-    JobStatus.FAILED: set(),
-    JobStatus.CANCELLED: set(),
+# The one table of job status moves. ``JobQuerySet.move`` is the only code that writes ``Job.status`` after
+# creation, and it does so as a compare-and-set against the sources this table allows.
+JOB_TRANSITIONS: dict[str, frozenset[str]] = {
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
+    JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}),
+    JobStatus.SUCCEEDED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELLED: frozenset(),
 }
+
+
+def job_move_allowed(source: str, target: str) -> bool:
+    return target in JOB_TRANSITIONS.get(source, frozenset())
+
+
+def job_move_sources(target: str) -> list[str]:
+    """Every status the table lets a job leave for ``target``."""
+    return [source for source, targets in JOB_TRANSITIONS.items() if target in targets]
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -34,6 +52,20 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     def unfinished(self) -> JobQuerySet:
         return self.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+
+    def move(self, pk: int, target: str, *, where: dict[str, Any] | None = None, **fields: Any) -> bool:
+        """Move job ``pk`` to ``target`` if the transitions table allows it from its current status.
+
+        A compare-and-set: one UPDATE filtered on the allowed source statuses (plus ``where``), so two
+        processes racing (a worker finishing, a reaper failing, a user cancelling) cannot both win and a
+        finished job never moves again. Returns whether this call made the move.
+        """
+        sources = job_move_sources(target)
+        if not sources:
+            return False
+        if target in JOB_FINISHED:
+            fields.setdefault("finished_at", timezone.now())
+        return bool(self.filter(pk=pk, status__in=sources, **(where or {})).update(status=target, **fields))
 
 
 class Job(models.Model):
@@ -56,7 +88,20 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
     )
     celery_task_id = models.CharField(max_length=64, blank=True)
+    # Every message carries this token: a worker runs a job only if its own database has the job with it.
+    token = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    queue = models.CharField(max_length=200, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    enqueue_count = models.PositiveSmallIntegerField(default=0)
+    soft_time_limit = models.PositiveIntegerField(null=True, blank=True)
+    time_limit = models.PositiveIntegerField(null=True, blank=True)
+    # The process that runs the job (Celery node name, host, pid): the one whose thread heart-beats.
     worker = models.CharField(max_length=200, blank=True)
+    worker_host = models.CharField(max_length=200, blank=True)
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    progress_unit = models.CharField(max_length=32, blank=True)
+    # What the job produced, for the job page: [{"label": ..., "url": ...}, ...]
+    links = models.JSONField(default=list, blank=True)
     cancel_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -89,19 +134,46 @@ class Job(models.Model):
 
     @property
     def kind_label(self) -> str:
-        from migrator.core.jobs import registry
-
         handler = registry.get(self.kind)
         return handler.label if handler else self.kind
+
+    @property
+    def can_cancel(self) -> bool:
+        return job_move_allowed(self.status, JobStatus.CANCELLED) and not self.cancel_requested
+
+    @property
+    def progress_text(self) -> str:
+        """Progress for people: "21.4 MB of 21.4 MB", "3 of 10 threads", "3 of 10"."""
+        done, total = self.progress_done, self.progress_total
+        if self.progress_unit == "bytes":
+            return f"{filesizeformat(done)} of {filesizeformat(total)}" if total else filesizeformat(done)
+        unit = f" {self.progress_unit}" if self.progress_unit else ""
+        if total:
+            return f"{done:,} of {total:,}{unit}"
+        return f"{done:,}{unit}" if done else ""
+
+    @property
+    def step_label(self) -> str:
+        """The current step while the job runs; once it has ended, how it ended (never a stale step)."""
+        if self.status == JobStatus.QUEUED:
+            return "Waiting for a worker"
+        if self.status == JobStatus.RUNNING:
+            return self.progress_message or "Running"
+        if self.status == JobStatus.SUCCEEDED:
+            return "Finished"
+        return self.get_status_display()
 
     @property
     def duration_seconds(self) -> float | None:
         if not self.started_at:
             return None
-        from django.utils import timezone
-
         end = self.finished_at or timezone.now()
         return (end - self.started_at).total_seconds()
+
+    @property
+    def waited_seconds(self) -> float:
+        """How long a queued job has waited since it was last sent to the queue."""
+        return (timezone.now() - (self.enqueued_at or self.created_at)).total_seconds()
 
 
 class WorkerHeartbeat(models.Model):
@@ -110,6 +182,8 @@ class WorkerHeartbeat(models.Model):
     hostname = models.CharField(max_length=200, unique=True)
     pid = models.PositiveIntegerField(default=0)
     broker = models.CharField(max_length=32, blank=True)
+    # Comma-separated queue names the worker consumes; the job page uses it to say who could pick a job up.
+    queues = models.CharField(max_length=500, blank=True)
     started_at = models.DateTimeField()
     last_seen = models.DateTimeField(db_index=True)
 
@@ -118,3 +192,7 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.hostname
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [q for q in self.queues.split(",") if q]

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 from migrator.core.forms import JobFilterForm
 from migrator.core.models import Job, JobStatus
 from migrator.core.services import ServiceError
-from migrator.core.services.jobs import live_workers, reap_stale_jobs, request_cancel, start_job
+from migrator.core.services.jobs import live_workers, request_cancel, start_job
 from migrator.core.views.common import message_for, paginate
 
 
@@ -40,21 +40,29 @@ def _get_job(request: HttpRequest, pk: int) -> Job:
     return get_object_or_404(Job.objects.visible_to(request.user).select_related("created_by"), pk=pk)
 
 
-def _live_context(job: Job) -> dict:
-    if job.status == JobStatus.RUNNING and reap_stale_jobs():
-        job.refresh_from_db()
-    # A queued job with no worker alive would otherwise wait silently forever: say why, and what to do.
-    waiting_for_worker = job.status == JobStatus.QUEUED and not settings.CELERY_TASK_ALWAYS_EAGER and not live_workers()
-    return {"job": job, "waiting_for_worker": waiting_for_worker}
+def _live_context(request: HttpRequest, job: Job) -> dict:
+    """What the page and its polled fragment show. Read-only: reaping never happens in a request."""
+    waiting = job.status == JobStatus.QUEUED and not settings.CELERY_TASK_ALWAYS_EAGER
+    listeners = live_workers(job.queue) if waiting else []
+    may_cancel = job.created_by_id == request.user.pk or request.user.has_perm("core.change_job")
+    return {
+        "job": job,
+        "waiting_for_worker": waiting,
+        # Nobody consumes the job's queue: say so, and what to do, instead of waiting silently.
+        "no_worker": waiting and not listeners,
+        "other_workers": live_workers() if waiting and not listeners else [],
+        "pickup_seconds": settings.JOB_PICKUP_SECONDS,
+        "may_cancel": may_cancel and job.can_cancel,
+    }
 
 
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "core/job_detail.html", _live_context(_get_job(request, pk)))
+    return render(request, "core/job_detail.html", _live_context(request, _get_job(request, pk)))
 
 
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The polled fragment. Once the job has ended it answers htmx's stop-polling status (286)."""
-    context = _live_context(_get_job(request, pk))
+    context = _live_context(request, _get_job(request, pk))
     job = context["job"]
     html = render_to_string("core/job_detail.html#job-live", context, request)
     if job.is_finished:
@@ -67,11 +75,12 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_job(request, pk)
     try:
-        request_cancel(job_id=job.pk, actor=request.user)
+        job = request_cancel(job_id=job.pk, actor=request.user)
     except ServiceError as exc:
         messages.error(request, message_for(exc))
     else:
-        messages.info(request, f"Cancellation of job #{job.pk} was requested.")
+        messages.info(request, f"Job #{job.pk} was cancelled." if job.is_finished
+                      else f"Job #{job.pk} will stop at its next step.")
     return redirect(job)
 
 

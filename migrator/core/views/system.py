@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
@@ -7,8 +9,9 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from migrator.celery import broker_choice, redis_answers
+from migrator.core.jobs.queues import installation_id, job_queue, queue_source
 from migrator.core.models import Connection, Job, JobStatus, WorkerHeartbeat
-from migrator.core.services.jobs import live_workers, reap_stale_jobs
+from migrator.core.services.jobs import live_workers
 
 
 def _check_database() -> dict:
@@ -44,10 +47,26 @@ def _check_sandbox() -> dict:
         return {"ok": False, "detail": describe_error(exc, where=conn.base_url)}
 
 
+def _check_queue(workers: list[WorkerHeartbeat]) -> dict:
+    queue = job_queue()
+    return {
+        "name": queue,
+        "source": queue_source(),
+        "installation": installation_id(),
+        "listeners": [w for w in workers if queue in w.queue_names],
+        "pickup_seconds": settings.JOB_PICKUP_SECONDS,
+        "stale_seconds": settings.JOB_STALE_SECONDS,
+        "soft_limit": settings.JOB_SOFT_TIME_LIMIT_SECONDS,
+        "hard_limit": settings.JOB_TIME_LIMIT_SECONDS,
+    }
+
+
 def system_status(request: HttpRequest) -> HttpResponse:
-    reaped = reap_stale_jobs()
+    """Read-only: it reports; the worker loop and ``manage.py reap_jobs`` do the reaping."""
     workers = live_workers()
+    queue = _check_queue(workers)
     context = {
+        "queue": queue,
         "database": _check_database(),
         "broker": _check_broker(),
         "workers": workers,
@@ -55,7 +74,9 @@ def system_status(request: HttpRequest) -> HttpResponse:
         "sandbox": _check_sandbox(),
         "queued": Job.objects.filter(status=JobStatus.QUEUED).count(),
         "running": Job.objects.filter(status=JobStatus.RUNNING).count(),
-        "reaped": reaped,
+        "waiting_long": Job.objects.filter(
+            status=JobStatus.QUEUED, enqueued_at__lt=timezone.now() - timedelta(seconds=settings.JOB_PICKUP_SECONDS)
+        ).count(),
         "now": timezone.now(),
         "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     }

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class JobKindsConfig(AppConfig):
+    name = "tests.jobkinds"
+    label = "tests_jobkinds"

@@ -1,0 +1,37 @@
+"""Job kinds with tiny time limits, for tests that run them in a real worker."""
+
+from __future__ import annotations
+
+import time
+
+from migrator.core.jobs.context import JobContext
+from migrator.core.jobs.registry import job_handler
+
+
+@job_handler("tests.sleepy", label="Sleep past a soft limit", soft_time_limit=1, time_limit=20)
+def sleepy(ctx: JobContext) -> dict:
+    ctx.progress(0, 1, "Sleeping")
+    deadline = time.monotonic() + float(ctx.params.get("seconds", 10))
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {"slept": True}
+
+
+@job_handler("tests.stubborn", label="Ignore the soft limit", time_limit=2)
+def stubborn(ctx: JobContext) -> dict:
+    ctx.progress(0, 1, "Sleeping through every signal it can")
+    deadline = time.monotonic() + float(ctx.params.get("seconds", 30))
+    while time.monotonic() < deadline:
+        try:
+            time.sleep(0.05)
+        except Exception:  # noqa: BLE001 - deliberately swallows SoftTimeLimitExceeded: only a kill stops it
+            continue
+    return {"slept": True}
+
+
+@job_handler("tests.produces", label="Produce two things", unit="bytes")
+def produces(ctx: JobContext) -> dict:
+    ctx.progress(22407093, 22407093, "Writing")
+    ctx.produced("/assistants/", "All assistants")
+    ctx.produced("/jobs/", "The job list")
+    return {"ok": True}
