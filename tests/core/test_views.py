@@ -144,18 +144,3 @@ def test_list_badges_prefer_shutdown_dates_reported_by_a_connection(client, engi
     client.force_login(engineer)
     response = client.get(reverse("core:assistant_list"), {"model_state": "retired"}, HTTP_HX_REQUEST="true")
     assert b"Docs bot" in response.content and b"badge-retired" in response.content
-
-
-def test_a_queued_job_says_when_no_worker_is_alive(client, engineer):
-    from django.utils import timezone
-
-    from migrator.core.models import WorkerHeartbeat
-
-    client.force_login(engineer)
-    job = JobFactory(status=JobStatus.QUEUED, created_by=engineer)
-    response = client.get(reverse("core:job_progress", args=[job.pk]), HTTP_HX_REQUEST="true")
-    assert b"No worker has sent a heartbeat" in response.content
-    now = timezone.now()
-    WorkerHeartbeat.objects.create(hostname="w1:1", started_at=now, last_seen=now)
-    response = client.get(reverse("core:job_progress", args=[job.pk]), HTTP_HX_REQUEST="true")
-    assert b"No worker has sent a heartbeat" not in response.content
