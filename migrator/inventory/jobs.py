@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
+from django.urls import reverse
 
 from migrator.core.jobs import job_handler
 from migrator.core.models import Connection
@@ -42,6 +43,7 @@ def _connection(ctx: JobContext) -> Connection:
 def test_connection(ctx: JobContext) -> dict:
     connection = _connection(ctx)
     ctx.progress(0, 4, f"Probing {connection.name}…")
+    ctx.produced(reverse("inventory:connection_list"), "Connections")
     result = connections.test_connection(connection=connection, actor=ctx.actor)
     for api, detail in result["details"].items():
         ctx.log(f"{api}: {'answers' if detail['ok'] else 'does not answer'} — {detail['detail']}")
@@ -49,9 +51,14 @@ def test_connection(ctx: JobContext) -> dict:
     return result
 
 
-@job_handler("inventory.import_archive", label="Import archive")
+# Imports of large organisations read hundreds of megabytes and thousands of threads: allow hours.
+_IMPORT_LIMITS = {"soft_time_limit": 4 * 3600, "time_limit": 4 * 3600 + 300}
+
+
+@job_handler("inventory.import_archive", label="Import archive", unit="bytes", **_IMPORT_LIMITS)
 def import_archive(ctx: JobContext) -> dict:
     path = Path(ctx.params["path"])
+    ctx.produced(reverse("core:assistant_list"), "Imported assistants")
     try:
         report = imports.import_archive(path=path, actor=ctx.actor, job_ctx=ctx,
                                         source=ctx.params.get("filename", path.name))
@@ -62,9 +69,10 @@ def import_archive(ctx: JobContext) -> dict:
     return report.to_dict()
 
 
-@job_handler("inventory.import_connection", label="Import from connection")
+@job_handler("inventory.import_connection", label="Import from connection", **_IMPORT_LIMITS)
 def import_connection(ctx: JobContext) -> dict:
     connection = _connection(ctx)
+    ctx.produced(reverse("core:assistant_list"), "Imported assistants")
     threads = ctx.params.get("threads") or []
     threads_file = ctx.params.get("threads_file")
     if threads_file:

@@ -24,6 +24,7 @@ def try_version(ctx) -> dict[str, Any]:
     if connection is None:
         raise ServiceError("The connection no longer exists.")
     ctx.progress(0, 1, f"Sending v{version.number} to {connection.name}")
+    ctx.produced(version, f"v{version.number} of {version.assistant.display_name}")
     ctx.log(f"responses.create with v{version.number} of {version.assistant.display_name} on {connection.name} "
             f"(model {version.config.get('model')})")
     client = client_for(connection, max_retries=0)
