@@ -51,4 +51,4 @@ def queue_source() -> str:
 
     if settings.CELERY_QUEUE:
         return "set by CELERY_QUEUE"
-    return f"derived from the database ({database_identity(connections['default'].settings_dict)})"
+    return f"derived from the database {database_identity(connections['default'].settings_dict)}"
