@@ -7,6 +7,7 @@ import time
 
 from celery import Task, shared_task
 from celery.exceptions import Reject, TimeLimitExceeded
+from django.db import close_old_connections
 
 from migrator.core.jobs.runner import Delivery, deliver, fail_running
 
@@ -23,6 +24,7 @@ class JobTask(Task):
         job ends failed with that reason instead of waiting for its heartbeat to go stale."""
         if not isinstance(exc, TimeLimitExceeded):
             return
+        close_old_connections()  # the main process's connection may have idled out while the job ran
         job_id = kwargs.get("job_id", args[0] if args else None)
         if job_id is None:
             return

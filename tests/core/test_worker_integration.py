@@ -17,6 +17,7 @@ from migrator.core.jobs.queues import installation_id, job_queue
 from migrator.core.models import Job, JobStatus, WorkerHeartbeat
 from migrator.core.services.jobs import reap_jobs, start_job
 from migrator.core.tasks import run_job
+from tests.core.tool_test_load import start_tool_tests
 from tests.plugins.worker import REPO, base_env
 
 pytestmark = [pytest.mark.worker]
@@ -32,6 +33,15 @@ def _wait_for(predicate, timeout: float = 60.0, interval: float = 0.2):
             return value
         time.sleep(interval)
     return None
+
+
+def _reap_until(predicate, *, command: bool = False, timeout: float = 30.0):
+    """Run the reaper (the service, or the management command as cron would) until ``predicate`` holds."""
+    def step():
+        call_command("reap_jobs") if command else reap_jobs()
+        return predicate()
+
+    return _wait_for(step, timeout=timeout, interval=0.5)
 
 
 def _ended(job: Job, timeout: float = 60.0) -> Job | None:
@@ -57,12 +67,10 @@ def test_job_started_in_a_transaction_is_run_by_a_real_worker(celery_worker_proc
 # --- two installations on one machine ------------------------------------------------------------------
 
 
-_START_JOBS = """
-from migrator.core.actors import system
+_START_TOOL_TESTS = """
 from migrator.core.jobs.queues import job_queue
-from migrator.core.services.jobs import start_job
-for i in range({count}):
-    start_job(kind="core.selftest", actor=system("command:test", "the test"), params={{"steps": 2, "delay": 0.01}})
+from tests.core.tool_test_load import start_tool_tests
+start_tool_tests(base_url={base_url!r}, api_key={api_key!r}, count={count})
 print(job_queue())
 """
 
@@ -78,38 +86,42 @@ def _other_installation(tmp_path, settings) -> dict[str, str]:
     return database
 
 
-def test_two_installations_sharing_a_broker_each_run_only_their_own_jobs(start_worker, settings, engineer, tmp_path):
+def test_two_installations_sharing_a_broker_each_run_only_their_own_jobs(start_worker, settings, sandbox, tmp_path):
+    """Two installations on one machine (own databases, own workers started on their derived default queue,
+    one Redis) each run 20 tool tests: none lost, none taken by the other installation."""
     settings.CELERY_QUEUE = ""  # both installations use their derived default queue, as `make run` does
     other_db = _other_installation(tmp_path, settings)
+    other_env = {**other_db, "MIGRATOR_DATA_DIR": str(tmp_path / "other")}
     ours = start_worker(name="ours")
-    theirs = start_worker(name="theirs", database=other_db, env={"MIGRATOR_DATA_DIR": str(tmp_path / "other")})
+    theirs = start_worker(name="theirs", database=other_db, env=other_env)
     # Web and worker of one installation derive the same queue; two installations derive different ones.
     assert ours.consumed_queue() == job_queue() == f"migrator-{installation_id()}"
     assert theirs.consumed_queue() != ours.consumed_queue()
 
-    started = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", _START_JOBS.format(count=20)], cwd=REPO, check=True,
-        env=base_env(settings, {**other_db, "MIGRATOR_DATA_DIR": str(tmp_path / "other")}),
-        capture_output=True, text=True, timeout=120,
-    )
+    script = _START_TOOL_TESTS.format(base_url=sandbox.base_url, api_key=sandbox.api_key, count=20)
+    started = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=REPO, timeout=300,
+                             env=base_env(settings, other_env), capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr[-3000:]
     assert started.stdout.strip().splitlines()[-1] == theirs.consumed_queue()
-    jobs = [start_job(kind="core.selftest", actor=engineer, params={"steps": 2, "delay": 0.01}) for _ in range(20)]
+    job_ids = start_tool_tests(base_url=sandbox.base_url, api_key=sandbox.api_key, count=20)
 
     other_file = other_db["DATABASE_URL"].removeprefix("sqlite:///")
 
     def their_rows() -> list[tuple]:
         with sqlite3.connect(other_file) as db:
-            return db.execute("SELECT id, status, worker, error FROM core_job ORDER BY id").fetchall()
+            return db.execute("SELECT id, kind, status, worker, error FROM core_job ORDER BY id").fetchall()
 
-    done = _wait_for(lambda: Job.objects.filter(pk__in=[j.pk for j in jobs], status__in=ENDED).count() == 20
-                     and all(row[1] in ENDED for row in their_rows()), timeout=240, interval=0.5)
+    done = _wait_for(lambda: Job.objects.filter(pk__in=job_ids, status__in=ENDED).count() == 20
+                     and all(row[2] in ENDED for row in their_rows()), timeout=600, interval=0.5)
     assert done, (ours.log()[-2000:], theirs.log()[-2000:])
-    for job in Job.objects.filter(pk__in=[j.pk for j in jobs]):
+    for job in Job.objects.filter(pk__in=job_ids):
+        assert job.kind == "flows.test_tool"
         assert job.status == JobStatus.SUCCEEDED, job.error
         assert job.worker.startswith("ours@")
     rows = their_rows()
     assert len(rows) == 20
-    for _id, status, worker, error in rows:
+    for _id, kind, status, worker, error in rows:
+        assert kind == "flows.test_tool"
         assert status == JobStatus.SUCCEEDED, error
         assert worker.startswith("theirs@")
     # Neither worker ever saw the other's messages.
@@ -127,8 +139,7 @@ def test_a_running_job_whose_worker_was_killed_is_failed_with_the_reason(start_w
     assert _wait_for(lambda: Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).exists()), worker.log()[-3000:]
     worker.kill()
     # No worker is alive: the reaper command (cron, or `--every`) fails it once its heartbeat is stale.
-    reaped = _wait_for(lambda: call_command("reap_jobs") or Job.objects.filter(pk=job.pk, status=JobStatus.FAILED).first(),
-                       timeout=30, interval=0.5)
+    reaped = _reap_until(lambda: Job.objects.filter(pk=job.pk, status=JobStatus.FAILED).first(), command=True)
     assert reaped is not None
     assert "stopped sending heartbeats" in reaped.error and worker.name in reaped.error
 
@@ -141,8 +152,7 @@ def test_a_job_enqueued_while_its_worker_is_killed_is_sent_again_then_failed(sta
     job = start_job(kind="core.selftest", actor=engineer)
     assert _wait_for(lambda: Job.objects.filter(pk=job.pk, enqueue_count=1).exists())
     # Nobody consumes the queue. The reaper sends it once more, then fails it with what to check.
-    failed = _wait_for(lambda: reap_jobs() and False or Job.objects.filter(pk=job.pk, status=JobStatus.FAILED).first(),
-                       timeout=30, interval=0.5)
+    failed = _reap_until(lambda: Job.objects.filter(pk=job.pk, status=JobStatus.FAILED).first())
     assert failed is not None
     assert failed.enqueue_count == 2 and failed.started_at is None
     assert "No worker picked this job up" in failed.error and queue in failed.error
@@ -154,7 +164,7 @@ def test_a_job_sent_twice_runs_once_when_a_worker_comes_back(start_worker, setti
     settings.JOB_PICKUP_SECONDS = 1
     start_worker(queue=queue).kill()
     job = start_job(kind="core.selftest", actor=engineer, params={"steps": 2, "delay": 0.01})
-    assert _wait_for(lambda: reap_jobs().resent, timeout=10, interval=0.3) == [job.pk]
+    assert _wait_for(lambda: reap_jobs().resent, timeout=10, interval=0.3) == [job.pk]  # a second message
     # Two messages for one job are on the queue now. A new worker runs the job once and drops the duplicate.
     again = start_worker(queue=queue)
     finished = _ended(job)

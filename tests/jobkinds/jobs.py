@@ -24,7 +24,7 @@ def stubborn(ctx: JobContext) -> dict:
     while time.monotonic() < deadline:
         try:
             time.sleep(0.05)
-        except Exception:  # noqa: BLE001 - deliberately swallows SoftTimeLimitExceeded: only a kill stops it
+        except Exception:  # deliberately swallows SoftTimeLimitExceeded: only a kill stops it
             continue
     return {"slept": True}
 
