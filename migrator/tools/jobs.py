@@ -50,7 +50,7 @@ def test_tool(ctx: JobContext) -> dict:
     if not model:
         raise ServiceError(f"{assistant.display_name} has no model to test with; set one in its prompt version.")
     ctx.progress(0, 1, f"Testing {row.label} on {connection.name}")
-    ctx.produced(reverse("flows:assistant_tools", args=[assistant.pk]), f"Tools of {assistant.display_name}")
+    ctx.produced(reverse("tools:assistant_tools", args=[assistant.pk]), f"Tools of {assistant.display_name}")
     ctx.log(f"Testing {row.label} of {assistant.display_name}"
             f"{f' v{version.number}' if version is not None else ''} with {model} on {connection.name}")
     tester = ToolTester(
@@ -86,7 +86,7 @@ def check_resources(ctx: JobContext) -> dict:
         ctx.log("The assistant's tools need no vector stores or files.")
         return {"checked": 0, "states": {}}
     client = client_for(connection, **_CLIENT_OPTIONS)
-    ctx.produced(reverse("flows:assistant_tools", args=[assistant.pk]), f"Tools of {assistant.display_name}")
+    ctx.produced(reverse("tools:assistant_tools", args=[assistant.pk]), f"Tools of {assistant.display_name}")
     states: dict[str, str] = {}
     for done, (kind, resource_id) in enumerate(wanted):
         ctx.progress(done, len(wanted), f"Checking {resource_id}")
