@@ -145,12 +145,14 @@ class Job(models.Model):
     def progress_text(self) -> str:
         """Progress for people: "21.4 MB of 21.4 MB", "3 of 10 threads", "3 of 10"."""
         done, total = self.progress_done, self.progress_total
+        if not done and not total:
+            return ""
         if self.progress_unit == "bytes":
             return f"{filesizeformat(done)} of {filesizeformat(total)}" if total else filesizeformat(done)
         unit = f" {self.progress_unit}" if self.progress_unit else ""
         if total:
             return f"{done:,} of {total:,}{unit}"
-        return f"{done:,}{unit}" if done else ""
+        return f"{done:,}{unit}"
 
     @property
     def step_label(self) -> str:
