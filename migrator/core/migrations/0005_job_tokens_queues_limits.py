@@ -18,7 +18,7 @@ def give_each_job_a_token(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0003_audit_actor_kind'),
+        ('core', '0004_flow_statuses_from_evidence'),
     ]
 
     operations = [
