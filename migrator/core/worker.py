@@ -8,6 +8,7 @@ pages, and reaps: queued jobs nobody picked up, running jobs whose process stopp
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -15,6 +16,23 @@ from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 logger = logging.getLogger(__name__)
 _stop = threading.Event()
+# The pool forks replacement children (after a hard time limit or a crash) from the main process. SQLite's
+# lock bookkeeping is per process, so a connection open in this loop's thread at that moment would leave the
+# child locked out of the database. Each pass of the loop holds this lock, and so does every fork.
+_db_pass = threading.Lock()
+
+
+def _before_fork() -> None:
+    _db_pass.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _db_pass.release()
+
+
+def _after_fork_in_child() -> None:
+    global _db_pass
+    _db_pass = threading.Lock()
 
 
 def _consumed_queues(consumer: Any) -> list[str]:
@@ -26,20 +44,22 @@ def _consumed_queues(consumer: Any) -> list[str]:
 
 def _loop(hostname: str, queues: list[str]) -> None:
     from django.conf import settings
-    from django.db import close_old_connections
+    from django.db import connections
 
     from migrator.celery import broker_choice
     from migrator.core.services.jobs import beat, reap_jobs
 
     while not _stop.is_set():
-        try:
-            close_old_connections()
-            beat(hostname=hostname, broker=broker_choice().kind, queues=queues)
-            report = reap_jobs()
-            if report:
-                logger.warning("job reaper: %s", report.summary())
-        except Exception:  # a database hiccup must not kill the heartbeat thread
-            logger.exception("worker heartbeat failed")
+        with _db_pass:
+            try:
+                beat(hostname=hostname, broker=broker_choice().kind, queues=queues)
+                report = reap_jobs()
+                if report:
+                    logger.warning("job reaper: %s", report.summary())
+            except Exception:  # a database hiccup must not kill the heartbeat thread
+                logger.exception("worker heartbeat failed")
+            finally:
+                connections.close_all()  # no connection open between passes, so none across a fork
         _stop.wait(settings.WORKER_HEARTBEAT_SECONDS)
 
 
@@ -48,6 +68,8 @@ def _start_heartbeat(sender: Any = None, **_: object) -> None:
     hostname = getattr(sender, "hostname", None) or "worker"
     queues = _consumed_queues(sender)
     logger.info("migrator worker %s consumes queue(s) %s", hostname, ", ".join(queues))
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
     threading.Thread(target=_loop, args=(hostname, queues), name="migrator-heartbeat", daemon=True).start()
 
 

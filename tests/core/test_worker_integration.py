@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -207,7 +209,7 @@ def test_a_job_past_its_hard_time_limit_is_killed_and_fails_with_that_reason(cel
     assert "hit its hard time limit of 2 s" in finished.error
     # The worker lives on and runs the next job.
     follow_up = start_job(kind="core.selftest", actor=engineer, params={"steps": 1, "delay": 0})
-    assert (_ended(follow_up) or follow_up).status == JobStatus.SUCCEEDED
+    assert (_ended(follow_up) or follow_up).status == JobStatus.SUCCEEDED, celery_worker_process.log()[-5000:]
 
 
 # --- tokens --------------------------------------------------------------------------------------------
@@ -233,3 +235,16 @@ def test_a_message_with_a_token_this_database_does_not_have_is_left_on_the_queue
     queued = redis.Redis.from_url(settings.REDIS_URL).lrange(celery_worker_process.queue, 0, -1)
     bodies = [json.loads(b64decode(json.loads(raw)["body"])) for raw in queued]
     assert [body[1]["token"] for body in bodies] == [stranger]
+
+
+def test_a_job_whose_process_dies_under_a_live_worker_fails_at_once(celery_worker_process, engineer):
+    job = start_job(kind="core.selftest", actor=engineer, params={"steps": 200, "delay": 0.5})
+    running = _wait_for(lambda: Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).first())
+    assert running is not None, celery_worker_process.log()[-3000:]
+    os.kill(running.worker_pid, signal.SIGKILL)  # only the pool child, as the kernel's OOM killer would
+    # JOB_STALE_SECONDS is 120 here: the main process reports the death itself, not the reaper later.
+    failed = _ended(job, timeout=60)
+    assert failed is not None and failed.status == JobStatus.FAILED, celery_worker_process.log()[-3000:]
+    assert "died" in failed.error and running.worker in failed.error
+    follow_up = start_job(kind="core.selftest", actor=engineer, params={"steps": 1, "delay": 0})
+    assert (_ended(follow_up) or follow_up).status == JobStatus.SUCCEEDED
