@@ -71,8 +71,8 @@ class FlowAdmin(ReadOnlyAdmin):
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ("id", "kind", "status", "progress_done", "progress_total", "created_by", "created_at")
-    list_filter = ("status", "kind")
+    list_display = ("id", "kind", "status", "queue", "worker", "enqueue_count", "created_by", "created_at")
+    list_filter = ("status", "kind", "queue")
 
 
 @admin.register(AuditEvent)
