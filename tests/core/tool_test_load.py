@@ -12,8 +12,8 @@ from django.contrib.auth.models import Group
 
 from migrator.core.openai_client import client_for
 from migrator.core.roles import ENGINEER
-from migrator.flows import toolset
-from migrator.flows.services import tools as tool_services
+from migrator.tools import services as tool_services
+from migrator.tools import toolset
 from tests import factories
 from tests.flows.factories import assistant_from_sandbox, generated_version, sandbox_connection
 
