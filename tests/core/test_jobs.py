@@ -198,7 +198,7 @@ def test_job_modules_import_in_one_direction(position):
 
 
 def test_job_kinds_are_autodiscovered_from_every_app():
-    assert {"core.selftest", "flows.test_tool", "inventory.import_archive", "prompts.try_version",
+    assert {"core.selftest", "tools.test_tool", "inventory.import_archive", "prompts.try_version",
             "tests.sleepy"} <= set(registry)
 
 

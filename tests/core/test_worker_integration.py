@@ -117,13 +117,13 @@ def test_two_installations_sharing_a_broker_each_run_only_their_own_jobs(start_w
                      and all(row[2] in ENDED for row in their_rows()), timeout=600, interval=0.5)
     assert done, (ours.log()[-2000:], theirs.log()[-2000:])
     for job in Job.objects.filter(pk__in=job_ids):
-        assert job.kind == "flows.test_tool"
+        assert job.kind == "tools.test_tool"
         assert job.status == JobStatus.SUCCEEDED, job.error
         assert job.worker.startswith("ours@")
     rows = their_rows()
     assert len(rows) == 20
     for _id, kind, status, worker, error in rows:
-        assert kind == "flows.test_tool"
+        assert kind == "tools.test_tool"
         assert status == JobStatus.SUCCEEDED, error
         assert worker.startswith("theirs@")
     # Neither worker ever saw the other's messages.
