@@ -109,6 +109,53 @@ def lookup(model: str) -> ModelInfo:
     return ModelInfo(model=model, shutdown_date=None, successor=None, known=False)
 
 
+# Reasoning models (o-series, gpt-5 and later) refuse the sampling knobs of chat models: the API answers 400
+# ``unsupported_parameter`` for temperature/top_p other than the default 1, and refuses ``reasoning`` on a
+# model that does not reason. The bundled sandbox enforces the same rule (migrator/sandbox/catalog.py keeps
+# its own copy because it never imports domain code; tests/prompts/test_first_call.py keeps them in step).
+REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "gpt-6")
+SAMPLING_PARAMS = ("temperature", "top_p")
+# Accepted by every reasoning model (none/minimal/xhigh/max are not): the effort a converted configuration
+# gets when sampling parameters had to go.
+DEFAULT_REASONING_EFFORT = "low"
+
+
+def is_reasoning(model: str) -> bool:
+    """True for models that reason (and so refuse temperature/top_p); the "chat" aliases do not."""
+    key = (model or "").strip().lower()
+    return key.startswith(REASONING_PREFIXES) and "chat" not in key
+
+
+@dataclass(frozen=True)
+class ParameterProblem:
+    param: str  # "temperature", "reasoning.effort", …
+    pointer: str  # JSON pointer into the configuration
+    message: str
+
+
+def parameter_problems(config: Mapping[str, object]) -> list[ParameterProblem]:
+    """Model/parameter combinations the Responses API answers with a 400, for a stored configuration."""
+    model = config.get("model")
+    if not isinstance(model, str) or not model:
+        return []
+    problems: list[ParameterProblem] = []
+    if is_reasoning(model):
+        for name in SAMPLING_PARAMS:
+            value = config.get(name)
+            if value is not None and value != 1:
+                problems.append(ParameterProblem(name, f"/{name}", (
+                    f"{model} is a reasoning model and refuses {name} (the API answers 400 unsupported_parameter). "
+                    f"Remove it and steer the model with reasoning.effort instead.")))
+        return problems
+    reasoning = config.get("reasoning")
+    effort = reasoning.get("effort") if isinstance(reasoning, Mapping) else None
+    if effort is not None and lookup(model).known:
+        problems.append(ParameterProblem("reasoning.effort", "/reasoning/effort", (
+            f"{model} is not a reasoning model and refuses reasoning.effort (the API answers 400 "
+            f"unsupported_parameter). Remove it, or choose a reasoning model such as gpt-5.4-mini.")))
+    return problems
+
+
 def all_shutdowns() -> dict[str, date]:
     return {model: when for model, (when, _) in _TABLE.items()}
 

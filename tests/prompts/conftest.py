@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+# ../shared beside the checkout; MIGRATOR_SHARED points elsewhere (a git worktree sits one level deeper).
+SHARED = Path(os.environ.get("MIGRATOR_SHARED") or Path(__file__).resolve().parents[2].parent / "shared")
 CORPUS = SHARED / "corpus" / "assistants"
 SPEC = SHARED / "openai-openapi" / "openapi.json"
 

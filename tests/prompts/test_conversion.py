@@ -421,7 +421,8 @@ def test_update_body_without_model_explains_what_to_do():
 
 
 def test_kwarg_order_is_stable():
-    result = convert(assistant(tools=[WEATHER], temperature=0.2, response_format={"type": "text"}), today=TODAY)
+    result = convert(assistant(model="gpt-4.1", tools=[WEATHER], temperature=0.2, response_format={"type": "text"}),
+                     today=TODAY)
     assert list(result.kwargs) == ["model", "instructions", "tools", "parallel_tool_calls", "text", "temperature",
                                    "metadata", "truncation", "store"]
 

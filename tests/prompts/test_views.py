@@ -129,11 +129,21 @@ def test_config_problems_are_listed_with_pointers(client, version, product_owner
 
 
 def test_saving_a_full_config(client, version, product_owner):
-    config = dict(version.config, model="gpt-5.5", temperature=0.3)
+    config = dict(version.config, model="gpt-4.1", temperature=0.3)
     response = client_for(client, product_owner).post(reverse("prompts:edit", args=[version.pk]), {
         "mode": "config", "config": json.dumps(config), "message": "new model"})
     assert response.status_code == 302
-    assert PromptVersion.objects.get(number=2).config["model"] == "gpt-5.5"
+    assert PromptVersion.objects.get(number=2).config["model"] == "gpt-4.1"
+
+
+def test_a_config_the_api_would_refuse_is_not_valid(client, version, product_owner):
+    config = dict(version.config, model="gpt-5.5", temperature=0.3)
+    client = client_for(client, product_owner)
+    response = client.post(reverse("prompts:edit", args=[version.pk]), {
+        "mode": "config", "config": json.dumps(config), "message": "new model"})
+    assert response.status_code == 422
+    assert "reasoning model and refuses temperature" in response.content.decode()
+    assert PromptVersion.objects.count() == 1
 
 
 def test_inline_validation_partials(client, version, product_owner):

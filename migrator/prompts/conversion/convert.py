@@ -10,7 +10,7 @@ import json
 from datetime import date
 from typing import Any
 
-from migrator.core.model_catalog import lookup
+from migrator.core.model_catalog import DEFAULT_REASONING_EFFORT, is_reasoning, lookup
 from migrator.prompts.conversion.instructions import lint_instructions
 from migrator.tools.conversion.convert import convert_tool, convert_tool_choice, is_placeholder, review_schema
 from migrator.tools.conversion.types import (
@@ -18,7 +18,6 @@ from migrator.tools.conversion.types import (
     CONFIG,
     DROPPED,
     ERROR,
-    INFO,
     NEEDS_DECISION,
     TRANSFERRED,
     WARNING,
@@ -345,6 +344,12 @@ class _Converter:
         if effort not in REASONING_EFFORTS:
             self.error("reasoning_effort", f"{effort!r} is not one of {', '.join(REASONING_EFFORTS)}.")
             return
+        model = self.kwargs.get("model")
+        if isinstance(model, str) and lookup(model).known and not is_reasoning(model):
+            self.ledger("reasoning_effort", DROPPED, f"{model} is not a reasoning model and refuses reasoning.effort "
+                        "(the API answers 400), so it was left out. Choose a reasoning model in the editor if the "
+                        f"assistant should reason ({effort!r} effort).", before=effort)
+            return
         self.kwargs["reasoning"] = {"effort": effort}
         self.ledger("reasoning_effort", CHANGED, "Moved to reasoning.effort. Not every model accepts every value.",
                     before=effort, after={"effort": effort}, target="/reasoning")
@@ -357,8 +362,28 @@ class _Converter:
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= upper:
                 self.error(key, f"must be a number from 0 to {upper}, not {value!r}.")
                 continue
+            model = self.kwargs.get("model")
+            if isinstance(model, str) and is_reasoning(model):
+                self._drop_sampling(key, value, model)
+                continue
             self.kwargs[key] = value
             self.ledger(key, TRANSFERRED, "Same name in Responses.", before=value, after=value, target=f"/{key}")
+
+    def _drop_sampling(self, key: str, value: Any, model: str) -> None:
+        """A reasoning model answers 400 to temperature/top_p: drop them and steer with reasoning.effort."""
+        source_model = self.a.get("model")
+        was = f" (the assistant ran on {source_model}, which is not one)" if source_model != model else ""
+        effort = (self.kwargs.get("reasoning") or {}).get("effort")
+        if effort is None:
+            effort = DEFAULT_REASONING_EFFORT
+            self.kwargs["reasoning"] = {"effort": effort}
+            self.ledger("reasoning (Responses only)", CHANGED, f"Set reasoning.effort to {effort!r} in place of "
+                        f"{key}: {model} steers with reasoning effort. 'low' gives fast, direct answers closest "
+                        "to a chat model and every reasoning model accepts it; raise it to 'medium' or 'high' "
+                        "if answers need more thought.", after={"effort": effort}, target="/reasoning")
+        self.ledger(key, DROPPED, f"{model} is a reasoning model{was} and refuses {key} (the API answers 400 "
+                    f"unsupported_parameter), so {key}={value!r} was dropped. Use reasoning.effort {effort!r} "
+                    "instead (set in this configuration).", before=value, target="/reasoning")
 
     def metadata(self) -> None:
         source = self.a.get("metadata")
@@ -461,19 +486,8 @@ class _Converter:
         self.run_settings()
         self.leftovers()
         self.result.findings.extend(lint_instructions(self.kwargs.get("instructions"), tools=tools))
-        if "model" in self.kwargs and "temperature" in self.kwargs and _is_reasoning_model(self.kwargs["model"]):
-            self.result.findings.append(Finding(
-                kind=CONFIG, code="sampling_on_reasoning_model", severity=INFO, pointer="/temperature",
-                message=f"{self.kwargs['model']} is a reasoning model; some reasoning models reject temperature and "
-                        "top_p. Check with Try it.",
-            ))
         self.result.kwargs = _ordered(self.kwargs)
         return self.result
-
-
-def _is_reasoning_model(model: str) -> bool:
-    lowered = model.lower()
-    return lowered.startswith(("o1", "o3", "o4", "gpt-5", "gpt-6"))
 
 
 def convert(assistant: Any, *, today: date | None = None) -> ConversionResult:

@@ -20,6 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from pydantic import TypeAdapter, ValidationError
 from typing_extensions import is_typeddict
 
+from migrator.core.model_catalog import parameter_problems
 from migrator.tools.conversion.convert import FUNCTION_NAME
 from migrator.tools.conversion.strict import lint_schema
 from migrator.tools.conversion.types import INFO
@@ -183,6 +184,8 @@ def _semantic(config: dict[str, Any], problems: list[Problem]) -> None:
         value = config.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool) and not 0 <= value <= upper:
             problems.append(Problem(f"/{key}", f"must be between 0 and {upper}."))
+    # The model/parameter rules the API enforces with a 400 (reasoning models refuse temperature, …).
+    problems.extend(Problem(p.pointer, p.message) for p in parameter_problems(config))
     instructions = config.get("instructions")
     if isinstance(instructions, str) and len(instructions) > 256_000:
         problems.append(Problem("/instructions", "is longer than 256,000 characters."))
