@@ -8,6 +8,7 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from migrator.prompts.decisions import describe_choice, is_decided
 from migrator.prompts.diff import word_diff
 from migrator.tools.conversion.types import CONFIG, INSTRUCTIONS, OUTCOMES, STRICT
 
@@ -84,11 +85,29 @@ def schema_panels(schemas: list[dict[str, Any]], findings: list[dict[str, Any]],
                for f in findings if f.get("kind") == STRICT and f.get("schema_pointer") == pointer]
         original = json.dumps(review.get("original"), indent=2, ensure_ascii=False)
         fixed = json.dumps(review.get("fixed"), indent=2, ensure_ascii=False)
+        recorded = strict_choices.get(pointer) or {}
+        problems = sum(1 for f in own if f.get("severity") != "info")
+        sends_fix = review.get("choice") == "fixed" and bool(review.get("strict"))
+        # One story per panel: what is sent now, whether that is strict-compatible, and who decided.
+        if review.get("compatible"):
+            state, badge = "strict-compatible", "ok"
+        elif sends_fix:
+            state, badge = f"fixed: the {problems} problem{'s' if problems != 1 else ''} below are resolved", "ok"
+        else:
+            state, badge = f"{problems} problem{'s' if problems != 1 else ''}, sent with strict: false", "warn"
+        decided = is_decided(recorded)
         panels.append({
             **review,
             "findings": own,
-            "problem_count": sum(1 for f in own if f.get("severity") != "info"),
+            "problem_count": problems,
             "diff": word_diff(original, fixed),
-            "recorded": strict_choices.get(pointer) or {},
+            "recorded": recorded,
+            "decided": decided,
+            "state": state,
+            "state_badge": badge,
+            "sends": "fixed schema · strict: true" if sends_fix else
+                     ("schema as written · strict: true" if review.get("strict") else "original schema · strict: false"),
+            "explanation": describe_choice(recorded) if decided else review.get("reason", ""),
+            "findings_title": "Problems in the original schema, resolved by the fix:" if sends_fix and problems else "",
         })
     return panels

@@ -26,6 +26,7 @@ from migrator.core.status import MigrationStatus, Outcome
 from migrator.prompts.conversion import convert, validate_config
 from migrator.prompts.conversion.analyse import analyse
 from migrator.prompts.conversion.validate import Problem
+from migrator.prompts.decisions import resolve_ledger
 from migrator.prompts.models import APPROVED_ONLY, LabelName, PromptComment, PromptLabel, PromptVersion
 
 S = MigrationStatus
@@ -205,7 +206,8 @@ def save_edit(*, parent_id: int, actor, config: dict[str, Any] | None = None, in
         choices = {p: c for p, c in choices.items() if p in live}
         choices.update(strict_choices or {})
         version = _create_version(
-            assistant=assistant, parent=parent, config=new_config, ledger=parent.ledger, findings=result.findings,
+            assistant=assistant, parent=parent, config=new_config, ledger=resolve_ledger(parent.ledger or [], choices),
+            findings=result.findings,
             schemas=result.schemas, strict_choices=choices, source=parent.source, is_generated=False, author=actor,
             message=message.strip() or ("Edited the instructions." if config is None else "Edited the configuration."),
         )

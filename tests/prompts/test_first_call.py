@@ -16,8 +16,8 @@ import pytest
 
 from migrator.core.model_catalog import REASONING_PREFIXES, is_reasoning
 from migrator.core.models import Assistant
-from migrator.inventory.demo import seed_demo_inventory
 from migrator.core.services.connections import ensure_sandbox_connection
+from migrator.inventory.demo import seed_demo_inventory
 from migrator.prompts import services
 from migrator.prompts.conversion import convert, validate_config
 from migrator.sandbox import catalog as sandbox_catalog

@@ -180,6 +180,32 @@ def test_strict_choice_via_the_page(client, version, product_owner):
     assert bad.status_code == 302 and PromptVersion.objects.count() == 2
 
 
+def test_after_a_strict_choice_the_ledger_and_panel_tell_one_story(client, version, product_owner):
+    client = client_for(client, product_owner)
+    page = client.get(reverse("prompts:assistant_prompt", args=[version.assistant_id])).content.decode()
+    assert "Needs a decision" in page and "sent with strict: false" in page
+    client.post(reverse("prompts:strict_choice", args=[version.pk]), {"pointer": "/tools/0/parameters",
+                                                                      "choice": "fixed"})
+    v2 = PromptVersion.objects.get(number=2)
+    [line] = [e for e in v2.ledger if e["target"] == "/tools/0/strict"]
+    assert line["outcome"] == "changed" and line["decided"]["by"] == product_owner.username
+    assert line["reason"].startswith(f"Decided by {product_owner.username} on ")
+    page = client.get(reverse("prompts:assistant_prompt", args=[version.assistant_id]) + "?v=2").content.decode()
+    assert "Needs a decision" not in page and 'data-testid="ledger-needs_decision">0 needs a decision' in page
+    assert "fixed schema · strict: true" in page and "resolved by the fix" in page
+    assert "sent with strict: false" not in page and "Review the proposed fix and choose" not in page
+    assert 'data-testid="strict-decided"' in page
+    # Choosing the original afterwards is also a decision, and the page says so.
+    client.post(reverse("prompts:strict_choice", args=[v2.pk]), {"pointer": "/tools/0/parameters",
+                                                                 "choice": "original"})
+    page = client.get(reverse("prompts:assistant_prompt", args=[version.assistant_id]) + "?v=3").content.decode()
+    assert "Needs a decision" not in page and "the original schema with strict: false" in page
+    # The export carries the resolved ledger too.
+    exported = client.get(reverse("prompts:export", args=[PromptVersion.objects.get(number=3).pk])).json()
+    [line] = [e for e in exported["ledger"] if e["target"] == "/tools/0/strict"]
+    assert line["outcome"] == "transferred" and line["decided"]["choice"] == "original"
+
+
 def test_move_label_via_the_page(client, version, product_owner, engineer):
     services.approve_version(version_id=version.pk, actor=product_owner)
     url = reverse("prompts:move_label", args=[version.assistant_id])

@@ -15,6 +15,7 @@ from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
 from migrator.prompts import presenters, selectors, services
+from migrator.prompts.decisions import resolve_ledger
 from migrator.prompts.forms import CommentForm, LabelForm, StrictChoiceForm, TryForm
 from migrator.prompts.models import LabelName, PromptVersion
 from migrator.prompts.views.common import abilities, visible_assistant, visible_version
@@ -46,11 +47,12 @@ def _review_context(request: HttpRequest, assistant, version: PromptVersion | No
     }
     if version is not None:
         findings = version.findings or []
+        ledger = resolve_ledger(version.ledger or [], version.strict_choices)
         version_labels = [name for name, row in labels.items() if row.version_id == version.pk]
         context.update({
             "version_labels": version_labels,
-            "ledger_summary": presenters.ledger_summary(version.ledger or []),
-            "ledger_rows": presenters.ledger_rows(version.ledger or []),
+            "ledger_summary": presenters.ledger_summary(ledger),
+            "ledger_rows": presenters.ledger_rows(ledger),
             "instruction_findings": presenters.instruction_findings(findings),
             "highlighted": presenters.highlight_instructions(version.instructions, findings),
             "config_findings": presenters.config_findings(findings),
@@ -183,7 +185,7 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
         "approved_at": version.approved_at.isoformat() if version.approved_at else None,
         "source_hash": version.source_hash,
         "config": version.config,
-        "ledger": version.ledger,
+        "ledger": resolve_ledger(version.ledger or [], version.strict_choices),
         "findings": version.findings,
         "schemas": version.schemas,
         "strict_choices": version.strict_choices,
