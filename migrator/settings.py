@@ -72,6 +72,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "migrator.core.context_processors.navigation",
             ],
+            # Number formatting for people (num, percent, bytes, duration, ms, count) in every template.
+            "builtins": ["migrator.core.templatetags.migrator_tags"],
         },
     }
 ]

@@ -205,3 +205,16 @@ def test_usage_page_and_model_radar(client, engineer, estate):
     assert rows[0].model == "gpt-3.5-turbo" and rows[0].state == "retired"
     assert rows[0].info.successor == "gpt-5.4-mini" and rows[0].assistant_count == 1
     assert {r.model: r.state for r in rows}["gpt-6-luna"] == "current"
+
+
+def test_usage_figures_are_formatted_for_people(client, engineer):
+    from tests.factories import AssistantFactory
+
+    assistant = AssistantFactory(name="Busy bot", avg_turns_per_thread=6.142857142857143, message_count=12345,
+                                 thread_count=1204, traffic_share=0.1734)
+    client.force_login(engineer)
+    html = client.get(f"/inventory/assistants/{assistant.pk}/usage/").content.decode()
+    assert "6.142857" not in html and ">6.1<" in html
+    assert "12,345" in html and "1,204" in html and "17.3%" in html
+    html = client.get("/inventory/usage/").content.decode()
+    assert "6.142857" not in html and "12,345" in html
