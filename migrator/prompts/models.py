@@ -136,3 +136,69 @@ class PromptComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment by {self.author} on {self.version}"
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", "Waiting for review"
+    APPROVED = "approved", "Approved"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    SUPERSEDED = "superseded", "Superseded by a newer request"
+
+
+# The one table of moves a review request may make; everything else is refused.
+REVIEW_TRANSITIONS: dict[str, frozenset[str]] = {
+    ReviewStatus.OPEN: frozenset({ReviewStatus.APPROVED, ReviewStatus.WITHDRAWN, ReviewStatus.SUPERSEDED}),
+    ReviewStatus.APPROVED: frozenset(),
+    ReviewStatus.WITHDRAWN: frozenset(),
+    ReviewStatus.SUPERSEDED: frozenset(),
+}
+PRODUCT_OWNER_GROUP = "Product owner"
+
+
+class ReviewRequestQuerySet(models.QuerySet["ReviewRequest"]):
+    def open(self) -> ReviewRequestQuerySet:
+        return self.filter(status=ReviewStatus.OPEN)
+
+    def waiting_for(self, user) -> ReviewRequestQuerySet:
+        """Open requests this user can answer: addressed to them, or to a group they belong to, and not their own
+        version unless self-approval is allowed."""
+        if not (user.is_authenticated and user.has_perm("core.approve_prompt")):
+            return self.none()
+        groups = list(user.groups.values_list("name", flat=True))
+        mine = self.open().filter(models.Q(reviewer=user) | models.Q(reviewer__isnull=True, reviewer_group__in=groups))
+        if not settings.ALLOW_SELF_APPROVAL:
+            mine = mine.exclude(version__author=user)
+        return mine
+
+
+class ReviewRequest(models.Model):
+    """Someone asks a product owner (or the product-owner group) to review and approve one prompt version."""
+
+    version = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="review_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    requested_by_label = models.CharField(max_length=150, blank=True)
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="review_requests", help_text="Null when sent to a group.")
+    reviewer_group = models.CharField(max_length=150, blank=True, help_text="Group name when sent to a group.")
+    note = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by_label = models.CharField(max_length=150, blank=True)
+
+    objects = ReviewRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "reviewer"]), models.Index(fields=["status", "reviewer_group"])]
+        permissions = [("request_review", "Ask a product owner to review a prompt version")]
+
+    def __str__(self) -> str:
+        return f"Review of {self.version} for {self.reviewer_label}"
+
+    @property
+    def reviewer_label(self) -> str:
+        if self.reviewer_id:
+            return self.reviewer.get_username()
+        return f"any {self.reviewer_group.lower()}" if self.reviewer_group else "—"

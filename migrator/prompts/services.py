@@ -28,6 +28,7 @@ from migrator.prompts.conversion.analyse import analyse
 from migrator.prompts.conversion.validate import Problem
 from migrator.prompts.decisions import resolve_ledger
 from migrator.prompts.models import APPROVED_ONLY, LabelName, PromptComment, PromptLabel, PromptVersion
+from migrator.prompts.reviews import close_on_approval
 
 S = MigrationStatus
 # An edit or upstream drift in these states sends the assistant back to review.
@@ -281,6 +282,7 @@ def approve_version(*, version_id: int, actor) -> PromptVersion:
         version.save(update_fields=fields)
         _move_label_unchecked(assistant=assistant, label=LabelName.APPROVED, version=version, actor=actor,
                               reason="approved")
+        close_on_approval(version=version, actor=actor)
         Assistant.objects.filter(pk=assistant.pk).update(needs_review=False)
         audit.record(actor=actor, verb="migrator.prompt.approved", obj=version,
                      before={"approved_version_id": current.pk if current else None},

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from migrator.prompts.views import editor, output, review
+from migrator.prompts.views import editor, output, review, reviews
 
 app_name = "prompts"
 
@@ -18,4 +18,7 @@ urlpatterns = [
     path("versions/<int:pk>/code/", output.version_code, name="version_code"),
     path("versions/<int:pk>/export.json", review.export, name="export"),
     path("versions/<int:pk>/try/", output.try_version, name="try"),
+    path("versions/<int:pk>/request-review/", reviews.request_review, name="request_review"),
+    path("reviews/", reviews.review_inbox, name="reviews"),
+    path("reviews/<int:pk>/withdraw/", reviews.withdraw_review, name="withdraw_review"),
 ]

@@ -36,4 +36,5 @@ def abilities(user, version: PromptVersion | None = None) -> dict[str, bool]:
         "own_version": own,
         "comment": user.has_perm("prompts.add_promptcomment"),
         "try": user.has_perm("prompts.try_prompt"),
+        "request_review": user.has_perm("prompts.request_review"),
     }

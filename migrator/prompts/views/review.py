@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,10 +15,10 @@ from django.views.decorators.http import require_GET, require_POST
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
-from migrator.prompts import presenters, selectors, services
+from migrator.prompts import presenters, reviews, selectors, services
 from migrator.prompts.decisions import resolve_ledger
 from migrator.prompts.forms import CommentForm, LabelForm, StrictChoiceForm, TryForm
-from migrator.prompts.models import LabelName, PromptVersion
+from migrator.prompts.models import LabelName, PromptVersion, ReviewStatus
 from migrator.prompts.views.common import abilities, visible_assistant, visible_version
 
 
@@ -60,6 +61,10 @@ def _review_context(request: HttpRequest, assistant, version: PromptVersion | No
             "comments": version.comments.select_related("author"),
             "config_json": json.dumps(version.config, indent=2, ensure_ascii=False),
             "compare_default": version.parent.number if version.parent_id else "original",
+            "review_requests": list(version.review_requests.select_related("requested_by", "reviewer")),
+            "open_review": version.review_requests.filter(status=ReviewStatus.OPEN).first(),
+            "reviewer_choices": [u for u in reviews.reviewers()
+                                 if settings.ALLOW_SELF_APPROVAL or u.pk != version.author_id],
         })
     context.update(extra)
     return context
