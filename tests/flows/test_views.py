@@ -141,7 +141,8 @@ def test_engineer_blocks_and_unblocks_a_flow_with_reasons(client, engineer, setu
     flow.refresh_from_db()
     assert flow.status == FlowStatus.PLANNING
     page = client.get(flow.get_absolute_url()).content.decode()
-    assert "migrator.flow.mode_overridden" in page or "migrator.flow.mode_accepted" in page
+    assert "<strong>Conversation (durable state)</strong>" in page  # the activity feed says it in words
+    assert "migrator.flow.mode_" not in page
     assert "conversation=conversation_id" in page  # the loop follows the chosen mode
     assert 'data-testid="flow-transition-validated-disabled"' in page or "validation run" in page
 

@@ -116,3 +116,11 @@ def count(value, noun: str = "") -> str:
 @register.filter
 def pretty_json(value) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+
+
+@register.filter
+def sentences(events):
+    """Audit events → feed entries with a sentence each (``{% for e in events|sentences %}{{ e.sentence }}``)."""
+    from migrator.core.activity import present
+
+    return present(events or [])

@@ -1,0 +1,58 @@
+"""Sentences for the inventory app's audit verbs (autodiscovered by migrator.core.activity)."""
+
+from __future__ import annotations
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from migrator.core.activity import EMPTY, EventView, register, say
+from migrator.core.templatetags.migrator_tags import count
+
+
+@register("migrator.inventory.imported")
+def imported(e: EventView) -> SafeString:
+    counts = e.data.get("counts") or {}
+    parts = []
+    for kind in ("assistants", "threads", "messages"):
+        row = counts.get(kind) or {}
+        if isinstance(row, dict) and any(row.values()):
+            new, changed = row.get("created", 0), row.get("updated", 0)
+            bits = [f"{count(new, kind[:-1])} new"]
+            if changed:
+                bits.append(f"{changed:,} updated")
+            if row.get("rejected"):
+                bits.append(f"{row['rejected']:,} rejected")
+            parts.append(", ".join(bits))
+    summary = "; ".join(parts) or "nothing new"
+    source = e.data.get("source") or "an archive"
+    via = format_html(" (connection {})", e.obj) if e.event.object_id else EMPTY
+    errors = e.data.get("errors") or 0
+    problems = format_html("; {} reported", count(errors, "problem")) if errors else EMPTY
+    return say("{actor} imported from {source}{via}: {summary}{problems}.", actor=e.actor, source=source, via=via,
+               summary=summary, problems=problems)
+
+
+@register("migrator.assistant.definition_drifted")
+def drifted(e: EventView) -> SafeString:
+    fields = e.data.get("changed_fields") or []
+    return say("The upstream definition of {obj} changed on re-import: {fields}.", obj=e.obj,
+               fields=", ".join(fields) or "unknown fields")
+
+
+@register("migrator.assistant.business_context_changed")
+def business_context(e: EventView) -> SafeString:
+    changed = [k.replace("_", " ") for k in sorted(set(e.before) | set(e.after)) if e.before.get(k) != e.after.get(k)]
+    return say("{actor} changed the {what} of {obj}.", actor=e.actor, what=", ".join(changed) or "business context",
+               obj=e.obj)
+
+
+@register("migrator.connection.tested")
+def tested(e: EventView) -> SafeString:
+    answers = e.after
+    if not answers:
+        return say("{actor} tested the connection {obj}.", actor=e.actor, obj=e.obj)
+    good = [k for k, v in answers.items() if v is True]
+    bad = [k for k, v in answers.items() if v is False]
+    tail = format_html("; not answering: {}", ", ".join(bad)) if bad else EMPTY
+    return say("{actor} tested the connection {obj}: {good} answer{tail}.", actor=e.actor, obj=e.obj,
+               good=", ".join(good) or "no API", tail=tail)
