@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from migrator.core.activity import EMPTY, EventView, register, say
+from migrator.core.jobreports import register_report
 from migrator.core.templatetags.migrator_tags import count
 
 
@@ -56,3 +57,41 @@ def tested(e: EventView) -> SafeString:
     tail = format_html("; not answering: {}", ", ".join(bad)) if bad else EMPTY
     return say("{actor} tested the connection {obj}: {good} answer{tail}.", actor=e.actor, obj=e.obj,
                good=", ".join(good) or "no API", tail=tail)
+
+
+# Job parameters and results of the inventory's job kinds (migrator.core.jobreports). ----------------------------
+def _connection_link(job) -> SafeString:
+    from django.urls import reverse
+
+    from migrator.core.models import Connection
+
+    found = Connection.objects.filter(pk=(job.params or {}).get("connection_id")).first()
+    if found is None:
+        return format_html("{}", "a connection that no longer exists")
+    return format_html('<a href="{}">{}</a>', reverse("inventory:connection_list") + f"#connection-{found.pk}", found.name)
+
+
+def _archive_params(job) -> SafeString:
+    params = job.params or {}
+    name = params.get("filename") or "an uploaded archive"
+    kept = " The uploaded file is deleted once imported." if params.get("delete_after") else ""
+    return format_html("Import the export archive <strong>{}</strong>.{}", name, kept)
+
+
+def _live_params(job) -> SafeString:
+    threads = (job.params or {}).get("thread_count")
+    if threads is None:
+        threads = len((job.params or {}).get("threads") or [])
+    listed = format_html(", with {} from the thread list", count(threads, "thread")) if threads else \
+        format_html(", without a thread list (the Assistants API cannot list threads)")
+    return format_html("Import every assistant of {}{}.", _connection_link(job), listed)
+
+
+def _test_params(job) -> SafeString:
+    return format_html("Probe which OpenAI APIs {} answers (models, assistants, responses, conversations).",
+                       _connection_link(job))
+
+
+register_report("inventory.import_archive", params=_archive_params, template="inventory/_import_report.html")
+register_report("inventory.import_connection", params=_live_params, template="inventory/_import_report.html")
+register_report("inventory.test_connection", params=_test_params, template="inventory/_connection_report.html")

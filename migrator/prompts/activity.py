@@ -7,6 +7,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from migrator.core.activity import EMPTY, EventView, register, say
+from migrator.core.jobreports import register_report
+from migrator.core.templatetags.migrator_tags import count
 
 
 def _version(e: EventView, number=None) -> SafeString:
@@ -78,3 +80,22 @@ def review_requested(e: EventView) -> SafeString:
 def review_withdrawn(e: EventView) -> SafeString:
     return say("{actor} withdrew the review request for {v} of {assistant}.", actor=e.actor, v=_version(e),
                assistant=e.assistant())
+
+
+# Job parameters and results of Try it (migrator.core.jobreports). ------------------------------------------
+def _try_params(job) -> SafeString:
+    from migrator.core.models import Connection
+    from migrator.prompts.models import PromptVersion
+
+    params = job.params or {}
+    version = PromptVersion.objects.select_related("assistant").filter(pk=params.get("version_id")).first()
+    connection = Connection.objects.filter(pk=params.get("connection_id")).first()
+    what = format_html('<a href="{}">v{} of {}</a>', version.get_absolute_url(), version.number,
+                       version.assistant.display_name) if version else format_html("{}", "a version that no longer exists")
+    turns = params.get("history") or []
+    earlier = format_html(" after {} earlier", count(len(turns), "turn")) if turns else EMPTY
+    return format_html("Send {} to {} with the input “{}”{}.", what, connection.name if connection else "a connection",
+                       params.get("input", ""), earlier)
+
+
+register_report("prompts.try_version", params=_try_params, template="prompts/_try_report.html")

@@ -120,6 +120,12 @@ def test_archive_upload_runs_as_a_job(client, engineer, run_queued_jobs, tmp_pat
     assert not Path(job.params["path"]).exists()  # uploads are not kept once imported
     page = client.get(reverse("inventory:import")).content.decode()
     assert f"#{job.pk}" in page
+    # The job page reports in words and tables; the raw JSON is one click away.
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert "Import the export archive <strong>up.jsonl</strong>." in page
+    assert "Imported 1 new assistant" in page and "1 problem" in page
+    assert 'data-testid="import-counts"' in page and "field tools[0].type" in page
+    assert '<summary class="muted small">Raw JSON</summary>' in page
 
 
 def test_archive_form_rejects_wrong_files(client, engineer):

@@ -33,6 +33,19 @@ def test_try_a_generated_version_on_the_default_sandbox(sandbox, product_owner, 
     assert result["connection"] == "Sandbox"
 
 
+def test_the_try_job_page_reads_as_a_report(client, sandbox, product_owner, run_queued_jobs):
+    assistant = AssistantFactory(model="gpt-4o", instructions="Answer in one short sentence.", tools=[WEATHER])
+    version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    with override_settings(SANDBOX_URL=sandbox.base_url, SANDBOX_API_KEY=sandbox.api_key):
+        job = services.start_try(version_id=version.pk, actor=product_owner, input_text="Please get weather for city=Oslo")
+    run_queued_jobs()
+    client.force_login(product_owner)
+    page = client.get(job.get_absolute_url()).content.decode()
+    assert f'Send <a href="{version.get_absolute_url()}">v1 of {assistant.display_name}</a> to Sandbox' in page
+    assert "the response came back <strong>completed</strong>" in page and 'data-testid="try-usage"' in page
+    assert 'data-testid="try-tool-call"' in page and "get_weather" in page
+
+
 def test_the_api_error_is_recorded_readably(sandbox, product_owner, run_queued_jobs):
     connection = ensure_sandbox_connection(base_url=sandbox.base_url, api_key=sandbox.api_key)
     version = PromptVersionFactory(config={"model": "gpt-4-32k", "instructions": "Hi"})

@@ -124,3 +124,19 @@ def sentences(events):
     from migrator.core.activity import present
 
     return present(events or [])
+
+
+@register.filter
+def job_params(job):
+    """A job's parameters as a sentence (or a short list), from the kind's registered report."""
+    from migrator.core.jobreports import params_html
+
+    return params_html(job)
+
+
+@register.filter
+def job_report(job):
+    """A job's result as tables and sentences, from the kind's registered report."""
+    from migrator.core.jobreports import result_html
+
+    return result_html(job)
