@@ -38,7 +38,7 @@ class FlowStatus(models.TextChoices):
 class FlowMode(models.TextChoices):
     STATELESS = "stateless", "Stateless (full input each call)"
     CONVERSATION = "conversation", "Conversation (durable state)"
-    PREVIOUS_RESPONSE = "previous_response", "previous_response_id chaining"
+    PREVIOUS_RESPONSE = "previous_response", "Chained responses (previous_response_id)"
 
 
 class Priority(models.TextChoices):

@@ -76,7 +76,8 @@ def test_engineer_tests_every_tool_then_picks_modes_for_two_flows(
     assert "single question" in page.get_by_test_id("recommendation").inner_text()
     page.get_by_test_id("accept-recommendation").click()
     page.wait_for_url(re.compile(r".*/flows/f/account-review/$"))
-    assert page.get_by_test_id("current-mode").inner_text() == "stateless"
+    assert page.get_by_test_id("current-mode").get_attribute("data-mode") == "stateless"
+    assert page.get_by_test_id("current-mode").inner_text() == "Stateless (full input each call)"
 
     # Override it for the second: without a reason the form says so, with one it is saved.
     page.goto("/flows/f/copilot-chat/")
@@ -90,7 +91,7 @@ def test_engineer_tests_every_tool_then_picks_modes_for_two_flows(
     form.locator("textarea[name=reason]").fill("Account managers reopen these chats weeks later.")
     form.get_by_test_id("save-mode").click()
     page.wait_for_url(re.compile(r".*/flows/f/copilot-chat/$"))
-    assert page.get_by_test_id("current-mode").inner_text() == "conversation"
+    assert page.get_by_test_id("current-mode").get_attribute("data-mode") == "conversation"
     assert "weeks later" in page.get_by_test_id("mode-reason").inner_text()
     assert "conversation=conversation_id" in page.get_by_test_id("loop-code").inner_text()
     # The checklist is evidence, not clicks: the mode ticks now, validation stays open until a run passes.

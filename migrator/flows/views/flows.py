@@ -25,6 +25,7 @@ from migrator.flows.forms import (
     FlowTransitionForm,
     ModeForm,
 )
+from migrator.flows.found import flows_found
 from migrator.flows.services import flows as flow_services
 from migrator.tools import services as tool_services
 from migrator.tools import toolset
@@ -70,6 +71,7 @@ def flow_list(request: HttpRequest) -> HttpResponse:
         "page": paginate(request, qs),
         "total": qs.count(),
         "counts": [(FlowStatus(s).label, s, n) for s, n in counts.items()],
+        "found": flows_found(assistants=Assistant.objects.visible_to(request.user)),
     }
     template = "flows/flow_list.html"
     if request.htmx and not request.htmx.boosted:
@@ -85,6 +87,7 @@ def _assistant_flows_context(request: HttpRequest, assistant: Assistant, form: F
         "can_add": request.user.has_perm("core.add_flow"),
         "gate": tool_services.tool_gate(assistant),
         "tabs": assistant_tabs(assistant.pk, "flows"),
+        "found": flows_found(assistants=[assistant]),
     }
 
 

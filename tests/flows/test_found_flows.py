@@ -1,0 +1,49 @@
+"""Flows found in the data: slugs named by imported thread lists that nobody created are suggested."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from migrator.core.models import Flow
+from migrator.flows.found import flows_found
+from migrator.inventory.models import LegacyThread
+from tests.factories import AssistantFactory, FlowFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _threads(assistant, slug, n, messages=4):
+    for i in range(n):
+        LegacyThread.objects.create(assistant=assistant, legacy_id=f"thread_{slug}_{i}", flow_slug=slug,
+                                    message_count=messages)
+
+
+def test_slugs_without_a_flow_are_found_busiest_first():
+    triage = AssistantFactory(name="Support Triage")
+    _threads(triage, "support-triage-web", 16)
+    _threads(triage, "support-triage-app", 3)
+    FlowFactory(assistant=triage, slug="support-triage-app", name="App")
+    found = flows_found()
+    assert [(f.slug, f.threads, f.messages, f.name) for f in found] == [
+        ("support-triage-web", 16, 64, "Support triage web")]
+
+
+def test_the_flows_pages_offer_them_and_one_click_creates_it(client, engineer):
+    triage = AssistantFactory(name="Support Triage")
+    _threads(triage, "support-triage-web", 16)
+    client.force_login(engineer)
+    listing = client.get(reverse("flows:list")).content.decode()
+    assert 'data-testid="found-flow"' in listing and "support-triage-web" in listing and "16 threads" in listing
+    page = client.get(reverse("flows:assistant_flows", args=[triage.pk])).content.decode()
+    assert "Create “Support triage web”" in page
+    response = client.post(reverse("flows:assistant_flows", args=[triage.pk]),
+                           {"slug": "support-triage-web", "name": "Support triage web"})
+    assert response.status_code == 302
+    flow = Flow.objects.get(slug="support-triage-web")
+    assert flow.assistant == triage and flows_found() == []
+    page = client.get(reverse("flows:assistant_flows", args=[triage.pk])).content.decode()
+    assert 'data-testid="found-flow"' not in page
+    # Modes read in words on the pages.
+    assert "Chained responses (previous_response_id)" in page or "Conversation (durable state)" in page \
+        or "Stateless (full input each call)" in page
