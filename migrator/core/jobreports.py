@@ -63,9 +63,9 @@ def params_html(job: Any) -> SafeString:
     return _fallback_params(params)
 
 
-def result_html(job: Any) -> SafeString:
+def result_html(job: Any, request: Any = None) -> SafeString:
     report = _report(job.kind)
     if report and report.template and job.result:
-        return SafeString(render_to_string(report.template, {"job": job, "result": job.result}))
+        return SafeString(render_to_string(report.template, {"job": job, "result": job.result}, request=request))
     result = job.result if isinstance(job.result, dict) else {}
     return _fallback_params(result) if result else SafeString("")

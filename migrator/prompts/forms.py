@@ -6,6 +6,7 @@ from typing import Any
 from django import forms
 
 from migrator.core.models import Connection
+from migrator.core.status import FlowMode
 from migrator.prompts.models import LabelName
 
 
@@ -59,6 +60,10 @@ class TryForm(forms.Form):
     connection = forms.ModelChoiceField(queryset=Connection.objects.none(), required=False,
                                         empty_label="Sandbox (default)",
                                         help_text="Real connections are billed; the sandbox is free.")
+
+    mode = forms.ChoiceField(choices=FlowMode.choices, label="State mode", required=False,
+                             help_text="How the conversation keeps its state if you continue it (the assistant's "
+                                       "flow mode by default).")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -11,7 +11,9 @@ from migrator.core.jobs import job_handler
 from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
 from migrator.core.services import ServiceError
+from migrator.core.status import FlowMode
 from migrator.prompts.models import PromptVersion
+from migrator.prompts.trying import output_as_input, pending_calls, user_items
 
 
 @job_handler("prompts.try_version", label="Try a prompt version")
@@ -23,27 +25,57 @@ def try_version(ctx) -> dict[str, Any]:
     connection = Connection.objects.filter(pk=ctx.params.get("connection_id")).first()
     if connection is None:
         raise ServiceError("The connection no longer exists.")
-    ctx.progress(0, 1, f"Sending v{version.number} to {connection.name}")
+    params = ctx.params
+    mode = params.get("mode") or FlowMode.STATELESS
+    turn = int(params.get("turn") or 1)
+    new_items = params.get("input_items") or user_items(params.get("input") or "")
+    history = list(params.get("history") or [])
+    ctx.progress(0, 1, f"Sending turn {turn} of v{version.number} to {connection.name}")
     ctx.produced(version, f"v{version.number} of {version.assistant.display_name}")
     ctx.log(f"responses.create with v{version.number} of {version.assistant.display_name} on {connection.name} "
-            f"(model {version.config.get('model')})")
+            f"(model {version.config.get('model')}, {FlowMode(mode).label if mode in FlowMode.values else mode}, "
+            f"turn {turn})")
     client = client_for(connection, max_retries=0)
+    state: dict[str, Any] = {}
+    conversation_id = params.get("conversation_id")
     started = time.monotonic()
     try:
-        response = client.responses.create(**version.config, input=ctx.params["input"])
+        if mode == FlowMode.CONVERSATION:
+            if not conversation_id:
+                conversation_id = client.conversations.create(metadata={"migrator_try": str(ctx.job_id)}).id
+                ctx.log(f"created conversation {conversation_id}")
+            state["conversation"] = conversation_id
+            sent = new_items
+        elif mode == FlowMode.PREVIOUS_RESPONSE:
+            if params.get("previous_response_id"):
+                state["previous_response_id"] = params["previous_response_id"]
+            sent = new_items
+        else:
+            sent = history + new_items
+        response = client.responses.create(**version.config, **state, input=sent)
     except openai.OpenAIError as exc:
         raise ServiceError(describe_error(exc, where="responses.create")) from None
     latency_ms = round((time.monotonic() - started) * 1000)
     usage = response.usage.model_dump(mode="json") if response.usage else {}
     output = [item.model_dump(mode="json", exclude_none=True) for item in response.output]
-    ctx.log(f"{response.status} in {latency_ms} ms; {usage.get('total_tokens', '?')} tokens")
+    calls = pending_calls(output)
+    ctx.log(f"{response.status} in {latency_ms} ms; {usage.get('total_tokens', '?')} tokens"
+            + (f"; {len(calls)} tool call(s) wait for an output" if calls else ""))
     ctx.progress(1, 1, "Done")
+    transcript = list(params.get("transcript") or [])
+    transcript.append({
+        "turn": turn,
+        "sent": [i for i in new_items],
+        "output_text": response.output_text,
+        "calls": calls,
+        "response_id": response.id,
+    })
     return {
         "version_id": version.pk,
         "version": version.number,
         "assistant_id": version.assistant_id,
         "connection": connection.name,
-        "input": ctx.params["input"],
+        "input": params.get("input") or "",
         "response_id": response.id,
         "status": response.status,
         "model": response.model,
@@ -51,4 +83,12 @@ def try_version(ctx) -> dict[str, Any]:
         "output": output,
         "usage": usage,
         "latency_ms": latency_ms,
+        "mode": mode,
+        "turn": turn,
+        "conversation_id": conversation_id,
+        "previous_job_id": params.get("previous_job_id"),
+        "pending_calls": calls,
+        # Stateless tries resend everything: keep what was sent plus what came back, as input items.
+        "history": (sent + output_as_input(output)) if mode == FlowMode.STATELESS else [],
+        "transcript": transcript,
     }

@@ -29,6 +29,7 @@ from migrator.prompts.conversion.validate import Problem
 from migrator.prompts.decisions import resolve_ledger
 from migrator.prompts.models import APPROVED_ONLY, LabelName, PromptComment, PromptLabel, PromptVersion
 from migrator.prompts.reviews import close_on_approval
+from migrator.prompts.trying import MODES, state_mode_for
 
 S = MigrationStatus
 # An edit or upstream drift in these states sends the assistant back to review.
@@ -374,14 +375,20 @@ def handle_drift(*, assistant_id: int, changed_fields: list[str]) -> PromptVersi
     return version
 
 
-def start_try(*, version_id: int, actor, input_text: str, connection_id: int | None = None) -> Job:
-    """Queue one ``responses.create`` with this version and a sample input (the Sandbox connection by default)."""
+def start_try(*, version_id: int, actor, input_text: str, connection_id: int | None = None,
+              mode: str | None = None) -> Job:
+    """Queue one ``responses.create`` with this version and a sample input (the Sandbox connection by default).
+
+    It is the first turn of a conversation in ``mode`` (the assistant's flows' mode by default); the job page
+    continues it (``migrator.prompts.trying.continue_try``)."""
     _require(actor, "prompts.try_prompt", "You may not try prompt versions.")
     text = (input_text or "").strip()
     if not text:
         raise ServiceError("Write a sample input to send.")
     if len(text) > MAX_TRY_INPUT:
         raise ServiceError(f"The sample input is limited to {MAX_TRY_INPUT:,} characters.")
+    if mode is not None and mode not in MODES:
+        raise ServiceError(f"Unknown state mode {mode!r}; choose {', '.join(MODES)}.")
     version = PromptVersion.objects.select_related("assistant").filter(pk=version_id).first()
     if version is None:
         raise ServiceError(f"Prompt version #{version_id} does not exist.")
@@ -396,5 +403,6 @@ def start_try(*, version_id: int, actor, input_text: str, connection_id: int | N
     return start_job(
         kind=TRY_JOB_KIND, actor=actor, subject=version.assistant,
         subject_label=f"{version.assistant.display_name} v{version.number}",
-        params={"version_id": version.pk, "connection_id": connection.pk, "input": text},
+        params={"version_id": version.pk, "connection_id": connection.pk, "input": text, "turn": 1,
+                "mode": mode or state_mode_for(version.assistant)},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 
 from migrator.core.models import JobStatus
 from migrator.core.services.connections import ensure_sandbox_connection
@@ -78,3 +79,54 @@ def test_try_input_is_required(product_owner):
     version = PromptVersionFactory()
     with pytest.raises(services.ServiceError, match="sample input"):
         services.start_try(version_id=version.pk, actor=product_owner, input_text="  ")
+
+
+@pytest.mark.parametrize("mode", ["conversation", "previous_response", "stateless"])
+def test_try_continues_as_a_conversation_with_tool_calls_answered_by_hand(
+        client, sandbox, product_owner, run_queued_jobs, mode):
+    from migrator.prompts import trying
+
+    assistant = AssistantFactory(model="gpt-4o", instructions="Answer in one short sentence.", tools=[WEATHER])
+    version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    with override_settings(SANDBOX_URL=sandbox.base_url, SANDBOX_API_KEY=sandbox.api_key):
+        first = services.start_try(version_id=version.pk, actor=product_owner, mode=mode,
+                                   input_text="My name is Ada. Please get weather for city=Oslo")
+    [first] = run_queued_jobs()
+    assert first.status == JobStatus.SUCCEEDED, first.error
+    assert first.result["mode"] == mode and first.result["turn"] == 1
+    [call] = first.result["pending_calls"]
+    assert call["name"] == "get_weather"
+    if mode == "conversation":
+        assert first.result["conversation_id"].startswith("conv_")
+
+    # Every call needs the output the app would return.
+    with pytest.raises(services.ServiceError, match="Type what the app would return for the tool call get_weather"):
+        trying.continue_try(job_id=first.pk, actor=product_owner, input_text="and?")
+    client.force_login(product_owner)
+    page = client.get(first.get_absolute_url()).content.decode()
+    assert 'data-testid="try-continue"' in page and f'name="output_{call["call_id"]}"' in page
+    response = client.post(reverse("prompts:try_continue", args=[first.pk]),
+                           {f"output_{call['call_id']}": '{"forecast": "rain, 7 C"}'})
+    assert response.status_code == 302
+    [second] = run_queued_jobs()
+    assert second.status == JobStatus.SUCCEEDED, second.error
+    assert second.result["turn"] == 2 and second.result["previous_job_id"] == first.pk
+    assert "rain, 7 C" in second.result["output_text"]  # the model read the typed output
+    assert second.result["pending_calls"] == []
+
+    third = trying.continue_try(job_id=second.pk, actor=product_owner, input_text="What is my name?")
+    [third] = run_queued_jobs()
+    assert third.status == JobStatus.SUCCEEDED, third.error
+    assert "Ada" in third.result["output_text"]  # the state mode carried the earlier turns
+    assert [t["turn"] for t in third.result["transcript"]] == [1, 2, 3]
+    page = client.get(third.get_absolute_url()).content.decode()
+    assert 'data-testid="try-transcript"' in page and "Tool output" in page and "rain, 7 C" in page
+
+
+def test_a_failed_try_cannot_be_continued(product_owner):
+    from migrator.prompts import trying
+    from tests.factories import JobFactory
+
+    job = JobFactory(kind="prompts.try_version", status=JobStatus.FAILED)
+    with pytest.raises(services.ServiceError, match="did not succeed"):
+        trying.continue_try(job_id=job.pk, actor=product_owner, input_text="hi")

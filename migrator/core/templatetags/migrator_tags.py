@@ -134,9 +134,9 @@ def job_params(job):
     return params_html(job)
 
 
-@register.filter
-def job_report(job):
-    """A job's result as tables and sentences, from the kind's registered report."""
+@register.simple_tag(takes_context=True)
+def job_report(context, job):
+    """``{% job_report job %}``: a job's result as tables and sentences (with forms, e.g. continue a try)."""
     from migrator.core.jobreports import result_html
 
-    return result_html(job)
+    return result_html(job, context.get("request"))

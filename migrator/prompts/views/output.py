@@ -7,17 +7,19 @@ import json
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from migrator.core.models import Job
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
-from migrator.prompts import codegen, selectors, services
+from migrator.prompts import codegen, selectors, services, trying
 from migrator.prompts.diff import pretty, word_diff
 from migrator.prompts.forms import TryForm
+from migrator.prompts.trying import state_mode_for
 from migrator.prompts.views.common import abilities, visible_assistant, visible_version
 
 ORIGINAL = "original"
@@ -102,12 +104,13 @@ def try_version(request: HttpRequest, pk: int) -> HttpResponse:
     version = visible_version(request, pk)
     if not request.user.has_perm("prompts.try_prompt"):
         raise PermissionDenied("You may not try prompt versions.")
-    form = TryForm(request.POST or None)
+    form = TryForm(request.POST or None, initial={"mode": state_mode_for(version.assistant)})
     if request.method == "POST" and form.is_valid():
         connection = form.cleaned_data["connection"]
         try:
             job = services.start_try(version_id=version.pk, actor=request.user, input_text=form.cleaned_data["input"],
-                                     connection_id=connection.pk if connection else None)
+                                     connection_id=connection.pk if connection else None,
+                                     mode=form.cleaned_data["mode"] or None)
         except ServiceError as exc:
             form.add_error(None, message_for(exc))
         else:
@@ -126,3 +129,18 @@ def try_version(request: HttpRequest, pk: int) -> HttpResponse:
         "config_json": json.dumps(version.config, indent=2, ensure_ascii=False),
     }
     return render(request, "prompts/try.html", context, status=422 if form.errors else 200)
+
+
+@require_POST
+def try_continue(request: HttpRequest, pk: int) -> HttpResponse:
+    """The next turn of a try: new text and the outputs typed for the model's tool calls."""
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk, kind=services.TRY_JOB_KIND)
+    outputs = {key.removeprefix("output_"): value for key, value in request.POST.items() if key.startswith("output_")}
+    try:
+        nxt = trying.continue_try(job_id=job.pk, actor=request.user, input_text=request.POST.get("input", ""),
+                                  tool_outputs=outputs)
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+        return redirect(job.get_absolute_url() + "#continue")
+    messages.success(request, f"Sending turn {nxt.params.get('turn')}.")
+    return redirect(nxt.get_absolute_url())

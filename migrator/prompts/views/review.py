@@ -17,6 +17,7 @@ from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
 from migrator.prompts import presenters, reviews, selectors, services
 from migrator.prompts.decisions import resolve_ledger
+from migrator.prompts.trying import state_mode_for
 from migrator.prompts.forms import CommentForm, LabelForm, StrictChoiceForm, TryForm
 from migrator.prompts.models import LabelName, PromptVersion, ReviewStatus
 from migrator.prompts.views.common import abilities, visible_assistant, visible_version
@@ -43,7 +44,7 @@ def _review_context(request: HttpRequest, assistant, version: PromptVersion | No
         "can": abilities(request.user, version),
         "comment_form": CommentForm(),
         "label_form": LabelForm(),
-        "try_form": TryForm(),
+        "try_form": TryForm(initial={"mode": state_mode_for(assistant)}),
         "tries": selectors.recent_tries(assistant, user=request.user),
     }
     if version is not None:
