@@ -17,9 +17,9 @@ from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
 from migrator.prompts import presenters, reviews, selectors, services
 from migrator.prompts.decisions import resolve_ledger
-from migrator.prompts.trying import state_mode_for
 from migrator.prompts.forms import CommentForm, LabelForm, StrictChoiceForm, TryForm
 from migrator.prompts.models import LabelName, PromptVersion, ReviewStatus
+from migrator.prompts.trying import state_mode_for
 from migrator.prompts.views.common import abilities, visible_assistant, visible_version
 
 
