@@ -18,7 +18,7 @@ def imported(e: EventView) -> SafeString:
         row = counts.get(kind) or {}
         if isinstance(row, dict) and any(row.values()):
             new, changed = row.get("created", 0), row.get("updated", 0)
-            bits = [f"{count(new, kind[:-1])} new"]
+            bits = [count(new, f"new {kind[:-1]}")]
             if changed:
                 bits.append(f"{changed:,} updated")
             if row.get("rejected"):
@@ -83,7 +83,7 @@ def _live_params(job) -> SafeString:
     if threads is None:
         threads = len((job.params or {}).get("threads") or [])
     listed = format_html(", with {} from the thread list", count(threads, "thread")) if threads else \
-        format_html(", without a thread list (the Assistants API cannot list threads)")
+        SafeString(", without a thread list (the Assistants API cannot list threads)")
     return format_html("Import every assistant of {}{}.", _connection_link(job), listed)
 
 

@@ -92,10 +92,13 @@ def _try_params(job) -> SafeString:
     connection = Connection.objects.filter(pk=params.get("connection_id")).first()
     what = format_html('<a href="{}">v{} of {}</a>', version.get_absolute_url(), version.number,
                        version.assistant.display_name) if version else format_html("{}", "a version that no longer exists")
-    turns = params.get("history") or []
-    earlier = format_html(" after {} earlier", count(len(turns), "turn")) if turns else EMPTY
-    return format_html("Send {} to {} with the input “{}”{}.", what, connection.name if connection else "a connection",
-                       params.get("input", ""), earlier)
+    turn = int(params.get("turn") or 1)
+    outputs = [i for i in params.get("input_items") or [] if i.get("type") == "function_call_output"]
+    said = format_html(" with the input “{}”", params["input"]) if params.get("input") else EMPTY
+    typed = format_html(" and {} typed by hand", count(len(outputs), "tool output")) if outputs else EMPTY
+    earlier = format_html(" (turn {} of the conversation)", turn) if turn > 1 else EMPTY
+    return format_html("Send {} to {}{}{}{}.", what, connection.name if connection else "a connection", said, typed,
+                       earlier)
 
 
 register_report("prompts.try_version", params=_try_params, template="prompts/_try_report.html")
