@@ -59,6 +59,7 @@ def test_tool(ctx: JobContext) -> dict:
         instructions=config.get("instructions") if version is not None else assistant.instructions,
         reasoning=config.get("reasoning"),
         log=ctx.log,
+        recorded=ctx.params.get("recorded"),
     )
     verdict = tester.run(row.new)
     result = tool_services.record_tool_result(

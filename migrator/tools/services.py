@@ -36,8 +36,10 @@ def resolve_connection(connection_id: int | None) -> Connection:
 # --- starting jobs ---------------------------------------------------------------------------------------
 
 
-def start_tool_test(*, assistant_id: int, tool_key: str, actor, connection_id: int | None = None) -> Job:
-    """Queue a ``tools.test_tool`` job for one tool of the assistant's latest prompt version."""
+def start_tool_test(*, assistant_id: int, tool_key: str, actor, connection_id: int | None = None,
+                    recorded_call_id: str = "") -> Job:
+    """Queue a ``tools.test_tool`` job for one tool of the assistant's latest prompt version (with a call that
+    imported runs recorded as its input and output, when ``recorded_call_id`` names one)."""
     _require(actor, TEST_PERMISSION, "test tools")
     assistant = Assistant.objects.filter(pk=assistant_id).first()
     if assistant is None:
@@ -47,18 +49,34 @@ def start_tool_test(*, assistant_id: int, tool_key: str, actor, connection_id: i
     if row is None:
         raise ServiceError(f"{assistant.display_name} has no tool {tool_key!r} in its current configuration.")
     connection = resolve_connection(connection_id)
+    params = {
+        "assistant_id": assistant.pk,
+        "tool_key": row.key,
+        "version_id": version.pk if version else None,
+        "connection_id": connection.pk,
+    }
+    if recorded_call_id:
+        params["recorded"] = recorded_input(assistant, row.new, recorded_call_id)
     return start_job(
         kind="tools.test_tool",
         actor=actor,
-        params={
-            "assistant_id": assistant.pk,
-            "tool_key": row.key,
-            "version_id": version.pk if version else None,
-            "connection_id": connection.pk,
-        },
+        params=params,
         subject=assistant,
-        subject_label=f"{row.label} · {assistant.display_name}",
+        subject_label=f"{row.label} · {assistant.display_name}" + (" (recorded call)" if recorded_call_id else ""),
     )
+
+
+def recorded_input(assistant: Assistant, tool: dict, call_id: str) -> dict:
+    """The recorded call a test replays, as job params; a clear error when it is not (any longer) there."""
+    from migrator.tools.recorded_calls import find_recorded
+
+    if tool.get("type") != "function":
+        raise ServiceError("Only function tools have recorded calls to replay.")
+    found = find_recorded(assistant, str(tool.get("name")), call_id)
+    if found is None:
+        raise ServiceError(f"No recorded call {call_id!r} of {tool.get('name')} in the imported runs of "
+                           f"{assistant.display_name}.")
+    return found.as_params()
 
 
 def start_all_tool_tests(*, assistant_id: int, actor, connection_id: int | None = None) -> list[Job]:

@@ -90,8 +90,10 @@ class ToolTester:
         instructions: str | None = None,
         reasoning: dict[str, Any] | None = None,
         log: Callable[[str], None] | None = None,
+        recorded: dict[str, Any] | None = None,
     ) -> None:
         self.client = client
+        self.recorded = recorded  # a call imported runs recorded: its arguments and output replace the samples
         self.model = model
         self.instructions = instructions
         self.reasoning = reasoning
@@ -179,9 +181,15 @@ class ToolTester:
     def _function(self, tool: dict[str, Any]) -> str:
         name = str(tool.get("name") or "")
         params = tool.get("parameters") if isinstance(tool.get("parameters"), dict) else None
-        sample = sample_for(params)
+        sample, recorded_output = _recorded_or_sample(self.recorded, params)
         problems = validation_errors(sample, params) if params else []
-        if problems:
+        if self.recorded and problems:
+            self._check("Recorded input", None, "the recorded arguments no longer fit the schema ("
+                        + "; ".join(problems) + "); the model's arguments are still checked.")
+        elif self.recorded:
+            self._check("Recorded input", True, f"replaying call {self.recorded.get('call_id')} from run "
+                        f"{self.recorded.get('run_id')}: " + json.dumps(sample, ensure_ascii=False)[:300])
+        elif problems:
             self._check("Sample input", None, "could not generate a sample that fits the schema ("
                         + "; ".join(problems) + "); the model's arguments are still checked.")
         else:
@@ -224,8 +232,8 @@ class ToolTester:
         sample_output = sample_for(output_schema) if isinstance(output_schema, dict) else {
             "status": "ok", "tool": name, "note": "sample output sent by migrator's tool test",
         }
-        output = json.dumps(sample_output, ensure_ascii=False)
-        self.details["sample_output"] = sample_output
+        output = recorded_output if recorded_output is not None else json.dumps(sample_output, ensure_ascii=False)
+        self.details["sample_output"] = sample_output if recorded_output is None else recorded_output
         # Stateless loop: resend the call (and any reasoning) with its output; nothing is stored server-side.
         carried = [_dump(o) for o in first.output or [] if getattr(o, "type", "") == "reasoning"]
         second = self._create(
@@ -331,6 +339,14 @@ class ToolTester:
             self._check("Runs code", None, f"the code ran but its output did not show {expected}.")
         self._finished(response, "Answer")
         return f"code_interpreter: {len(resources)} file(s) present and code ran."
+
+
+def _recorded_or_sample(recorded: dict[str, Any] | None, params: dict[str, Any] | None) -> tuple[Any, str | None]:
+    """(input arguments, output to return): a recorded call's when given, else generated from the schema."""
+    if recorded:
+        arguments = recorded.get("arguments")
+        return (arguments if isinstance(arguments, dict) else {}), recorded.get("output")
+    return sample_for(params), None
 
 
 def _function_prompt(name: str, sample: Any) -> str:

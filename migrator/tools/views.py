@@ -148,6 +148,7 @@ def test_tool(request: HttpRequest, pk: int) -> HttpResponse:
         job = tool_services.start_tool_test(
             assistant_id=assistant.pk, tool_key=form.cleaned_data["tool_key"], actor=request.user,
             connection_id=connection.pk if connection else None,
+            recorded_call_id=(request.POST.get("recorded_call") or "").strip()[:100],
         )
     except ServiceError as exc:
         messages.error(request, message_for(exc))
