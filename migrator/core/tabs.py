@@ -16,24 +16,24 @@ ASSISTANT_TABS = (Tab("overview", "Overview", "core:assistant_detail", order=0),
 
 
 def _cutovers(user):
-    """Support leads: assistants whose validation passed wait for their cutover approval."""
+    """Support leads: flows whose cutover request waits for their decision (the cutover inbox)."""
     from django.urls import NoReverseMatch, reverse
 
-    from migrator.core.models import Assistant
+    from migrator.core.models import Flow
     from migrator.core.next_actions import Suggestion
-    from migrator.core.status import MigrationStatus
+    from migrator.core.status import FlowStatus
 
-    waiting = Assistant.objects.visible_to(user).filter(status=MigrationStatus.VALIDATED).count()
-    try:  # the cutover inbox, where it exists; otherwise the validated assistants
+    waiting = Flow.objects.visible_to(user).filter(status=FlowStatus.AWAITING_APPROVAL).count()
+    try:  # the cutover inbox, where that app is installed; otherwise the flows awaiting approval
         url = reverse("cutover:inbox")
     except NoReverseMatch:
-        url = reverse("core:assistant_list") + f"?status={MigrationStatus.VALIDATED}"
+        url = reverse("flows:list") + f"?status={FlowStatus.AWAITING_APPROVAL}"
     if waiting:
         return Suggestion(f"{waiting:,} cutover{'s' if waiting != 1 else ''} awaiting your approval",
-                          "Validation passed for these assistants; approving the cutover lets engineers move "
-                          "production to the approved prompt.", url, "Review cutovers", waiting)
-    return Suggestion("No cutover awaits your approval", "Assistants appear here once their validation passes.",
-                      url, "See validated assistants", 0)
+                          "An engineer put these flows forward with their evidence; approve or decline each.",
+                          url, "Review cutovers", waiting)
+    return Suggestion("No cutover awaits your approval", "Flows appear here once an engineer requests a cutover.",
+                      url, "Open the cutover inbox", 0)
 
 
-NEXT_ACTIONS = (NextAction("cutovers", "core.approve_cutover", build=_cutovers, order=10),)
+NEXT_ACTIONS = (NextAction("cutovers", "cutover.approve_cutover", build=_cutovers, order=10),)

@@ -32,4 +32,4 @@ def _to_validate(user):
     return None
 
 
-NEXT_ACTIONS = (NextAction("validate", "core.run_validation", build=_to_validate, order=20),)
+NEXT_ACTIONS = (NextAction("validate", "core.change_flow", build=_to_validate, order=20),)

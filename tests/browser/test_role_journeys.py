@@ -8,7 +8,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from migrator.core.status import MigrationStatus as S
 from migrator.inventory.models import LegacyThread
 from migrator.prompts import reviews, services
 from tests.factories import AssistantFactory
@@ -120,23 +119,42 @@ def test_engineer_imports_then_creates_a_flow_found_in_the_data(page_as, screens
     screenshot(page, "4-audit-in-words")
 
 
-def test_support_lead_approves_a_cutover_from_the_dashboard(page_as, screenshot):
-    assistant = AssistantFactory(name="Docs bot", status=S.VALIDATED, avg_turns_per_thread=6.142857142857143,
+def test_support_lead_approves_a_cutover_from_the_dashboard(page_as, screenshot, engineer):
+    from migrator.cutover import services as cutover
+    from tests.cutover.helpers import evidence_passing, serve
+    from tests.factories import FlowFactory
+    from tests.flows.factories import make_version
+
+    assistant = AssistantFactory(name="Order help", legacy_id="asst_journey_cut", avg_turns_per_thread=6.142857142857143,
                                  message_count=12345)
-    page = page_as("support_lead")
-    narrow(page)
-    page.goto("/")
-    expect(page.get_by_test_id("next-action").first).to_contain_text("1 cutover awaiting your approval")
+    v1 = make_version(assistant, {"model": "gpt-4o", "instructions": "Help with orders.", "tools": []}, approved=True)
+    flow = FlowFactory(assistant=assistant, slug="order-help", name="Order help widget", mode="stateless",
+                       status="migrated")
+    serve(flow, v1)
+    make_version(assistant, {"model": "gpt-5.4-mini", "instructions": "Help with orders, briefly.", "tools": []},
+                 approved=True)
+    with evidence_passing("validation", "backfill", "diagnostics"):
+        request = cutover.request_cutover(flow_id=flow.pk, actor=engineer, note="gpt-4o retires on 2027-01-14")
+        page = page_as("support_lead")
+        narrow(page)
+        page.goto("/")
+        expect(page.get_by_test_id("next-action").first).to_contain_text("1 cutover awaiting your approval")
+        fits(page)
+        screenshot(page, "1-dashboard")
+        page.get_by_test_id("main-action").click()
+        page.get_by_test_id(f"review-{request.pk}").click()
+        fits(page)
+        screenshot(page, "2-evidence")
+        page.fill("#id_reason", "validation passed on the successor model")
+        page.get_by_test_id("approve").click()
+        expect(page.get_by_test_id("ramp-form")).to_be_visible()
+        fits(page)
+        screenshot(page, "3-approved")
+    page.goto(flow.get_absolute_url())
+    expect(page.get_by_test_id("flow-event").first).to_contain_text("approved the cutover of Order help widget to v2")
     fits(page)
-    screenshot(page, "1-dashboard")
-    page.get_by_test_id("main-action").click()
-    page.get_by_role("link", name="Docs bot").click()
-    page.get_by_test_id(f"transition-{S.CUTOVER_APPROVED}").click()
-    expect(page.get_by_test_id("assistant-status")).to_have_text("Cutover approved")
-    expect(page.get_by_test_id("activity").first).to_contain_text("to Cutover approved")
-    fits(page)
-    screenshot(page, "2-cutover-approved")
+    screenshot(page, "4-flow-activity")
     page.goto(f"/inventory/assistants/{assistant.pk}/usage/")
     expect(page.get_by_test_id("stat-messages")).to_have_text("12,345")
     fits(page)
-    screenshot(page, "3-usage")
+    screenshot(page, "5-usage")

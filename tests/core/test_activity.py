@@ -66,10 +66,11 @@ def test_a_broken_presenter_never_breaks_the_page():
 
 def test_audit_log_dashboard_and_assistant_page_show_sentences(client, admin_user, product_owner):
     assistant = AssistantFactory(name="Billing helper")
-    change_assistant_status(assistant_id=assistant.pk, to=S.PROMPT_DRAFTED, actor=product_owner, reason="Ready.")
+    change_assistant_status(assistant_id=assistant.pk, to=S.BLOCKED, actor=product_owner, reason="Waiting on legal.")
     client.force_login(admin_user)
     for url in (reverse("core:audit_log"), reverse("core:dashboard"), assistant.get_absolute_url()):
         html = client.get(url).content.decode()
-        assert "moved <a href" in html and "Billing helper</a> from Inventoried to <strong>Prompt drafted</strong>" in html
+        assert "moved <a href" in html and "Billing helper</a> from Inventoried to <strong>Blocked</strong>" in html
+        assert "(Waiting on legal)" in html
         assert "migrator.assistant.status_changed</td>" not in html and "{&#x27;status&#x27;" not in html
     assert "<details><summary" in client.get(reverse("core:audit_log")).content.decode()

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0003_audit_actor_kind'),
+        ('core', '0004_flow_statuses_from_evidence'),
     ]
 
     operations = [
