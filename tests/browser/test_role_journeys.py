@@ -108,7 +108,7 @@ def test_engineer_imports_then_creates_a_flow_found_in_the_data(page_as, screens
     expect(page.get_by_test_id("found-flow")).to_contain_text("16 threads")
     page.get_by_test_id("found-flow").get_by_role("link", name="Create it").click()
     page.get_by_test_id("create-found-flow").click()
-    page.wait_for_url(re.compile(r".*/flows/support-triage-web/$"))
+    page.wait_for_url(re.compile(r".*/flows/f/support-triage-web/$"))
     expect(page.get_by_test_id("flow-event").first).to_contain_text("created the flow Support triage web")
     fits(page)
     screenshot(page, "3-flow-created")

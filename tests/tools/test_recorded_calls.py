@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 
 from migrator.core.models import JobStatus
-from migrator.flows.models import ToolTestResult, ToolTestStatus
-from migrator.flows.recorded_calls import recorded_calls
-from migrator.flows.services import tools as tool_services
 from migrator.inventory.models import LegacyRun, LegacyThread
+from migrator.tools import services as tool_services
+from migrator.tools.models import ToolTestResult, ToolTestStatus
+from migrator.tools.recorded_calls import recorded_calls
 from tests.factories import AssistantFactory
 from tests.flows.factories import make_version, sandbox_connection
 
@@ -59,7 +59,7 @@ def test_recorded_calls_of_a_tool_are_found_distinct(billing):
 def test_a_tool_test_replays_a_recorded_call(billing, sandbox, engineer, run_queued_jobs, client):
     connection = sandbox_connection(sandbox)
     client.force_login(engineer)
-    page = client.get(reverse("flows:assistant_tools", args=[billing.pk])).content.decode()
+    page = client.get(reverse("tools:assistant_tools", args=[billing.pk])).content.decode()
     assert 'data-testid="recorded-calls"' in page and "INV-009000" in page and "INV-004211" in page
     assert "no output recorded; a sample is sent" in page
     [with_output] = [c for c in recorded_calls(billing, "get_invoice") if c.output]
