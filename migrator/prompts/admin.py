@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from migrator.core.admin import ReadOnlyAdmin
-from migrator.prompts.models import PromptComment, PromptLabel, PromptVersion
+from migrator.prompts.models import PromptComment, PromptLabel, PromptVersion, ReviewRequest
 
 
 @admin.register(PromptVersion)
@@ -24,3 +24,11 @@ class PromptLabelAdmin(ReadOnlyAdmin):
 @admin.register(PromptComment)
 class PromptCommentAdmin(ReadOnlyAdmin):
     list_display = ("version", "author", "created_at")
+
+
+@admin.register(ReviewRequest)
+class ReviewRequestAdmin(ReadOnlyAdmin):
+    """Requests are made, withdrawn and answered (by approving the version) only through the prompts services."""
+
+    list_display = ("version", "requested_by_label", "reviewer", "reviewer_group", "status", "created_at", "closed_at")
+    list_filter = ("status",)

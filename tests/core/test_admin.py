@@ -29,6 +29,7 @@ OWNED: dict[str, str | set[str]] = {
     "prompts.PromptVersion": ALL,
     "prompts.PromptLabel": ALL,
     "prompts.PromptComment": ALL,
+    "prompts.ReviewRequest": ALL,  # requested, withdrawn and answered only through migrator.prompts.reviews
     "tools.ToolTestResult": ALL,
     "tools.ToolResourceCheck": ALL,
     "flows.ApiToken": ALL,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.prompts import reviews
 from migrator.prompts.models import ReviewRequest, ReviewStatus
 from migrator.prompts.views.common import visible_version
@@ -24,10 +24,8 @@ def request_review(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         made = reviews.request_review(version_id=version.pk, actor=request.user,
                                       reviewer_id=int(raw) if raw else None, note=request.POST.get("note", ""))
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.success(request, f"Asked {made.reviewer_label} to review v{version.number}.")
     return redirect(version.get_absolute_url() + "#review")
@@ -41,10 +39,8 @@ def withdraw_review(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("prompts:reviews")
     try:
         reviews.withdraw_review(request_id=found.pk, actor=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.success(request, f"Withdrew the review request for v{found.version.number}.")
     return redirect(found.version.get_absolute_url() + "#review")
