@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_flow_statuses_from_evidence'),
+        ('core', '0005_job_tokens_queues_limits'),
     ]
 
     operations = [
