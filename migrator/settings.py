@@ -176,6 +176,7 @@ OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
 BACKFILL_CALL_TIMEOUT_SECONDS = env_int("BACKFILL_CALL_TIMEOUT_SECONDS", 30, minimum=1)
 BACKFILL_LEASE_SECONDS = env_int("BACKFILL_LEASE_SECONDS", max(120, 3 * BACKFILL_CALL_TIMEOUT_SECONDS),
                                  minimum=3 * BACKFILL_CALL_TIMEOUT_SECONDS)
+BACKFILL_CHUNK_SIZE = env_int("BACKFILL_CHUNK_SIZE", 25, minimum=1)  # threads per Celery job of a run
 # Product owners may not approve their own edits unless this is switched on.
 ALLOW_SELF_APPROVAL = env_bool("ALLOW_SELF_APPROVAL", False)
 

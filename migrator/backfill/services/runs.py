@@ -1,6 +1,6 @@
 """Backfill runs: create from a selection, start (fan out over Celery jobs), pause, resume, cancel, progress.
 
-A run's coordinator job splits the run's unfinished threads into chunk jobs of ``CHUNK_SIZE`` threads; each
+A run's coordinator job splits the run's unfinished threads into chunk jobs of ``BACKFILL_CHUNK_SIZE`` threads; each
 chunk job claims its threads one by one (compare-and-set) and carries them through the exactly-once executor.
 More workers take more chunk jobs at once, on any machine: the rate budget they share lives in Redis. Pause and
 cancel are seen between threads; a resume starts a new coordinator for whatever is unfinished (threads held
@@ -38,7 +38,13 @@ from migrator.core.services import InvalidTransition, ServiceError, audit
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 25
+
+
+def chunk_size() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "BACKFILL_CHUNK_SIZE", 25))
+
 RUN_PERM = "backfill.run_backfill"
 
 
@@ -197,7 +203,7 @@ def unfinished_row_ids(run: BackfillRun) -> list[int]:
 
 
 def dispatch(*, actor, run_id: int, log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
-    """The coordinator: one chunk job per CHUNK_SIZE unfinished threads. Returns what it enqueued."""
+    """The coordinator: one chunk job per BACKFILL_CHUNK_SIZE unfinished threads. Returns what it enqueued."""
     from migrator.core.services.jobs import start_job
 
     run = BackfillRun.objects.get(pk=run_id)
@@ -207,12 +213,13 @@ def dispatch(*, actor, run_id: int, log: Callable[[str], None] = lambda m: None)
     if not ids:
         maybe_finish(run.pk)
         return {"chunks": 0, "threads": 0}
-    chunks = [ids[i:i + CHUNK_SIZE] for i in range(0, len(ids), CHUNK_SIZE)]
+    size = chunk_size()
+    chunks = [ids[i:i + size] for i in range(0, len(ids), size)]
     for n, chunk in enumerate(chunks, 1):
         start_job(kind="backfill.chunk", actor=actor, params={"run_id": run.pk, "row_ids": chunk, "chunk": n,
                                                              "chunks": len(chunks)},
                   subject=run, subject_label=f"{run} chunk {n}/{len(chunks)}")
-    log(f"{len(ids)} thread(s) in {len(chunks)} chunk job(s) of up to {CHUNK_SIZE}")
+    log(f"{len(ids)} thread(s) in {len(chunks)} chunk job(s) of up to {size}")
     return {"chunks": len(chunks), "threads": len(ids)}
 
 
