@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -46,8 +47,6 @@ def sigkill(worker: WorkerProcess) -> None:
     """SIGKILL the worker and its pool processes at once: no shutdown, no acknowledgement, no cleanup."""
     pids = [*children(worker.process.pid), worker.process.pid]
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     worker.process.wait(timeout=10)

@@ -36,7 +36,7 @@ def rollback_rows(*, actor, rows: Iterable[ThreadBackfill], progress: Callable[[
     """Roll back each done or failed row; returns counts and what could not be rolled back and why."""
     require(actor, ROLLBACK_PERM, action="roll back a backfill")
     callers: dict[int, Caller] = {}
-    result: dict[str, Any] = {"rolled_back": 0, "items_deleted": 0, "not_rolled_back": []}
+    result: dict[str, Any] = {"rolled_back": 0, "items_deleted": 0, "not_rolled_back": [], "threads": []}
     for n, row in enumerate(rows, 1):
         row = ThreadBackfill.objects.select_related("thread", "connection").get(pk=row.pk)
         if row.status not in ROLLABLE:
@@ -71,6 +71,8 @@ def rollback_rows(*, actor, rows: Iterable[ThreadBackfill], progress: Callable[[
                      after={"status": ThreadStatus.ROLLED_BACK, "items_deleted": deleted})
         result["rolled_back"] += 1
         result["items_deleted"] += deleted
+        result["threads"].append({"thread_id": row.thread.legacy_id, "conversation_id": before["conversation_id"],
+                                  "items_deleted": deleted})
         progress(n, row.thread.legacy_id)
     return result
 
