@@ -11,6 +11,7 @@ urlpatterns = [
     path("tools/", include("migrator.tools.urls")),
     path("flows/", include("migrator.flows.urls")),
     path("cutover/", include("migrator.cutover.urls")),
+    path("backfill/", include("migrator.backfill.urls")),
     path("api/", include("migrator.flows.api_urls")),
     path("", include("migrator.core.urls")),
 ]

@@ -83,7 +83,7 @@ def test_dry_run_then_run_then_rerun_then_rollback(make_sandbox, tmp_path):
     assert {t["thread_id"]: t["status"] for t in result["threads"]} == {
         "thread_cli00001": "rolled_back", "thread_cli00002": "rolled_back"}
     assert result["totals"]["items_deleted"] == 40
-    with pytest.raises(Exception, match="404|not found|No conversation"):
+    with pytest.raises(Exception, match=r"404|not found|No conversation"):
         client.conversations.retrieve(conv)
     assert set(ThreadBackfill.objects.values_list("status", flat=True)) == {ThreadStatus.ROLLED_BACK}
 
