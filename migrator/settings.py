@@ -177,6 +177,7 @@ BACKFILL_CALL_TIMEOUT_SECONDS = env_int("BACKFILL_CALL_TIMEOUT_SECONDS", 30, min
 BACKFILL_LEASE_SECONDS = env_int("BACKFILL_LEASE_SECONDS", max(120, 3 * BACKFILL_CALL_TIMEOUT_SECONDS),
                                  minimum=3 * BACKFILL_CALL_TIMEOUT_SECONDS)
 BACKFILL_CHUNK_SIZE = env_int("BACKFILL_CHUNK_SIZE", 25, minimum=1)  # threads per Celery job of a run
+BACKFILL_THREADS_PER_JOB = env_int("BACKFILL_THREADS_PER_JOB", 4, minimum=1)  # concurrent threads in one job
 # Product owners may not approve their own edits unless this is switched on.
 ALLOW_SELF_APPROVAL = env_bool("ALLOW_SELF_APPROVAL", False)
 

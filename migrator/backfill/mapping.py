@@ -21,6 +21,7 @@ Every planned item is checked against the ``openai`` SDK's parameter types befor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -540,8 +541,13 @@ def _materialize(value: Any) -> Any:
     return value
 
 
+@functools.cache
+def _known_keys(kind: Any) -> frozenset[str]:
+    return frozenset(typing.get_type_hints(kind))
+
+
 def _unknown_keys(value: dict[str, Any], kind: Any) -> list[str]:
-    return sorted(set(value) - set(typing.get_type_hints(kind)))
+    return sorted(set(value) - _known_keys(kind))
 
 
 def check_item(item: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,9 @@ class Counters:
     rate_limited: int = 0
     retries: int = 0
     waited: float = 0.0
+    items_sent: int = 0
+    orphans: int = 0
+    recoveries: int = 0
 
 
 def write_timeout() -> float:
@@ -72,15 +76,33 @@ class Caller:
         self.run_id = run_id
         self.sleep = sleep
         self.counters = Counters()
+        self._unflushed: dict[str, float] = {}
+        self._flushed_at = time.monotonic()
+        self._lock = threading.Lock()
+
+    FLUSH_SECONDS = 1.0
+    _COLUMNS = {"calls": "calls", "writes": "writes", "rate_limited": "rate_limited", "retries": "retries",
+                "waited": "waited_seconds", "items_sent": "items_sent", "orphans": "orphans",
+                "recoveries": "recoveries"}
 
     def _count(self, **fields: int | float) -> None:
-        for key, value in fields.items():
-            setattr(self.counters, key, getattr(self.counters, key) + value)
-        if self.run_id:
-            mapping = {"calls": "calls", "writes": "writes", "rate_limited": "rate_limited", "retries": "retries",
-                       "waited": "waited_seconds"}
+        """Count locally; the run row gets the sums about once a second (one UPDATE, not one per call)."""
+        with self._lock:
+            for key, value in fields.items():
+                setattr(self.counters, key, getattr(self.counters, key) + value)
+                if value:
+                    self._unflushed[key] = self._unflushed.get(key, 0) + value
+            due = time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._unflushed = self._unflushed, {}
+            self._flushed_at = time.monotonic()
+        if self.run_id and pending:
             BackfillRun.objects.filter(pk=self.run_id).update(
-                **{mapping[k]: F(mapping[k]) + v for k, v in fields.items() if v})
+                **{self._COLUMNS[k]: F(self._COLUMNS[k]) + v for k, v in pending.items()})
 
     def _send(self, raw_call: Callable[[], Any], tokens: int) -> Any:
         waited = self.budget.acquire(tokens=tokens)
@@ -153,14 +175,17 @@ class Caller:
 
     # --- the calls --------------------------------------------------------------------------------------------
 
+    # The items travel in ``extra_body``: they were checked against the SDK's types when planned, and the SDK's
+    # own request transform walks its whole item union recursively (about a tenth of a second per batch of 20,
+    # most of a worker's CPU). ``extra_body`` takes precedence over the (empty) ``items`` argument.
+
     def create_conversation(self, items: list[dict[str, Any]], metadata: dict[str, str]) -> Any:
-        return self.write(lambda: self.client.conversations.with_raw_response.create(items=items, metadata=metadata),
-                          payload={"items": items, "metadata": metadata})
+        return self.write(lambda: self.client.conversations.with_raw_response.create(
+            extra_body={"items": items, "metadata": metadata}), payload={"items": items, "metadata": metadata})
 
     def add_items(self, conversation_id: str, items: list[dict[str, Any]]) -> Any:
-        return self.write(lambda: self.client.conversations.items.with_raw_response.create(conversation_id,
-                                                                                            items=items),
-                          payload={"items": items})
+        return self.write(lambda: self.client.conversations.items.with_raw_response.create(
+            conversation_id, items=[], extra_body={"items": items}), payload={"items": items})
 
     def list_items(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every item of a conversation, oldest first (pages of 100)."""

@@ -30,7 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from migrator.backfill.mapping import BATCH_SIZE, MalformedThread, fingerprint
-from migrator.backfill.models import UNFINISHED, BackfillRun, ThreadBackfill, ThreadStatus
+from migrator.backfill.models import UNFINISHED, ThreadBackfill, ThreadStatus
 from migrator.backfill.services.calls import Caller, GaveUp, Refused, Unknown
 from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
 
@@ -84,11 +84,11 @@ class ThreadWorker:
 
     def _orphan(self) -> None:
         ThreadBackfill.objects.filter(pk=self.row.pk).update(orphans=F("orphans") + 1)
-        BackfillRun.objects.filter(pk=self.row.run_id).update(orphans=F("orphans") + 1)
+        self.caller._count(orphans=1)
 
     def _unknown(self, exc: Exception) -> None:
         self.unknown += 1
-        BackfillRun.objects.filter(pk=self.row.run_id).update(retries=F("retries") + 1)
+        self.caller._count(retries=1)
         if self.unknown > MAX_UNKNOWN_OUTCOMES:
             raise GaveUp(f"{self.unknown} writes with unknown outcomes in a row (last: {exc})")
 
@@ -139,9 +139,9 @@ class ThreadWorker:
             self._update(status=ThreadStatus.PENDING)  # nothing of ours is reachable: start over cleanly
             self._unknown(exc)
             return False
-        ThreadBackfill.objects.filter(pk=row.pk).update(writes=F("writes") + 1)
-        self._update(conversation_id=conv.id, cursor=len(batch), status=ThreadStatus.APPENDING)
-        BackfillRun.objects.filter(pk=row.run_id).update(items_sent=F("items_sent") + len(batch))
+        self._update(conversation_id=conv.id, cursor=len(batch), status=ThreadStatus.APPENDING,
+                     writes=F("writes") + 1)
+        self.caller._count(items_sent=len(batch))
         return True
 
     def _append(self, items: list[dict[str, Any]]) -> None:
@@ -159,14 +159,13 @@ class ThreadWorker:
                 raise Inconsistent(f"conversation {row.conversation_id} no longer exists (deleted outside "
                                    "migrator?); roll the thread back to backfill it again") from exc
             raise
-        ThreadBackfill.objects.filter(pk=row.pk).update(writes=F("writes") + 1)
-        self._update(cursor=row.cursor + len(batch))
-        BackfillRun.objects.filter(pk=row.run_id).update(items_sent=F("items_sent") + len(batch))
+        self._update(cursor=row.cursor + len(batch), writes=F("writes") + 1)
+        self.caller._count(items_sent=len(batch))
 
     def recover(self, items: list[dict[str, Any]]) -> None:
         """Read the conversation back and move the cursor to what is really there (never past a mismatch)."""
         row = self.row
-        BackfillRun.objects.filter(pk=row.run_id).update(recoveries=F("recoveries") + 1)
+        self.caller._count(recoveries=1)
         try:
             held = self.caller.list_items(row.conversation_id)
         except Refused as exc:
@@ -186,7 +185,7 @@ class ThreadWorker:
         self._update(cursor=len(held), status=ThreadStatus.APPENDING)
         if len(held) > before:  # the write whose answer was lost did happen: count it as the committed write
             ThreadBackfill.objects.filter(pk=row.pk).update(writes=F("writes") + 1)
-            BackfillRun.objects.filter(pk=row.run_id).update(items_sent=F("items_sent") + (len(held) - before))
+            self.caller._count(items_sent=len(held) - before)
 
 
 class Inconsistent(Exception):

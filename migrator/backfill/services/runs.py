@@ -223,44 +223,91 @@ def dispatch(*, actor, run_id: int, log: Callable[[str], None] = lambda m: None)
     return {"chunks": len(chunks), "threads": len(ids)}
 
 
+def lanes() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "BACKFILL_THREADS_PER_JOB", 4))
+
+
 def process_rows(*, run_id: int, row_ids: list[int], owner: str,
                  progress: Callable[[int, int, str], None] = lambda d, t, m: None,
                  stop_when: Callable[[], bool] | None = None) -> dict[str, int]:
-    """Claim and carry each row; rows leased by someone else are retried when their lease expires."""
+    """Claim and carry each row, ``BACKFILL_THREADS_PER_JOB`` threads at a time (the calls wait on the network,
+    and the shared budget paces them all); rows leased by someone else are retried when their lease expires."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import close_old_connections
+
     run = BackfillRun.objects.select_related("connection").get(pk=run_id)
     caller = Caller(run.connection, run_id=run.pk)
     outcomes: dict[str, int] = {}
-    waiting = list(row_ids)
     done = 0
+    checked = {"at": 0.0, "running": True, "abort": False}
 
     def running() -> bool:
-        status = BackfillRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
-        return status == RunStatus.RUNNING and not (stop_when and stop_when())
+        # Seen about once a second: pause and cancel take effect between threads without a query per thread.
+        if checked["abort"]:
+            return False
+        if time.monotonic() - checked["at"] >= 1.0:
+            status = BackfillRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            checked.update(at=time.monotonic(), running=status == RunStatus.RUNNING and not (stop_when and stop_when()))
+        return bool(checked["running"])
 
-    while waiting:
-        held: list[int] = []
-        for row_id in waiting:
+    def one(row_id: int) -> tuple[str, str]:
+        try:
             if not running():
-                return {**outcomes, "stopped": 1}
+                return "stopped", ""
             token = new_token(owner)
             row = claim(row_id, token, run_id=run_id)
             if row is None:
-                if ThreadBackfill.objects.filter(pk=row_id, run_id=run_id, status__in=UNFINISHED).exists():
-                    held.append(row_id)  # another worker's lease: look again when it expires
-                else:
-                    done += 1
-                continue
+                held = ThreadBackfill.objects.filter(pk=row_id, run_id=run_id, status__in=UNFINISHED).exists()
+                return ("held" if held else "gone"), ""
             outcome: Outcome = execute_row(row, caller, token)
-            outcomes[outcome.status] = outcomes.get(outcome.status, 0) + 1
-            done += 1
-            progress(done, len(row_ids), f"{row.thread.legacy_id}: {outcome.status}")
-        if held:
-            soonest = ThreadBackfill.objects.filter(pk__in=held).exclude(lease_until__isnull=True).order_by(
-                "lease_until").values_list("lease_until", flat=True).first()
-            wait = (soonest - timezone.now()).total_seconds() if soonest else 0.5
-            time.sleep(min(max(wait, 0.5), 5))
-            progress(done, len(row_ids), f"waiting for {len(held)} thread(s) held by another worker")
-        waiting = held
+            return outcome.status, row.thread.legacy_id
+        finally:
+            close_old_connections()
+
+    def loop(pool: ThreadPoolExecutor) -> bool:
+        """Every row once, then again for those held by others; False when the run stopped."""
+        nonlocal done
+        waiting = list(row_ids)
+        reported = 0.0
+        while waiting:
+            held: list[int] = []
+            for row_id, (status, legacy_id) in zip(waiting, pool.map(one, waiting), strict=True):
+                if status == "held":
+                    held.append(row_id)
+                    continue
+                if status == "stopped":
+                    continue
+                done += 1
+                if status != "gone":
+                    outcomes[status] = outcomes.get(status, 0) + 1
+                if time.monotonic() - reported >= 1.0 or done == len(row_ids):
+                    reported = time.monotonic()
+                    caller.flush()
+                    progress(done, len(row_ids), f"{legacy_id}: {status}")
+            if not running():
+                return False
+            if held:
+                soonest = ThreadBackfill.objects.filter(pk__in=held).exclude(lease_until__isnull=True).order_by(
+                    "lease_until").values_list("lease_until", flat=True).first()
+                wait = (soonest - timezone.now()).total_seconds() if soonest else 0.5
+                time.sleep(min(max(wait, 0.5), 5))
+                progress(done, len(row_ids), f"waiting for {len(held)} thread(s) held by another worker")
+            waiting = held
+        return True
+
+    with ThreadPoolExecutor(max_workers=max(1, lanes()), thread_name_prefix="backfill") as pool:
+        try:
+            finished = loop(pool)
+        except BaseException:
+            checked["abort"] = True  # a cancelled job: the queued rows return at once instead of running
+            raise
+        finally:
+            caller.flush()
+    if not finished:
+        return {**outcomes, "stopped": 1}
     maybe_finish(run_id)
     return outcomes
 
