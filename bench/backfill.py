@@ -19,6 +19,7 @@ throw-away SQLite database unless DATABASE_URL names one (it must be empty: it i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -86,10 +87,8 @@ def peak_rss_mb(pid: int) -> float:
     """The highest peak RSS (VmHWM) among the worker's processes (main + prefork children)."""
     pids = [pid]
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
+        with contextlib.suppress(OSError):
             pids += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
     best = 0.0
     for p in pids:
         try:
@@ -163,9 +162,16 @@ def main() -> int:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
 
-    from migrator.backfill.models import BackfillRun, ConnectionRateLimit, RunStatus, ThreadBackfill, ThreadStatus
+    from migrator.backfill.models import (
+        BackfillRun,
+        ConnectionRateLimit,
+        RunStatus,
+        ThreadBackfill,
+        ThreadStatus,
+    )
     from migrator.backfill.services.runs import create_run, run_inline, start_run
     from migrator.backfill.services.selection import Selection
     from migrator.celery import redis_answers
@@ -174,8 +180,6 @@ def main() -> int:
     from migrator.inventory.models import LegacyThread
     from migrator.inventory.services.imports import import_archive
     from migrator.sandbox.launcher import start_sandbox
-
-    from django.conf import settings
 
     if not redis_answers(settings.REDIS_URL):
         print(f"Redis does not answer at {settings.REDIS_URL}; the bench needs it.", file=sys.stderr)
