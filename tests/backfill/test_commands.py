@@ -11,6 +11,7 @@ import pytest
 
 from migrator.backfill.models import ConnectionRateLimit, ThreadBackfill, ThreadStatus
 from migrator.core.models import Connection
+from migrator.core.ratebudget import RateBudget
 from tests.backfill.fixtures import assert_exactly_the_plan, import_threads
 from tests.plugins.worker import REPO, _db_env
 
@@ -31,6 +32,8 @@ def test_connection_add_creates_then_updates(sandbox_empty):
     connection = Connection.objects.get(name="Prod")
     assert connection.get_api_key() == sandbox_empty.api_key and connection.base_url == sandbox_empty.base_url
     assert ConnectionRateLimit.objects.get(connection=connection).rpm == 600
+    limits = RateBudget.for_connection(connection).limits()
+    assert (limits.rpm, limits.source) == (600, "connection")  # every worker paces itself by it
     again = manage("connection", "add", "Prod", "--base-url", "https://example.test/v1", "--api-key-env",
                    "TARGET_KEY", env={"TARGET_KEY": "sk-other"})
     assert again.returncode == 0 and "Updated" in again.stdout

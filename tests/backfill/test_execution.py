@@ -54,3 +54,29 @@ def test_a_rerun_writes_nothing_and_malformed_threads_fail_alone(make_sandbox, t
     again = run_inline(actor=ACTOR, run=again)
     assert again.writes == 0 and again.calls == 0
     assert BackfillRun.objects.get(pk=run.pk).calls == calls_before
+
+
+def test_pause_stops_between_threads_and_resume_finishes(sandbox_empty, tmp_path, engineer):
+    from migrator.backfill.services.runs import (
+        pause_run,
+        process_rows,
+        resume_run,
+        start_run,
+        unfinished_row_ids,
+    )
+    from migrator.core.services import InvalidTransition
+
+    connection = connect(sandbox_empty)
+    import_threads(tmp_path, [(f"thread_pause{n:03d}", 2) for n in range(5)])
+    run = start_run(actor=engineer, run=create_run(actor=engineer, connection=connection, selection=Selection(all=True)))
+    ids = unfinished_row_ids(run)
+    pause_run(actor=engineer, run=run)
+    assert process_rows(run_id=run.pk, row_ids=ids, owner="test") == {"stopped": 1}
+    assert set(ThreadBackfill.objects.filter(run=run).values_list("status", flat=True)) == {ThreadStatus.PENDING}
+    with pytest.raises(InvalidTransition):
+        pause_run(actor=engineer, run=BackfillRun.objects.get(pk=run.pk))
+    resume_run(actor=engineer, run=run)
+    process_rows(run_id=run.pk, row_ids=ids, owner="test")
+    run.refresh_from_db()
+    assert run.status == RunStatus.FINISHED and run.items_sent == 5 * 6
+    assert set(ThreadBackfill.objects.filter(run=run).values_list("status", flat=True)) == {ThreadStatus.DONE}
