@@ -305,12 +305,15 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     items: list[dict[str, Any]] | None = None
     items_error = ""
     if row.conversation_id:
+        caller = Caller(row.connection)
         try:
-            items = Caller(row.connection).list_items(row.conversation_id)
+            items = caller.list_items(row.conversation_id)
         except (Refused, GaveUp) as exc:
             items_error = str(exc)
         except Exception as exc:  # an unreachable API must not break the page: show the plan instead
             items_error = f"{type(exc).__name__}: {exc}"
+        finally:
+            caller.close()
         if items is None and not items_error:
             items_error = f"The API does not know {row.conversation_id} (deleted outside migrator?)."
     return render(request, "backfill/thread_detail.html", {

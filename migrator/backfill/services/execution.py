@@ -63,6 +63,8 @@ class ThreadWorker:
         self.caller = caller
         self.token = token
         self.unknown = 0
+        self.fresh_create = False  # "creating" was just recorded with the plan: no earlier create to count
+        self.done_fields: dict[str, Any] = {}
 
     # --- guarded updates --------------------------------------------------------------------------------------
 
@@ -77,9 +79,9 @@ class ThreadWorker:
             if not hasattr(value, "resolve_expression"):
                 setattr(self.row, key, value)
 
-    def _finish(self, status: str, reason: str = "") -> Outcome:
+    def _finish(self, status: str, reason: str = "", **extra: Any) -> Outcome:
         self._update(status=status, reason=reason[:2000], lease_token="", lease_until=None,
-                     finished_at=timezone.now())
+                     finished_at=timezone.now(), **extra)
         return Outcome(status, reason)
 
     def _orphan(self) -> None:
@@ -106,8 +108,11 @@ class ThreadWorker:
             if not plan.items:
                 self._update(ledger=[e.as_dict() for e in plan.ledger])
                 return self._finish(ThreadStatus.SKIPPED, "nothing in the thread can be carried (see the ledger)")
+            # The plan and "creating" in one write: both are recorded before the create is sent.
             self._update(plan_items=plan.items, plan_metadata=plan.metadata,
-                         ledger=[e.as_dict() for e in plan.ledger], item_count=len(plan.items))
+                         ledger=[e.as_dict() for e in plan.ledger], item_count=len(plan.items),
+                         status=ThreadStatus.CREATING)
+            self.fresh_create = True
         items = row.plan_items
         try:
             if row.conversation_id:
@@ -123,14 +128,17 @@ class ThreadWorker:
             return self._finish(ThreadStatus.FAILED, f"the API refused a write: {exc}")
         except Inconsistent as exc:
             return self._finish(ThreadStatus.FAILED, str(exc))
-        return self._finish(ThreadStatus.DONE)
+        return self._finish(ThreadStatus.DONE, **self.done_fields)
 
     def _create(self, items: list[dict[str, Any]]) -> bool:
         row = self.row
-        if row.status == ThreadStatus.CREATING:
-            # A previous attempt sent (or may have sent) a create whose answer never came back.
-            self._orphan()
-        self._update(status=ThreadStatus.CREATING)
+        if self.fresh_create:
+            self.fresh_create = False
+        else:
+            if row.status == ThreadStatus.CREATING:
+                # A previous attempt sent (or may have sent) a create whose answer never came back.
+                self._orphan()
+            self._update(status=ThreadStatus.CREATING)
         batch = items[:BATCH_SIZE]
         try:
             conv = self.caller.create_conversation(batch, row.plan_metadata)
@@ -139,9 +147,14 @@ class ThreadWorker:
             self._update(status=ThreadStatus.PENDING)  # nothing of ours is reachable: start over cleanly
             self._unknown(exc)
             return False
+        self.caller._count(items_sent=len(batch))
+        if len(batch) == len(items):
+            # The whole thread went with the create: its id and "done" are stored in one write (by run()).
+            self.done_fields = {"conversation_id": conv.id, "cursor": len(batch), "writes": F("writes") + 1}
+            row.conversation_id, row.cursor = conv.id, len(batch)
+            return True
         self._update(conversation_id=conv.id, cursor=len(batch), status=ThreadStatus.APPENDING,
                      writes=F("writes") + 1)
-        self.caller._count(items_sent=len(batch))
         return True
 
     def _append(self, items: list[dict[str, Any]]) -> None:

@@ -74,6 +74,8 @@ def rollback_rows(*, actor, rows: Iterable[ThreadBackfill], progress: Callable[[
         result["threads"].append({"thread_id": row.thread.legacy_id, "conversation_id": before["conversation_id"],
                                   "items_deleted": deleted})
         progress(n, row.thread.legacy_id)
+    for caller in callers.values():
+        caller.close()
     return result
 
 

@@ -306,6 +306,7 @@ def process_rows(*, run_id: int, row_ids: list[int], owner: str,
             raise
         finally:
             caller.flush()
+            caller.close()
     if not finished:
         return {**outcomes, "stopped": 1}
     maybe_finish(run_id)
