@@ -84,11 +84,12 @@ def test_retry_after_ms_wins_over_seconds(backend):
 
 def _reserve_many(path: str, key: str, n: int, out) -> None:
     budget = RateBudget(key, backend=_FileBackend(Path(path)), sleep=_no_sleep, rpm=60, share=1.0)
-    starts = []
+    slots = []
     for _ in range(n):
+        before = time.time()
         wait = budget.acquire()
-        starts.append(time.time() + wait)  # when this reservation may go, on the shared clock
-    out.put(starts)
+        slots.append((before + wait, time.time() + wait))  # the slot's start, bracketed on the shared clock
+    out.put(slots)
 
 
 def test_file_store_shares_the_budget_across_processes(tmp_path):
@@ -99,15 +100,14 @@ def test_file_store_shares_the_budget_across_processes(tmp_path):
     procs = [ctx.Process(target=_reserve_many, args=(str(tmp_path), key, 30, queue)) for _ in range(2)]
     for proc in procs:
         proc.start()
-    starts = sorted(queue.get(timeout=120) + queue.get(timeout=120))
+    slots = sorted(queue.get(timeout=120) + queue.get(timeout=120))
     for proc in procs:
         proc.join(timeout=30)
-    assert len(starts) == 60
-    gaps = [later - earlier for earlier, later in itertools.pairwise(starts)]
-    # Once the queue runs ahead of the clock (it does after the first few), every slot is one second after the
-    # previous one whichever process took it: never two in one slot.
-    assert all(gap == pytest.approx(1.0, abs=0.05) for gap in gaps[5:]), gaps
-    assert min(gaps) > 0.5
+    assert len(slots) == 60
+    # Every slot is one second after the previous one, whichever process took it: never two in one slot. Each
+    # start is known within the time its acquire() took (the bracket), which a loaded machine stretches.
+    for (lo1, hi1), (lo2, hi2) in itertools.pairwise(slots):
+        assert abs((lo2 - lo1) - 1.0) <= (hi1 - lo1) + (hi2 - lo2) + 0.02, slots
 
 
 def test_header_parsing():
