@@ -1,4 +1,5 @@
-"""Admin: runs and thread rows are owned by the backfill services (read-only here); budgets are editable."""
+"""Admin: read-only windows. Runs and thread rows move only through the backfill services; budgets are set on
+the Backfill page or with ``manage.py connection add --rpm/--tpm`` (audited)."""
 
 from django.contrib import admin
 
@@ -14,6 +15,9 @@ class BackfillRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False  # runs start from the Backfill pages or the backfill command
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
 
 @admin.register(ThreadBackfill)
 class ThreadBackfillAdmin(admin.ModelAdmin):
@@ -25,7 +29,17 @@ class ThreadBackfillAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # rollback (items, then the conversation) is the way to undo a thread
+
 
 @admin.register(ConnectionRateLimit)
 class ConnectionRateLimitAdmin(admin.ModelAdmin):
     list_display = ("connection", "rpm", "tpm", "updated_at")
+    readonly_fields = [f.name for f in ConnectionRateLimit._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

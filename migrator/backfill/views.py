@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
 
 from migrator.backfill.forms import RateLimitForm, SelectionForm, ThreadFilterForm
 from migrator.backfill.mapping import MalformedThread
@@ -25,10 +26,9 @@ from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError, audit
 from migrator.core.services.jobs import start_job
-from migrator.core.views.common import paginate
+from migrator.core.views.common import message_for, paginate
 from migrator.inventory.models import LegacyMessage, LegacyRun
 
-STOP_POLLING = 286
 PLAN_SAMPLE = 500  # threads whose ledgers are summed on the plan page (the count and estimate cover all)
 
 
@@ -173,10 +173,8 @@ def run_create(request: HttpRequest) -> HttpResponse:
             messages.info(request, "Nothing to do: every selected thread is already backfilled or being written.")
             return redirect(run)
         run = runs.start_run(actor=request.user, run=run)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect(reverse("backfill:plan") + "?" + request.GET.urlencode())
     messages.success(request, f"{run} started: {run.thread_count} thread(s).")
     return redirect(run)
@@ -213,11 +211,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The polled fragment; answers 286 once the run is not running so htmx stops polling by itself."""
+    """The polled fragment; once the run is not running htmx is told to stop polling (and swaps the last one)."""
     run = _run(request, pk)
     response = render(request, "backfill/run_detail.html#run-live", _run_context(request, run))
     if run.status != RunStatus.RUNNING:
-        response.status_code = STOP_POLLING
+        stop = HttpResponseStopPolling(response.content)
+        return stop
     return response
 
 
@@ -241,10 +240,8 @@ def run_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
             messages.success(request, f"Rolling back {run} (job #{job.pk}): items first, then each conversation.")
         else:
             raise Http404("No such action.")
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     return redirect(run)
 
 
@@ -328,10 +325,7 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def thread_rollback(request: HttpRequest, pk: int) -> HttpResponse:
     _require_view(request)
     row = get_object_or_404(ThreadBackfill.objects.visible_to(request.user), pk=pk)
-    try:
-        result = rollback.rollback_rows(actor=request.user, rows=[row])
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
+    result = rollback.rollback_rows(actor=request.user, rows=[row])  # NotAllowed: the middleware answers 403
     if result["rolled_back"]:
         messages.success(request, f"Rolled back: {result['items_deleted']} item(s) and the conversation deleted.")
     else:

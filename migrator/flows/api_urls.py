@@ -8,10 +8,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from migrator.backfill.api import router as backfill_router
 from migrator.flows.api import api
-
-api.add_router("", backfill_router)  # GET /api/v1/threads/{thread_id} (the backfill's mapping)
 
 app_name = "api"
 
