@@ -104,8 +104,10 @@ class Caller:
             BackfillRun.objects.filter(pk=self.run_id).update(
                 **{self._COLUMNS[k]: F(self._COLUMNS[k]) + v for k, v in pending.items()})
 
-    def _send(self, raw_call: Callable[[], Any], tokens: int) -> Any:
+    def _send(self, raw_call: Callable[[], Any], tokens: int, before_send: Callable[[], None] | None = None) -> Any:
         waited = self.budget.acquire(tokens=tokens)
+        if before_send is not None:
+            before_send()  # e.g. renew the thread's lease *after* the wait, right before the request goes
         raw = raw_call()
         self.budget.observe(raw.headers)
         self._count(calls=1, waited=waited)
@@ -120,13 +122,13 @@ class Caller:
         if streak >= MAX_RATE_LIMITED:
             raise GaveUp(f"rate limited {streak} times in a row")
 
-    def write(self, raw_call: Callable[[], Any], *, payload: Any) -> Any:
+    def write(self, raw_call: Callable[[], Any], *, payload: Any, before_send: Callable[[], None] | None = None) -> Any:
         """Send a write; 429s are waited out and resent (nothing was done); anything unknown raises Unknown."""
         tokens = estimate_tokens(payload)
         streak = 0
         while True:
             try:
-                result = self._send(raw_call, tokens)
+                result = self._send(raw_call, tokens, before_send)
                 self._count(writes=1)
                 return result
             except openai.RateLimitError as exc:
@@ -182,13 +184,17 @@ class Caller:
     # own request transform walks its whole item union recursively (about a tenth of a second per batch of 20,
     # most of a worker's CPU). ``extra_body`` takes precedence over the (empty) ``items`` argument.
 
-    def create_conversation(self, items: list[dict[str, Any]], metadata: dict[str, str]) -> Any:
+    def create_conversation(self, items: list[dict[str, Any]], metadata: dict[str, str], *,
+                            before_send: Callable[[], None] | None = None) -> Any:
         return self.write(lambda: self.client.conversations.with_raw_response.create(
-            extra_body={"items": items, "metadata": metadata}), payload={"items": items, "metadata": metadata})
+            extra_body={"items": items, "metadata": metadata}), payload={"items": items, "metadata": metadata},
+            before_send=before_send)
 
-    def add_items(self, conversation_id: str, items: list[dict[str, Any]]) -> Any:
+    def add_items(self, conversation_id: str, items: list[dict[str, Any]], *,
+                  before_send: Callable[[], None] | None = None) -> Any:
         return self.write(lambda: self.client.conversations.items.with_raw_response.create(
-            conversation_id, items=[], extra_body={"items": items}), payload={"items": items})
+            conversation_id, items=[], extra_body={"items": items}), payload={"items": items},
+            before_send=before_send)
 
     def list_items(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every item of a conversation, oldest first (pages of 100)."""

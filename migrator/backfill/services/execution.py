@@ -3,8 +3,8 @@
 The ``ThreadBackfill`` row is the truth. A worker claims it with a compare-and-set UPDATE (status unfinished and
 lease free or expired → its lease token); every later change is a compare-and-set on that token, so a worker
 that lost its lease can never overwrite another's progress. Before each call the lease is renewed; the lease
-(``BACKFILL_LEASE_SECONDS``) outlives one call's timeout several times, so a slow worker's write cannot overlap
-a successor's.
+(``BACKFILL_LEASE_SECONDS``) is renewed after the rate budget's wait, right before each write, and outlives one
+call's timeout several times, so a slow worker's write cannot overlap a successor's.
 
 1. Plan (first claim only): the items are frozen on the row, so a resume compares against the same plan.
 2. ``creating`` is recorded *before* ``POST /conversations`` is sent (with the first ≤ 20 items and a metadata
@@ -79,6 +79,10 @@ class ThreadWorker:
             if not hasattr(value, "resolve_expression"):
                 setattr(self.row, key, value)
 
+    def _renew(self) -> None:
+        """Renew the lease after the budget's wait, right before a write goes (LeaseLost if it was taken)."""
+        self._update()
+
     def _finish(self, status: str, reason: str = "", **extra: Any) -> Outcome:
         self._update(status=status, reason=reason[:2000], lease_token="", lease_until=None,
                      finished_at=timezone.now(), **extra)
@@ -141,7 +145,7 @@ class ThreadWorker:
             self._update(status=ThreadStatus.CREATING)
         batch = items[:BATCH_SIZE]
         try:
-            conv = self.caller.create_conversation(batch, row.plan_metadata)
+            conv = self.caller.create_conversation(batch, row.plan_metadata, before_send=self._renew)
         except Unknown as exc:
             self._orphan()
             self._update(status=ThreadStatus.PENDING)  # nothing of ours is reachable: start over cleanly
@@ -160,9 +164,8 @@ class ThreadWorker:
     def _append(self, items: list[dict[str, Any]]) -> None:
         row = self.row
         batch = items[row.cursor:row.cursor + BATCH_SIZE]
-        self._update()  # renew the lease right before the write
         try:
-            self.caller.add_items(row.conversation_id, batch)
+            self.caller.add_items(row.conversation_id, batch, before_send=self._renew)
         except Unknown as exc:
             self._unknown(exc)
             self.recover(items)
