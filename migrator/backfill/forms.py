@@ -27,7 +27,7 @@ class SelectionForm(forms.Form):
     end_user = forms.CharField(required=False, max_length=200)
     min_messages = forms.IntegerField(required=False, min_value=0, max_value=1_000_000, label="Minimum messages")
     include_done = forms.BooleanField(required=False, label="List threads already backfilled",
-                                      help_text="They are never written again; they show as skipped.")
+                                      help_text="The plan lists them with their conversation; they are never written again.")
     markers = forms.ChoiceField(choices=[(MARKERS_STRIP, "Strip 【4:0†source】 markers (indexes shifted)"),
                                          (MARKERS_KEEP, "Keep the markers in the text")], initial=MARKERS_STRIP,
                                 label="Citation markers")
