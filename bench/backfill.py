@@ -5,7 +5,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_backfill python bench/backfill.py
 
 Prints, per section:
-- faults: 200 threads against a sandbox losing 10% of write answers and answering 5% 429s: committed writes
+- faults: 200 threads of 16 to 80 items against a sandbox losing 10% of write answers and answering 5% 429s: committed writes
   per thread (acknowledged + found on read-back, plus possible orphans) against ceil(items / 20) + 1, and
   duplicates (items compared with the plan in the sandbox's own state);
 - rate: for each worker count, the achieved request rate against the sandbox's --rpm, the share of calls
@@ -43,8 +43,8 @@ def _text(rng: random.Random, words: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 
 
-def generate(path: Path, *, threads: int, prefix: str, flow: str, seed: int) -> int:
-    """Threads of about 20 items: 6-7 exchanges, every third answer after a recorded function call."""
+def generate(path: Path, *, threads: int, prefix: str, flow: str, seed: int, turns: tuple[int, int] = (6, 7)) -> int:
+    """Threads of ``turns`` exchanges (6-7: 16 or 20 items), every third answer after a recorded function call."""
     rng = random.Random(seed)
     items = 0
     with path.open("w", encoding="utf-8") as out:
@@ -59,8 +59,7 @@ def generate(path: Path, *, threads: int, prefix: str, flow: str, seed: int) -> 
             created = T0 + 86_400 + t * 60
             write({"object": "migrator.thread_info", "thread_id": tid, "flow": flow, "end_user_id": f"cus_{t}"})
             write({"id": tid, "object": "thread", "created_at": created, "metadata": {}, "tool_resources": {}})
-            turns = rng.randint(6, 7)  # 16 or 20 items
-            for i in range(turns):
+            for i in range(rng.randint(*turns)):
                 run_id = f"run_{prefix}{t:07d}_{i}"
                 write({"id": f"msg_{prefix}{t:07d}_{2 * i:03d}", "object": "thread.message", "thread_id": tid,
                        "created_at": created + 20 * i, "role": "user", "status": "completed", "run_id": None,
@@ -190,9 +189,9 @@ def main() -> int:
         return 2
     actor = system("bench", "backfill bench")
 
-    def load(n: int, prefix: str, flow: str) -> int:
+    def load(n: int, prefix: str, flow: str, turns: tuple[int, int] = (6, 7)) -> int:
         path = workdir / f"{prefix}.jsonl"
-        items = generate(path, threads=n, prefix=prefix, flow=flow, seed=n)
+        items = generate(path, threads=n, prefix=prefix, flow=flow, seed=n, turns=turns)
         report = import_archive(path=path, actor=actor)
         assert report.ok, report.to_dict()["errors"][:3]
         return items
@@ -200,7 +199,7 @@ def main() -> int:
     # --- faults: lost answers and 429s, committed writes per thread -----------------------------------------
     state = workdir / "faults.sqlite3"
     with start_sandbox(state_path=state, seed="empty", lost_rate=0.10, throttle_rate=0.05, seed_random=7) as box:
-        items = load(args.fault_threads, "flt", "faults")
+        items = load(args.fault_threads, "flt", "faults", turns=(6, 30))  # 16 to 80 items: creates and appends
         conn = save_connection(actor=actor, name="faults", base_url=box.base_url, api_key=box.api_key)
         run = run_inline(actor=actor, run=create_run(actor=actor, connection=conn, selection=Selection(flow="faults")))
         rows = list(ThreadBackfill.objects.filter(run=run))
