@@ -7,7 +7,7 @@ from typing import Any
 from migrator.backfill.models import BackfillRun, ThreadBackfill
 from migrator.backfill.services import rollback, runs
 from migrator.core.jobs import job_handler
-from migrator.core.services.jobs import JobContext
+from migrator.core.jobs.context import JobContext
 
 
 @job_handler("backfill.run", label="Backfill run")
@@ -23,7 +23,9 @@ def backfill_chunk(ctx: JobContext) -> dict[str, Any]:
                              progress=lambda done, total, msg: ctx.progress(done, total, msg))
 
 
-@job_handler("backfill.rollback", label="Backfill rollback")
+# Deleting is one call per item: a large run takes long. Each thread is committed on its own, so a job that hits
+# its limit leaves a consistent state and is simply started again.
+@job_handler("backfill.rollback", label="Backfill rollback", soft_time_limit=6 * 3600 - 60, time_limit=6 * 3600)
 def rollback_backfill(ctx: JobContext) -> dict[str, Any]:
     run = BackfillRun.objects.get(pk=int(ctx.params["run_id"]))
     qs = ThreadBackfill.objects.filter(run=run, status__in=rollback.ROLLABLE).order_by("id")

@@ -13,7 +13,7 @@ from migrator.backfill.models import ConnectionRateLimit, ThreadBackfill, Thread
 from migrator.core.models import Connection
 from migrator.core.ratebudget import RateBudget
 from tests.backfill.fixtures import assert_exactly_the_plan, import_threads
-from tests.plugins.worker import REPO, _db_env
+from tests.plugins.worker import REPO, db_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The command in its own process, as automation runs it."""
     return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, **_db_env(), "DJANGO_SETTINGS_MODULE": "tests.settings", **(env or {})},
+                          env={**os.environ, **db_env(), "DJANGO_SETTINGS_MODULE": "tests.settings", **(env or {})},
                           timeout=300)
 
 

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import time
-
-import pytest
+import uuid
 
 from migrator.backfill.models import BackfillRun, RunStatus, ThreadBackfill, ThreadStatus
 from migrator.backfill.services.runs import create_run, progress, start_run
 from migrator.backfill.services.selection import Selection
 from migrator.core.models import Job
 from tests.backfill.fixtures import assert_exactly_the_plan, connect, import_threads
-from tests.backfill.workers import sigkill, start_worker
 
 WORKER_ENV = {"BACKFILL_CALL_TIMEOUT_SECONDS": "3", "BACKFILL_LEASE_SECONDS": "9", "BACKFILL_CHUNK_SIZE": "6"}
-
-
-@pytest.fixture
-def worker_env(monkeypatch):
-    for key, value in WORKER_ENV.items():
-        monkeypatch.setenv(key, value)
 
 
 def _wait(predicate, timeout: float, what: str) -> None:
@@ -34,8 +26,11 @@ def _status(run: BackfillRun) -> str:
     return BackfillRun.objects.values_list("status", flat=True).get(pk=run.pk)
 
 
-def test_sigkill_mid_run_then_resume_leaves_no_duplicate_and_no_gap(worker_env, celery_worker_process, make_sandbox,
-                                                                   tmp_path, engineer, settings):
+def test_sigkill_mid_run_then_resume_leaves_no_duplicate_and_no_gap(start_worker, make_sandbox, tmp_path, engineer,
+                                                                   settings):
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_QUEUE = queue  # this process sends its jobs to the workers' private queue
+    first = start_worker(queue=queue, env=WORKER_ENV)
     box = make_sandbox(latency_ms=60, lost_rate=0.05, seed_random=4)
     connection = connect(box)
     import_threads(tmp_path, [(f"thread_kill{n:04d}", 4 + n % 17) for n in range(24)])
@@ -46,17 +41,13 @@ def test_sigkill_mid_run_then_resume_leaves_no_duplicate_and_no_gap(worker_env, 
           "some threads to finish")
     # Fanned out: the coordinator made one job per 6 threads.
     assert Job.objects.filter(kind="backfill.chunk", subject_id=str(run.pk)).count() == 4
-    sigkill(celery_worker_process)
+    first.kill()  # SIGKILL the worker and its pool child: no shutdown, no acknowledgement
     unfinished = ThreadBackfill.objects.filter(run=run).exclude(status=ThreadStatus.DONE).count()
     assert unfinished > 0, "the worker finished before it was killed; slow the sandbox down"
 
-    replacement = start_worker(celery_worker_process.queue, tmp_path / "worker2.log", settings.DATA_DIR, WORKER_ENV)
-    try:
-        start_run(actor=engineer, run=run)  # resume: takes over what the dead worker held once its lease expires
-        _wait(lambda: _status(run) == RunStatus.FINISHED, 240, "the resumed run to finish")
-    finally:
-        replacement.process.terminate()
-        replacement.process.wait(timeout=20)
+    start_worker(queue=queue, env=WORKER_ENV)
+    start_run(actor=engineer, run=run)  # resume: takes over what the dead worker held once its lease expires
+    _wait(lambda: _status(run) == RunStatus.FINISHED, 240, "the resumed run to finish")
     rows = list(ThreadBackfill.objects.filter(run=run).select_related("thread"))
     assert {r.status for r in rows} == {ThreadStatus.DONE}
     for row in rows:
