@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "migrator.tools",
     "migrator.flows",
     "migrator.cutover",
+    "migrator.backfill",
 ]
 
 MIDDLEWARE = [
@@ -172,6 +173,13 @@ SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765/v1")
 SANDBOX_API_KEY = env_str("SANDBOX_API_KEY", "sk-sandbox")
 OPENAI_TIMEOUT_SECONDS = env_int("OPENAI_TIMEOUT_SECONDS", 60, minimum=1)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
+# Backfill: one call's timeout, and the lease a worker holds on a thread (several calls' worth, so a slow
+# worker's write can never overlap the write of a worker that took the thread over).
+BACKFILL_CALL_TIMEOUT_SECONDS = env_int("BACKFILL_CALL_TIMEOUT_SECONDS", 30, minimum=1)
+BACKFILL_LEASE_SECONDS = env_int("BACKFILL_LEASE_SECONDS", max(120, 3 * BACKFILL_CALL_TIMEOUT_SECONDS),
+                                 minimum=3 * BACKFILL_CALL_TIMEOUT_SECONDS)
+BACKFILL_CHUNK_SIZE = env_int("BACKFILL_CHUNK_SIZE", 25, minimum=1)  # threads per Celery job of a run
+BACKFILL_THREADS_PER_JOB = env_int("BACKFILL_THREADS_PER_JOB", 4, minimum=1)  # concurrent threads in one job
 # Product owners may not approve their own edits unless this is switched on.
 ALLOW_SELF_APPROVAL = env_bool("ALLOW_SELF_APPROVAL", False)
 

@@ -2,6 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from migrator.backfill.api import router as backfill_api
+from migrator.flows.api import api
+
+# The backfill's thread → conversation lookup joins the production API here, at the project level, so the
+# flows app (which owns the API) does not depend on the backfill app.
+api.add_router("", backfill_api)
+
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
@@ -11,6 +18,7 @@ urlpatterns = [
     path("tools/", include("migrator.tools.urls")),
     path("flows/", include("migrator.flows.urls")),
     path("cutover/", include("migrator.cutover.urls")),
+    path("backfill/", include("migrator.backfill.urls")),
     path("api/", include("migrator.flows.api_urls")),
     path("", include("migrator.core.urls")),
 ]

@@ -19,7 +19,7 @@ from . import assistants, catalog, demo_threads, files, responses, seed
 from .common import Ctx, Route
 from .config import SandboxConfig
 from .errors import ApiError, error_body, invalid_url
-from .faults import DELAY_HEADER, FAULT_HEADER, Limiter, fault_error
+from .faults import DELAY_HEADER, FAULT_HEADER, LOST, Limiter, fault_error, lost_answer
 from .model import Model
 from .store import Store
 
@@ -75,17 +75,19 @@ class SandboxApp:
                 return await self._private(request, path, headers)
             self._auth(request)
             fault = request.headers.get(FAULT_HEADER)
-            if fault:
+            if fault and fault != LOST:
                 await self._fault(fault, request)
+            lost = fault == LOST
             if self.config.latency_ms:
                 await asyncio.sleep(self.config.latency_ms / 1000)
-            failure = self.limiter.random_failure()
+            failure = self.limiter.random_failure() or self.limiter.random_throttle()
             if failure:
                 raise failure
             raw = await request.body() if method == "POST" else b""
             ctx = Ctx(self.store, self.model, self.config, method, path, dict(request.query_params))
             if (self.config.rpm or self.config.tpm) and path.startswith("/v1"):
                 headers.update(self.limiter.check(len(raw) // 4 if method == "POST" else 0))
+            lost = lost or self.limiter.random_lost(method)
             if not path.startswith("/v1/"):
                 raise invalid_url(method, path)
             sub = path[3:]
@@ -102,6 +104,8 @@ class SandboxApp:
                     raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means "
                                    "you aren't using your HTTP library correctly.)") from None
             result = handler(ctx, **params)
+            if lost:  # the write is committed; the client only ever sees a 502
+                raise lost_answer()
             headers.update(ctx.headers)
             headers["openai-processing-ms"] = str(int((time.perf_counter() - started) * 1000))
             if isinstance(result, Response):

@@ -27,6 +27,8 @@ class SandboxConfig:
     rpm: int | None = None
     tpm: int | None = None
     fail_rate: float = 0.0
+    lost_rate: float = 0.0
+    throttle_rate: float = 0.0
     latency_ms: int = 0
     seed_random: int = 0
     workers: int = 0  # 0 = automatic (2, or 1 when limits/faults need one shared counter)
@@ -39,7 +41,7 @@ class SandboxConfig:
     def effective_workers(self) -> int:
         if self.workers > 0:
             return self.workers
-        if self.rpm or self.tpm or self.fail_rate > 0:
+        if self.rpm or self.tpm or self.fail_rate > 0 or self.lost_rate > 0 or self.throttle_rate > 0:
             return 1  # rate-limit windows and the seeded fault sequence live in one process
         return 2
 
@@ -72,6 +74,10 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_state: str | None 
     parser.add_argument("--rpm", type=int, default=None, help="requests per minute (429 beyond)")
     parser.add_argument("--tpm", type=int, default=None, help="tokens per minute (429 beyond)")
     parser.add_argument("--fail-rate", type=float, default=0.0, help="share of requests answered 500/503")
+    parser.add_argument("--lost-rate", type=float, default=0.0,
+                        help="share of writes (POST/DELETE) committed and then answered 502 (a lost answer)")
+    parser.add_argument("--throttle-rate", type=float, default=0.0,
+                        help="share of requests answered 429 with retry-after-ms (nothing committed)")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
     parser.add_argument("--seed-random", type=int, default=0, help="seed of the fault generator")
     parser.add_argument("--workers", type=int, default=0, help="server processes (0 = automatic)")

@@ -1,7 +1,10 @@
 """Rate limits (``--rpm``/``--tpm``), random failures (``--fail-rate``) and per-request faults.
 
-Per-request fault header: ``x-sandbox-fault: 429 | 500 | 503 | timeout | <any 4xx/5xx>``;
-``timeout`` waits ``x-sandbox-fault-delay-ms`` (default 10000) and then answers 504.
+Per-request fault header: ``x-sandbox-fault: 429 | 500 | 503 | timeout | lost | <any 4xx/5xx>``;
+``timeout`` waits ``x-sandbox-fault-delay-ms`` (default 10000) and then answers 504; ``lost`` carries the
+request out (a write commits) and then answers 502, the way an answer lost between the API and the client
+looks: the client cannot tell whether the write happened. ``--lost-rate`` does that to a share of writes and
+``--throttle-rate`` answers a share of requests 429 (nothing done), both from the seeded generator.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from .config import SandboxConfig
 from .errors import ApiError
 
 FAULT_HEADER = "x-sandbox-fault"
+LOST = "lost"
+WRITE_METHODS = ("POST", "DELETE")
 DELAY_HEADER = "x-sandbox-fault-delay-ms"
 TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "invalid_request_error",
          404: "invalid_request_error", 409: "invalid_request_error", 422: "invalid_request_error",
@@ -25,6 +30,12 @@ def _duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{int(seconds // 60)}m{int(seconds % 60)}s"
     return f"{seconds:.3g}s" if seconds < 1 else f"{math.ceil(seconds)}s"
+
+
+def lost_answer() -> ApiError:
+    """The 502 a client sees when the upstream answer was lost; the work behind it was done."""
+    return ApiError(502, "Bad gateway: the upstream answer was lost (sandbox fault 'lost'; the request was "
+                    "carried out).", type="server_error", code=None)
 
 
 def fault_error(status: int, why: str = "requested by x-sandbox-fault") -> ApiError:
@@ -44,6 +55,8 @@ class Limiter:
         self.rpm = config.rpm
         self.tpm = config.tpm
         self.fail_rate = config.fail_rate
+        self.lost_rate = config.lost_rate
+        self.throttle_rate = config.throttle_rate
         self.random = random.Random(config.seed_random)
         self.requests: deque[float] = deque()
         self.tokens: deque[tuple[float, int]] = deque()
@@ -54,6 +67,15 @@ class Limiter:
         if self.random.random() < self.fail_rate:
             return fault_error(self.random.choice((500, 503)), "random failure")
         return None
+
+    def random_throttle(self) -> ApiError | None:
+        if self.throttle_rate > 0 and self.random.random() < self.throttle_rate:
+            return fault_error(429, "random throttle")
+        return None
+
+    def random_lost(self, method: str) -> bool:
+        """Whether this write's answer gets lost after it commits (``--lost-rate``)."""
+        return method in WRITE_METHODS and self.lost_rate > 0 and self.random.random() < self.lost_rate
 
     def check(self, tokens: int) -> dict[str, str]:
         """Count one request of ``tokens``; raises 429 beyond a limit; returns the x-ratelimit headers."""

@@ -97,6 +97,8 @@ def start_sandbox(
     rpm: int | None = None,
     tpm: int | None = None,
     fail_rate: float = 0.0,
+    lost_rate: float = 0.0,
+    throttle_rate: float = 0.0,
     latency_ms: int = 0,
     seed_random: int = 0,
     workers: int = 0,
@@ -113,6 +115,10 @@ def start_sandbox(
             "--latency-ms", str(latency_ms), "--seed-random", str(seed_random), "--workers", str(workers)]
     if reset:
         args.append("--reset")
+    if lost_rate:
+        args += ["--lost-rate", str(lost_rate)]
+    if throttle_rate:
+        args += ["--throttle-rate", str(throttle_rate)]
     if rpm:
         args += ["--rpm", str(rpm)]
     if tpm:

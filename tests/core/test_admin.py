@@ -36,6 +36,9 @@ OWNED: dict[str, str | set[str]] = {
     "cutover.CutoverRequest": ALL,  # requests, approvals and rollouts happen only through the cutover service
     "cutover.FlowRollout": ALL,
     "cutover.ServingChange": ALL,  # issued on the tokens page (secret shown once), revoked through the token service
+    "backfill.BackfillRun": ALL,  # runs and thread rows move only through the backfill services (CAS, leases)
+    "backfill.ThreadBackfill": ALL,
+    "backfill.ConnectionRateLimit": ALL,  # set on the Backfill page or `connection add --rpm`, audited
     # Django's own: roles are granted by adding users to the role groups here (README, "Production").
     "auth.User": set(),
     "auth.Group": set(),

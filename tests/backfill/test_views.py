@@ -1,0 +1,107 @@
+"""The backfill pages and the production API's thread lookup, for an engineer and read-only roles."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from django.urls import reverse
+
+from migrator.backfill.models import BackfillRun, RunStatus, ThreadBackfill, ThreadStatus
+from migrator.backfill.services import coverage
+from migrator.backfill.services.runs import create_run, run_inline
+from migrator.backfill.services.selection import Selection
+from migrator.core.models import AuditEvent
+from migrator.flows.services import tokens as token_services
+from tests.backfill.fixtures import connect, import_threads
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def backfilled(sandbox_empty, tmp_path, engineer):
+    import_threads(tmp_path, [("thread_view0001", 3), ("thread_view0002", 25)])
+    import_threads(tmp_path, [("thread_else0001", 2)], flow="other-web")
+    connection = connect(sandbox_empty)
+    run = run_inline(actor=engineer, run=create_run(actor=engineer, connection=connection,
+                                                    selection=Selection(flow="billing-web")))
+    return {"connection": connection, "run": run, "sandbox": sandbox_empty}
+
+
+def test_selection_estimate_and_plan_pages(client, engineer, sandbox_empty, tmp_path):
+    import_threads(tmp_path, [("thread_plan0001", 3), ("thread_plan0002", 12)])
+    connection = connect(sandbox_empty)
+    client.force_login(engineer)
+    query = f"connection={connection.pk}&scope=flow&flow=billing-web&markers=strip&hosted_tools=note"
+    page = client.get(reverse("backfill:new") + "?" + query)
+    assert page.status_code == 200 and 'data-testid="estimate-threads">2<' in page.content.decode()
+    fragment = client.get(reverse("backfill:estimate") + f"?connection={connection.pk}&scope=flow&flow=nope",
+                          HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    assert "Flow: Select a valid choice. nope is not one of the available choices." in fragment.content.decode()
+    plan = client.get(reverse("backfill:plan") + "?" + query)
+    body = plan.content.decode()
+    assert plan.status_code == 200 and 'data-testid="start-run"' in body and "thread_plan0002" in body
+    assert not ThreadBackfill.objects.exists()  # the plan page stores and sends nothing
+    bad = client.get(reverse("backfill:plan") + f"?connection={connection.pk}&scope=threads&thread_ids=")
+    assert bad.status_code == 400 and "Enter thread ids." in bad.content.decode()
+
+
+def test_read_only_roles_see_but_cannot_run(client, product_owner, backfilled):
+    client.force_login(product_owner)
+    run = backfilled["run"]
+    assert client.get(reverse("backfill:run_list")).status_code == 200
+    detail = client.get(run.get_absolute_url()).content.decode()
+    assert "Roll back the run" not in detail and 'data-testid="pause"' not in detail
+    query = f"connection={backfilled['connection'].pk}&scope=all&markers=strip&hosted_tools=note"
+    assert client.post(reverse("backfill:run_create") + "?" + query).status_code == 403
+    row = ThreadBackfill.objects.filter(run=run).first()
+    assert client.post(reverse("backfill:thread_rollback", args=[row.pk])).status_code == 403
+    assert ThreadBackfill.objects.get(pk=row.pk).status == ThreadStatus.DONE
+
+
+def test_run_page_progress_stops_polling_and_thread_viewer_and_rollback(client, engineer, backfilled):
+    client.force_login(engineer)
+    run = backfilled["run"]
+    assert run.status == RunStatus.FINISHED
+    live = client.get(reverse("backfill:run_progress", args=[run.pk]), HTTP_HX_REQUEST="true")
+    assert live.status_code == 286  # finished: htmx stops polling
+    row = ThreadBackfill.objects.get(thread__legacy_id="thread_view0002")
+    viewer = client.get(row.get_absolute_url()).content.decode()
+    assert row.conversation_id in viewer and viewer.count('data-testid="conversation-item"') == row.item_count
+    assert "answer 24" in viewer  # the legacy side
+    response = client.post(reverse("backfill:thread_rollback", args=[row.pk]), follow=True)
+    assert f"Rolled back: {row.item_count} item(s)" in response.content.decode()
+    row.refresh_from_db()
+    assert row.status == ThreadStatus.ROLLED_BACK and row.conversation_id == ""
+    assert AuditEvent.objects.filter(verb="migrator.backfill.thread_rolled_back", object_id=str(row.pk)).exists()
+    assert coverage("billing-web") == {"selected": 1, "done": 1, "failed": 0, "skipped": 0, "pending": 0,
+                                       "rolled_back": 1, "threads": 2}
+
+
+def test_mapping_downloads(client, engineer, backfilled):
+    client.force_login(engineer)
+    response = client.get(reverse("backfill:mapping", args=["csv"]) + f"?run={backfilled['run'].pk}")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["thread_id"] for r in rows] == ["thread_view0001", "thread_view0002"]
+    assert all(r["conversation_id"].startswith("conv_") and r["status"] == "done" for r in rows)
+    lines = b"".join(client.get(reverse("backfill:mapping", args=["jsonl"])).streaming_content).decode().splitlines()
+    assert json.loads(lines[0])["items"] == 8
+    assert client.get(reverse("backfill:mapping", args=["xml"])).status_code == 404
+
+
+def test_api_thread_lookup(client, engineer, backfilled):
+    _, plaintext = token_services.create_token(actor=engineer, name="app", consumer="web")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+    row = ThreadBackfill.objects.get(thread__legacy_id="thread_view0001")
+    found = client.get("/api/v1/threads/thread_view0001", **auth)
+    assert found.status_code == 200
+    assert found.json() == {"thread_id": "thread_view0001", "conversation_id": row.conversation_id,
+                            "flow": "billing-web", "status": "done", "items": 8, "connection": "Target"}
+    other = client.get("/api/v1/threads/thread_else0001", **auth).json()
+    assert other["status"] == "not_backfilled" and other["conversation_id"] is None
+    assert client.get("/api/v1/threads/thread_nope", **auth).json()["error"]["code"] == "thread_not_found"
+    assert client.get("/api/v1/threads/thread_view0001").status_code == 401
+    assert BackfillRun.objects.count() == 1

@@ -1,0 +1,56 @@
+"""Runs on real Celery workers: fan-out over chunk jobs, and a SIGKILL mid-run followed by a resume."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from migrator.backfill.models import BackfillRun, RunStatus, ThreadBackfill, ThreadStatus
+from migrator.backfill.services.runs import create_run, progress, start_run
+from migrator.backfill.services.selection import Selection
+from migrator.core.models import Job
+from tests.backfill.fixtures import assert_exactly_the_plan, connect, import_threads
+
+WORKER_ENV = {"BACKFILL_CALL_TIMEOUT_SECONDS": "3", "BACKFILL_LEASE_SECONDS": "9", "BACKFILL_CHUNK_SIZE": "6"}
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
+
+
+def _status(run: BackfillRun) -> str:
+    return BackfillRun.objects.values_list("status", flat=True).get(pk=run.pk)
+
+
+def test_sigkill_mid_run_then_resume_leaves_no_duplicate_and_no_gap(start_worker, make_sandbox, tmp_path, engineer,
+                                                                   settings):
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_QUEUE = queue  # this process sends its jobs to the workers' private queue
+    first = start_worker(queue=queue, env=WORKER_ENV)
+    box = make_sandbox(latency_ms=60, lost_rate=0.05, seed_random=4)
+    connection = connect(box)
+    import_threads(tmp_path, [(f"thread_kill{n:04d}", 4 + n % 17) for n in range(24)])
+    run = start_run(actor=engineer, run=create_run(actor=engineer, connection=connection,
+                                                   selection=Selection(flow="billing-web")))
+    assert run.thread_count == 24
+    _wait(lambda: ThreadBackfill.objects.filter(run=run, status=ThreadStatus.DONE).count() >= 4, 120,
+          "some threads to finish")
+    # Fanned out: the coordinator made one job per 6 threads.
+    assert Job.objects.filter(kind="backfill.chunk", subject_id=str(run.pk)).count() == 4
+    first.kill()  # SIGKILL the worker and its pool child: no shutdown, no acknowledgement
+    unfinished = ThreadBackfill.objects.filter(run=run).exclude(status=ThreadStatus.DONE).count()
+    assert unfinished > 0, "the worker finished before it was killed; slow the sandbox down"
+
+    start_worker(queue=queue, env=WORKER_ENV)
+    start_run(actor=engineer, run=run)  # resume: takes over what the dead worker held once its lease expires
+    _wait(lambda: _status(run) == RunStatus.FINISHED, 240, "the resumed run to finish")
+    rows = list(ThreadBackfill.objects.filter(run=run).select_related("thread"))
+    assert {r.status for r in rows} == {ThreadStatus.DONE}
+    for row in rows:
+        assert_exactly_the_plan(box, row)
+    shown = progress(BackfillRun.objects.get(pk=run.pk))
+    assert shown["threads"]["done"] == 24 and shown["percent"] == 100 and shown["items"]["left"] == 0
