@@ -40,8 +40,9 @@ INSTALLED_APPS = [
     "migrator.prompts",
     "migrator.tools",
     "migrator.flows",
-    "migrator.cutover",
     "migrator.backfill",
+    # Cutover comes last: it reads the evidence every step before it provides, and its demo builds on theirs.
+    "migrator.cutover",
 ]
 
 MIDDLEWARE = [

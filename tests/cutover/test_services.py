@@ -44,7 +44,8 @@ def test_request_is_refused_naming_each_missing_piece_of_evidence(flow, engineer
     with pytest.raises(services.EvidenceIncomplete) as refused:
         services.request_cutover(flow_id=flow.pk, actor=engineer)
     keys = {i.key for i in refused.value.missing}
-    assert {"validation", "backfill", "diagnostics"} <= keys  # no app provides them here: missing, never passed
+    assert "validation" in keys  # no run yet: missing, never passed
+    assert "backfill" not in keys  # a stateless flow reads no old threads from Conversations
     assert "Passing validation run" in str(refused.value)
     assert not CutoverRequest.objects.exists()
 
