@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "migrator.backfill",
     # Cutover comes last: it reads the evidence every step before it provides, and its demo builds on theirs.
     "migrator.cutover",
+    "migrator.webhooks",
+    "migrator.diagnostics",
 ]
 
 MIDDLEWARE = [
@@ -183,6 +185,13 @@ BACKFILL_CHUNK_SIZE = env_int("BACKFILL_CHUNK_SIZE", 25, minimum=1)  # threads p
 BACKFILL_THREADS_PER_JOB = env_int("BACKFILL_THREADS_PER_JOB", 4, minimum=1)  # concurrent threads in one job
 # Product owners may not approve their own edits unless this is switched on.
 ALLOW_SELF_APPROVAL = env_bool("ALLOW_SELF_APPROVAL", False)
+
+# --- Outgoing webhooks (migrator/webhooks) ---
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)  # doubles per failed attempt
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
+WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 5, minimum=1)  # how often workers look for due retries
 
 LOGGING = {
     "version": 1,

@@ -20,5 +20,7 @@ urlpatterns = [
     path("cutover/", include("migrator.cutover.urls")),
     path("backfill/", include("migrator.backfill.urls")),
     path("api/", include("migrator.flows.api_urls")),
+    path("webhooks/", include("migrator.webhooks.urls")),
+    path("diagnostics/", include("migrator.diagnostics.urls")),
     path("", include("migrator.core.urls")),
 ]

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class WebhooksConfig(AppConfig):
+    name = "migrator.webhooks"
+    label = "webhooks"
+    verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        # The job layer discovers core apps' handlers itself; a new app registers its own on start-up, so
+        # every process (web, worker, commands) knows the webhook job kinds without editing core.
+        from migrator.webhooks import jobs, worker  # noqa: F401

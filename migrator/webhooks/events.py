@@ -1,0 +1,24 @@
+"""The event types migrator sends to webhooks. Endpoints subscribe to these; ``emit`` refuses any other."""
+
+from __future__ import annotations
+
+TEST_EVENT = "webhook.test"
+
+# name -> what it means, shown on the endpoint form and in docs/webhooks.md.
+EVENTS: dict[str, str] = {
+    "cutover.requested": "An engineer put a flow forward for cutover with a version and its evidence.",
+    "cutover.approved": "A support lead approved a cutover request.",
+    "cutover.declined": "A support lead declined a cutover request.",
+    "cutover.ramped": "A flow's rollout moved to a new percentage.",
+    "cutover.completed": "A flow's rollout reached 100%: the flow is migrated.",
+    "cutover.rolled_back": "A flow's rollout was rolled back to the previous version.",
+    "validation.run_finished": "A validation run finished (passed, failed or incomplete).",
+    "backfill.run_finished": "A backfill of legacy threads into conversations finished.",
+}
+
+# Sent only by the "Send test event" button, to one endpoint, whatever it subscribes to.
+ALL_EVENTS: dict[str, str] = {**EVENTS, TEST_EVENT: "A test delivery from the endpoint's page."}
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in EVENTS]
