@@ -8,6 +8,7 @@ providers; without one the check says "unknown" and what would answer it.
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Any
 
 from migrator.core.models import Flow
@@ -85,7 +86,7 @@ def _percentile(values: list[int], pct: float) -> int:
     if not values:
         return 0
     ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, int(round(pct / 100 * len(ordered) + 0.5)) - 1))]
+    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]  # nearest rank, as flows.recommend does
 
 
 def _sent_strict(config: dict[str, Any], pointer: str) -> bool:

@@ -1,0 +1,168 @@
+"""Per-flow troubleshooting checks against real rows (assistants, versions, threads, messages, tool tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrator.core.status import FlowMode
+from migrator.diagnostics import registry
+from migrator.flows import toolset
+from migrator.flows.models import ToolTestResult
+from tests.flows.factories import AssistantFactory, FlowFactory, make_threads, make_version
+
+pytestmark = pytest.mark.django_db
+
+FN = {"type": "function", "function": {"name": "get_invoice", "parameters": {"type": "object", "properties": {}}}}
+NEW_FN = {"type": "function", "name": "get_invoice", "parameters": {"type": "object", "properties": {}},
+          "strict": False}
+
+
+def _results(flow) -> dict[str, registry.Result]:
+    return {r.key: r for r in registry.run_flow(flow)}
+
+
+def _flow(*, tools=(), model="gpt-4o", instructions="Help with invoices.", response_format=None, **flow_kw):
+    assistant = AssistantFactory(model=model, instructions=instructions, tools=list(tools),
+                                 response_format=response_format)
+    return FlowFactory(assistant=assistant, **flow_kw)
+
+
+def _messages(flow, texts: list[str], content=None):
+    from migrator.inventory.models import LegacyMessage
+
+    [thread] = make_threads(flow.assistant, [(1, 100, 0)], flow_slug=flow.slug)
+    LegacyMessage.objects.bulk_create([
+        LegacyMessage(thread=thread, legacy_id=f"msg_{i}", position=i, role="assistant", text=t,
+                      content=content or [{"type": "text", "text": {"value": t, "annotations": []}}])
+        for i, t in enumerate(texts)])
+
+
+def test_every_check_reports_unknown_without_a_version_instead_of_guessing():
+    flow = _flow()
+    results = _results(flow)
+    for key in ("outputs_definition", "tools_present", "tools_choice", "tools_strict", "tools_tests", "ux_format"):
+        assert results[key].status == "unknown", key
+        assert "no converted prompt version" in results[key].summary
+    assert results["history_mode"].status == "fail"  # no mode chosen
+    assert results["outputs_validation"].summary.startswith("unknown — validation not available")
+
+
+def test_definition_differences_are_listed_with_evidence():
+    flow = _flow(tools=[FN])
+    make_version(flow.assistant, {"model": "gpt-4o", "instructions": "Help with invoices.", "tools": [NEW_FN]})
+    assert _results(flow)["outputs_definition"].status == "ok"
+    make_version(flow.assistant, {"model": "gpt-5", "instructions": "Help with invoices, briefly.", "tools": [NEW_FN]})
+    result = _results(flow)["outputs_definition"]
+    assert result.status == "warn"
+    assert [d["what"] for d in result.evidence["differences"]] == ["instructions", "model"]
+    assert result.evidence["differences"][1] == {"what": "model", "legacy": "gpt-4o", "candidate": "gpt-5"}
+    assert result.fix_url == f"/prompts/assistants/{flow.assistant_id}/compare/"
+    make_version(flow.assistant, {"model": "gpt-4o", "instructions": "Help with invoices.", "tools": []})
+    dropped = _results(flow)["outputs_definition"]
+    assert dropped.status == "fail" and dropped.evidence["differences"][0]["only_legacy"] == ["function:get_invoice"]
+
+
+def test_history_mode_against_thread_statistics():
+    flow = _flow(mode=FlowMode.STATELESS)
+    make_threads(flow.assistant, [(5, 2000, 0.2)] * 20 + [(1, 100, 0)] * 5, flow_slug=flow.slug)
+    result = _results(flow)["history_mode"]
+    assert result.status == "fail" and "several turns" in result.summary
+    assert result.evidence["thread_count"] == 25 and result.fix_url.endswith("#mode")
+    flow.mode = FlowMode.PREVIOUS_RESPONSE
+    assert _results(flow)["history_mode"].status == "ok"  # multi-turn, finished within a day
+    long_lived = _flow(mode=FlowMode.PREVIOUS_RESPONSE)
+    make_threads(long_lived.assistant, [(4, 500, 45)] * 10 + [(4, 500, 0.1)] * 10, flow_slug=long_lived.slug)
+    assert "30 days" in _results(long_lived)["history_mode"].summary
+
+
+def test_previous_response_without_store_fails():
+    flow = _flow(mode=FlowMode.PREVIOUS_RESPONSE, store=False)
+    result = _results(flow)["history_store"]
+    assert result.status == "fail" and "store=false" in result.summary
+    flow.store = True
+    assert _results(flow)["history_store"].status == "ok"
+
+
+def test_conversation_flow_backfill_is_unknown_until_a_provider_answers():
+    flow = _flow(mode=FlowMode.CONVERSATION)
+    results = _results(flow)
+    assert results["history_backfill"].status == "unknown"
+    assert results["history_backfill"].summary.startswith("unknown — backfill not available")
+    assert results["old_threads"].status == "unknown"
+
+    @registry.provider("backfill.coverage")
+    def coverage(f):
+        return {"selected": 40, "backfilled": 38, "failed": 2, "url": "/backfill/x/"}
+
+    try:
+        results = _results(flow)
+        assert results["history_backfill"].status == "fail" and "2 of 40" in results["history_backfill"].summary
+        assert results["old_threads"].fix_url == "/backfill/x/"
+    finally:
+        registry._providers.pop("backfill.coverage")
+    stateless = _flow(mode=FlowMode.STATELESS)
+    assert _results(stateless)["history_backfill"].status == "ok"
+
+
+def test_tool_checks_missing_tools_choice_strictness_and_tests():
+    flow = _flow(tools=[FN])
+    flow.assistant.tool_call_counts = {"function:get_invoice": 12, "file_search": 3}
+    flow.assistant.save()
+    version = make_version(flow.assistant, {"model": "gpt-4o", "tools": [NEW_FN], "tool_choice": "none"})
+    results = _results(flow)
+    assert results["tools_present"].status == "fail" and "file_search (3 calls)" in results["tools_present"].summary
+    assert results["tools_choice"].status == "fail"
+    assert results["tools_strict"].status == "ok"
+    assert results["tools_tests"].status == "warn" and "not tested" in results["tools_tests"].summary
+    [row] = toolset.tool_rows(flow.assistant, version)
+    ToolTestResult.objects.create(assistant=flow.assistant, version_id=version.pk, tool_key=row.key,
+                                  tool_type="function", tool_hash=row.hash, status="failed",
+                                  summary="The arguments did not match the schema.")
+    assert _results(flow)["tools_tests"].status == "fail"
+
+    strict_fn = {**NEW_FN, "strict": True}
+    from migrator.prompts.models import PromptVersion
+
+    PromptVersion.objects.create(
+        assistant=flow.assistant, number=9, config={"model": "gpt-4o", "tools": [strict_fn]},
+        findings=[{"kind": "strict", "severity": "error", "pointer": "/tools/0/parameters/additionalProperties",
+                   "message": "additionalProperties must be false"}])
+    from migrator.prompts.models import LabelName, PromptLabel
+
+    PromptLabel.objects.filter(assistant=flow.assistant, name=LabelName.DRAFT).delete()
+    result = _results(flow)["tools_strict"]
+    assert result.status == "fail" and result.evidence["strict_findings"] == ["additionalProperties must be false"]
+
+
+def test_ux_format_citations_markdown_and_length():
+    flow = _flow(tools=[{"type": "file_search"}], response_format={"type": "json_object"})
+    make_version(flow.assistant, {"model": "gpt-5", "tools": [{"type": "file_search"}], "max_output_tokens": 50})
+    _messages(flow, ["Your plan renews monthly 【4:0†source】.", "## Steps\n- open settings\n" + "x" * 900])
+    results = _results(flow)
+    assert results["ux_format"].status == "fail" and "json_object" in results["ux_format"].summary
+    citations = results["ux_markdown_citations"]
+    assert citations.status == "warn" and "【4:0†source】" in citations.summary
+    assert citations.evidence["citation_markers"] == 1 and citations.evidence["markdown"] == 1
+    length = results["ux_length"]
+    assert length.status == "fail" and "max_output_tokens is 50" in length.summary
+
+    no_search = _flow()
+    make_version(no_search.assistant, {"model": "gpt-4o"})
+    _messages(no_search, ["See the policy."], content=[{"type": "text", "text": {
+        "value": "See the policy.", "annotations": [{"type": "file_citation", "text": "【1†a】"}]}}])
+    results = _results(no_search)
+    assert results["ux_markdown_citations"].status == "fail"
+    assert results["ux_length"].status == "unknown" and "validation not available" in results["ux_length"].summary
+
+
+def test_a_crashing_check_is_unknown_and_the_others_still_run():
+    @registry.flow_check("zz_broken", title="Broken on purpose", group="Other")
+    def broken(flow):
+        raise RuntimeError("boom")
+
+    try:
+        results = _results(_flow())
+        assert results["zz_broken"].status == "unknown" and "RuntimeError: boom" in results["zz_broken"].summary
+        assert len(results) > 10
+    finally:
+        registry._checks.pop(("flow", "zz_broken"))
