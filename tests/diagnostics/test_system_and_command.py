@@ -87,7 +87,8 @@ def test_diagnose_json_contract_and_exit_codes():
     if code == 0:
         assert {e["key"]: e["status"] for e in body["system"]}["connections"] == "warn"  # warnings do not fail
 
-    flow, other = FlowFactory(slug="checkout"), FlowFactory(slug="support")
+    FlowFactory(slug="checkout")
+    other = FlowFactory(slug="support")
     code, out = _diagnose("--json", "--flow", "checkout")
     body = json.loads(out)
     assert code == 1  # no mode chosen fails
