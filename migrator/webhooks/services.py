@@ -316,11 +316,11 @@ def attempt_delivery(*, delivery_id: int, job_id: int) -> dict[str, Any]:
         return {"outcome": "succeeded", "attempt": number, "status_code": result.status_code,
                 "duration_ms": result.duration_ms}
     if number >= settings.WEBHOOK_MAX_ATTEMPTS:
-        raise ServiceError(f"Attempt {number} of {settings.WEBHOOK_MAX_ATTEMPTS} failed: {result.error} "
+        raise ServiceError(f"Attempt {number} of {settings.WEBHOOK_MAX_ATTEMPTS} failed: {result.error.rstrip('.')}. "
                            "Giving up; redeliver from the endpoint's page once the receiver is fixed.")
     delivery.refresh_from_db(fields=["next_attempt_at"])
     when = delivery.next_attempt_at.strftime("%H:%M:%S") if delivery.next_attempt_at else "soon"
-    raise ServiceError(f"Attempt {number} of {settings.WEBHOOK_MAX_ATTEMPTS} failed: {result.error} "
+    raise ServiceError(f"Attempt {number} of {settings.WEBHOOK_MAX_ATTEMPTS} failed: {result.error.rstrip('.')}. "
                        f"Next attempt at {when} UTC.")
 
 

@@ -133,3 +133,12 @@ def test_pages(client, support_lead, product_owner):
     client.force_login(UserFactory(username="nobody"))
     assert client.get("/diagnostics/flows/checkout/").status_code == 404  # flows are not visible to them
     assert product_owner.has_perm("core.view_flow")
+
+
+def test_diagnostics_pages_survive_junk(client, admin_user):
+    FlowFactory(slug="checkout")
+    client.force_login(admin_user)
+    junk = {"page": "99999999999999999999", "status": "\x00"}
+    for url in ("/diagnostics/flows/checkout/", "/diagnostics/flows/checkout/summary/", "/diagnostics/system/"):
+        assert client.get(url, junk).status_code == 200
+    assert client.get("/diagnostics/flows/" + "x" * 300 + "/").status_code == 404

@@ -309,3 +309,16 @@ def test_product_owner_sees_no_webhooks(client, product_owner):
     client.force_login(product_owner)
     assert client.get("/webhooks/").status_code == 403
     assert b'href="/webhooks/"' not in client.get("/").content
+
+
+@pytest.mark.django_db
+def test_pages_survive_junk_query_strings(client, engineer, admin_user):
+    endpoint, _ = _endpoint(engineer, "https://hooks.example.com/x")
+    junk = {"status": "\x00", "page": "99999999999999999999", "fragment": "x" * 5000}
+    for user in (engineer, admin_user):
+        client.force_login(user)
+        for url in ("/webhooks/", f"/webhooks/{endpoint.pk}/"):
+            assert client.get(url, junk).status_code == 200
+            assert client.get(url, junk, HTTP_HX_REQUEST="true").status_code == 200
+    assert client.get("/webhooks/99999999999999999999999/").status_code == 404
+    assert client.post(f"/webhooks/{endpoint.pk}/edit/", {"name": "", "url": "x\x00", "events": ["\x00"]}).status_code == 422
