@@ -46,6 +46,9 @@ class Finding:
     evidence: dict[str, Any] | list[Any] = field(default_factory=dict)
     fix_url: str = ""
     fix_label: str = ""
+    # Set when the data belongs to an app that is not installed (``unknown`` for want of a provider, not for
+    # want of data): cutover evidence leaves these to that app's own required evidence item.
+    unavailable: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -66,6 +69,11 @@ class Finding:
     @classmethod
     def unknown(cls, summary: str, **kw: Any) -> Finding:
         return cls(UNKNOWN, summary, **kw)
+
+    @classmethod
+    def not_available(cls, what: str, summary: str, **kw: Any) -> Finding:
+        """``unknown — <what> not available: …``: no installed app provides the data this check needs."""
+        return cls(UNKNOWN, f"unknown — {what} not available: {summary}", unavailable=what, **kw)
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ class Result:
     fix_url: str
     fix_label: str = ""
     group: str = ""
+    unavailable: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {"key": self.key, "title": self.title, "status": self.status, "summary": self.summary,
@@ -163,14 +172,18 @@ def run(check: Check, *args: Any) -> Result | None:
     if finding is None:
         return None
     return Result(key=check.key, title=check.title, status=finding.status, summary=finding.summary,
-                  evidence=finding.evidence, fix_url=finding.fix_url, fix_label=finding.fix_label, group=check.group)
+                  evidence=finding.evidence, fix_url=finding.fix_url, fix_label=finding.fix_label, group=check.group,
+                  unavailable=finding.unavailable)
 
 
 def run_system() -> list[Result]:
     return [r for r in (run(c) for c in checks("system")) if r is not None]
 
 
-def run_flow(flow) -> list[Result]:
+def run_flow(flow, *, version=None) -> list[Result]:
+    """Every flow check for ``flow``; ``version`` pins the candidate (default: the version under review)."""
+    if version is not None:
+        flow._diagnostics_candidate = version  # read by checks.data.candidate_version
     return [r for r in (run(c, flow) for c in checks("flow")) if r is not None]
 
 

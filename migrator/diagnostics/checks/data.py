@@ -18,7 +18,11 @@ ANSWER_SAMPLE = 2000
 
 
 def candidate_version(flow: Flow):
-    """The version being put forward: the one under review (draft label, else the newest)."""
+    """The version being put forward: the one pinned by ``run_flow(version=…)`` (a cutover request's), else
+    the one under review (draft label, else the newest)."""
+    pinned = getattr(flow, "_diagnostics_candidate", None)
+    if pinned is not None:
+        return pinned
     from migrator.flows import toolset
 
     return toolset.latest_version(flow.assistant)

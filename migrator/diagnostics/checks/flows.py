@@ -146,8 +146,8 @@ def outputs_definition(flow: Flow) -> Finding:
 def outputs_validation(flow: Flow) -> Finding:
     lowest = get_provider("validation.lowest_similarity")
     if lowest is None:
-        return Finding.unknown("unknown — validation not available: no installed app records validation cases, so "
-                               "the answers with the lowest similarity cannot be listed.")
+        return Finding.not_available("validation", "no installed app records validation cases, so the answers with "
+                                     "the lowest similarity cannot be listed.")
     cases = lowest(flow) or []
     if not cases:
         return Finding.unknown("No validation run has recorded cases for this flow yet.")
@@ -210,8 +210,8 @@ def history_store(flow: Flow) -> Finding:
 def _coverage(flow: Flow) -> tuple[Finding | None, dict[str, Any] | None]:
     provide = get_provider("backfill.coverage")
     if provide is None:
-        return Finding.unknown("unknown — backfill not available: no installed app reports which legacy threads were "
-                               "copied into conversations."), None
+        return Finding.not_available("backfill", "no installed app reports which legacy threads were copied into "
+                                     "conversations."), None
     coverage = provide(flow)
     if not coverage:
         return Finding.unknown("No backfill has run for this flow yet.", fix_url=url("flows:detail", flow.slug)), None
@@ -247,8 +247,7 @@ def history_backfill(flow: Flow) -> Finding:
 def history_validation_mode(flow: Flow) -> Finding:
     latest = get_provider("validation.latest_run")
     if latest is None:
-        return Finding.unknown("unknown — validation not available: cannot tell which state mode the candidate was "
-                               "validated in.")
+        return Finding.not_available("validation", "cannot tell which state mode the candidate was validated in.")
     run = latest(flow)
     if not run:
         return Finding.unknown("No validation run for this flow yet.")
@@ -456,10 +455,12 @@ def ux_length(flow: Flow) -> Finding:
                                 "tokens or more: long answers get cut off.", evidence=evidence, fix_url=fix,
                                 fix_label="Raise the limit")
     lengths = get_provider("validation.answer_lengths")
-    if lengths is None or not answers.count:
-        missing = "validation not available" if lengths is None else "no recorded answers"
-        return Finding.unknown(f"unknown — {missing}: recorded answers are {median} characters (median), but there "
-                               "are no candidate answers to compare.", evidence=evidence)
+    if lengths is None:
+        return Finding.not_available("validation", f"recorded answers are {median} characters (median), but there "
+                                     "are no candidate answers to compare.", evidence=evidence)
+    if not answers.count:
+        return Finding.unknown("No recorded answers to compare candidate answers with; import threads.",
+                               evidence=evidence, fix_url=url("inventory:import"), fix_label="Import threads")
     candidate = lengths(flow) or []
     if not candidate:
         return Finding.unknown("No validation answers recorded for the candidate yet.", evidence=evidence)

@@ -1,0 +1,53 @@
+"""Diagnostics as cutover evidence: failing fails, unknown for want of data is incomplete, else passed."""
+
+from __future__ import annotations
+
+import pytest
+
+from migrator.cutover.evidence import State, discover
+from migrator.inventory.models import LegacyMessage
+from tests.flows.factories import AssistantFactory, FlowFactory, make_threads, make_version
+
+pytestmark = pytest.mark.django_db
+
+CONFIG = {"model": "gpt-4o", "instructions": "Answer billing questions."}
+
+
+def _item(flow, version):
+    from migrator.core.confighash import config_hash
+
+    return discover()["diagnostics"].func(flow=flow, version=version, config_hash=config_hash(version.config))
+
+
+def _flow(mode: str = "stateless"):
+    assistant = AssistantFactory(model="gpt-4o", instructions="Answer billing questions.")
+    return FlowFactory(assistant=assistant, slug="billing", mode=mode)
+
+
+def test_passes_when_no_check_fails_and_every_check_had_its_data():
+    flow = _flow()
+    version = make_version(flow.assistant, CONFIG, approved=True)
+    [thread, *_] = make_threads(flow.assistant, [(1, 50, 0)] * 10, flow_slug="billing")
+    LegacyMessage.objects.create(thread=thread, legacy_id="m1", role="assistant", text="Your invoice is paid.")
+    item = _item(flow, version)
+    assert item.state == State.PASSED, item.details
+    assert item.url == "/diagnostics/flows/billing/"
+    statuses = {c["key"]: c["status"] for c in item.details["checks"]}
+    assert statuses["outputs_validation"] == "unknown"  # validation's own evidence item stands for it
+
+
+def test_unknown_for_want_of_data_is_incomplete():
+    flow = _flow()
+    version = make_version(flow.assistant, CONFIG, approved=True)
+    item = _item(flow, version)  # no threads imported: the mode cannot be checked against them
+    assert item.state == State.MISSING and "State mode vs thread statistics" in item.summary
+
+
+def test_a_failing_check_fails_and_the_requested_version_is_the_one_checked():
+    flow = _flow()
+    make_threads(flow.assistant, [(1, 50, 0)] * 10, flow_slug="billing")
+    broken = make_version(flow.assistant, {**CONFIG, "text": {"format": {"type": "json_object"}}}, approved=True)
+    good = make_version(flow.assistant, CONFIG, approved=True)  # the newer draft is fine…
+    item = _item(flow, broken)  # …but the request names the broken one
+    assert item.state == State.FAILED and "Output format" in item.summary
+    assert _item(flow, good).state != State.FAILED
