@@ -8,6 +8,7 @@ See docs/webhooks.md ("Security") for what to restrict at the network level.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -49,16 +50,31 @@ class SendResult:
     error: str = ""
 
 
+_clients: dict[int, httpx.Client] = {}
+_lock = threading.Lock()
+
+
+def _client() -> httpx.Client:
+    """One client per process and timeout: building one loads the TLS trust store, which costs more than a
+    local delivery, and a kept-alive connection serves a receiver's next delivery."""
+    seconds = settings.WEBHOOK_TIMEOUT_SECONDS
+    with _lock:
+        client = _clients.get(seconds)
+        if client is None:
+            client = httpx.Client(timeout=httpx.Timeout(seconds, connect=min(5, seconds)), follow_redirects=False,
+                                  trust_env=False, limits=httpx.Limits(max_keepalive_connections=20))
+            _clients[seconds] = client
+    return client
+
+
 def post(url: str, body: bytes, headers: dict[str, str]) -> SendResult:
     """POST one delivery. Only a 2xx answer counts as delivered; redirects count as failures."""
-    timeout = httpx.Timeout(settings.WEBHOOK_TIMEOUT_SECONDS, connect=min(5, settings.WEBHOOK_TIMEOUT_SECONDS))
     started = time.monotonic()
     try:
         check_url(url)
-        with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(url, content=body, headers={
-                "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
-            excerpt = response.text[:EXCERPT_CHARS] if response.content else ""
+        response = _client().post(url, content=body, headers={
+            "Content-Type": "application/json", "User-Agent": USER_AGENT, **headers})
+        excerpt = response.text[:EXCERPT_CHARS] if response.content else ""
     except BadURL as exc:
         return SendResult(False, None, 0, error=str(exc))
     except httpx.TimeoutException:

@@ -322,3 +322,15 @@ def test_pages_survive_junk_query_strings(client, engineer, admin_user):
             assert client.get(url, junk, HTTP_HX_REQUEST="true").status_code == 200
     assert client.get("/webhooks/99999999999999999999999/").status_code == 404
     assert client.post(f"/webhooks/{endpoint.pk}/edit/", {"name": "", "url": "x\x00", "events": ["\x00"]}).status_code == 422
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(engineer, receiver, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    receiver.delay = 2.5
+    _endpoint(engineer, receiver.url)
+    services.emit(event="cutover.approved", payload={}, actor=CUTOVER)
+    [job] = _run_jobs()
+    delivery = Delivery.objects.get()
+    assert job.status == JobStatus.FAILED and delivery.status == DeliveryStatus.PENDING
+    assert delivery.error == "No answer within 1s (timed out)." and delivery.response_code is None
