@@ -166,3 +166,26 @@ def test_a_crashing_check_is_unknown_and_the_others_still_run():
         assert len(results) > 10
     finally:
         registry._checks.pop(("flow", "zz_broken"))
+
+
+def test_latency_against_recorded_runs():
+    from migrator.inventory.models import LegacyRun
+
+    flow = _flow()
+    assert _results(flow)["ux_latency"].status == "unknown"  # no runs
+    [thread] = make_threads(flow.assistant, [(1, 100, 0)], flow_slug=flow.slug)
+    LegacyRun.objects.bulk_create([LegacyRun(thread=thread, legacy_id=f"run_{i}", raw={
+        "created_at": 1_700_000_000, "completed_at": 1_700_000_000 + i}) for i in (2, 3, 4)])
+    result = _results(flow)["ux_latency"]
+    assert result.unavailable == "validation" and "3.0s (median)" in result.summary
+    assert result.evidence["recorded_runs"] == 3
+
+    @registry.provider("validation.latencies")
+    def latencies(f):
+        return [9.0, 10.0, 11.0]
+
+    try:
+        slow = _results(flow)["ux_latency"]
+        assert slow.status == "warn" and "10.0s (median) against 3.0s" in slow.summary
+    finally:
+        registry._providers.pop("validation.latencies")

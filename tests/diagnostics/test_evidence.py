@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from migrator.cutover.evidence import State, discover
-from migrator.inventory.models import LegacyMessage
+from migrator.inventory.models import LegacyMessage, LegacyRun
 from tests.flows.factories import AssistantFactory, FlowFactory, make_threads, make_version
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,8 @@ def test_passes_when_no_check_fails_and_every_check_had_its_data():
     version = make_version(flow.assistant, CONFIG, approved=True)
     [thread, *_] = make_threads(flow.assistant, [(1, 50, 0)] * 10, flow_slug="billing")
     LegacyMessage.objects.create(thread=thread, legacy_id="m1", role="assistant", text="Your invoice is paid.")
+    LegacyRun.objects.create(thread=thread, legacy_id="run_1", raw={"created_at": 1_700_000_000,
+                                                                    "completed_at": 1_700_000_003})
     item = _item(flow, version)
     assert item.state == State.PASSED, item.details
     assert item.url == "/diagnostics/flows/billing/"

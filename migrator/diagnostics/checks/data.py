@@ -122,3 +122,17 @@ def legacy_tool_choices(flow: Flow) -> dict[str, int]:
             key = str(choice) if choice else "auto"
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def recorded_latencies(flow: Flow) -> list[float]:
+    """Seconds from creation to completion of the legacy runs (what users waited for an answer)."""
+    from migrator.inventory.models import LegacyRun
+
+    threads, _ = _threads(flow)
+    seconds = []
+    for raw in LegacyRun.objects.filter(thread__in=threads).values_list("raw", flat=True)[:5000]:
+        raw = raw or {}
+        start, end = raw.get("created_at"), raw.get("completed_at")
+        if isinstance(start, int | float) and isinstance(end, int | float) and end >= start:
+            seconds.append(float(end - start))
+    return seconds

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import statistics
 from typing import Any
 
 from migrator.core.models import Flow
@@ -472,4 +473,29 @@ def ux_length(flow: Flow) -> Finding:
                             f"{'longer' if ratio > 1 else 'shorter'} by {abs(round((ratio - 1) * 100))}%.",
                             evidence=evidence, fix_url=fix, fix_label="Adjust the instructions")
     return Finding.ok(f"Candidate answers ({new_median} chars median) are close to the recorded ones ({median}).",
+                      evidence=evidence)
+
+
+@flow_check("ux_latency", title="Latency", group=UX, order=150)
+def ux_latency(flow: Flow) -> Finding:
+    recorded = data.recorded_latencies(flow)
+    median = statistics.median(recorded) if recorded else None
+    p90 = _percentile([round(x) for x in recorded], 90) if recorded else None
+    evidence: dict[str, Any] = {"recorded_runs": len(recorded), "recorded_seconds_median": median,
+                                "recorded_seconds_p90": p90}
+    latencies = get_provider("validation.latencies")
+    if not recorded:
+        return Finding.unknown("No completed legacy runs with timings to compare against.", evidence=evidence)
+    if latencies is None:
+        return Finding.not_available("validation", f"legacy runs took {median:.1f}s (median), but there are no "
+                                     "candidate timings to compare.", evidence=evidence)
+    candidate = [float(x) for x in latencies(flow) or []]
+    if not candidate:
+        return Finding.unknown("No validation timings recorded for the candidate yet.", evidence=evidence)
+    new_median = statistics.median(candidate)
+    evidence["candidate_seconds_median"] = new_median
+    if median and new_median > 2 * median and new_median - median > 2:
+        return Finding.warn(f"Candidate answers take {new_median:.1f}s (median) against {median:.1f}s recorded: "
+                            "users will notice; consider a lower reasoning effort or streaming.", evidence=evidence)
+    return Finding.ok(f"Candidate answers take {new_median:.1f}s (median), legacy runs {median:.1f}s.",
                       evidence=evidence)
