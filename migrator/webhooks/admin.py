@@ -8,8 +8,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ("name", "url", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "url")
-    # The secret is set and rotated only through the app's page (shown once there).
-    readonly_fields = ("secret_hint", "secret_rotated_at", "created_by", "created_at", "updated_at")
+    # Endpoints change only through the Webhooks page (its services validate the URL and events, rotate the
+    # secret and audit every change); the admin shows them.
+    readonly_fields = ("name", "url", "events", "is_active", "description", "secret_hint", "secret_rotated_at",
+                       "created_by", "created_at", "updated_at")
     exclude = ("secret_encrypted",)
 
     def has_add_permission(self, request) -> bool:

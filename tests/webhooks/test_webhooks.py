@@ -79,6 +79,9 @@ def test_endpoint_secret_is_encrypted_and_bad_input_is_refused(engineer, support
     with pytest.raises(NotAllowed):
         _endpoint(support_lead, "https://example.com/")
     assert WebhookEndpoint.objects.count() == 1
+    internal, _ = _endpoint(engineer, "http://relay:8080/hook")  # an internal host name without a dot
+    assert internal.url == "http://relay:8080/hook"
+    internal.delete()
     rotated, new_secret = services.rotate_secret(actor=engineer, endpoint_id=endpoint.pk)
     assert new_secret != secret and rotated.get_secret() == new_secret
     assert AuditEvent.objects.filter(verb="migrator.webhook.secret_rotated").exists()
