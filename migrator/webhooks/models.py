@@ -45,6 +45,10 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # After a rotation deliveries are signed with both secrets until this time, so receivers can switch over
+    # without refusing anything in between.
+    previous_secret_encrypted = models.TextField(blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = WebhookEndpointQuerySet.as_manager()
 
@@ -63,6 +67,16 @@ class WebhookEndpoint(models.Model):
 
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted)
+
+    def signing_secrets(self, now=None) -> list[str]:
+        """The current secret, then the previous one while its overlap lasts."""
+        from django.utils import timezone
+
+        secrets = [self.get_secret()]
+        now = now or timezone.now()
+        if self.previous_secret_encrypted and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
+            secrets.append(crypto.decrypt(self.previous_secret_encrypted))
+        return secrets
 
     def wants(self, event: str) -> bool:
         return self.is_active and event in (self.events or [])

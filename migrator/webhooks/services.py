@@ -44,6 +44,7 @@ JOB_KIND = "webhooks.deliver"
 # and should not fill that person's job list.
 DELIVERY_ACTOR = system("webhooks", "webhook delivery", perms=set())
 MAX_PAYLOAD_BYTES = 256 * 1024
+SECRET_OVERLAP = timedelta(hours=24)
 
 
 # --- endpoints -----------------------------------------------------------------------------------------------
@@ -130,15 +131,19 @@ def set_active(*, actor, endpoint_id: int, active: bool) -> WebhookEndpoint:
 
 
 def rotate_secret(*, actor, endpoint_id: int) -> tuple[WebhookEndpoint, str]:
-    """A new secret, effective for the next attempt of every delivery (pending retries included)."""
+    """A new secret for the next attempt of every delivery (pending retries included). For SECRET_OVERLAP the
+    old secret signs too (a second ``v1``), so the receiver can be updated without refusing deliveries."""
     require(actor, "webhooks.change_webhookendpoint", action="rotate webhook secrets")
     secret = signing.new_secret()
     with transaction.atomic():
         endpoint = _locked(endpoint_id)
         old_hint = endpoint.secret_hint
+        endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+        endpoint.previous_secret_expires_at = timezone.now() + SECRET_OVERLAP
         endpoint.set_secret(secret)
         endpoint.secret_rotated_at = timezone.now()
-        endpoint.save(update_fields=["secret_encrypted", "secret_hint", "secret_rotated_at", "updated_at"])
+        endpoint.save(update_fields=["secret_encrypted", "secret_hint", "secret_rotated_at", "updated_at",
+                                     "previous_secret_encrypted", "previous_secret_expires_at"])
         audit.record(actor=actor, verb="migrator.webhook.secret_rotated", obj=endpoint,
                      before={"secret_hint": old_hint}, after={"secret_hint": endpoint.secret_hint})
     return endpoint, secret
@@ -257,7 +262,7 @@ def request_for(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
     """The exact body and signed headers of the delivery's next attempt."""
     body = event_body(delivery.event)
     headers = {
-        signing.SIGNATURE_HEADER: signing.header_value(delivery.endpoint.get_secret(), body),
+        signing.SIGNATURE_HEADER: signing.header_value(delivery.endpoint.signing_secrets(), body),
         signing.EVENT_ID_HEADER: delivery.event.event_id,
         signing.EVENT_TYPE_HEADER: delivery.event.type,
         signing.DELIVERY_HEADER: str(delivery.pk),

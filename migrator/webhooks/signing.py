@@ -3,7 +3,8 @@
 Each delivery carries ``X-Migrator-Signature: t=<unix seconds>,v1=<hex>`` where ``<hex>`` is
 HMAC-SHA256(secret, f"{t}.{raw body}"). Signing the timestamp with the body lets a receiver refuse
 replays older than its tolerance; ``v1`` names the scheme so a future one can be sent alongside during a
-migration. During a secret rotation a receiver may accept either secret.
+migration. For a day after a secret rotation each delivery carries two ``v1`` values (new secret first, then
+the old one), so a receiver still configured with either secret accepts it.
 
 :func:`verify` is what a Python receiver needs; docs/webhooks.md shows the same check in a few lines.
 """
@@ -36,9 +37,11 @@ def compute(secret: str, timestamp: int, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def header_value(secret: str, body: bytes, *, timestamp: int | None = None) -> str:
+def header_value(secret: str | list[str], body: bytes, *, timestamp: int | None = None) -> str:
+    """``t=<unix>,v1=<hex>``; with several secrets (during a rotation's overlap) one ``v1`` per secret."""
     t = int(time.time()) if timestamp is None else timestamp
-    return f"t={t},v1={compute(secret, t, body)}"
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    return f"t={t}," + ",".join(f"v1={compute(key, t, body)}" for key in keys)
 
 
 def verify(secret: str, body: bytes, header: str | None, *, tolerance: int = DEFAULT_TOLERANCE_SECONDS,

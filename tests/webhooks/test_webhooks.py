@@ -337,3 +337,38 @@ def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(engineer, receiv
     delivery = Delivery.objects.get()
     assert job.status == JobStatus.FAILED and delivery.status == DeliveryStatus.PENDING
     assert delivery.error == "No answer within 1s (timed out)." and delivery.response_code is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rotation_signs_with_both_secrets_for_a_day_and_the_documented_receiver_accepts_it(engineer, receiver):
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    snippet = re.search(r"```python\n(.*?)```", docs, re.S).group(1)
+    namespace: dict = {}
+    exec(snippet, namespace)  # the receiver code docs/webhooks.md tells people to use
+    documented_verify = namespace["verify"]
+
+    endpoint, old = _endpoint(engineer, receiver.url)
+    _row, new = services.rotate_secret(actor=engineer, endpoint_id=endpoint.pk)
+    services.emit(event="cutover.approved", payload={}, actor=CUTOVER)
+    _run_jobs()
+    request = receiver.requests[-1]
+    header = request.headers[signing.SIGNATURE_HEADER]
+    assert header.count("v1=") == 2
+    for secret in (new, old):
+        signing.verify(secret, request.body, header)
+        documented_verify(secret, request.body, header)
+    with pytest.raises(ValueError, match="bad signature"):
+        documented_verify("whsec_wrong", request.body, header)
+
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
+    services.emit(event="cutover.approved", payload={}, actor=CUTOVER)
+    _run_jobs()
+    request = receiver.requests[-1]
+    header = request.headers[signing.SIGNATURE_HEADER]
+    assert header.count("v1=") == 1
+    documented_verify(new, request.body, header)
+    with pytest.raises(signing.SignatureError):
+        signing.verify(old, request.body, header)
