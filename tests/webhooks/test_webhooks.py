@@ -372,3 +372,25 @@ def test_rotation_signs_with_both_secrets_for_a_day_and_the_documented_receiver_
     documented_verify(new, request.body, header)
     with pytest.raises(signing.SignatureError):
         signing.verify(old, request.body, header)
+
+
+@pytest.mark.django_db
+def test_system_check_reports_failed_and_overdue_deliveries(engineer):
+    from migrator.diagnostics import registry
+
+    def check():
+        return {r.key: r for r in registry.run_system()}["webhooks"]
+
+    assert check().status == "ok" and "No active webhook endpoint" in check().summary
+    endpoint, _ = _endpoint(engineer, "https://hooks.example.com/x")
+    services.emit(event="cutover.approved", payload={}, actor=CUTOVER)
+    assert check().status == "ok"
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error="The receiver answered HTTP 500.")
+    failed = check()
+    assert failed.status == "warn" and "HTTP 500" in failed.summary
+    assert failed.fix_url == f"/webhooks/{endpoint.pk}/?status=failed"
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING, job_id=None,
+                                                   next_attempt_at=timezone.now() - timedelta(minutes=10))
+    overdue = check()
+    assert overdue.status == "fail" and "overdue" in overdue.summary
