@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.endpoint_list, name="list"),
     path("new/", views.endpoint_create, name="create"),
     path("<int:pk>/", views.endpoint_detail, name="detail"),
+    path("<int:pk>/log/", views.endpoint_log, name="log"),
     path("<int:pk>/edit/", views.endpoint_edit, name="edit"),
     path("<int:pk>/active/", views.endpoint_active, name="active"),
     path("<int:pk>/rotate/", views.endpoint_rotate, name="rotate"),

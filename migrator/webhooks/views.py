@@ -70,19 +70,23 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
     return _detail(request, endpoint, secret=secret)
 
 
-def _detail(request: HttpRequest, endpoint: WebhookEndpoint, *, secret: str = "",
-            form: EndpointForm | None = None, status: int = 200) -> HttpResponse:
+def _log_context(request: HttpRequest, endpoint: WebhookEndpoint) -> dict:
     show = request.GET.get("status", "")
     deliveries = endpoint.deliveries.select_related("event").order_by("-created_at", "-id")
     if show in DeliveryStatus.values:
         deliveries = deliveries.filter(status=show)
-    page = Paginator(deliveries, 25).get_page(request.GET.get("page"))
+    return {"endpoint": endpoint, "show": show, "statuses": DeliveryStatus.choices,
+            "page": Paginator(deliveries, 25).get_page(request.GET.get("page")),
+            "has_pending": endpoint.deliveries.filter(status=DeliveryStatus.PENDING).exists(), **_perms(request)}
+
+
+def _detail(request: HttpRequest, endpoint: WebhookEndpoint, *, secret: str = "",
+            form: EndpointForm | None = None, status: int = 200) -> HttpResponse:
     form = form or EndpointForm(initial={"name": endpoint.name, "url": endpoint.url, "events": endpoint.events,
                                          "description": endpoint.description, "is_active": endpoint.is_active})
     response = render(request, "webhooks/endpoint_detail.html", {
-        "endpoint": endpoint, "secret": secret, "page": page, "show": show, "form": form,
-        "statuses": DeliveryStatus.choices, "signature_header": signing.SIGNATURE_HEADER,
-        "event_id_header": signing.EVENT_ID_HEADER, **_perms(request)}, status=status)
+        **_log_context(request, endpoint), "secret": secret, "form": form,
+        "signature_header": signing.SIGNATURE_HEADER, "event_id_header": signing.EVENT_ID_HEADER}, status=status)
     if secret:
         response["Cache-Control"] = "no-store"
     return response
@@ -91,6 +95,19 @@ def _detail(request: HttpRequest, endpoint: WebhookEndpoint, *, secret: str = ""
 def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _need(request, "webhooks.view_webhookendpoint", "view webhooks")
     return _detail(request, _endpoint(request, pk))
+
+
+STOP_POLLING = 286  # htmx stops polling on this status (django-htmx: HttpResponseStopPolling)
+
+
+def endpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """The delivery log, polled while deliveries are pending; 286 (stop polling) once none is."""
+    _need(request, "webhooks.view_webhookendpoint", "view webhooks")
+    context = _log_context(request, _endpoint(request, pk))
+    response = render(request, "webhooks/endpoint_detail.html#delivery-log", context)
+    if not context["has_pending"]:
+        response.status_code = STOP_POLLING
+    return response
 
 
 @require_POST

@@ -291,7 +291,11 @@ def test_pages_create_show_secret_once_log_and_redeliver(client, engineer, suppo
     detail = client.get(f"/webhooks/{endpoint.pk}/")
     assert endpoint.get_secret().encode() not in detail.content and endpoint.secret_hint.encode() in detail.content
     assert client.post(f"/webhooks/{endpoint.pk}/test/").status_code == 302
+    polling = client.get(f"/webhooks/{endpoint.pk}/log/", headers={"HX-Request": "true"})
+    assert polling.status_code == 200 and b'hx-trigger="every 2s"' in polling.content  # pending: keep polling
     _run_jobs()
+    done = client.get(f"/webhooks/{endpoint.pk}/log/", headers={"HX-Request": "true"})
+    assert done.status_code == 286 and b'data-status="succeeded"' in done.content and b"hx-get" not in done.content
     log = client.get(f"/webhooks/{endpoint.pk}/")
     assert b"webhook.test" in log.content and b'data-status="succeeded"' in log.content
     delivery = Delivery.objects.get()
