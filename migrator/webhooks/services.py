@@ -171,7 +171,7 @@ def _json_payload(payload: dict) -> dict:
     if not isinstance(payload, dict):
         raise ServiceError("A webhook payload must be a JSON object (a dict).")
     try:
-        text = json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False)
+        text = json.dumps(payload, cls=DjangoJSONEncoder, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ServiceError(f"The webhook payload is not JSON-serialisable: {exc}") from None
     if len(text.encode()) > MAX_PAYLOAD_BYTES:

@@ -136,6 +136,8 @@ def test_emit_refuses_unknown_events_bad_payloads_and_anonymous_callers(engineer
         services.emit(event="cutover.approved", payload=["x"], actor=CUTOVER)  # type: ignore[arg-type]
     with pytest.raises(ServiceError, match="not JSON-serialisable"):
         services.emit(event="cutover.approved", payload={"x": object()}, actor=CUTOVER)
+    with pytest.raises(ServiceError, match="not JSON-serialisable"):
+        services.emit(event="cutover.approved", payload={"x": float("nan")}, actor=CUTOVER)
     with pytest.raises(NotAllowed):
         services.emit(event="cutover.approved", payload={}, actor=AnonymousUser())
     # No endpoint at all is not an error: nobody listens.
