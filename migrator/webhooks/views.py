@@ -10,10 +10,13 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
 
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.webhooks import services, signing
 from migrator.webhooks.events import EVENTS
 from migrator.webhooks.forms import EndpointForm
@@ -61,10 +64,9 @@ def endpoint_create(request: HttpRequest) -> HttpResponse:
         return endpoint_list(request, form, status=422)
     try:
         endpoint, secret = services.create_endpoint(actor=request.user, **form.cleaned_data)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        form.add_error("url" if str(exc).startswith("URL:") else None, str(exc))
+        message = message_for(exc)
+        form.add_error("url" if message.startswith("URL:") else None, message)
         return endpoint_list(request, form, status=422)
     messages.success(request, f"Endpoint '{endpoint.name}' created.")
     return _detail(request, endpoint, secret=secret)
@@ -97,17 +99,13 @@ def endpoint_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _detail(request, _endpoint(request, pk))
 
 
-STOP_POLLING = 286  # htmx stops polling on this status (django-htmx: HttpResponseStopPolling)
-
-
 def endpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The delivery log, polled while deliveries are pending; 286 (stop polling) once none is."""
     _need(request, "webhooks.view_webhookendpoint", "view webhooks")
     context = _log_context(request, _endpoint(request, pk))
-    response = render(request, "webhooks/endpoint_detail.html#delivery-log", context)
-    if not context["has_pending"]:
-        response.status_code = STOP_POLLING
-    return response
+    if context["has_pending"]:
+        return render(request, "webhooks/endpoint_detail.html#delivery-log", context)
+    return HttpResponseStopPolling(render_to_string("webhooks/endpoint_detail.html#delivery-log", context, request))
 
 
 @require_POST
@@ -121,9 +119,8 @@ def endpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.update_endpoint(actor=request.user, endpoint_id=endpoint.pk, **form.cleaned_data)
     except ServiceError as exc:
-        if isinstance(exc, NotAllowed):
-            raise PermissionDenied(str(exc)) from exc
-        form.add_error("url" if str(exc).startswith("URL:") else None, str(exc))
+        message = message_for(exc)
+        form.add_error("url" if message.startswith("URL:") else None, message)
         return _detail(request, endpoint, form=form, status=422)
     messages.success(request, "Endpoint saved.")
     return redirect(endpoint)
@@ -134,10 +131,8 @@ def _act(request: HttpRequest, pk: int, perm: str, what: str, action) -> HttpRes
     endpoint = _endpoint(request, pk)
     try:
         result = action(endpoint)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect(endpoint)
     return result
 
@@ -205,10 +200,8 @@ def delivery_redeliver(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("No such delivery.")
     try:
         delivery = services.redeliver(actor=request.user, delivery_id=original.pk)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect("webhooks:delivery", pk=original.pk)
     messages.success(request, f"Redelivery queued as delivery #{delivery.pk} (same event id).")
     return redirect("webhooks:delivery", pk=delivery.pk)

@@ -17,7 +17,7 @@ def test_flow_card_and_system_checks(page_as, screenshot):
     row = page.get_by_test_id("diag-history_mode")
     assert row.get_attribute("data-status") == "fail"
     row.get_by_role("link", name="Choose a mode →").click()
-    page.wait_for_url("**/flows/checkout/#mode")
+    page.wait_for_url(f"**{flow.get_absolute_url()}#mode")
     page.goto("/system/")
     checks = page.get_by_test_id("system-checks")
     assert checks.get_by_test_id("diag-database").get_attribute("data-status") == "ok"

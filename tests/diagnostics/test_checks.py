@@ -6,8 +6,8 @@ import pytest
 
 from migrator.core.status import FlowMode
 from migrator.diagnostics import registry
-from migrator.flows import toolset
-from migrator.flows.models import ToolTestResult
+from migrator.tools import toolset
+from migrator.tools.models import ToolTestResult
 from tests.flows.factories import AssistantFactory, FlowFactory, make_threads, make_version
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from migrator.core.models import Job, JobStatus, WorkerHeartbeat
@@ -94,12 +95,12 @@ def test_diagnose_json_contract_and_exit_codes():
     assert code == 1  # no mode chosen fails
     assert [f["slug"] for f in body["flows"]] == ["checkout"]
     checks = {c["key"]: c for c in body["flows"][0]["checks"]}
-    assert checks["history_mode"]["status"] == "fail" and checks["history_mode"]["fix_url"] == "/flows/checkout/#mode"
+    assert checks["history_mode"]["status"] == "fail" and checks["history_mode"]["fix_url"] == reverse("flows:detail", args=["checkout"]) + "#mode"
     assert set(checks["history_mode"]) == {"key", "title", "status", "summary", "evidence", "fix_url"}
     code, out = _diagnose("--json")
     assert [f["slug"] for f in json.loads(out)["flows"]] == ["checkout", "support"]
     code, text = _diagnose()
-    assert "[FAIL] State mode vs thread statistics" in text and "fix: /flows/checkout/#mode" in text
+    assert "[FAIL] State mode vs thread statistics" in text and "fix: " + reverse("flows:detail", args=["checkout"]) + "#mode" in text
     assert text.rstrip().endswith("FAILED (at least one check fails)")
     with pytest.raises(CommandError, match="No flow with the slug 'nope'") as exc:
         call_command("diagnose", "--flow", "nope")

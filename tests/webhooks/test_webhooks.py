@@ -290,15 +290,15 @@ def test_pages_create_show_secret_once_log_and_redeliver(client, engineer, suppo
     endpoint = WebhookEndpoint.objects.get()
     assert endpoint.get_secret().encode() in created.content  # shown once, on creation
     assert "no-store" in created["Cache-Control"]
-    detail = client.get(f"/webhooks/{endpoint.pk}/")
+    detail = client.get(f"/webhooks/endpoints/{endpoint.pk}/")
     assert endpoint.get_secret().encode() not in detail.content and endpoint.secret_hint.encode() in detail.content
-    assert client.post(f"/webhooks/{endpoint.pk}/test/").status_code == 302
-    polling = client.get(f"/webhooks/{endpoint.pk}/log/", headers={"HX-Request": "true"})
+    assert client.post(f"/webhooks/endpoints/{endpoint.pk}/test/").status_code == 302
+    polling = client.get(f"/webhooks/endpoints/{endpoint.pk}/log/", headers={"HX-Request": "true"})
     assert polling.status_code == 200 and b'hx-trigger="every 2s"' in polling.content  # pending: keep polling
     _run_jobs()
-    done = client.get(f"/webhooks/{endpoint.pk}/log/", headers={"HX-Request": "true"})
+    done = client.get(f"/webhooks/endpoints/{endpoint.pk}/log/", headers={"HX-Request": "true"})
     assert done.status_code == 286 and b'data-status="succeeded"' in done.content and b"hx-get" not in done.content
-    log = client.get(f"/webhooks/{endpoint.pk}/")
+    log = client.get(f"/webhooks/endpoints/{endpoint.pk}/")
     assert b"webhook.test" in log.content and b'data-status="succeeded"' in log.content
     delivery = Delivery.objects.get()
     assert client.get(f"/webhooks/deliveries/{delivery.pk}/").status_code == 200
@@ -306,11 +306,11 @@ def test_pages_create_show_secret_once_log_and_redeliver(client, engineer, suppo
     assert response.status_code == 302 and Delivery.objects.count() == 2
     assert b"Webhooks" in client.get("/").content  # sidebar entry for those who may see them
     client.force_login(support_lead)
-    assert client.get(f"/webhooks/{endpoint.pk}/").status_code == 200
-    assert b"Send test event" not in client.get(f"/webhooks/{endpoint.pk}/").content
-    assert client.post(f"/webhooks/{endpoint.pk}/test/").status_code == 403
+    assert client.get(f"/webhooks/endpoints/{endpoint.pk}/").status_code == 200
+    assert b"Send test event" not in client.get(f"/webhooks/endpoints/{endpoint.pk}/").content
+    assert client.post(f"/webhooks/endpoints/{endpoint.pk}/test/").status_code == 403
     assert client.post(f"/webhooks/deliveries/{delivery.pk}/redeliver/").status_code == 403
-    assert client.get("/webhooks/999/").status_code == 404
+    assert client.get("/webhooks/endpoints/999/").status_code == 404
 
 
 @pytest.mark.django_db
@@ -326,11 +326,11 @@ def test_pages_survive_junk_query_strings(client, engineer, admin_user):
     junk = {"status": "\x00", "page": "99999999999999999999", "fragment": "x" * 5000}
     for user in (engineer, admin_user):
         client.force_login(user)
-        for url in ("/webhooks/", f"/webhooks/{endpoint.pk}/"):
+        for url in ("/webhooks/", f"/webhooks/endpoints/{endpoint.pk}/"):
             assert client.get(url, junk).status_code == 200
             assert client.get(url, junk, HTTP_HX_REQUEST="true").status_code == 200
-    assert client.get("/webhooks/99999999999999999999999/").status_code == 404
-    assert client.post(f"/webhooks/{endpoint.pk}/edit/", {"name": "", "url": "x\x00", "events": ["\x00"]}).status_code == 422
+    assert client.get("/webhooks/endpoints/99999999999999999999999/").status_code == 404
+    assert client.post(f"/webhooks/endpoints/{endpoint.pk}/edit/", {"name": "", "url": "x\x00", "events": ["\x00"]}).status_code == 422
 
 
 @pytest.mark.django_db(transaction=True)
@@ -395,7 +395,7 @@ def test_system_check_reports_failed_and_overdue_deliveries(engineer):
     Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, error="The receiver answered HTTP 500.")
     failed = check()
     assert failed.status == "warn" and "HTTP 500" in failed.summary
-    assert failed.fix_url == f"/webhooks/{endpoint.pk}/?status=failed"
+    assert failed.fix_url == f"/webhooks/endpoints/{endpoint.pk}/?status=failed"
     Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING, job_id=None,
                                                    next_attempt_at=timezone.now() - timedelta(minutes=10))
     overdue = check()

@@ -23,20 +23,20 @@ def candidate_version(flow: Flow):
     pinned = getattr(flow, "_diagnostics_candidate", None)
     if pinned is not None:
         return pinned
-    from migrator.flows import toolset
+    from migrator.tools import toolset
 
     return toolset.latest_version(flow.assistant)
 
 
 def serving_version(flow: Flow):
-    from migrator.flows import toolset
+    from migrator.tools import toolset
 
     return toolset.serving_version(flow.assistant)
 
 
 def tool_gate(flow: Flow, version):
     """Latest tool-test verdicts for ``version``'s tools (the one place diagnostics reads tool tests)."""
-    from migrator.flows.services.tools import tool_gate as gate
+    from migrator.tools.services import tool_gate as gate
 
     return gate(flow.assistant, version)
 

@@ -265,7 +265,7 @@ def history_validation_mode(flow: Flow) -> Finding:
 
 
 def _tools_url(flow: Flow) -> str:
-    return url("flows:assistant_tools", flow.assistant_id)
+    return url("tools:assistant_tools", flow.assistant_id)
 
 
 @flow_check("tools_present", title="Tools the legacy threads called", group=TOOLS, order=70)
