@@ -39,6 +39,9 @@ OWNED: dict[str, str | set[str]] = {
     "backfill.BackfillRun": ALL,  # runs and thread rows move only through the backfill services (CAS, leases)
     "backfill.ThreadBackfill": ALL,
     "backfill.ConnectionRateLimit": ALL,  # set on the Backfill page or `connection add --rpm`, audited
+    "webhooks.WebhookEndpoint": ALL,  # the Webhooks page: URL rule, events, secret shown once, audit
+    "webhooks.Delivery": ALL,  # the delivery log, written by the delivery jobs
+    "webhooks.WebhookEvent": ALL,
     # Django's own: roles are granted by adding users to the role groups here (README, "Production").
     "auth.User": set(),
     "auth.Group": set(),
