@@ -7,9 +7,9 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
-        # The job layer discovers core apps' handlers itself; a new app registers its own on start-up, so
-        # every process (web, worker, commands) knows the webhook job kinds without editing core.
+        # The retry sweeper starts with each Celery worker; cutover events become deliveries. (The job kinds in
+        # jobs.py are found by core's autodiscovery.)
         from migrator.core.signals import cutover_event
-        from migrator.webhooks import jobs, receivers, worker  # noqa: F401
+        from migrator.webhooks import receivers, worker  # noqa: F401 - jobs.py is found by core
 
         cutover_event.connect(receivers.on_cutover_event, dispatch_uid="migrator.webhooks.cutover_event")

@@ -8,7 +8,8 @@ from migrator.core.services.jobs import JobContext
 from migrator.webhooks import services
 
 
-@job_handler(services.JOB_KIND, label="Webhook delivery")
+# One HTTP attempt with its own timeout (WEBHOOK_TIMEOUT_SECONDS, at most a few minutes in practice).
+@job_handler(services.JOB_KIND, label="Webhook delivery", soft_time_limit=300, time_limit=330)
 def deliver(ctx: JobContext) -> dict:
     try:
         delivery_id = int(ctx.params["delivery_id"])
