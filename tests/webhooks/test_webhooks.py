@@ -400,3 +400,21 @@ def test_system_check_reports_failed_and_overdue_deliveries(engineer):
                                                    next_attempt_at=timezone.now() - timedelta(minutes=10))
     overdue = check()
     assert overdue.status == "fail" and "overdue" in overdue.summary
+
+
+@pytest.mark.django_db
+def test_webhook_audit_events_read_as_sentences(engineer):
+    from migrator.core.activity import present
+
+    endpoint, _ = _endpoint(engineer, "https://hooks.example.com/x")
+    services.update_endpoint(actor=engineer, endpoint_id=endpoint.pk, name="Relay", url="https://hooks.example.com/y",
+                             events=["cutover.approved"])
+    services.rotate_secret(actor=engineer, endpoint_id=endpoint.pk)
+    services.set_active(actor=engineer, endpoint_id=endpoint.pk, active=False)
+    sentences = {e.event.verb: str(e.sentence) for e in present(AuditEvent.objects.filter(verb__startswith="migrator.webhook."))}
+    assert "added the webhook endpoint" in sentences["migrator.webhook.created"]
+    assert "(name, url)" in sentences["migrator.webhook.changed"]
+    assert "rotated the signing secret" in sentences["migrator.webhook.secret_rotated"]
+    assert "disabled the webhook endpoint" in sentences["migrator.webhook.disabled"]
+    for sentence in sentences.values():
+        assert "{" not in sentence and "migrator." not in sentence
