@@ -85,10 +85,18 @@ def test_previous_response_without_store_fails():
 
 def test_conversation_flow_backfill_is_unknown_until_a_provider_answers():
     flow = _flow(mode=FlowMode.CONVERSATION)
-    results = _results(flow)
+    registry.autodiscover()
+    installed = registry._providers.pop("backfill.coverage", None)  # as in an installation without backfill
+    try:
+        results = _results(flow)
+    finally:
+        if installed is not None:
+            registry._providers["backfill.coverage"] = installed
     assert results["history_backfill"].status == "unknown"
     assert results["history_backfill"].summary.startswith("unknown — backfill not available")
     assert results["old_threads"].status == "unknown"
+
+    installed = registry._providers.get("backfill.coverage")
 
     @registry.provider("backfill.coverage")
     def coverage(f):
@@ -100,6 +108,8 @@ def test_conversation_flow_backfill_is_unknown_until_a_provider_answers():
         assert results["old_threads"].fix_url == "/backfill/x/"
     finally:
         registry._providers.pop("backfill.coverage")
+        if installed is not None:
+            registry._providers["backfill.coverage"] = installed
     stateless = _flow(mode=FlowMode.STATELESS)
     assert _results(stateless)["history_backfill"].status == "ok"
 
@@ -189,3 +199,15 @@ def test_latency_against_recorded_runs():
         assert slow.status == "warn" and "10.0s (median) against 3.0s" in slow.summary
     finally:
         registry._providers.pop("validation.latencies")
+
+
+def test_backfill_coverage_comes_from_the_backfill_app_through_the_registry():
+    flow = _flow(mode=FlowMode.CONVERSATION)
+    results = _results(flow)
+    assert results["history_backfill"].status == "ok"  # no thread belongs to the flow
+    make_threads(flow.assistant, [(3, 100, 2)] * 4, flow_slug=flow.slug)
+    results = _results(flow)
+    assert results["history_backfill"].status == "warn" and "No legacy threads are selected" in \
+        results["history_backfill"].summary
+    assert results["old_threads"].fix_url.startswith("/backfill/")
+    assert results["history_backfill"].evidence["threads"] == 4

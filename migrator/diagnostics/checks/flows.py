@@ -223,8 +223,12 @@ def _judge_coverage(flow: Flow, coverage: dict[str, Any], *, when_missing: str) 
     selected, done = int(coverage.get("selected") or 0), int(coverage.get("backfilled") or 0)
     failed = int(coverage.get("failed") or 0)
     fix = coverage.get("url", "")
+    if coverage.get("threads") == 0:
+        return Finding.ok("No imported thread belongs to this flow, so there is nothing to backfill.",
+                          evidence=coverage)
     if selected == 0:
-        return Finding.warn("No legacy threads are selected for backfill.", evidence=coverage, fix_url=fix)
+        return Finding.warn("No legacy threads are selected for backfill.", evidence=coverage, fix_url=fix,
+                            fix_label="Backfill")
     if failed:
         return Finding.fail(f"{failed} of {selected} selected threads failed to backfill; {when_missing}",
                             evidence=coverage, fix_url=fix, fix_label="See failed threads")
