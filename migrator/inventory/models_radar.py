@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import RowNumber
 
 from migrator.core import model_catalog
 from migrator.core.model_catalog import ModelInfo
@@ -91,6 +92,9 @@ class RadarRow:
         return None if days is None else -days
 
 
+SHOWN_PER_MODEL = 12
+
+
 def radar(queryset=None, today: date | None = None) -> list[RadarRow]:
     """One row per model in use: retired first, then retiring soonest, unknown, current."""
     assistants = queryset if queryset is not None else Assistant.objects.all()
@@ -98,11 +102,15 @@ def radar(queryset=None, today: date | None = None) -> list[RadarRow]:
              .annotate(n=Count("pk"), messages=Sum("message_count"))}
     infos = model_states(usage)
     by_model: dict[str, list[Assistant]] = {}
-    for assistant in assistants.exclude(model="").order_by("-message_count", "name").only(
-            "pk", "name", "legacy_id", "model", "message_count", "status"):
-        bucket = by_model.setdefault(assistant.model, [])
-        if len(bucket) < 12:
-            bucket.append(assistant)
+    # The twelve busiest per model, picked by the database (ROW_NUMBER per model), never every assistant.
+    busiest = (assistants.exclude(model="")
+               .annotate(rank=Window(RowNumber(), partition_by=[F("model")],
+                                     order_by=[F("message_count").desc(), F("name").asc(), F("pk").asc()]))
+               .filter(rank__lte=SHOWN_PER_MODEL)
+               .order_by("model", "-message_count", "name", "pk")
+               .only("pk", "name", "legacy_id", "model", "message_count", "status"))
+    for assistant in busiest:
+        by_model.setdefault(assistant.model, []).append(assistant)
     rows = []
     for model, row in usage.items():
         info = infos[model]

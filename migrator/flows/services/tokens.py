@@ -7,10 +7,9 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from migrator.core.actors import require
+from migrator.core.actors import require, user_or_none
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError, audit
 from migrator.flows.models import TOKEN_PREFIX, ApiToken
@@ -46,7 +45,7 @@ def create_token(*, actor, name: str, consumer: str, flow_ids: list[int] | None 
             with transaction.atomic():
                 token = ApiToken.objects.create(
                     name=name[:100], consumer=consumer[:100], prefix=prefix,
-                    token_hash=ApiToken.hash_token(plaintext), created_by=actor,
+                    token_hash=ApiToken.hash_token(plaintext), created_by=user_or_none(actor),
                 )
                 token.flows.set(flows)
                 audit.record(actor=actor, verb="migrator.apitoken.created", obj=token, after=_snapshot(token))
@@ -66,7 +65,7 @@ def revoke_token(*, actor, token_id: int, reason: str = "") -> ApiToken:
             return token  # revoking twice is a no-op
         before = _snapshot(token)
         token.revoked_at = timezone.now()
-        token.revoked_by = actor
+        token.revoked_by = user_or_none(actor)
         token.save(update_fields=["revoked_at", "revoked_by"])
         audit.record(actor=actor, verb="migrator.apitoken.revoked", obj=token, before=before,
                      after=_snapshot(token), data={"reason": reason.strip()} if reason.strip() else {})
@@ -103,7 +102,3 @@ def authenticate(authorization: str | None) -> ApiToken:
         raise TokenError("invalid_token", f"The API token {token.display_prefix}… was revoked.")
     return token
 
-
-def record_use(token: ApiToken) -> None:
-    """Count one call, atomically in the database (concurrent calls never lose a count)."""
-    ApiToken.objects.filter(pk=token.pk).update(use_count=F("use_count") + 1, last_used_at=timezone.now())
