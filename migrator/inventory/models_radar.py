@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connection
 from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
 
@@ -102,15 +103,24 @@ def radar(queryset=None, today: date | None = None) -> list[RadarRow]:
              .annotate(n=Count("pk"), messages=Sum("message_count"))}
     infos = model_states(usage)
     by_model: dict[str, list[Assistant]] = {}
-    # The twelve busiest per model, picked by the database (ROW_NUMBER per model), never every assistant.
-    busiest = (assistants.exclude(model="")
-               .annotate(rank=Window(RowNumber(), partition_by=[F("model")],
-                                     order_by=[F("message_count").desc(), F("name").asc(), F("pk").asc()]))
-               .filter(rank__lte=SHOWN_PER_MODEL)
-               .order_by("model", "-message_count", "name", "pk")
-               .only("pk", "name", "legacy_id", "model", "message_count", "status"))
+    # The twelve busiest per model, picked by the database, never every assistant.
+    fields = ("pk", "name", "legacy_id", "model", "message_count", "status")
+    if connection.features.supports_slicing_ordering_in_compound and len(usage) > 1:
+        # PostgreSQL: one LIMIT 12 index range of core_asst_model_busy_idx per model, glued by UNION ALL.
+        parts = [assistants.filter(model=model).order_by("-message_count", "name").only(*fields)[:SHOWN_PER_MODEL]
+                 for model in usage]
+        busiest = parts[0].union(*parts[1:], all=True)
+    else:  # SQLite: ROW_NUMBER per model, ordered exactly as the index
+        busiest = (assistants.exclude(model="")
+                   .annotate(rank=Window(RowNumber(), partition_by=[F("model")],
+                                         order_by=[F("message_count").desc(), F("name").asc()]))
+                   .filter(rank__lte=SHOWN_PER_MODEL)
+                   .order_by("model", "-message_count", "name", "pk")
+                   .only(*fields))
     for assistant in busiest:
         by_model.setdefault(assistant.model, []).append(assistant)
+    for bucket in by_model.values():  # UNION ALL keeps no order across its parts
+        bucket.sort(key=lambda a: (-a.message_count, a.name))
     rows = []
     for model, row in usage.items():
         info = infos[model]

@@ -52,6 +52,8 @@ USAGE_FIELDS = ("pk", "name", "legacy_id", "model", "message_count", "thread_cou
                 "avg_turns_per_thread", "last_activity_at")
 USAGE_ORDER = (F("message_count").desc(), F("name").asc(), F("pk").asc())
 PER_PAGE = 50
+HIGH_SHARE = 0.8
+WALK = 5000  # rows read to find the 80 % mark before asking the database to count it
 
 
 def _with_cumulative(queryset):
@@ -65,13 +67,20 @@ def usage(request: HttpRequest) -> HttpResponse:
     totals = visible.order_by().aggregate(count=Count("pk"), total=Sum("message_count"),
                                           idle=Count("pk", filter=Q(message_count=0)))
     count, total = totals["count"], totals["total"] or 0
-    # How many of the busiest assistants carry 80 % of the traffic: rows whose cumulative count (before them)
-    # is still under 80 %, counted by the database rather than by loading every assistant.
+    # How many of the busiest assistants carry 80 % of the traffic: walk the message counts down the
+    # core_asst_messages_idx index and stop at 80 %, which real (skewed) traffic reaches after a few rows.
     needed_for_80 = 0
     if total:
-        ranked = _with_cumulative(visible.order_by().only("pk"))
-        threshold = (8 * total + 9) // 10  # ceil(0.8 × total) in integers: carried-before < 80 %
-        needed_for_80 = ranked.filter(carried__lt=F("message_count") + threshold).count()
+        carried = 0
+        for messages in visible.order_by(*USAGE_ORDER).values_list("message_count", flat=True)[:WALK]:
+            carried += messages
+            needed_for_80 += 1
+            if carried >= HIGH_SHARE * total:
+                break
+        else:  # flat traffic: let the database count the rest with a running sum
+            threshold = (8 * total + 9) // 10  # ceil(0.8 × total) in integers: carried-before < 80 %
+            ranked = _with_cumulative(visible.order_by().only("pk"))
+            needed_for_80 = ranked.filter(carried__lt=F("message_count") + threshold).count()
     rows = _with_cumulative(visible.only(*USAGE_FIELDS)).order_by(*USAGE_ORDER)
     page = paginate(request, rows, PER_PAGE, count=count)
     assistants = list(page.object_list)
