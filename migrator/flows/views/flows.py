@@ -54,8 +54,10 @@ def flow_list(request: HttpRequest) -> HttpResponse:
         cd = form.cleaned_data
         if cd["q"]:
             q = cd["q"].strip()
-            # The assistant side as an id subquery (its own trigram indexes), so counting needs no join.
-            assistants = Assistant.objects.filter(text_filter(q, ("name", "legacy_id"))).values("pk")
+            # The assistant side as an id subquery (its own trigram indexes), so counting needs no join. Legacy
+            # ids all look alike ("asst_…"), so their index only helps when the query is one.
+            fields = ("name", "legacy_id") if q.lower().startswith("asst") else ("name",)
+            assistants = Assistant.objects.filter(text_filter(q, fields)).values("pk")
             qs = qs.filter(text_filter(q, ("name", "slug")) | Q(assistant__in=assistants))
         if cd["status"]:
             qs = qs.filter(status=cd["status"])
