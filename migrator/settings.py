@@ -170,6 +170,8 @@ if JOB_SOFT_TIME_LIMIT_SECONDS >= JOB_TIME_LIMIT_SECONDS:
         f"JOB_SOFT_TIME_LIMIT_SECONDS ({JOB_SOFT_TIME_LIMIT_SECONDS}) must be below JOB_TIME_LIMIT_SECONDS "
         f"({JOB_TIME_LIMIT_SECONDS}): the soft limit lets a job stop cleanly before the hard one kills it."
     )
+# How often the worker moves the config API's call counts (Redis or a spool file) into the database.
+TRAFFIC_FLUSH_SECONDS = env_int("TRAFFIC_FLUSH_SECONDS", 30, minimum=1)
 
 # --- Product settings ---
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765/v1")

@@ -54,3 +54,14 @@ def run_queued_jobs(db):
         return done
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def _traffic_counter(tmp_path_factory):
+    """Config API call counts go to a spool of this test's own, never to a Redis shared with other runs."""
+    from migrator.flows.services import served_cache, traffic
+
+    traffic.use_counter(traffic.SpoolCounter(tmp_path_factory.mktemp("traffic")))
+    served_cache.forget_all()
+    yield
+    traffic.use_counter(None)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import message_for, paginate
 from migrator.cutover import services
 from migrator.cutover.forms import DecisionForm, RampForm, ReasonForm, RequestForm
 from migrator.cutover.models import CutoverRequest, FlowRollout, RequestStatus, ServingChange
@@ -33,6 +33,8 @@ def _flow(request: HttpRequest, slug: str) -> Flow:
 def _errors(form) -> str:
     return "; ".join(f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in form.errors.items())
 
+STAGES_PER_PAGE = 50
+
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -41,9 +43,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
                 .select_related("flow", "flow__assistant", "version", "requested_by").order_by("requested_at"))
     can_decide = request.user.has_perm("cutover.approve_cutover")
     mine = [r for r in awaiting if can_decide and r.requested_by_id != request.user.pk]
+    # Every flow's stage, a page at a time: an estate has thousands of flows (bench/pages.py).
+    stages_page = paginate(request, Flow.objects.visible_to(request.user).order_by("slug").values_list("pk", flat=True),
+                           STAGES_PER_PAGE)
     return render(request, "cutover/inbox.html", {
         "awaiting": awaiting, "for_me": mine, "can_decide": can_decide,
-        "stages": flow_stages(Flow.objects.visible_to(request.user)),
+        "stages": flow_stages(Flow.objects.filter(pk__in=list(stages_page.object_list))),
+        "page": stages_page,
         "recent": ServingChange.objects.select_related("flow", "from_version", "to_version")[:15],
     })
 

@@ -1,8 +1,10 @@
 """The production config API (``/api/v1/…``), described by OpenAPI at ``/api/v1/openapi.json``.
 
 Production code reads the configuration its flow should use *now* on each request (or on a short timer)
-with an ``If-None-Match`` header; a 304 costs one indexed lookup and no body. A cutover (approval, ramp, rollback)
-takes effect on the very next request: nothing here caches beyond the ETag.
+with an ``If-None-Match`` header; a 304 costs two indexed queries (the token; the flow with the fingerprint of
+everything its answer depends on, see ``services/served_cache.py``), no write and no body. Calls are counted
+outside the database (``services/traffic.py``). A cutover (approval, ramp, rollback) takes effect on the very
+next request.
 
 Every error is JSON: ``{"error": {"code": "...", "message": "..."}}``.
 """
@@ -19,8 +21,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field
 
-from migrator.core.models import Flow
 from migrator.cutover.serving import NotServable, etag_matches, flow_config
+from migrator.flows.services import served_cache, traffic
 from migrator.flows.services import tokens as token_services
 from migrator.flows.services.tokens import TokenError
 
@@ -131,12 +133,11 @@ class FlowConfigOut(Schema):
 
 
 class ApiTokenAuth(HttpBearer):
-    """Bearer tokens from ``flows.ApiToken``. Every authenticated call is counted on its token."""
+    """Bearer tokens from ``flows.ApiToken``. Every authenticated call is counted on its token (by the endpoint,
+    together with the flow and version it served, in one round trip to the counter store)."""
 
     def __call__(self, request: HttpRequest) -> Any:
-        token = token_services.authenticate(request.headers.get("Authorization"))
-        token_services.record_use(token)
-        return token
+        return token_services.authenticate(request.headers.get("Authorization"))
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:  # pragma: no cover - __call__ does it all
         return None
@@ -226,24 +227,45 @@ def get_flow_config(
     # Anything that cannot be a slug (NUL bytes, slashes, overlong) is simply not found: it never reaches the
     # database, which would reject some of it (PostgreSQL refuses NUL) with an error instead of a 404.
     is_slug = len(slug) <= 100 and _SLUG_SHAPE.fullmatch(slug) is not None
-    flow = Flow.objects.select_related("assistant").filter(slug=slug).first() if is_slug else None
+    flow = served_cache.load_flow(slug, token.pk) if is_slug else None
     if flow is None:
+        traffic.record(token_id=token.pk)
         return error(404, "flow_not_found", f"There is no flow with the slug '{slug[:100].encode('unicode_escape').decode()}'.")
-    if token.flows.exists() and not token.flows.filter(pk=flow.pk).exists():
+    if not served_cache.token_may_read(flow):
+        traffic.record(token_id=token.pk)
         return error(403, "token_not_allowed", f"This token may not read flow '{flow.slug}'; ask for a token that "
                                                "includes it.")
+    who = (x_migrator_subject or subject or "")[:500] or None
+    # While nothing the answer depends on changed (the fingerprint), the ETag this process served last time is
+    # still the answer: a matching If-None-Match is a 304 without building the configuration again.
+    key = served_cache.fingerprint(flow, who or "")
+    known = served_cache.remembered(key) if if_none_match else None
+    if known is not None and etag_matches(if_none_match, known[0]):
+        traffic.record(token_id=token.pk, flow_id=flow.pk, version=known[1], not_modified=True)
+        return _not_modified(known[0])
     try:
-        served = flow_config(flow, subject=(x_migrator_subject or subject or "")[:500] or None)
+        served = flow_config(flow, subject=who)
     except NotServable as exc:
+        traffic.record(token_id=token.pk)
         return error(409, exc.code, str(exc))
-    # Clients must revalidate every time: a ramp or rollback has to reach them on the next request.
-    headers = {"ETag": served.etag, "Cache-Control": "private, no-cache",
-               "Vary": "Authorization, X-Migrator-Subject"}
+    version = served_cache.served_version_number(served.body)
+    served_cache.remember(key, served.etag, version)
     if etag_matches(if_none_match, served.etag):
-        not_modified = HttpResponse(status=304)
-        for key, value in headers.items():
-            not_modified[key] = value
-        return not_modified
-    for key, value in headers.items():
-        response[key] = value
+        traffic.record(token_id=token.pk, flow_id=flow.pk, version=version, not_modified=True)
+        return _not_modified(served.etag)
+    traffic.record(token_id=token.pk, flow_id=flow.pk, version=version)
+    for name, value in _caching_headers(served.etag).items():
+        response[name] = value
     return Status(200, served.body)
+
+
+def _caching_headers(etag: str) -> dict[str, str]:
+    # Clients must revalidate every time: a ramp or rollback has to reach them on the next request.
+    return {"ETag": etag, "Cache-Control": "private, no-cache", "Vary": "Authorization, X-Migrator-Subject"}
+
+
+def _not_modified(etag: str) -> HttpResponse:
+    not_modified = HttpResponse(status=304)
+    for name, value in _caching_headers(etag).items():
+        not_modified[name] = value
+    return not_modified

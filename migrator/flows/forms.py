@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.text import slugify
 
@@ -62,11 +64,22 @@ class FlowFilterForm(forms.Form):
 class TokenCreateForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'checkout web (production)'.")
     consumer = forms.CharField(max_length=100, help_text="The team or service that will hold it.")
-    flows = forms.ModelMultipleChoiceField(
-        queryset=Flow.objects.select_related("assistant").order_by("slug"), required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
-        help_text="Limit the token to these flows; leave empty for every flow.",
+    # Slugs typed in, not a list of every flow: an estate has thousands, and the page must stay small.
+    flows = forms.CharField(
+        required=False, max_length=5000, label="Flows",
+        widget=forms.TextInput(attrs={"placeholder": "checkout-help, returns-web"}),
+        help_text="Limit the token to these flow slugs (comma or space separated); leave empty for every flow.",
     )
+
+    def clean_flows(self) -> list[Flow]:
+        slugs = [s for s in re.split(r"[\s,]+", self.cleaned_data.get("flows") or "") if s]
+        if len(slugs) > 200:
+            raise forms.ValidationError("Name at most 200 flows; leave the field empty for every flow.")
+        found = {f.slug: f for f in Flow.objects.filter(slug__in=slugs).order_by()}
+        unknown = [s for s in slugs if s not in found]
+        if unknown:
+            raise forms.ValidationError(f"No flow has the slug {', '.join(repr(s[:100]) for s in unknown[:5])}.")
+        return list(dict.fromkeys(found[s] for s in slugs))
 
 
 class TokenRevokeForm(forms.Form):

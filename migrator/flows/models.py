@@ -67,3 +67,42 @@ class ApiToken(models.Model):
 
     def matches(self, token: str) -> bool:
         return hmac.compare_digest(self.token_hash, self.hash_token(token))
+
+
+class FlowTrafficDay(models.Model):
+    """Config API answers for one flow, one served prompt version and one UTC day.
+
+    Written only by :func:`migrator.flows.services.traffic.flush`, which moves the counters the API keeps in
+    Redis (or a spool file without Redis) into these rows: the API itself never writes to the database.
+    ``calls`` counts every answer that served a configuration (200 and 304); ``not_modified`` the 304s among them.
+    """
+
+    flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="traffic_days")
+    version = models.PositiveIntegerField(help_text="The prompt version number served.")
+    day = models.DateField()
+    calls = models.PositiveBigIntegerField(default=0)
+    not_modified = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "flow_id", "version"]
+        constraints = [models.UniqueConstraint(fields=["flow", "version", "day"], name="flows_traffic_day_unique")]
+        indexes = [models.Index(fields=["day"], name="flows_traffic_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id} v{self.version} {self.day}: {self.calls}"
+
+
+class ApiTokenDay(models.Model):
+    """Authenticated config API calls made with one token on one UTC day (any answer, errors included)."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    calls = models.PositiveBigIntegerField(default=0)
+    not_modified = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "token_id"]
+        constraints = [models.UniqueConstraint(fields=["token", "day"], name="flows_token_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.token_id} {self.day}: {self.calls}"

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Sum
+from django.db import connection
+from django.db.models import Count, F, Sum, Window
+from django.db.models.functions import RowNumber
 
 from migrator.core import model_catalog
 from migrator.core.model_catalog import ModelInfo
@@ -91,6 +93,9 @@ class RadarRow:
         return None if days is None else -days
 
 
+SHOWN_PER_MODEL = 12
+
+
 def radar(queryset=None, today: date | None = None) -> list[RadarRow]:
     """One row per model in use: retired first, then retiring soonest, unknown, current."""
     assistants = queryset if queryset is not None else Assistant.objects.all()
@@ -98,11 +103,24 @@ def radar(queryset=None, today: date | None = None) -> list[RadarRow]:
              .annotate(n=Count("pk"), messages=Sum("message_count"))}
     infos = model_states(usage)
     by_model: dict[str, list[Assistant]] = {}
-    for assistant in assistants.exclude(model="").order_by("-message_count", "name").only(
-            "pk", "name", "legacy_id", "model", "message_count", "status"):
-        bucket = by_model.setdefault(assistant.model, [])
-        if len(bucket) < 12:
-            bucket.append(assistant)
+    # The twelve busiest per model, picked by the database, never every assistant.
+    fields = ("pk", "name", "legacy_id", "model", "message_count", "status")
+    if connection.features.supports_slicing_ordering_in_compound and len(usage) > 1:
+        # PostgreSQL: one LIMIT 12 index range of core_asst_model_busy_idx per model, glued by UNION ALL.
+        parts = [assistants.filter(model=model).order_by("-message_count", "name").only(*fields)[:SHOWN_PER_MODEL]
+                 for model in usage]
+        busiest = parts[0].union(*parts[1:], all=True)
+    else:  # SQLite: ROW_NUMBER per model, ordered exactly as the index
+        busiest = (assistants.exclude(model="")
+                   .annotate(rank=Window(RowNumber(), partition_by=[F("model")],
+                                         order_by=[F("message_count").desc(), F("name").asc()]))
+                   .filter(rank__lte=SHOWN_PER_MODEL)
+                   .order_by("model", "-message_count", "name", "pk")
+                   .only(*fields))
+    for assistant in busiest:
+        by_model.setdefault(assistant.model, []).append(assistant)
+    for bucket in by_model.values():  # UNION ALL keeps no order across its parts
+        bucket.sort(key=lambda a: (-a.message_count, a.name))
     rows = []
     for model, row in usage.items():
         info = infos[model]

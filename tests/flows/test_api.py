@@ -14,6 +14,7 @@ from referencing.jsonschema import DRAFT202012
 from migrator.core.models import AuditEvent
 from migrator.flows.models import ApiToken
 from migrator.flows.services import tokens as token_services
+from migrator.flows.services import traffic
 from tests.cutover.helpers import serve
 from tests.factories import AssistantFactory, FlowFactory
 from tests.flows.factories import make_version
@@ -148,7 +149,9 @@ def test_every_call_is_counted_on_its_token(served, client):
     etag = get(client, "checkout-help", plaintext)["ETag"]
     get(client, "checkout-help", plaintext, **{"If-None-Match": etag})
     get(client, "nope", plaintext)
-    token = ApiToken.objects.get(pk=served["token"].pk)
+    assert ApiToken.objects.get(pk=served["token"].pk).use_count == 0  # counted outside the database …
+    traffic.flush()
+    token = ApiToken.objects.get(pk=served["token"].pk)  # … until the flush
     assert token.use_count == 3 and token.last_used_at is not None
 
 

@@ -168,7 +168,7 @@ def test_flow_list_filters(client, support_lead, setup):
 def test_tokens_page_shows_the_secret_once(client, engineer, setup):
     login(client, engineer)
     response = client.post(reverse("flows:token_create"),
-                           {"name": "checkout web", "consumer": "web team", "flows": [setup["flow"].pk]})
+                           {"name": "checkout web", "consumer": "web team", "flows": setup["flow"].slug})
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     secret = re.search(r'data-testid="token-value">(mgr_[^<]+)<', response.content.decode()).group(1)
     token = ApiToken.objects.get()

@@ -177,7 +177,7 @@ def test_unicode_round_trips_and_unstorable_text_is_rejected(tmp_path, engineer)
 
 
 def test_a_row_the_database_refuses_costs_only_itself(tmp_path, engineer, monkeypatch):
-    original = sql.insert_rows
+    original = sql.insert_prepared
 
     def picky(model, names, rows):
         rows = list(rows)
@@ -185,7 +185,7 @@ def test_a_row_the_database_refuses_costs_only_itself(tmp_path, engineer, monkey
             raise IntegrityError("simulated constraint violation")
         return original(model, names, rows)
 
-    monkeypatch.setattr(sql, "insert_rows", picky)
+    monkeypatch.setattr(sql, "insert_prepared", picky)
     path = a.write_jsonl(tmp_path / "db.jsonl", [a.thread("thread_db"), *[a.message("thread_db", i) for i in range(4)]])
     report = import_archive(path=path, actor=engineer)
     (where, message), = _errors(report)

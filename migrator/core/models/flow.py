@@ -41,6 +41,8 @@ class Flow(models.Model):
     class Meta:
         ordering = ["assistant__name", "name"]
         permissions = [("mark_flow_migrated", "Mark a flow migrated or roll it back")]
+        # The flow list pages by name without joining the assistants to sort.
+        indexes = [models.Index(fields=["name", "id"], name="core_flow_name_idx")]
 
     def __str__(self) -> str:
         return self.name

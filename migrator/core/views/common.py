@@ -6,8 +6,12 @@ from django.http import HttpRequest
 from migrator.core.services import NotAllowed, ServiceError
 
 
-def paginate(request: HttpRequest, queryset, per_page: int = 25) -> Page:
+def paginate(request: HttpRequest, queryset, per_page: int = 25, *, count: int | None = None) -> Page:
+    """One page of ``queryset``. Pass ``count`` when the view already knows it, so the list is counted once;
+    the page's total is ``page.paginator.count`` either way (never call ``.count()`` on the queryset again)."""
     paginator = Paginator(queryset, per_page)
+    if count is not None:
+        paginator.count = count  # replaces the cached_property: no second COUNT(*)
     return paginator.get_page(request.GET.get("page"))
 
 

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from migrator.core.actors import require, user_or_none
@@ -103,7 +102,3 @@ def authenticate(authorization: str | None) -> ApiToken:
         raise TokenError("invalid_token", f"The API token {token.display_prefix}… was revoked.")
     return token
 
-
-def record_use(token: ApiToken) -> None:
-    """Count one call, atomically in the database (concurrent calls never lose a count)."""
-    ApiToken.objects.filter(pk=token.pk).update(use_count=F("use_count") + 1, last_used_at=timezone.now())

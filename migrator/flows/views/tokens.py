@@ -15,6 +15,7 @@ from migrator.core.views.common import message_for
 from migrator.flows.forms import TokenCreateForm, TokenRevokeForm
 from migrator.flows.models import ApiToken
 from migrator.flows.services import tokens as token_services
+from migrator.flows.services import traffic
 
 
 def _context(request: HttpRequest, form: TokenCreateForm | None = None, **extra) -> dict:
@@ -24,6 +25,10 @@ def _context(request: HttpRequest, form: TokenCreateForm | None = None, **extra)
         tokens = tokens.filter(revoked_at__isnull=True)
     elif show == "revoked":
         tokens = tokens.filter(revoked_at__isnull=False)
+    tokens = list(tokens)
+    days = traffic.token_days([t.pk for t in tokens])
+    for token in tokens:
+        token.recent_days = days[token.pk]
     return {
         "tokens": tokens,
         "show": show,

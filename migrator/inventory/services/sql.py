@@ -72,3 +72,34 @@ def _copy_rows(model: type[models.Model], fields: list[models.Field], columns: s
                 copy.write_row([f.get_db_prep_save(v, connection) for f, v in zip(fields, row, strict=True)])
                 count += 1
     return count
+
+
+def insert_prepared(model: type[models.Model], names: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Like :func:`insert_rows` for rows already in database form: JSON columns as JSON text, FKs as ids,
+    datetimes aware. Skips the per-value ``get_db_prep_save`` calls, the largest Python cost of a big import."""
+    fields = _fields(model, names)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    count = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+            return count
+        one = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        head = f"INSERT INTO {table} ({columns}) VALUES "
+        batch: list[Any] = []
+        in_batch = 0
+        for row in rows:
+            batch.extend(row)
+            in_batch += 1
+            if in_batch == ROWS_PER_INSERT:
+                cursor.execute(head + ", ".join([one] * in_batch), batch)
+                count += in_batch
+                batch, in_batch = [], 0
+        if in_batch:
+            cursor.execute(head + ", ".join([one] * in_batch), batch)
+            count += in_batch
+    return count

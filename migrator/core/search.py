@@ -1,0 +1,74 @@
+"""Search: trigram-indexed substring match and full-text match on PostgreSQL, ``LIKE`` on SQLite.
+
+Django's ``icontains`` is ``UPPER(col) LIKE UPPER('%q%')`` on PostgreSQL, which no plain index can serve. The
+``ilike`` lookup here is ``col ILIKE '%q%'``, which the GIN ``gin_trgm_ops`` indexes created by
+``core/migrations/0008_search_trigram.py`` (PostgreSQL only, with the pg_trgm extension) answer with a bitmap
+scan for any query of three characters or more: right for short columns (names, ids, slugs, models).
+
+Long prose (an assistant's instructions and description) is searched by words instead, in the stored
+``search_document`` tsvector column with its GIN index (PostgreSQL only, see that migration): a substring
+index there must re-read every matching row's text to confirm it, which for a common word costs more than
+scanning the table. Words match by prefix and stem ("bill" finds "billing", "refund" finds
+"refunds"). SQLite has neither index: there everything falls back to ``icontains`` (a table scan, fast at the
+sizes SQLite is used for).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import reduce
+from operator import or_
+
+from django.db import connection
+from django.db.models import BooleanField, CharField, Lookup, Q, TextField
+from django.db.models.expressions import RawSQL
+
+
+class ILike(Lookup):
+    lookup_name = "ilike"
+    prepare_rhs = False
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        escaped = str(self.rhs).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"{lhs} ILIKE %s", [*lhs_params, f"%{escaped}%"]
+
+    def as_sql(self, compiler, connection):  # every other database: Django's own icontains
+        lookup = self.lhs.output_field.get_lookup("icontains")(self.lhs, self.rhs)
+        return lookup.as_sql(compiler, connection)
+
+
+CharField.register_lookup(ILike)
+TextField.register_lookup(ILike)
+
+
+def text_filter(query: str, fields: tuple[str, ...]) -> Q:
+    """``Q`` matching rows where any of ``fields`` contains ``query`` (case-insensitive)."""
+    query = query.strip()
+    return reduce(or_, (Q(**{f"{field}__ilike": query}) for field in fields))
+
+
+# A stored generated column (core/migrations/0008_search_trigram.py), not a model field.
+ASSISTANT_DOCUMENT = '"core_assistant"."search_document"'
+ASSISTANT_SHORT_FIELDS = ("name", "legacy_id", "model")
+ASSISTANT_PROSE_FIELDS = ("instructions", "description")
+
+
+def prefix_tsquery(query: str) -> str:
+    """``refund bill`` → ``refund:* & bill:*`` (words only: no operator of the user's reaches to_tsquery)."""
+    words = re.findall(r"\w+", query)[:8]
+    return " & ".join(f"{word}:*" for word in words)
+
+
+def assistant_filter(query: str) -> Q:
+    """Assistants whose name, legacy id or model contains ``query``, or whose instructions/description hold
+    its words (see the module docstring)."""
+    query = query.strip()
+    if connection.vendor != "postgresql":
+        return text_filter(query, ASSISTANT_SHORT_FIELDS + ASSISTANT_PROSE_FIELDS)
+    condition = text_filter(query, ASSISTANT_SHORT_FIELDS)
+    tsquery = prefix_tsquery(query)
+    if tsquery:
+        condition |= Q(RawSQL(f"{ASSISTANT_DOCUMENT} @@ to_tsquery('english'::regconfig, %s)", (tsquery,),
+                              output_field=BooleanField()))
+    return condition
