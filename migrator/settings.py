@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "migrator.tools",
     "migrator.flows",
     "migrator.backfill",
+    "migrator.validation",
     # Cutover comes last: it reads the evidence every step before it provides, and its demo builds on theirs.
     "migrator.cutover",
     "migrator.webhooks",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("flows/", include("migrator.flows.urls")),
     path("cutover/", include("migrator.cutover.urls")),
     path("backfill/", include("migrator.backfill.urls")),
+    path("validation/", include("migrator.validation.urls")),
     path("api/", include("migrator.flows.api_urls")),
     path("webhooks/", include("migrator.webhooks.urls")),
     path("diagnostics/", include("migrator.diagnostics.urls")),

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 
-from . import assistants, catalog, demo_threads, files, responses, seed
+from . import assistants, catalog, demo_threads, embeddings, files, responses, seed
 from .common import Ctx, Route
 from .config import SandboxConfig
 from .errors import ApiError, error_body, invalid_url
@@ -35,7 +35,7 @@ def _compile(routes: list[Route]) -> dict[str, list[tuple[re.Pattern[str], Any]]
     return table
 
 
-ROUTES = _compile(assistants.ROUTES + responses.ROUTES + files.ROUTES)
+ROUTES = _compile(assistants.ROUTES + responses.ROUTES + files.ROUTES + embeddings.ROUTES)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str]) -> Response:

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django import forms
+
+from migrator.core.models import Assistant, Connection, Flow
+from migrator.core.status import FlowMode
+from migrator.validation.models import SamplingStrategy
+
+
+class TestSetForm(forms.Form):
+    __test__ = False
+
+    assistant = forms.ModelChoiceField(queryset=Assistant.objects.all(), help_text="Whose recorded threads to draw.")
+    flow = forms.ModelChoiceField(queryset=Flow.objects.all(), required=False,
+                                  help_text="Optional: runs then use the flow's state mode and move its status.")
+    name = forms.CharField(max_length=200)
+    strategy = forms.ChoiceField(choices=SamplingStrategy.choices, initial=SamplingStrategy.STRATIFIED)
+    sample_size = forms.IntegerField(min_value=1, max_value=1000, initial=20, help_text="Threads to draw.")
+    thread_ids = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                 help_text="Hand-picked: one thread id a line (or separated by commas).")
+    sample_thread_id = forms.CharField(max_length=128, required=False,
+                                       help_text="The thread that stands for a production workflow (default: the "
+                                                 "longest drawn thread that calls tools).")
+
+    def clean(self):
+        data = super().clean()
+        flow, assistant = data.get("flow"), data.get("assistant")
+        if flow and assistant and flow.assistant_id != assistant.pk:
+            self.add_error("flow", f"{flow.name} is a flow of another assistant.")
+        raw = data.get("thread_ids") or ""
+        data["thread_ids"] = [t.strip() for t in raw.replace(",", "\n").splitlines() if t.strip()]
+        if data.get("strategy") == SamplingStrategy.HAND_PICKED and not data["thread_ids"]:
+            self.add_error("thread_ids", "List the threads to pick.")
+        return data
+
+
+class RunForm(forms.Form):
+    connection = forms.ModelChoiceField(queryset=Connection.objects.all())
+    version = forms.IntegerField(required=False, min_value=1,
+                                 help_text="Prompt version number (default: the one a cutover would serve).")
+    mode = forms.ChoiceField(choices=[("", "the flow's mode"), *FlowMode.choices], required=False)
+    repeats = forms.IntegerField(min_value=1, max_value=10, initial=1)
+    concurrency = forms.IntegerField(min_value=1, max_value=16, initial=4)
+
+
+class ManualCaseForm(forms.Form):
+    input_text = forms.CharField(label="User message", widget=forms.Textarea(attrs={"rows": 3}))
+    expected_text = forms.CharField(label="Expected answer", widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    expectations = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                   help_text="One a line: contains: refund · regex: ^Thanks · exact: … · not_contains: …")
+    note = forms.CharField(required=False, max_length=500)
