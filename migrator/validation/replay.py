@@ -24,6 +24,7 @@ from typing import Any
 import openai
 
 from migrator.core.openai_client import describe_error
+from migrator.core.ratebudget import estimate_tokens
 
 MAX_TOOL_ROUNDS = 8
 CONVERSATION_BATCH = 20  # the Conversations API takes at most 20 items per call
@@ -152,7 +153,7 @@ class Replayer:
         attempt = 0
         while True:
             if self.budget is not None:
-                self.budget.acquire(tokens=max(1, len(json.dumps(kwargs, default=str)) // 4))
+                self.budget.acquire(tokens=estimate_tokens(kwargs))
             started = time.perf_counter()
             try:
                 raw = getattr(resource.with_raw_response, method)(**kwargs)
@@ -161,12 +162,15 @@ class Replayer:
                 return raw.parse()
             except _RETRYABLE as exc:
                 if self.budget is not None and isinstance(exc, openai.RateLimitError):
+                    # observe() holds every worker of the connection back for the retry-after it reads.
                     self.budget.observe(exc.response.headers)
-                    self.budget.penalize(_retry_after(exc) or 1.0)
+                    if _retry_after(exc) is None:
+                        self.budget.penalize(1.0)
                 attempt += 1
                 if attempt > self.retries:
                     raise CallFailed(describe_error(exc), retryable=True) from exc
-                if self.budget is None:
+                if self.budget is None or not isinstance(exc, openai.RateLimitError):
+                    # With a budget, the next acquire() already waits out a 429 for every worker.
                     self.sleep(_retry_after(exc) or min(8.0, 0.5 * 2 ** attempt))
             except openai.APIStatusError as exc:
                 raise CallFailed(describe_error(exc), retryable=False) from exc

@@ -18,6 +18,7 @@ from migrator.core.actors import label_of, require, user_or_none
 from migrator.core.confighash import config_hash, short
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.openai_client import client_for
+from migrator.core.ratebudget import RateBudget
 from migrator.core.services import ServiceError, audit
 from migrator.core.services import status as status_service
 from migrator.core.status import FlowMode
@@ -209,13 +210,13 @@ def _move(run: ValidationRun, to: str, **fields: Any) -> bool:
 # --- executing --------------------------------------------------------------------------------------------------
 
 
-def _budget_for(connection: Connection, log: Callable[[str], None]):
-    try:
-        from migrator.core.ratebudget import RateBudget
-    except ImportError:
-        log("No shared rate budget is installed; concurrency alone limits the request rate.")
-        return None
-    return RateBudget.for_connection(connection)
+def _budget_for(connection: Connection, log: Callable[[str], None]) -> RateBudget:
+    budget = RateBudget.for_connection(connection)
+    limits = budget.limits()
+    if limits.rpm or limits.tpm:
+        log(f"Sharing {connection.name}'s rate budget ({limits.rpm or '∞'} requests, {limits.tpm or '∞'} tokens a "
+            f"minute, {limits.source}) with every other worker")
+    return budget
 
 
 def _case_input(case: TestCase) -> CaseInput:
