@@ -98,10 +98,9 @@ def _detail_context(request: HttpRequest, test_set: TestSet, **extra) -> dict:
         "can_edit": request.user.has_perm("validation.change_testset"),
         "can_run": request.user.has_perm("core.run_validation"),
         "run_form": run_form, "case_form": extra.pop("case_form", None) or ManualCaseForm(),
-        "checks": [{"name": name, **values} for name, values in resolve(test_set.checks).items()
-                   if not name.startswith("_")],
+        "checks": [{"name": name, "help": CHECKS_BY_NAME[name].help, **values}
+                   for name, values in resolve(test_set.checks).items() if not name.startswith("_")],
         "case_threshold": resolve(test_set.checks)["_case_threshold"]["value"],
-        "check_help": {c.name: c.help for c in DEFAULT_CHECKS},
         "tabs": assistant_tabs(test_set.assistant_id, "validation"),
         **extra,
     }
