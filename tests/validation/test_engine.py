@@ -147,3 +147,50 @@ def test_evidence_is_bound_to_config_hash_and_mode(weather):
     save_edit(parent_id=weather.version.pk, actor=SYSTEM, instructions="Be terse about the weather.")
     assert run_services.evidence(flow) is None
     assert "configuration changed" in run_services.is_stale(run)
+
+
+def test_a_passing_run_of_the_current_configuration_validates_the_flow(weather):
+    from migrator.core.services import status as status_service
+    from migrator.prompts.services import approve_version
+
+    if not hasattr(status_service, "apply_outcome"):
+        pytest.skip("the status contract (apply_outcome) is not on this branch yet")
+    approve_version(version_id=weather.version.pk, actor=SYSTEM)
+    flow = make_flow(weather.assistant, mode="stateless")
+    assert flow.status == "planning"
+    config = copy.deepcopy(weather.version.config)
+    config["tools"] = config["tools"][:1]
+    _run(weather, _set(weather, flow), config=config)  # another configuration: moves nothing
+    flow.refresh_from_db()
+    assert flow.status == "planning"
+    other_mode = _run(weather, _set(weather, flow), mode="conversation")  # not the flow's mode: moves nothing
+    assert other_mode.verdict == Verdict.PASS and run_services.is_stale(other_mode)
+    flow.refresh_from_db()
+    assert flow.status == "planning"
+    passed = _run(weather, _set(weather, flow))
+    assert passed.verdict == Verdict.PASS
+    flow.refresh_from_db()
+    weather.assistant.refresh_from_db()
+    assert flow.status == "validated" and weather.assistant.status == "validated"
+    change = flow.status_changes.first()
+    assert f"#{passed.pk}" in change.reason and passed.config_hash[:12] in change.reason
+    # Break the flow itself (chaining without store) so a run of the same configuration fails.
+    flow.mode, flow.store = "previous_response", False
+    flow.save()
+    failing = _run(weather, _set(weather, flow))
+    assert failing.verdict == Verdict.FAIL
+    flow.refresh_from_db()
+    assert flow.status == "planning"
+
+
+def test_cutover_evidence_provider(weather):
+    from migrator.cutover import evidence as ev
+    from migrator.prompts.services import approve_version
+
+    approve_version(version_id=weather.version.pk, actor=SYSTEM)
+    flow = make_flow(weather.assistant, mode="conversation")
+    item = next(i for i in ev.gather(flow, weather.version) if i.key == "validation")
+    assert item.state == ev.State.MISSING
+    run = _run(weather, _set(weather, flow))
+    item = next(i for i in ev.gather(flow, weather.version) if i.key == "validation")
+    assert item.state == ev.State.PASSED and item.details["run_id"] == run.pk and item.url == run.get_absolute_url()

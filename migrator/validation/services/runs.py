@@ -54,10 +54,12 @@ class RunCancelled(Exception):
 
 
 def candidate_version(assistant: Assistant | int):
-    """The version a cutover would serve: production/approved label, else the draft under review."""
-    from migrator.prompts.selectors import current_version, serving_version
+    """The version a cutover would put forward: the approved label, else the draft under review."""
+    from migrator.prompts.models import LabelName
+    from migrator.prompts.selectors import current_version, labels_for
 
-    return serving_version(assistant) or current_version(assistant)
+    approved = labels_for(assistant).get(LabelName.APPROVED)
+    return approved.version if approved is not None else current_version(assistant)
 
 
 def binding(flow: Flow) -> tuple[Any, str, str]:
@@ -78,6 +80,8 @@ def is_stale(run: ValidationRun) -> str:
             return f"the configuration changed: this run replayed sha256 {short(run.config_hash)}, the flow now uses {now}"
         if mode != run.mode:
             return f"the flow's state mode changed from {run.mode} to {mode}"
+        if flow.store != run.store:
+            return f"the flow's store setting changed from {str(run.store).lower()} to {str(flow.store).lower()}"
         return ""
     version = candidate_version(run.assistant_id)
     if version is None or config_hash(version.config) != run.config_hash:
@@ -441,7 +445,7 @@ def evidence(flow: Flow, version=None) -> dict[str, Any] | None:
         digest, mode = config_hash(version.config), flow.mode or FlowMode.STATELESS
     if not digest:
         return None
-    run = (ValidationRun.objects.filter(flow=flow, config_hash=digest, mode=mode,
+    run = (ValidationRun.objects.filter(flow=flow, config_hash=digest, mode=mode, store=flow.store,
                                         status__in=[RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE])
            .order_by("-finished_at", "-id").first())
     if run is None:
