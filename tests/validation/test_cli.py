@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from migrator.validation.models import ValidationRun
-from tests.validation.conftest import make_flow
+from tests.validation.recording import make_flow
 
 pytestmark = pytest.mark.django_db
 

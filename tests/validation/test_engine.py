@@ -10,7 +10,7 @@ from migrator.core.actors import SYSTEM
 from migrator.validation.models import TestSet, Verdict
 from migrator.validation.services import runs as run_services
 from migrator.validation.services import testsets as set_services
-from tests.validation.conftest import make_flow
+from tests.validation.recording import make_flow
 
 pytestmark = pytest.mark.django_db
 

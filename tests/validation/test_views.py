@@ -14,7 +14,7 @@ from django.urls import reverse
 from migrator.core.actors import SYSTEM
 from migrator.validation.models import TestSet, ValidationRun
 from migrator.validation.services import runs as run_services
-from tests.validation.conftest import make_flow
+from tests.validation.recording import make_flow
 
 pytestmark = pytest.mark.django_db
 
