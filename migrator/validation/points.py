@@ -226,8 +226,6 @@ def summarize(run, cases: list, results: list, free_runs: list[dict[str, Any]], 
         "input_tokens": sum(r.input_tokens for r in results), "output_tokens": sum(r.output_tokens for r in results),
         "cost_usd": round(sum(costs), 6) if costs and all(c is not None for c in costs) else None,
         "latency_p50_ms": _percentile(latencies, 50), "latency_p95_ms": _percentile(latencies, 95),
-        "overhead_ms_per_case": round(sum(max(0, r.latency_ms - r.api_ms) for r in results) / len(results), 2)
-        if results else None,
     }
     failing_points = [p for p in points if p["status"] == FAIL]
     open_points = [p for p in points if p["status"] == INCOMPLETE]

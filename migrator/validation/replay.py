@@ -62,7 +62,9 @@ class TurnOutcome:
     response_ids: list[str] = field(default_factory=list)
     input_tokens: int = 0
     output_tokens: int = 0
-    api_seconds: float = 0.0
+    api_seconds: float = 0.0  # wall time inside SDK calls: the API's answer plus the SDK's own work
+    sdk_cpu_seconds: float = 0.0  # CPU this thread spent inside SDK calls (building and parsing)
+    cpu_seconds: float = 0.0  # CPU this thread spent on the whole case
     total_seconds: float = 0.0
     status: str = ""  # the last response's status (completed / incomplete / …)
     error: str = ""
@@ -154,7 +156,7 @@ class Replayer:
         while True:
             if self.budget is not None:
                 self.budget.acquire(tokens=estimate_tokens(kwargs))
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             try:
                 raw = getattr(resource.with_raw_response, method)(**kwargs)
                 if self.budget is not None:
@@ -177,6 +179,7 @@ class Replayer:
             finally:
                 if outcome is not None:
                     outcome.api_seconds += time.perf_counter() - started
+                    outcome.sdk_cpu_seconds += time.thread_time() - cpu
 
     # -- state per mode --
 
@@ -188,10 +191,10 @@ class Replayer:
                        items=items[start:start + CONVERSATION_BATCH])
         return conv.id
 
-    def _drop_conversation(self, conversation_id: str) -> None:
+    def _drop_conversation(self, outcome: TurnOutcome, conversation_id: str) -> None:
         # Cleanup only: a leftover scratch conversation harms nothing.
-        with contextlib.suppress(openai.OpenAIError):
-            self.client.conversations.delete(conversation_id)
+        with contextlib.suppress(openai.OpenAIError, CallFailed):
+            self._call(outcome, self.client.conversations, "delete", conversation_id=conversation_id)
 
     def _turn(self, outcome: TurnOutcome, first_input: list[dict[str, Any]], recorded: list[dict[str, Any]], *,
               conversation: str | None = None, previous: str | None = None) -> str | None:
@@ -266,7 +269,7 @@ class Replayer:
     def replay_case(self, case: CaseInput) -> TurnOutcome:
         """Teacher forcing: recorded history, then the case's user turn, in this replayer's mode."""
         outcome = TurnOutcome()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         conversation = None
         try:
             user = to_input(case.user_input)
@@ -281,8 +284,9 @@ class Replayer:
             outcome.error, outcome.error_retryable = str(exc), exc.retryable
         finally:
             if conversation:
-                self._drop_conversation(conversation)
+                self._drop_conversation(outcome, conversation)
             outcome.total_seconds = time.perf_counter() - started
+            outcome.cpu_seconds = time.thread_time() - cpu
         return outcome
 
     def free_run(self, cases: list[CaseInput]) -> list[TurnOutcome]:
@@ -320,7 +324,7 @@ class Replayer:
             outcomes.append(failed)
         finally:
             if conversation:
-                self._drop_conversation(conversation)
+                self._drop_conversation(TurnOutcome(), conversation)
         return outcomes
 
 

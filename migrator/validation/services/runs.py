@@ -4,7 +4,6 @@ what a run is evidence of (its configuration hash and state mode, stale when eit
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -312,15 +311,27 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
                          expected_json=case.expected_json, expectations=case.expectations or [],
                          contract=contract, contract_missing=contract_missing, model=model)
 
-    def work(case: TestCase) -> tuple[TurnOutcome, tuple]:
+    def work(case: TestCase) -> tuple[TurnOutcome, tuple, float]:
         outcome = replayer.replay_case(_case_input(case))
-        return outcome, scorer.score(facts_of(case), outcome)
+        started = time.thread_time()
+        scored = scorer.score(facts_of(case), outcome)
+        return outcome, scored, time.thread_time() - started
 
     progress = _Progress(run, report)
     progress.add("", force=True)
     forced: dict[str, TurnOutcome] = {}
-    stop = threading.Event()
+    own_cpu = sdk_cpu = api_seconds = 0.0
+    buffer: list[CaseResult] = []
+    flushed = time.monotonic()
     jobs = [(case, repeat) for repeat in range(run.repeats) for case in ordered]
+
+    def flush() -> None:
+        # Results are written in batches: one commit per result would cost more than replaying it.
+        nonlocal buffer, flushed
+        if buffer:
+            CaseResult.objects.bulk_create(buffer)
+            buffer, flushed = [], time.monotonic()
+
     with ThreadPoolExecutor(max_workers=run.concurrency, thread_name_prefix=f"validation-{run.pk}") as pool:
         pending: dict[Future, tuple[TestCase, int]] = {}
         queue = iter(jobs)
@@ -333,31 +344,43 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     case, repeat = pending.pop(future)
-                    outcome, (verdict, score, checks, reasons) = future.result()
+                    outcome, (verdict, score, checks, reasons), scoring = future.result()
+                    handled = time.thread_time()
                     if repeat == 0:
                         forced[case.key] = outcome
-                    _save_result(run, case, repeat, outcome, verdict, score, checks, reasons, model)
+                    buffer.append(_result(run, case, repeat, outcome, verdict, score, checks, reasons, model))
+                    if len(buffer) >= 50 or time.monotonic() - flushed > 1.0:
+                        flush()
                     progress.add(verdict)
                     nxt = next(queue, None)
                     if nxt is not None:
                         pending[pool.submit(work, nxt[0])] = nxt
+                    # Migrator's own CPU: requests built and read outside the SDK, matching, scoring, saving.
+                    own_cpu += (outcome.cpu_seconds - outcome.sdk_cpu_seconds) + scoring + time.thread_time() - handled
+                    sdk_cpu += outcome.sdk_cpu_seconds
+                    api_seconds += outcome.api_seconds
+            flush()
         except BaseException:
-            stop.set()
             for future in pending:
                 future.cancel()
+            flush()  # what was replayed is kept, also when the run is cancelled
             raise
     log(f"Cases done: {progress.passed} passing, {progress.failed} failing")
     free_runs = _free_runs(run, replayer, ordered, forced, settings, log)
-    return _finish(run, ordered, free_runs, contract, contract_missing, actor=actor, log=log)
+    n = len(jobs) or 1
+    timing = {"overhead_ms_per_case": round(1000 * own_cpu / n, 3), "sdk_cpu_ms_per_case": round(1000 * sdk_cpu / n, 3),
+              "api_ms_per_case": round(1000 * api_seconds / n, 3),
+              "overhead_share": round(own_cpu / (own_cpu + api_seconds), 4) if own_cpu + api_seconds else None}
+    return _finish(run, ordered, free_runs, contract, contract_missing, actor=actor, log=log, timing=timing)
 
 
-def _save_result(run: ValidationRun, case: TestCase, repeat: int, outcome: TurnOutcome, verdict: str,
-                 score: float, checks: list, reasons: list, model: str) -> None:
+def _result(run: ValidationRun, case: TestCase, repeat: int, outcome: TurnOutcome, verdict: str,
+            score: float, checks: list, reasons: list, model: str) -> CaseResult:
     from migrator.validation.cases import parse_json
     from migrator.validation.pricing import estimate_cost
 
     ok, value = parse_json(outcome.text)
-    CaseResult.objects.create(
+    return CaseResult(
         run=run, case=case, repeat=repeat, verdict=verdict, score=round(score, 4), checks=checks, reasons=reasons,
         answer_text=outcome.text, answer_json=value if ok else None, refusal=outcome.refusal,
         tool_calls=outcome.tool_calls, unmatched_calls=outcome.unmatched, live_tools=outcome.live_tools,
@@ -398,9 +421,10 @@ def _free_runs(run: ValidationRun, replayer: Replayer, ordered: list[TestCase], 
 
 
 def _finish(run: ValidationRun, ordered: list[TestCase], free_runs: list[dict[str, Any]], contract: dict,
-            contract_missing: str, *, actor, log: Callable[[str], None]) -> ValidationRun:
+            contract_missing: str, *, actor, log: Callable[[str], None], timing: dict[str, Any]) -> ValidationRun:
     results = list(run.results.select_related("case"))
     summary = points_module.summarize(run, ordered, results, free_runs, contract, contract_missing)
+    summary["totals"].update(timing)
     status = {Verdict.PASS: RunStatus.PASSED, Verdict.FAIL: RunStatus.FAILED}.get(summary["verdict"],
                                                                                   RunStatus.INCOMPLETE)
     with transaction.atomic():
