@@ -193,7 +193,7 @@ def run_start(request: HttpRequest, pk: int) -> HttpResponse:
     version_id = None
     try:
         if d["version"]:
-            version_id = run_services._resolve_version(test_set.assistant, version_number=d["version"]).pk
+            version_id = run_services.resolve_version(test_set.assistant, version_number=d["version"]).pk
         run = run_services.start_run(actor=request.user, test_set_id=test_set.pk, connection_id=d["connection"].pk,
                                      version_id=version_id, mode=d["mode"] or "", repeats=d["repeats"],
                                      concurrency=d["concurrency"])

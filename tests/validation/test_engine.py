@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from migrator.core.actors import SYSTEM
+from migrator.core.services import ServiceError
 from migrator.validation.models import TestSet, Verdict
 from migrator.validation.services import runs as run_services
 from migrator.validation.services import testsets as set_services
@@ -194,3 +195,22 @@ def test_cutover_evidence_provider(weather):
     run = _run(weather, _set(weather, flow))
     item = next(i for i in ev.gather(flow, weather.version) if i.key == "validation")
     assert item.state == ev.State.PASSED and item.details["run_id"] == run.pk and item.url == run.get_absolute_url()
+
+
+def test_sampling_strategies(weather, invoices):
+    def threads(rec, strategy, size=10, **kw):
+        test_set = set_services.create_test_set(actor=SYSTEM, assistant_id=rec.assistant.pk, name=strategy,
+                                                strategy=strategy, sample_size=size, **kw)
+        return {c.thread_legacy_id for c in test_set.current_version.cases()}
+
+    a, b, c = weather.thread_ids
+    assert threads(weather, "tools") == {a, b}
+    assert threads(weather, "recent", 1) == {c}
+    assert len(threads(weather, "traffic", 2)) == 2 and c not in threads(weather, "traffic", 2)
+    assert threads(weather, "stratified", 3) == {a, b, c}
+    assert threads(weather, "hand_picked", thread_ids=[c, a]) == {a, c}
+    assert threads(invoices, "structured") == set(invoices.thread_ids)
+    with pytest.raises(ServiceError, match="No recorded assistant turn"):
+        threads(weather, "structured")
+    with pytest.raises(ServiceError, match="belong to another assistant"):
+        threads(weather, "hand_picked", thread_ids=[invoices.thread_ids[0]])

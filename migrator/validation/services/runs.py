@@ -91,7 +91,7 @@ def is_stale(run: ValidationRun) -> str:
 # --- starting ---------------------------------------------------------------------------------------------------
 
 
-def _resolve_version(assistant: Assistant, *, version_id: int | None = None, version_number: int | None = None,
+def resolve_version(assistant: Assistant, *, version_id: int | None = None, version_number: int | None = None,
                      label: str = ""):
     from migrator.prompts.models import PromptLabel, PromptVersion
 
@@ -162,7 +162,7 @@ def start_run(*, actor, test_set_id: int, connection_id: int, version_id: int | 
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is None:
         raise ServiceError("Choose a connection to replay on.")
-    version = _resolve_version(test_set.assistant, version_id=version_id)
+    version = resolve_version(test_set.assistant, version_id=version_id)
     with transaction.atomic():
         run = create_run(actor=actor, test_set=test_set, connection=connection, config=dict(version.config or {}),
                          config_label=f"v{version.number}", prompt_version=version, mode=mode, repeats=repeats,

@@ -109,7 +109,7 @@ class Command(BaseCommand):
             if options["config"]:
                 config, label = read_config(options["config"]), f"file {Path(options['config']).name}"
             else:
-                version = run_services._resolve_version(assistant, version_number=options["version"],
+                version = run_services.resolve_version(assistant, version_number=options["version"],
                                                         label=options["label"] or "")
                 config, label = dict(version.config or {}), f"v{version.number}"
             if options["threads"]:
