@@ -6,7 +6,9 @@ from migrator.validation.models import CaseResult, TestCase, TestSet, TestSetVer
 @admin.register(TestSet)
 class TestSetAdmin(admin.ModelAdmin):
     list_display = ("name", "assistant", "flow", "strategy", "updated_at")
-    readonly_fields = ("assistant", "contract", "created_by", "created_at", "updated_at")
+    # Cases, sampling and check settings change only through the services (versions, validation, audit).
+    readonly_fields = ("assistant", "flow", "strategy", "sample_size", "thread_ids", "checks", "sample_thread_id",
+                       "contract", "created_by", "created_at", "updated_at")
     search_fields = ("name",)
 
 
