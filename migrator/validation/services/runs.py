@@ -366,7 +366,7 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
             flush()  # what was replayed is kept, also when the run is cancelled
             raise
     log(f"Cases done: {progress.passed} passing, {progress.failed} failing")
-    free_runs = _free_runs(run, replayer, ordered, forced, settings, log)
+    free_runs = _free_runs(run, replayer, ordered, forced, settings, log, between=lambda: progress.add("", force=True))
     n = len(jobs) or 1
     timing = {"overhead_ms_per_case": round(1000 * own_cpu / n, 3), "sdk_cpu_ms_per_case": round(1000 * sdk_cpu / n, 3),
               "api_ms_per_case": round(1000 * api_seconds / n, 3),
@@ -392,7 +392,7 @@ def _result(run: ValidationRun, case: TestCase, repeat: int, outcome: TurnOutcom
 
 
 def _free_runs(run: ValidationRun, replayer: Replayer, ordered: list[TestCase], forced: dict[str, TurnOutcome],
-               settings: dict, log: Callable[[str], None]) -> list[dict[str, Any]]:
+               settings: dict, log: Callable[[str], None], between: Callable[[], None]) -> list[dict[str, Any]]:
     """Whole threads turn by turn: the sample workflow thread first, then other multi-turn threads."""
     if run.test_set is None:
         return []
@@ -412,6 +412,7 @@ def _free_runs(run: ValidationRun, replayer: Replayer, ordered: list[TestCase], 
     threshold = float(settings["text_similarity"]["threshold"] or 0.6)
     out = []
     for thread_id in chosen:
+        between()  # reports progress, and so notices a cancel request between whole threads
         turns = by_thread[thread_id]
         log(f"Free run of {thread_id}: {len(turns)} turn(s) with state carried by {run.mode}")
         outcomes = replayer.free_run([_case_input(c) for c in turns])
