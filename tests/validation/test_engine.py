@@ -214,3 +214,14 @@ def test_sampling_strategies(weather, invoices):
         threads(weather, "structured")
     with pytest.raises(ServiceError, match="belong to another assistant"):
         threads(weather, "hand_picked", thread_ids=[invoices.thread_ids[0]])
+
+
+def test_hosted_tools_run_live_on_the_connection(weather):
+    test_set = _set(weather)
+    set_services.add_manual_case(actor=SYSTEM, test_set_id=test_set.pk, input_text="please calculate 6*7",
+                                 expectations=[{"type": "contains", "value": "42"}])
+    config = copy.deepcopy(weather.version.config)
+    config["tools"] = [*config["tools"], {"type": "code_interpreter", "container": {"type": "auto"}}]
+    run = _run(weather, test_set, config=config, mode="stateless")
+    manual = run.results.get(case__key="manual-1")
+    assert manual.live_tools == ["code_interpreter"] and manual.verdict == Verdict.PASS, manual.reasons
