@@ -225,3 +225,14 @@ def test_hosted_tools_run_live_on_the_connection(weather):
     run = _run(weather, test_set, config=config, mode="stateless")
     manual = run.results.get(case__key="manual-1")
     assert manual.live_tools == ["code_interpreter"] and manual.verdict == Verdict.PASS, manual.reasons
+
+
+def test_a_flow_draws_the_threads_tagged_with_its_slug(weather):
+    from migrator.inventory.models import LegacyThread
+
+    flow = make_flow(weather.assistant, mode="stateless", slug="forecasts")
+    untagged = _set(weather, flow)
+    assert {c.thread_legacy_id for c in untagged.current_version.cases()} == set(weather.thread_ids)
+    LegacyThread.objects.filter(legacy_id=weather.thread_ids[1]).update(flow_slug="forecasts")
+    tagged = _set(weather, flow)
+    assert {c.thread_legacy_id for c in tagged.current_version.cases()} == {weather.thread_ids[1]}
