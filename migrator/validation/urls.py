@@ -10,6 +10,7 @@ urlpatterns = [
     path("sets/<int:pk>/", views.testset_detail, name="testset_detail"),
     path("sets/<int:pk>/exclude/", views.testset_exclude, name="testset_exclude"),
     path("sets/<int:pk>/include/", views.testset_include, name="testset_include"),
+    path("sets/<int:pk>/redraw/", views.testset_redraw, name="testset_redraw"),
     path("sets/<int:pk>/cases/new/", views.case_new, name="case_new"),
     path("sets/<int:pk>/checks/", views.testset_checks, name="testset_checks"),
     path("sets/<int:pk>/run/", views.run_start, name="run_start"),

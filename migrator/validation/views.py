@@ -139,6 +139,13 @@ def testset_include(request: HttpRequest, pk: int) -> HttpResponse:
         actor=request.user, test_set_id=test_set.pk, case_keys=keys), "Included again; the test set has a new version.")
 
 
+@require_POST
+def testset_redraw(request: HttpRequest, pk: int) -> HttpResponse:
+    test_set = _set(request, pk)
+    return _service(request, test_set, lambda: set_services.redraw(actor=request.user, test_set_id=test_set.pk),
+                    "Threads drawn again; the test set has a new version.")
+
+
 def case_new(request: HttpRequest, pk: int) -> HttpResponse:
     test_set = _set(request, pk)
     if request.method != "POST":

@@ -236,3 +236,23 @@ def test_a_flow_draws_the_threads_tagged_with_its_slug(weather):
     LegacyThread.objects.filter(legacy_id=weather.thread_ids[1]).update(flow_slug="forecasts")
     tagged = _set(weather, flow)
     assert {c.thread_legacy_id for c in tagged.current_version.cases()} == {weather.thread_ids[1]}
+
+
+def test_redraw_keeps_unchanged_cases_and_exclusions(weather, sandbox_empty):
+    from migrator.inventory.services.imports import import_from_connection
+    from tests.validation.recording import _record
+
+    test_set = _set(weather)
+    v1 = test_set.current_version
+    first = v1.cases()[0]
+    set_services.exclude_cases(actor=SYSTEM, test_set_id=test_set.pk, case_ids=[first.pk], reason="noise")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        new_thread = _record(sandbox_empty.client(), weather.assistant.legacy_id, ["use get_weather city: Rome"])
+    import_from_connection(connection=weather.connection, actor=SYSTEM, thread_ids=[new_thread])
+    v3 = set_services.redraw(actor=SYSTEM, test_set_id=test_set.pk)
+    assert v3.number == 3 and "1 new or changed case(s)" in v3.message
+    assert first.pk not in v3.case_ids and first.key in v3.excluded
+    assert set(v1.case_ids) - {first.pk} <= set(v3.case_ids) and len(v3.case_ids) == len(v1.case_ids)

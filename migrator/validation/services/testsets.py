@@ -229,3 +229,46 @@ def set_checks(*, actor, test_set_id: int, checks: dict[str, dict[str, Any]]) ->
         test_set.save(update_fields=["checks", "updated_at"])
         audit.record(actor=actor, verb="migrator.validation.checks_changed", obj=test_set, before=before, after=clean)
     return test_set
+
+
+def redraw(*, actor, test_set_id: int) -> TestSetVersion:
+    """Draw the threads again (new imports count) into a new version. Unchanged turns keep their case, changed
+    or new turns become new cases, and cases excluded before stay excluded."""
+    require(actor, "validation.change_testset", action="edit test sets")
+    with transaction.atomic():
+        test_set = _locked(test_set_id)
+        current = test_set.current_version
+        threads = sample_threads(assistant=test_set.assistant, flow=test_set.flow, strategy=test_set.strategy,
+                                 size=test_set.sample_size, thread_ids=test_set.thread_ids)
+        drafts = [case for thread in threads for case in cases_from_thread(thread)]
+        existing: dict[str, TestCase] = {}
+        for case in test_set.cases.filter(kind=CaseKind.RECORDED).order_by("id"):
+            existing[case.key] = case  # the newest case of each key wins
+        ids: list[int] = []
+        added = 0
+        for d in drafts:
+            same = existing.get(d.key)
+            if same is not None and (same.history, same.user_input, same.expected_text, same.expected_tool_calls) == (
+                    d.history, d.user_input, d.expected_text, d.expected_tool_calls):
+                case = same
+            else:
+                case = TestCase.objects.create(
+                    test_set=test_set, key=d.key, kind=CaseKind.RECORDED, thread_id=d.thread_pk,
+                    thread_legacy_id=d.thread_legacy_id, turn=d.turn, history=d.history, user_input=d.user_input,
+                    expected_text=d.expected_text, expected_tool_calls=d.expected_tool_calls,
+                    hosted_tools=d.hosted_tools, expected_json=d.expected_json, note="; ".join(d.notes),
+                    created_by=user_or_none(actor))
+                added += 1
+            if case.key not in current.excluded:
+                ids.append(case.pk)
+        manual = [i for i in current.case_ids if i in set(test_set.cases.filter(kind=CaseKind.MANUAL)
+                                                             .values_list("pk", flat=True))]
+        before = set(current.case_ids)
+        gone = len([i for i in before if i not in ids and i not in manual])
+        version = _new_version(test_set=test_set, case_ids=[*ids, *manual], excluded=current.excluded, actor=actor,
+                               message=f"Redrawn from {len(threads)} threads: {added} new or changed case(s), "
+                                       f"{gone} gone")
+        test_set.save(update_fields=["updated_at"])
+        audit.record(actor=actor, verb="migrator.validation.testset_redrawn", obj=test_set,
+                     data={"version": version.number, "added": added, "gone": gone})
+    return version
