@@ -13,11 +13,11 @@ TITLE = "Passing validation run"
 @provider("validation", title=TITLE, order=40)
 def validation_run(*, flow, version, config_hash: str) -> Item:
     found = evidence(flow, version)
-    trend = reverse("validation:flow_trend", args=[flow.slug])
     if found is None:
+        build = reverse("validation:testset_new") + f"?flow={flow.pk}"
         return Item("validation", TITLE, State.MISSING,
-                    f"No finished validation run of v{version.number} (sha256 {config_hash[:12]}) in {flow.mode or 'stateless'} "
-                    "mode yet: build a test set for this flow and run it.", url=trend)
+                    f"No finished validation run of v{version.number} (sha256 {config_hash[:12]}) in "
+                    f"{flow.mode or 'stateless'} mode yet: build a test set for this flow and run it.", url=build)
     points = ", ".join(f"{p['title'].lower()}: {p['status'].replace('_', ' ')}" for p in found["points"])
     details = {k: found[k] for k in ("run_id", "verdict", "points", "totals", "failing_cases", "borderline_cases",
                                      "connection", "finished_at")}
