@@ -40,6 +40,7 @@ def test_engineer_validates_a_flow(page_as, sandbox_empty, make_sandbox, celery_
     page.select_option("#id_strategy", "recent")
     page.get_by_role("button", name="Build test set").click()
     assert page.get_by_test_id("case-count").inner_text() == "7"
+    screenshot(page, "testset")
 
     # A failing run: v2, on the slow connection, watched while it runs.
     page.select_option("#id_connection", label="Slow sandbox")
