@@ -18,7 +18,7 @@ from typing import Any
 from deepdiff import DeepDiff
 from rapidfuzz import fuzz, utils
 
-from migrator.flows.samples import validation_errors
+from migrator.tools.samples import validation_errors
 from migrator.validation.cases import parse_json
 from migrator.validation.pricing import estimate_cost
 from migrator.validation.replay import TurnOutcome
