@@ -1,6 +1,7 @@
 """Validation pages: test sets, runs with live progress, the report, case detail, comparison, trend, exports.
 
-Thin doors onto ``services``: a NotAllowed becomes 403, a ServiceError a message on the page.
+Thin doors onto ``services``: a ServiceError becomes a message on the page; a NotAllowed is left to the
+middleware (403).
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
 from migrator.prompts.diff import word_diff
 from migrator.validation import export, report
 from migrator.validation.checks import CHECKS_BY_NAME, DEFAULT_CHECKS, resolve
@@ -72,10 +75,8 @@ def testset_new(request: HttpRequest) -> HttpResponse:
                     actor=request.user, assistant_id=d["assistant"].pk, flow_id=d["flow"].pk if d["flow"] else None,
                     name=d["name"], strategy=d["strategy"], sample_size=d["sample_size"], thread_ids=d["thread_ids"],
                     sample_thread_id=d["sample_thread_id"].strip())
-            except NotAllowed as exc:
-                raise PermissionDenied(str(exc)) from exc
             except ServiceError as exc:
-                form.add_error(None, str(exc))
+                form.add_error(None, message_for(exc))
             else:
                 messages.success(request, f"Test set {test_set.name} built with {len(test_set.current_version.case_ids)} cases.")
                 return redirect(test_set)
@@ -113,10 +114,8 @@ def testset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _service(request: HttpRequest, test_set: TestSet, call, success: str) -> HttpResponse:
     try:
         call()
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.success(request, success)
     return redirect(test_set)
@@ -158,10 +157,8 @@ def case_new(request: HttpRequest, pk: int) -> HttpResponse:
             case = set_services.add_manual_case(actor=request.user, test_set_id=test_set.pk, input_text=d["input_text"],
                                                 expected_text=d["expected_text"], expectations=expectations,
                                                 note=d["note"])
-        except NotAllowed as exc:
-            raise PermissionDenied(str(exc)) from exc
         except ServiceError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(None, message_for(exc))
         else:
             messages.success(request, f"Case {case.key} added; the test set has a new version.")
             return redirect(test_set)
@@ -204,10 +201,8 @@ def run_start(request: HttpRequest, pk: int) -> HttpResponse:
         run = run_services.start_run(actor=request.user, test_set_id=test_set.pk, connection_id=d["connection"].pk,
                                      version_id=version_id, mode=d["mode"] or "", repeats=d["repeats"],
                                      concurrency=d["concurrency"])
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
         return redirect(test_set)
     return redirect(run)
 
@@ -244,12 +239,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The polled fragment. Once the run has ended, stop polling and reload the page for the full report."""
+    """The polled fragment: progress while the run goes on; once it has ended, the whole report, answered with
+    htmx's stop-polling status so the swapped-in report polls no more."""
     run = _run(request, pk)
     if run.is_finished:
-        response = HttpResponseStopPolling()
-        response["HX-Refresh"] = "true"
-        return response
+        body = render_to_string("validation/run_detail.html#run-live", _run_context(request, run), request=request)
+        return HttpResponseStopPolling(body)
     return render(request, "validation/run_detail.html#run-live", _run_context(request, run))
 
 
@@ -258,10 +253,8 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
     try:
         run_services.cancel_run(actor=request.user, run_id=run.pk)
-    except NotAllowed as exc:
-        raise PermissionDenied(str(exc)) from exc
     except ServiceError as exc:
-        messages.error(request, str(exc))
+        messages.error(request, message_for(exc))
     else:
         messages.info(request, f"Cancelling run #{run.pk}; cases already replayed are kept.")
     return redirect(run)
