@@ -50,7 +50,7 @@ def test_engineer_validates_a_flow(page_as, sandbox_empty, make_sandbox, celery_
     page.get_by_test_id("progress-counts").wait_for(timeout=30_000)
     assert "cases" in page.get_by_test_id("progress-counts").inner_text()
     screenshot(page, "progress")
-    page.get_by_test_id("run-verdict").wait_for(timeout=90_000)  # the page reloads itself when the run ends
+    page.get_by_test_id("run-verdict").wait_for(timeout=90_000)  # the last poll swaps the report in
     assert page.get_by_test_id("run-verdict").inner_text() == "fail"
     assert page.get_by_test_id("point-tools").get_attribute("data-status") == "fail"
     assert "get_forecast" in page.get_by_test_id("point-tools").inner_text()
