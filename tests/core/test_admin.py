@@ -42,6 +42,11 @@ OWNED: dict[str, str | set[str]] = {
     "webhooks.WebhookEndpoint": ALL,  # the Webhooks page: URL rule, events, secret shown once, audit
     "webhooks.Delivery": ALL,  # the delivery log, written by the delivery jobs
     "webhooks.WebhookEvent": ALL,
+    "validation.TestSet": ALL,  # built, edited and redrawn through the validation services (versions, audit)
+    "validation.TestCase": ALL,  # immutable
+    "validation.TestSetVersion": ALL,
+    "validation.ValidationRun": ALL,  # evidence: written only by the run service
+    "validation.CaseResult": ALL,
     # Django's own: roles are granted by adding users to the role groups here (README, "Production").
     "auth.User": set(),
     "auth.Group": set(),
