@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from migrator.core.jobs import job_handler
+from migrator.core.jobs.context import JobContext
 from migrator.core.services import ServiceError
-from migrator.core.services.jobs import JobContext
 from migrator.validation.models import ValidationRun
 from migrator.validation.services import runs
 
+# A run against a real connection may be long (thousands of cases under a rate budget); a soft limit still
+# stops it cleanly (the run ends "could not run", never passed) before the hard one.
+_LIMITS = {"soft_time_limit": 4 * 3600, "time_limit": 4 * 3600 + 300}
 
-@job_handler(runs.JOB_KIND, label="Validation run")
+
+@job_handler(runs.JOB_KIND, label="Validation run", unit="cases", **_LIMITS)
 def run_validation(ctx: JobContext) -> dict:
-    run_id = ctx.params.get("run_id")
-    if not ValidationRun.objects.filter(pk=run_id).exists():
-        raise ServiceError(f"Validation run #{run_id} no longer exists.")
-    run = runs.execute_run(run_id=run_id, actor=ctx.actor, report=ctx.progress, log=ctx.log)
+    run = ValidationRun.objects.filter(pk=ctx.params.get("run_id")).first()
+    if run is None:
+        raise ServiceError(f"Validation run #{ctx.params.get('run_id')} no longer exists.")
+    ctx.produced(run, f"Validation run #{run.pk}")
+    run = runs.execute_run(run_id=run.pk, actor=ctx.actor, report=ctx.progress, log=ctx.log)
     return {"run_id": run.pk, "verdict": run.verdict, "status": run.status, "summary": run.summary,
             "url": run.get_absolute_url()}
