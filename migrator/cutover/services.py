@@ -53,7 +53,7 @@ def _reason(reason: str, what: str) -> str:
 def _flow(flow_id: int, *, lock: bool = True) -> Flow:
     qs = Flow.objects.select_related("assistant")
     if lock:
-        qs = qs.select_for_update()
+        qs = qs.select_for_update(of=("self",))
     flow = qs.filter(pk=flow_id).first()
     if flow is None:
         raise ServiceError(f"Flow #{flow_id} does not exist.")
@@ -314,7 +314,7 @@ def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
     value = parse_percent(percent)
     with transaction.atomic():
         flow = _flow(flow_id)
-        rollout = FlowRollout.objects.select_for_update().select_related("candidate", "production").filter(
+        rollout = FlowRollout.objects.select_for_update(of=("self",)).select_related("candidate", "production").filter(
             flow=flow).first()
         request = open_request(flow)
         if rollout is None or request is None or request.status != RequestStatus.APPROVED or not rollout.candidate_id:
@@ -338,7 +338,7 @@ def rollback(*, flow_id: int, actor, reason: str) -> FlowRollout:
     reason = _reason(reason, "roll back")
     with transaction.atomic():
         flow = _flow(flow_id)
-        rollout = FlowRollout.objects.select_for_update().select_related("candidate", "production").filter(
+        rollout = FlowRollout.objects.select_for_update(of=("self",)).select_related("candidate", "production").filter(
             flow=flow).first()
         if rollout is None or (rollout.production_id is None and rollout.candidate_id is None):
             raise ServiceError(f"{flow.name} serves nothing yet, so there is nothing to roll back.")

@@ -47,7 +47,7 @@ def request_review(*, version_id: int, actor, reviewer_id: int | None = None, no
     if len(note) > 2000:
         raise ServiceError(f"The note is {len(note):,} characters; keep it under 2,000.")
     with transaction.atomic():
-        version = (PromptVersion.objects.select_for_update().select_related("assistant", "author")
+        version = (PromptVersion.objects.select_for_update(of=("self",)).select_related("assistant", "author")
                    .filter(pk=version_id).first())
         if version is None:
             raise ServiceError(f"Prompt version #{version_id} does not exist.")
@@ -86,7 +86,7 @@ def withdraw_review(*, request_id: int, actor) -> ReviewRequest:
     """The requester (or anyone who may ask for reviews) withdraws an open request."""
     require(actor, "prompts.request_review", action="withdraw a review request")
     with transaction.atomic():
-        request = (ReviewRequest.objects.select_for_update().select_related("version")
+        request = (ReviewRequest.objects.select_for_update(of=("self",)).select_related("version")
                    .filter(pk=request_id).first())
         if request is None:
             raise ServiceError(f"Review request #{request_id} does not exist.")
