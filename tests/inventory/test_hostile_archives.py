@@ -146,6 +146,6 @@ def test_a_gzip_bomb_stops_at_the_uncompressed_limit(tmp_path, engineer, setting
         out.write((_assistant_json(1) + "\n").encode())
         out.write(b" " * 5_000_000)
     report = import_archive(path=path, actor=engineer)
-    (where, message), = _errors(report)
+    (_where, message), = _errors(report)
     assert "uncompresses to more than 1,000,000 bytes" in message
     assert Assistant.objects.count() == 1
