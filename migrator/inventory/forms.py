@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from migrator.core.forms import SafeModelChoiceField
 from migrator.core.models import Connection
 from migrator.core.status import Priority
 from migrator.inventory.services.business import STANDARD_TAGS
@@ -70,7 +71,7 @@ class ArchiveImportForm(forms.Form):
 
 
 class LiveImportForm(forms.Form):
-    connection = forms.ModelChoiceField(queryset=Connection.objects.order_by("name"), empty_label=None)
+    connection = SafeModelChoiceField(queryset=Connection.objects.order_by("name"), empty_label=None)
     thread_file = forms.FileField(
         required=False, label="Thread list file",
         help_text="CSV (thread_id, flow, end_user_id, tags) or JSON. The Assistants API cannot list threads.",
@@ -125,7 +126,7 @@ class BusinessForm(forms.Form):
     tags = forms.MultipleChoiceField(choices=STANDARD_TAGS, required=False, widget=forms.CheckboxSelectMultiple)
     other_tags = forms.CharField(required=False, max_length=400, label="Other tags",
                                  help_text="Comma-separated, e.g. “eu, partner-api”.")
-    owner = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+    owner = SafeModelChoiceField(queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
                                    required=False)
 
     def __init__(self, *args, suggested: str = "", **kwargs) -> None:
