@@ -8,6 +8,7 @@ from django import forms
 from migrator.core import safeinput
 from migrator.core.forms import IdField, SafeModelChoiceField
 from migrator.core.models import Connection
+from migrator.core.services.connection_access import usable
 from migrator.core.status import FlowMode
 from migrator.prompts.models import LabelName
 
@@ -69,6 +70,7 @@ class TryForm(forms.Form):
                              help_text="How the conversation keeps its state if you continue it (the assistant's "
                                        "flow mode by default).")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["connection"].queryset = Connection.objects.order_by("-is_sandbox", "name")
+        # Only the connections this user may try with: choosing another one's id is "not a valid choice".
+        self.fields["connection"].queryset = usable(user, "try")

@@ -15,6 +15,7 @@ from migrator.core.actors import require
 from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
 from migrator.core.services import audit
+from migrator.core.services.connection_access import require_use
 from migrator.inventory.models import ReportedModel
 from migrator.inventory.services.live import SHUTDOWN_NOTE
 
@@ -74,6 +75,7 @@ def _probe(call) -> tuple[bool, str]:
 def test_connection(*, connection: Connection, actor) -> dict[str, Any]:
     """Probe each API, store ``Connection.answers`` and the model list, and return the details."""
     require(actor, "core.change_connection", action="test connections")
+    require_use(actor, connection, "test")
     client = client_for(connection, max_retries=1, timeout=30)
     results: dict[str, dict[str, Any]] = {}
     model_count = 0

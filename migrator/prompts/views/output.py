@@ -106,7 +106,7 @@ def try_version(request: HttpRequest, pk: int) -> HttpResponse:
     version = visible_version(request, pk)
     if not request.user.has_perm("prompts.try_prompt"):
         raise PermissionDenied("You may not try prompt versions.")
-    form = TryForm(request.POST or None, initial={"mode": state_mode_for(version.assistant)})
+    form = TryForm(request.POST or None, initial={"mode": state_mode_for(version.assistant)}, user=request.user)
     if request.method == "POST" and form.is_valid():
         connection = form.cleaned_data["connection"]
         try:

@@ -45,7 +45,7 @@ def _review_context(request: HttpRequest, assistant, version: PromptVersion | No
         "can": abilities(request.user, version),
         "comment_form": CommentForm(),
         "label_form": LabelForm(),
-        "try_form": TryForm(initial={"mode": state_mode_for(assistant)}),
+        "try_form": TryForm(initial={"mode": state_mode_for(assistant)}, user=request.user),
         "tries": selectors.recent_tries(assistant, user=request.user),
     }
     if version is not None:
