@@ -92,3 +92,41 @@ def test_tool_tests_and_live_imports_use_only_connections_the_role_may_use(sandb
 
     with pytest.raises(NotAllowed):
         import_from_connection(connection=connection, actor=product_owner)
+
+
+# --- a connection test during an outage ---------------------------------------------------------------------
+
+def test_a_connection_test_during_an_outage_ends_succeeded_but_records_the_api_as_shut_down(
+        client, make_sandbox, run_queued_jobs, engineer):
+    from migrator.core.models import Connection, Job, JobStatus
+    from migrator.core.services.jobs import start_job
+    from tests.factories import ConnectionFactory
+
+    running = make_sandbox()
+    connection = ConnectionFactory(name="Flaky", base_url=running.base_url)
+    connection.set_api_key(running.api_key)
+    connection.save()
+    never_tested = ConnectionFactory(name="Never tested", base_url=running.base_url)
+    start_job(kind="inventory.test_connection", actor=engineer, params={"connection_id": connection.pk},
+              subject=connection)
+    [ok] = run_queued_jobs()
+    assert ok.status == JobStatus.SUCCEEDED
+    answers_before = Connection.objects.get(pk=connection.pk).answers
+    assert answers_before["assistants"] is True
+
+    running.stop()  # the outage
+    for target in (connection, never_tested):
+        start_job(kind="inventory.test_connection", actor=engineer, params={"connection_id": target.pk},
+                  subject=target)
+    jobs = run_queued_jobs()
+    for job in jobs:
+        assert job.status == JobStatus.FAILED and "could not reach" in job.error, job.error
+    connection.refresh_from_db()
+    never_tested.refresh_from_db()
+    assert connection.answers == answers_before and not connection.assistants_api_gone
+    assert never_tested.answers == {} and not never_tested.assistants_api_gone
+    assert "could not reach" in connection.last_test_error
+    client.force_login(engineer)
+    page = client.get("/inventory/import/").content.decode()
+    assert "shut it down" not in page and "shut down on" not in page
+    assert Job.objects.filter(status=JobStatus.FAILED, kind="inventory.test_connection").count() == 2
