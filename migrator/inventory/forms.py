@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from migrator.core.forms import SafeModelChoiceField
 from migrator.core.models import Connection
 from migrator.core.status import Priority
+from migrator.inventory.archive.reader import current_limits
 from migrator.inventory.services.business import STANDARD_TAGS
 from migrator.inventory.thread_ids import ThreadList, parse_thread_list
 
@@ -67,6 +68,10 @@ class ArchiveImportForm(forms.Form):
             )
         if upload.size == 0:
             raise forms.ValidationError("The file is empty.")
+        limit = current_limits().max_file_bytes
+        if upload.size > limit:
+            raise forms.ValidationError(f"The file is {upload.size:,} bytes; archives of at most {limit:,} bytes "
+                                        "are accepted: split it.")
         return upload
 
 

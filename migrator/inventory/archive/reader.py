@@ -71,6 +71,7 @@ class Record:
     where: str
     thread_hint: str = ""
     run_hint: str = ""
+    within_limits: bool = False  # the archive reader checked depth, strings and numbers already
 
 
 @dataclass
@@ -205,6 +206,7 @@ class ArchiveReader:
     def __iter__(self) -> Iterator[Record | Problem | Header]:
         for item in self._items():
             if isinstance(item, Record):
+                item.within_limits = True
                 self.objects += 1
                 if self.objects > self.limits.max_objects:
                     yield Problem(item.where, f"the archive holds more than {self.limits.max_objects:,} objects, "
