@@ -106,17 +106,34 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_NO_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def _may_break_limits(text: str | bytes, limits: JSONLimits) -> bool:
+    """Cheap, C-speed tests that prove most texts are within the limits without walking the parsed value:
+    fewer brackets than the depth limit, shorter than one string may be, fewer digits than one number may
+    have (or, failing that, no run of that many digits)."""
+    if len(text) > limits.max_string_chars:
+        return True
+    kind = type(text)
+    brackets = text.count("[" if kind is str else b"[") + text.count("{" if kind is str else b"{")
+    if brackets > limits.max_depth:
+        return True
+    without = text.translate(None, b"0123456789") if kind is bytes else text.translate(_NO_DIGITS)
+    if len(text) - len(without) <= limits.max_number_digits:
+        return False
+    run = f"[0-9]{{{limits.max_number_digits + 1}}}"
+    return re.search(run if kind is str else run.encode(), text) is not None
+
+
 def _parse_float(text: str) -> float:
-    if len(text) > 400:  # a float cannot carry more precision; a 5,000-digit one is an attack, not data
-        raise JSONRefused("", f"a number of {len(text):,} characters; at most {MAX_NUMBER_DIGITS} digits are accepted")
-    return float(text)
+    value = float(text)
+    if len(text) > 400 or not math.isfinite(value):  # 1e999 is inf; a float cannot carry 400 digits
+        raise JSONRefused("", f"the number {text[:40]}{'…' if len(text) > 40 else ''} is out of range")
+    return value
 
 
-def _parse_int(text: str) -> int:
-    digits = len(text.lstrip("-"))
-    if digits > MAX_NUMBER_DIGITS:
-        raise JSONRefused("", f"a number with {digits:,} digits; at most {MAX_NUMBER_DIGITS} are accepted")
-    return int(text)
+_DECODER = json.JSONDecoder(parse_constant=_no_constants, parse_float=_parse_float)
 
 
 def loads(text: str | bytes, limits: JSONLimits = DEFAULT_LIMITS) -> Any:
@@ -124,10 +141,16 @@ def loads(text: str | bytes, limits: JSONLimits = DEFAULT_LIMITS) -> Any:
 
     Malformed JSON still raises ``json.JSONDecodeError`` (a ValueError) with its line and column."""
     try:
-        value = json.loads(text, parse_constant=_no_constants, parse_float=_parse_float, parse_int=_parse_int)
+        value = _DECODER.decode(text if isinstance(text, str) else text.decode("utf-8"))
     except RecursionError:
         raise JSONRefused("", f"nested deeper than {limits.max_depth} levels") from None
-    check_value(value, limits)
+    except ValueError as exc:
+        if "digits" in str(exc) and "integer" in str(exc):  # Python's own 4,300-digit conversion limit
+            raise JSONRefused("", f"a number with more than 4,300 digits; at most {limits.max_number_digits} "
+                                  "are accepted") from None
+        raise
+    if _may_break_limits(text, limits):
+        check_value(value, limits)
     return value
 
 

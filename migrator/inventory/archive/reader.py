@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 import math
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -260,9 +261,9 @@ class ArchiveReader:
                 if not text:
                     continue
                 tried += 1
-                try:
-                    value = safeinput.loads(text, self.limits.json)
-                except ValueError:
+                try:  # only the shape matters here; _jsonl applies the limits line by line
+                    value = json.loads(text)
+                except (ValueError, RecursionError):
                     # "{" or "[" alone (a pretty-printed document) or a document cut mid-line
                     if (tried == 1 and not named and first in (b"{", b"[")
                             and (text in (b"{", b"[") or text.endswith((b"{", b"[", b",")))):
@@ -418,8 +419,11 @@ class ArchiveReader:
         try:
             # basic_parse, not parse: ijson's prefixes are O(depth) strings kept per level, O(depth²) memory
             # for a deeply nested document; the walker keeps its own prefix only down to the depth limit.
+            basic = walker.basic
             for event, value in ijson.basic_parse(stream):
-                yield from walker.basic(event, value)
+                out = basic(event, value)  # None for almost every event: no generator per event
+                if out is not None:
+                    yield from out
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             yield Problem(walker.position(), f"the gzip stream ends early or is corrupt ({exc}); the archive is "
                           "truncated and nothing after this point could be read.", kind=walker.open_kind(),
@@ -506,14 +510,14 @@ class _DocumentWalker:
     def open_kind(self) -> str | None:
         return self.stack[0].kind if self.stack else None
 
-    def basic(self, event: str, value: Any) -> Iterator[Record | Problem | Header]:
+    def basic(self, event: str, value: Any) -> Iterable[Record | Problem | Header] | None:
         """One ijson basic event → the prefixed event ijson.parse would give, within the depth limit."""
         if self.overflow:
             if event in _START:
                 self.overflow += 1
             elif event in _END:
                 self.overflow -= 1
-            return
+            return None
         path, prefixes = self.path, self.prefixes
         if event == "map_key":
             parent = prefixes[len(path) - 1] or ""
@@ -525,8 +529,7 @@ class _DocumentWalker:
             prefix = prefixes[len(path)] or ""
             if len(path) >= self.max_path:
                 self.overflow = 1
-                yield from self._too_deep(prefix)
-                return
+                return self._too_deep(prefix)
             if event == "start_map":
                 path.append(None)
                 prefixes.append(None)
@@ -541,7 +544,7 @@ class _DocumentWalker:
             prefix = prefixes[len(path)] or ""
             if event == "number" and isinstance(value, Decimal):
                 value = self._float(prefix, value)
-        yield from self.event(prefix, event, value)
+        return self.event(prefix, event, value)
 
     def _float(self, prefix: str, value: Decimal) -> float | None:
         digits = len(value.as_tuple().digits)
@@ -555,13 +558,13 @@ class _DocumentWalker:
             return None
         return number
 
-    def _too_deep(self, prefix: str) -> Iterator[Problem]:
+    def _too_deep(self, prefix: str) -> list[Problem]:
         reason = f"nested deeper than {self.limits.max_depth} levels"
         if self.stack:
             self.stack[-1].refuse(prefix, reason)
-            return
+            return []
         head = prefix.split(".", 1)[0] or "document"
-        yield Problem(head, f"{reason}; this value was skipped.", kind=SECTIONS.get(head))
+        return [Problem(head, f"{reason}; this value was skipped.", kind=SECTIONS.get(head))]
 
     def _capture_kind(self, prefix: str) -> tuple[bool, str | None, str]:
         """(is a capture point, kind, label) for a ``start_map`` at ``prefix``."""
@@ -581,24 +584,23 @@ class _DocumentWalker:
                 return True, top.children[top.skip], top.skip
         return False, None, ""
 
-    def event(self, prefix: str, event: str, value: Any) -> Iterator[Record | Problem | Header]:
+    def event(self, prefix: str, event: str, value: Any) -> Iterable[Record | Problem | Header] | None:
         if not self.top_kind and event in _START:
             self.top_kind = "map" if event == "start_map" else "array"
         if event == "start_map":
             capture, kind, label = self._capture_kind(prefix)
             if capture:
                 self._push(prefix, kind, label)
-                return
+                return None
         top = self.stack[-1] if self.stack else None
         if top is None:
-            yield from self._outside(prefix, event, value)
-            return
+            return self._outside(prefix, event, value)
         if prefix == top.prefix and event == "map_key" and top.depth == 1:
             top.skip = value if value in top.children else None
             if top.skip:
-                return
+                return None
         elif top.skip and (prefix == f"{top.prefix}.{top.skip}" or prefix.startswith(f"{top.prefix}.{top.skip}.")):
-            return  # the cut-out child array's own wrapper events (list page keys, brackets)
+            return None  # the cut-out child array's own wrapper events (list page keys, brackets)
         if event in _START:
             top.depth += 1
             if top.depth > self.limits.max_depth:
@@ -611,7 +613,8 @@ class _DocumentWalker:
             top.builder.event(event, value)
         if event in _END and top.depth == 0:
             self.stack.pop()
-            yield from self._emit(top)
+            return self._emit(top)
+        return None
 
     def _check_scalar(self, top: _Capture, prefix: str, event: str, value: Any) -> None:
         limits = self.limits
