@@ -27,11 +27,11 @@ def _urls(assistant, flow, version) -> list[str]:
         ("core:dashboard", []), ("core:assistant_list", []), ("core:assistant_detail", [assistant.pk]),
         ("prompts:assistant_prompt", [assistant.pk]), ("prompts:compare", [assistant.pk]),
         ("prompts:edit", [version.pk]), ("prompts:try", [version.pk]),
-        ("flows:assistant_tools", [assistant.pk]), ("flows:assistant_flows", [assistant.pk]),
+        ("tools:assistant_tools", [assistant.pk]), ("flows:assistant_flows", [assistant.pk]),
         ("flows:list", []), ("flows:detail", [flow.slug]), ("flows:token_list", []),
         ("core:job_list", []), ("core:audit_log", []), ("core:system_status", []),
         ("inventory:import", []), ("inventory:connection_list", []), ("inventory:usage", []),
-        ("inventory:model_radar", []),
+        ("inventory:model_radar", []), ("cutover:inbox", []), ("cutover:flow", [flow.slug]),
     ]
     urls = []
     for name, args in names:

@@ -41,8 +41,9 @@ def test_the_apis_405_answers_are_html(served, client, method, path):
 def test_head_is_refused(served, client):
     got = client.get("/api/v1/flows/checkout-help/config", **_auth(served["plaintext"]))
     head = client.head("/api/v1/flows/checkout-help/config", **_auth(served["plaintext"]))
-    assert head.status_code == 200 and head.content == b""
-    assert head["ETag"] == got["ETag"] and head["Content-Length"] == str(len(got.content))
+    assert got.status_code in (200, 409)  # 409 until a cutover is approved: HEAD answers the same either way
+    assert head.status_code == got.status_code and head.content == b""
+    assert head.get("ETag") == got.get("ETag") and head["Content-Length"] == str(len(got.content))
     assert client.head("/api/v1/openapi.json").status_code == 200
     missing = client.head("/api/v1/flows/checkout-help/config")
     assert missing.status_code == 401 and missing.content == b""

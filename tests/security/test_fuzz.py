@@ -172,12 +172,12 @@ def test_every_page_answers_any_query_string_without_a_500(client, admin_user):
     pages = [("core:dashboard", []), ("core:assistant_list", []), ("core:assistant_detail", [assistant.pk]),
              ("prompts:assistant_prompt", [assistant.pk]), ("prompts:compare", [assistant.pk]),
              ("prompts:assistant_code", [assistant.pk]), ("prompts:edit", [version.pk]), ("prompts:try", [version.pk]),
-             ("flows:assistant_tools", [assistant.pk]), ("flows:assistant_flows", [assistant.pk]),
-             ("flows:tool_card", [assistant.pk, "function:f"]), ("flows:tool_gate", [assistant.pk]),
+             ("tools:assistant_tools", [assistant.pk]), ("flows:assistant_flows", [assistant.pk]),
+             ("tools:tool_card", [assistant.pk, "function:f"]), ("tools:tool_gate", [assistant.pk]),
              ("flows:list", []), ("flows:detail", [flow.slug]), ("flows:token_list", []),
              ("core:job_list", []), ("core:audit_log", []), ("core:system_status", []),
              ("inventory:import", []), ("inventory:connection_list", []), ("inventory:usage", []),
-             ("inventory:model_radar", []), ("inventory:assistant_usage", [assistant.pk])]
+             ("inventory:model_radar", []), ("cutover:inbox", []), ("cutover:flow", [flow.slug]), ("inventory:assistant_usage", [assistant.pk])]
     urls = []
     for name, args in pages:
         try:

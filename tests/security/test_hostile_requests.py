@@ -22,7 +22,7 @@ def version():
                                         "tools": [{"type": "function", "name": "f", "parameters": {}}]})
 
 
-@pytest.mark.parametrize("name", ["prompts:assistant_prompt", "prompts:compare", "flows:assistant_tools"])
+@pytest.mark.parametrize("name", ["prompts:assistant_prompt", "prompts:compare", "tools:assistant_tools"])
 def test_nine_requests_answer_500__superscript_digit_in_v(client, admin_user, version, name):
     client.force_login(admin_user)
     url = reverse(name, args=[version.assistant_id])
@@ -34,7 +34,7 @@ def test_nine_requests_answer_500__superscript_digit_in_v(client, admin_user, ve
 
 def test_nine_requests_answer_500__superscript_digit_on_a_tool_card(client, admin_user, version):
     client.force_login(admin_user)
-    url = reverse("flows:tool_card", args=[version.assistant_id, "function:f"])
+    url = reverse("tools:tool_card", args=[version.assistant_id, "function:f"])
     for query in ({"v": SUPERSCRIPT_TWO}, {"connection": SUPERSCRIPT_TWO}, {"connection": TWENTY_FIVE_DIGITS}):
         assert client.get(url, query).status_code < 500, query
 
