@@ -121,13 +121,20 @@ def test_parse_int_never_raises_and_stays_in_range(raw):
 # --- every form ------------------------------------------------------------------------------------------------
 
 def _form_classes() -> list[type[django_forms.Form]]:
-    from migrator.core import forms as core_forms
-    from migrator.flows import forms as flow_forms
-    from migrator.inventory import forms as inventory_forms
-    from migrator.prompts import forms as prompt_forms
+    import importlib
+    import pkgutil
+
+    import migrator
 
     found = []
-    for module in (core_forms, flow_forms, inventory_forms, prompt_forms):
+    modules = []
+    for info in pkgutil.iter_modules(migrator.__path__):
+        if info.ispkg and info.name != "sandbox":
+            try:
+                modules.append(importlib.import_module(f"migrator.{info.name}.forms"))
+            except ModuleNotFoundError:
+                continue
+    for module in modules:
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, django_forms.BaseForm) and value.__module__ == \
                     module.__name__:
