@@ -130,3 +130,13 @@ def test_a_connection_test_during_an_outage_ends_succeeded_but_records_the_api_a
     page = client.get("/inventory/import/").content.decode()
     assert "shut it down" not in page and "shut down on" not in page
     assert Job.objects.filter(status=JobStatus.FAILED, kind="inventory.test_connection").count() == 2
+
+
+def test_every_connection_action_names_a_real_permission():
+    from django.contrib.auth.models import Permission
+
+    from migrator.core.services.connection_access import ACTIONS, USE_ANY
+
+    for perm in {p for p, _label in ACTIONS.values()} | {USE_ANY}:
+        app_label, codename = perm.split(".")
+        assert Permission.objects.filter(content_type__app_label=app_label, codename=codename).exists(), perm

@@ -25,7 +25,7 @@ USE_ANY = "core.change_connection"
 # action → (the permission that action needs, what it is called in messages)
 ACTIONS: dict[str, tuple[str, str]] = {
     "try": ("prompts.try_prompt", "try prompt versions"),
-    "tool_test": ("flows.run_tool_test", "test tools"),
+    "tool_test": ("tools.run_tool_test", "test tools"),
     "import": ("inventory.import_assistants", "import assistants"),
     "export": ("inventory.import_assistants", "export assistants"),
     "test": ("core.change_connection", "test connections"),
