@@ -119,3 +119,13 @@ def test_key_rotation_with_multifernet(settings, capsys):
     assert Connection.objects.get(name="Second").get_api_key() == "sk-second-key-5678"
     with pytest.raises(crypto.SecretUnreadable):
         Connection.objects.get(name="Stray").get_api_key()
+
+
+def test_an_installation_from_before_the_generated_key_gets_its_sandbox_key_stored_again(settings):
+    from migrator.core.services.connections import ensure_sandbox_connection
+
+    settings.MIGRATOR_ENCRYPTION_KEYS = ["an-old-development-constant-" + "x" * 40]
+    stale = ensure_sandbox_connection(base_url="http://127.0.0.1:9/v1", api_key="sk-sandbox")
+    settings.MIGRATOR_ENCRYPTION_KEYS = [crypto.Fernet.generate_key().decode()]  # the new per-install key
+    fresh = ensure_sandbox_connection(base_url="http://127.0.0.1:9/v1", api_key="sk-sandbox")
+    assert fresh.pk == stale.pk and fresh.get_api_key() == "sk-sandbox"
