@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from migrator.env import env_bool, env_choice, env_int, env_list, env_str, parse_database_url
+from migrator.localsecrets import local_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("MIGRATOR_DATA_DIR", str(BASE_DIR / "var")))
@@ -19,7 +21,7 @@ _secret = env_str("SECRET_KEY", "")
 if not _secret:
     if not DEBUG and not TESTING:
         raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off (set DEBUG=true for local use).")
-    _secret = "insecure-dev-key-only-for-local-debug-use-0123456789abcdefghijklmnopqrstuvwxyz"
+    _secret = local_secret(DATA_DIR, "secret_key")  # generated per installation, kept under the data dir
 SECRET_KEY = _secret
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if (DEBUG or TESTING) else [])
@@ -35,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",  # serves its Swagger UI assets locally (no CDN) for /api/v1/docs
+    "axes",  # login throttling
     "migrator.core",
     "migrator.inventory",
     "migrator.prompts",
@@ -60,7 +63,44 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "migrator.core.middleware.ServiceErrorMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page (429)
+    "csp.middleware.CSPMiddleware",
 ]
+
+# --- Content-Security-Policy (django-csp) ---
+# Scripts only from our own static files: no inline <script>, no on*= handlers, no eval (htmx runs with
+# allowEval off). Inline style *attributes* stay allowed (templates use a few for layout); <style> elements
+# and styles from elsewhere do not. /api/v1/docs (Swagger UI) gets the same policy plus data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Login throttling (django-axes) ---
+# After AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out for
+# AXES_COOLOFF_MINUTES (even the right password is refused meanwhile); a success resets the count. Locking by
+# username *and* address keeps one attacker from locking a colleague out from everywhere.
+AUTHENTICATION_BACKENDS = [
+    "migrator.core.auth.ThrottledLogins",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "migrator.urls"
 WSGI_APPLICATION = "migrator.wsgi.application"
@@ -144,13 +184,18 @@ if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Encryption at rest for connection API keys ---
-# A urlsafe base64 Fernet key, or any passphrase (stretched with a KDF). Falls back to SECRET_KEY only
-# in DEBUG/testing so a production deployment never silently ties key encryption to the session secret.
+# A urlsafe base64 Fernet key, or a long passphrase (stretched with a KDF). Several, comma-separated and
+# newest first, during a key rotation: the first encrypts, all decrypt (MultiFernet), and
+# `manage.py rotate_keys` re-encrypts every stored key with the first. `check --deploy` rejects weak keys.
+# Without the variable (DEBUG/testing only) each installation generates its own key under the data dir.
 MIGRATOR_ENCRYPTION_KEY = env_str("MIGRATOR_ENCRYPTION_KEY", "")
 if not MIGRATOR_ENCRYPTION_KEY:
     if not DEBUG and not TESTING:
         raise ImproperlyConfigured("MIGRATOR_ENCRYPTION_KEY is required when DEBUG is off (it encrypts API keys).")
-    MIGRATOR_ENCRYPTION_KEY = SECRET_KEY
+    MIGRATOR_ENCRYPTION_KEY = local_secret(DATA_DIR, "encryption_key", kind="fernet")
+MIGRATOR_ENCRYPTION_KEYS = [key.strip() for key in MIGRATOR_ENCRYPTION_KEY.split(",") if key.strip()]
+if not MIGRATOR_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured("MIGRATOR_ENCRYPTION_KEY holds no key (only commas and spaces).")
 
 # --- Celery: Redis when it answers, otherwise an embedded filesystem broker with a real worker ---
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")

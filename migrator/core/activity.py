@@ -274,3 +274,13 @@ def _connection_updated(e: EventView) -> SafeString:
     changed = sorted(k for k in set(e.before) | set(e.after) if e.before.get(k) != e.after.get(k))
     what = ", ".join(c.replace("_", " ") for c in changed) or "its settings"
     return say("{actor} changed {what} of the connection {obj}.", actor=e.actor, what=what, obj=e.obj)
+
+
+@register("migrator.connection.keys_rotated")
+def _connection_keys_rotated(e: EventView) -> SafeString:
+    names = e.data.get("connections") or []
+    unreadable = e.data.get("unreadable") or []
+    tail = format_html("; {} could not be read and must be entered again", ", ".join(unreadable)) if unreadable \
+        else EMPTY
+    return say("{actor} re-encrypted the stored API keys of {count} connection(s) with the newest encryption "
+               "key{tail}.", actor=e.actor, count=len(names), tail=tail)

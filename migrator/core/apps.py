@@ -13,7 +13,7 @@ class CoreConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from migrator import celery  # noqa: F401
-        from migrator.core import roles, worker  # noqa: F401 - worker connects Celery signals
+        from migrator.core import checks, roles, worker  # noqa: F401 - worker connects Celery signals; checks registers
 
         autodiscover_modules("jobs")  # each app's job kinds register themselves with @job_handler
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="migrator.core.roles.sync")

@@ -2,8 +2,48 @@ from __future__ import annotations
 
 from django import forms
 
+from migrator.core import safeinput
 from migrator.core.models import JobStatus
 from migrator.core.status import MigrationStatus, Priority
+
+MAX_ID = 10**safeinput.MAX_INT_PARAM_DIGITS - 1
+
+
+class IdField(forms.IntegerField):
+    """A database id from a form or query string: a positive integer any id column can hold (a 25-digit
+    number would overflow the database driver instead of failing validation)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(**kwargs)
+
+
+class _SafePk:
+    """Refuses a submitted value that cannot be an id before it reaches the database."""
+
+    def _refuse_unless_id(self, value) -> None:
+        if getattr(self, "to_field_name", None) is None and isinstance(value, str) and value.strip() \
+                and safeinput.parse_int(value, low=1) is None:
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                        params={"value": value[:40]})
+
+
+class SafeModelChoiceField(_SafePk, forms.ModelChoiceField):
+    def to_python(self, value):
+        self._refuse_unless_id(value)
+        return super().to_python(value)
+
+
+class SafeModelMultipleChoiceField(_SafePk, forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        for item in value or ():
+            try:
+                self._refuse_unless_id(item)
+            except forms.ValidationError:
+                raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice",
+                                            params={"value": str(item)[:40]}) from None
+        return super()._check_values(value)
 
 SORTS = {
     "name": ("name", "Name"),

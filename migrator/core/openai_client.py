@@ -16,7 +16,12 @@ from django.conf import settings
 if TYPE_CHECKING:
     from migrator.core.models import Connection
 
-_KEY_PATTERN = re.compile(r"(sk-[A-Za-z0-9_\-]{3})[A-Za-z0-9_\-]+")
+# No part of a key is ever shown: not a prefix, not OpenAI's masked "sk-ab****1234" (its last four characters
+# narrow a key down), not whatever a server echoes after "API key provided:".
+_KEY_PATTERN = re.compile(r"\b(?:sk|rk|sess)-[A-Za-z0-9_\-]{4,}")
+_MASKED_PATTERN = re.compile(r"[A-Za-z0-9_\-]*\*{3,}[A-Za-z0-9_\-]*")
+_PROVIDED_PATTERN = re.compile(r"(API key provided:?\s*)[^\s.,;]+", re.IGNORECASE)
+HIDDEN = "[key hidden]"
 
 
 def client_for(connection: Connection, *, max_retries: int | None = None, timeout: float | None = None) -> openai.OpenAI:
@@ -50,8 +55,14 @@ def make_client(
     )
 
 
-def redact(text: str) -> str:
-    return _KEY_PATTERN.sub(r"\1…", text)
+def redact(text: str, *secrets: str) -> str:
+    """``text`` without any API key in it (and without the given ``secrets``, when known)."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, HIDDEN)
+    text = _PROVIDED_PATTERN.sub(lambda m: m.group(1) + HIDDEN, text)
+    text = _MASKED_PATTERN.sub(HIDDEN, text)
+    return _KEY_PATTERN.sub(HIDDEN, text)
 
 
 def describe_error(exc: BaseException, *, where: str = "") -> str:

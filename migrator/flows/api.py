@@ -216,8 +216,9 @@ def get_flow_config(
 
     - 304 when `If-None-Match` names the current ETag (no body);
     - 401 for a missing, malformed, unknown or revoked token (with `WWW-Authenticate`);
-    - 403 when the token is limited to other flows;
-    - 404 for an unknown flow;
+    - 403 when the token is limited to other flows (also for unknown slugs: a limited token cannot tell them
+      apart);
+    - 404 for an unknown flow (tokens for every flow);
     - 409 when the flow has nothing to serve yet (no mode chosen, or never cut over: `not_cut_over`).
 
     Pass a subject (`X-Migrator-Subject` header or `?subject=`) so a ramping cutover assigns it stickily; the
@@ -227,14 +228,17 @@ def get_flow_config(
     # Anything that cannot be a slug (NUL bytes, slashes, overlong) is simply not found: it never reaches the
     # database, which would reject some of it (PostgreSQL refuses NUL) with an error instead of a 404.
     is_slug = len(slug) <= 100 and _SLUG_SHAPE.fullmatch(slug) is not None
+    shown = slug[:100].encode("unicode_escape").decode()
     flow = served_cache.load_flow(slug, token.pk) if is_slug else None
+    # A token limited to some flows gets one answer for every other slug, existing or not: it must not be able
+    # to list the other flows by trying names.
+    if (flow is not None and not served_cache.token_may_read(flow)) or (flow is None and token.flows.exists()):
+        traffic.record(token_id=token.pk)
+        return error(403, "token_not_allowed", f"This token may not read a flow '{shown}'; it reads only the "
+                                               "flows it was created for.")
     if flow is None:
         traffic.record(token_id=token.pk)
-        return error(404, "flow_not_found", f"There is no flow with the slug '{slug[:100].encode('unicode_escape').decode()}'.")
-    if not served_cache.token_may_read(flow):
-        traffic.record(token_id=token.pk)
-        return error(403, "token_not_allowed", f"This token may not read flow '{flow.slug}'; ask for a token that "
-                                               "includes it.")
+        return error(404, "flow_not_found", f"There is no flow with the slug '{shown}'.")
     who = (x_migrator_subject or subject or "")[:500] or None
     # While nothing the answer depends on changed (the fingerprint), the ETag this process served last time is
     # still the answer: a matching If-None-Match is a 304 without building the configuration again.

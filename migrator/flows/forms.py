@@ -5,6 +5,7 @@ import re
 from django import forms
 from django.utils.text import slugify
 
+from migrator.core.forms import IdField
 from migrator.core.models import Flow
 from migrator.core.status import FlowMode, FlowStatus
 from migrator.flows.services.flows import SLUG_RE
@@ -58,7 +59,7 @@ class FlowFilterForm(forms.Form):
     q = forms.CharField(required=False, label="Search")
     status = forms.ChoiceField(choices=[("", "Any status"), *FlowStatus.choices], required=False)
     mode = forms.ChoiceField(choices=[("", "Any mode"), ("none", "Not chosen"), *FlowMode.choices], required=False)
-    assistant = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    assistant = IdField(required=False, widget=forms.HiddenInput)
 
 
 class TokenCreateForm(forms.Form):

@@ -59,6 +59,13 @@ def tested(e: EventView) -> SafeString:
                good=", ".join(good) or "no API", tail=tail)
 
 
+@register("migrator.connection.test_failed")
+def test_failed(e: EventView) -> SafeString:
+    apis = ", ".join(e.data.get("unreachable") or []) or "its APIs"
+    return say("{actor} tested the connection {obj}, but could not reach {apis}; nothing was recorded about them.",
+               actor=e.actor, obj=e.obj, apis=apis)
+
+
 # Job parameters and results of the inventory's job kinds (migrator.core.jobreports). ----------------------------
 def _connection_link(job) -> SafeString:
     from django.urls import reverse

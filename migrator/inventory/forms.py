@@ -5,8 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from migrator.core.forms import SafeModelChoiceField
 from migrator.core.models import Connection
 from migrator.core.status import Priority
+from migrator.inventory.archive.reader import current_limits
 from migrator.inventory.services.business import STANDARD_TAGS
 from migrator.inventory.thread_ids import ThreadList, parse_thread_list
 
@@ -66,11 +68,15 @@ class ArchiveImportForm(forms.Form):
             )
         if upload.size == 0:
             raise forms.ValidationError("The file is empty.")
+        limit = current_limits().max_file_bytes
+        if upload.size > limit:
+            raise forms.ValidationError(f"The file is {upload.size:,} bytes; archives of at most {limit:,} bytes "
+                                        "are accepted: split it.")
         return upload
 
 
 class LiveImportForm(forms.Form):
-    connection = forms.ModelChoiceField(queryset=Connection.objects.order_by("name"), empty_label=None)
+    connection = SafeModelChoiceField(queryset=Connection.objects.order_by("name"), empty_label=None)
     thread_file = forms.FileField(
         required=False, label="Thread list file",
         help_text="CSV (thread_id, flow, end_user_id, tags) or JSON. The Assistants API cannot list threads.",
@@ -125,7 +131,7 @@ class BusinessForm(forms.Form):
     tags = forms.MultipleChoiceField(choices=STANDARD_TAGS, required=False, widget=forms.CheckboxSelectMultiple)
     other_tags = forms.CharField(required=False, max_length=400, label="Other tags",
                                  help_text="Comma-separated, e.g. “eu, partner-api”.")
-    owner = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+    owner = SafeModelChoiceField(queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
                                    required=False)
 
     def __init__(self, *args, suggested: str = "", **kwargs) -> None:

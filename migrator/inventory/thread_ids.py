@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from migrator.core import safeinput
 from migrator.inventory.archive.validate import Rejected, clean_thread_info
 
 COLUMNS = ("thread_id", "flow", "end_user_id", "tags", "assistant_id")
@@ -106,9 +106,9 @@ def _add(result: ThreadList, entry: dict[str, Any], where: str, line: int, seen:
 
 def _parse_json(text: str, result: ThreadList) -> None:
     try:
-        value = json.loads(text)
+        value = safeinput.loads(text)
     except ValueError as exc:
-        result.errors.append(f"the thread list is not valid JSON ({exc}).")
+        result.errors.append(f"the thread list is not valid JSON ({safeinput.describe(exc)}).")
         return
     if isinstance(value, dict):
         for key in ("thread_ids", "threads", "data"):

@@ -5,7 +5,10 @@ from typing import Any
 
 from django import forms
 
+from migrator.core import safeinput
+from migrator.core.forms import IdField, SafeModelChoiceField
 from migrator.core.models import Connection
+from migrator.core.services.connection_access import usable
 from migrator.core.status import FlowMode
 from migrator.prompts.models import LabelName
 
@@ -28,11 +31,13 @@ class ConfigForm(forms.Form):
     def clean_config(self) -> dict[str, Any]:
         text = self.cleaned_data["config"]
         try:
-            value = json.loads(text)
+            value = safeinput.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(
                 f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
             ) from None
+        except ValueError as exc:  # over a limit (depth, number or string size): say where
+            raise forms.ValidationError(f"This configuration cannot be accepted: {safeinput.describe(exc)}.") from None
         if not isinstance(value, dict):
             raise forms.ValidationError("The configuration must be a JSON object ({…}).")
         return value
@@ -44,7 +49,7 @@ class CommentForm(forms.Form):
 
 class LabelForm(forms.Form):
     label = forms.ChoiceField(choices=LabelName.choices)
-    version = forms.IntegerField(min_value=1, label="Version number")
+    version = IdField(label="Version number")
     reason = forms.CharField(required=False, max_length=500)
 
 
@@ -57,7 +62,7 @@ class StrictChoiceForm(forms.Form):
 class TryForm(forms.Form):
     input = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=20_000, label="Sample input",
                             help_text="Sent as input together with this version's configuration.")
-    connection = forms.ModelChoiceField(queryset=Connection.objects.none(), required=False,
+    connection = SafeModelChoiceField(queryset=Connection.objects.none(), required=False,
                                         empty_label="Sandbox (default)",
                                         help_text="Real connections are billed; the sandbox is free.")
 
@@ -65,6 +70,7 @@ class TryForm(forms.Form):
                              help_text="How the conversation keeps its state if you continue it (the assistant's "
                                        "flow mode by default).")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["connection"].queryset = Connection.objects.order_by("-is_sandbox", "name")
+        # Only the connections this user may try with: choosing another one's id is "not a valid choice".
+        self.fields["connection"].queryset = usable(user, "try")

@@ -19,6 +19,7 @@ from migrator.core.actors import SYSTEM, SystemActor, label_of, may, system, use
 from migrator.core.confighash import config_hash
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.services import NotAllowed, ServiceError, audit
+from migrator.core.services.connection_access import require_use
 from migrator.core.services.jobs import start_job
 from migrator.core.services.status import apply_outcome
 from migrator.core.signals import approved_version_changed
@@ -400,6 +401,7 @@ def start_try(*, version_id: int, actor, input_text: str, connection_id: int | N
         from migrator.core.services.connections import ensure_sandbox_connection
 
         connection = ensure_sandbox_connection()
+    require_use(actor, connection, "try")
     return start_job(
         kind=TRY_JOB_KIND, actor=actor, subject=version.assistant,
         subject_label=f"{version.assistant.display_name} v{version.number}",

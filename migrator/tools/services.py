@@ -10,6 +10,7 @@ from django.utils import timezone
 from migrator.core.actors import SYSTEM, require, user_or_none
 from migrator.core.models import Assistant, Connection, Flow, Job
 from migrator.core.services import ServiceError, audit
+from migrator.core.services.connection_access import require_use
 from migrator.core.services.connections import ensure_sandbox_connection
 from migrator.core.services.jobs import start_job
 from migrator.tools import toolset
@@ -49,6 +50,7 @@ def start_tool_test(*, assistant_id: int, tool_key: str, actor, connection_id: i
     if row is None:
         raise ServiceError(f"{assistant.display_name} has no tool {tool_key!r} in its current configuration.")
     connection = resolve_connection(connection_id)
+    require_use(actor, connection, "tool_test")
     params = {
         "assistant_id": assistant.pk,
         "tool_key": row.key,
@@ -101,6 +103,7 @@ def start_resource_check(*, assistant_id: int, actor, connection_id: int | None 
     if assistant is None:
         raise ServiceError(f"Assistant #{assistant_id} does not exist.")
     connection = resolve_connection(connection_id)
+    require_use(actor, connection, "tool_test")
     return start_job(
         kind="tools.check_resources",
         actor=actor,

@@ -19,6 +19,7 @@ from typing import Any
 
 import openai
 
+from migrator.core import safeinput
 from migrator.core.openai_client import describe_error
 from migrator.tools.models import ResourceState, ToolTestStatus
 from migrator.tools.samples import sample_for, validation_errors
@@ -215,9 +216,10 @@ class ToolTester:
         self._check("Forced call", True, f"the model called {name} (call_id {call.call_id}).")
 
         try:
-            arguments = json.loads(call.arguments or "{}")
-        except json.JSONDecodeError as exc:
-            self._fail("Arguments are JSON", f"the arguments are not valid JSON ({exc.msg}): {call.arguments[:200]}")
+            arguments = safeinput.loads(call.arguments or "{}")
+        except ValueError as exc:
+            self._fail("Arguments are JSON", f"the arguments are not valid JSON ({safeinput.describe(exc)}): "
+                       f"{call.arguments[:200]}")
         self.details["arguments"] = arguments
         if params:
             errors = validation_errors(arguments, params)

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
+from migrator.core import safeinput
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.models.job import JOB_FINISHED
 from migrator.core.navigation import assistant_tabs
@@ -26,8 +27,9 @@ from migrator.tools.models import ResourceKind, ToolTestResult
 def chosen_connection(raw: str | None) -> Connection | None:
     """The connection picked on the page, else the Sandbox connection if it exists (pages never create it;
     starting a test does)."""
-    if raw and str(raw).isdigit():
-        found = Connection.objects.filter(pk=int(raw)).first()
+    pk = safeinput.parse_int(raw, low=1)  # "²".isdigit() is True but int("²") fails; 25 digits overflow
+    if pk is not None:
+        found = Connection.objects.filter(pk=pk).first()
         if found:
             return found
     return Connection.objects.filter(is_sandbox=True).order_by("pk").first()

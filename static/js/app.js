@@ -27,3 +27,22 @@ document.body?.addEventListener("notify", (event) => {
   div.textContent = event.detail.message || event.detail.value || "";
   box.prepend(div);
 });
+
+// Instead of inline handlers (the Content-Security-Policy forbids them):
+// <select data-autosubmit> submits its form on change; <button data-toggle-open="#id"> toggles .open.
+document.addEventListener("change", (event) => {
+  const field = event.target.closest("[data-autosubmit]");
+  if (field?.form) field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit();
+});
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest("[data-toggle-open]");
+  if (!toggle) return;
+  document.querySelector(toggle.dataset.toggleOpen)?.classList.toggle("open");
+});
+// <a data-history-back href="/fallback/">: back in history when there is one, else the link.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("[data-history-back]");
+  if (!link || window.history.length < 2) return;
+  event.preventDefault();
+  window.history.back();
+});

@@ -50,6 +50,10 @@ OWNED: dict[str, str | set[str]] = {
     # Django's own: roles are granted by adding users to the role groups here (README, "Production").
     "auth.User": set(),
     "auth.Group": set(),
+    # django-axes (login throttling): its admin shows every field read-only; deleting an attempt unlocks.
+    "axes.AccessAttempt": set(),
+    "axes.AccessLog": set(),
+    "axes.AccessFailureLog": set(),
 }
 
 

@@ -11,7 +11,6 @@ from django.db import IntegrityError
 
 from migrator.core.models import Assistant
 from migrator.core.services import ServiceError
-from migrator.inventory.archive import reader as reader_module
 from migrator.inventory.models import LegacyMessage, LegacyThread
 from migrator.inventory.services import sql
 from migrator.inventory.services.imports import import_archive
@@ -138,7 +137,7 @@ def test_unknown_tool_types_are_rejected_but_v1_retrieval_is_kept(tmp_path, engi
     assert list(Assistant.objects.values_list("legacy_id", flat=True)) == ["asst_0002"]
 
 
-def test_huge_text_is_rejected_and_oversized_lines_are_skipped(tmp_path, engineer, monkeypatch):
+def test_huge_text_is_rejected_and_oversized_lines_are_skipped(tmp_path, engineer, settings):
     objs = [a.assistant(1, instructions="x" * 256_001), a.message("thread_h", 0, text="y" * 1_000_001),
             a.assistant(2, instructions="z" * 256_000)]
     report = import_archive(path=a.write_jsonl(tmp_path / "h.jsonl", objs), actor=engineer)
@@ -147,7 +146,7 @@ def test_huge_text_is_rejected_and_oversized_lines_are_skipped(tmp_path, enginee
     assert errors[1][0].endswith("field content") and "1,000,001 characters" in errors[1][1]
     assert list(Assistant.objects.values_list("legacy_id", flat=True)) == ["asst_0002"]
 
-    monkeypatch.setattr(reader_module, "MAX_LINE_BYTES", 4096)
+    settings.ARCHIVE_LIMITS = {"max_line_bytes": 4096}
     path = a.write_jsonl(tmp_path / "big.jsonl", [a.message("thread_h", 1, text="q" * 10_000), a.assistant(3)])
     report = import_archive(path=path, actor=engineer)
     (where, message), = _errors(report)

@@ -16,7 +16,6 @@ import logging
 import os
 import socket
 import threading
-import traceback
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -31,6 +30,7 @@ from migrator.core.jobs.context import JobCancelled, JobContext
 from migrator.core.jobs.queues import installation_id
 from migrator.core.jobs.registry import registry
 from migrator.core.models import Job, JobStatus
+from migrator.core.openai_client import redact
 from migrator.core.services import ServiceError, audit
 
 logger = logging.getLogger(__name__)
@@ -127,8 +127,10 @@ def execute_job(job_id: int, *, token: str | None = None, worker: str = "") -> J
             outcome = {"status": JobStatus.FAILED, "error": str(exc)}
         except Exception as exc:
             logger.exception("job %s crashed", job_id)
-            ctx.log("Failed with an unexpected error:\n" + traceback.format_exc(limit=8)[-4000:])
-            outcome = {"status": JobStatus.FAILED, "error": f"Unexpected error: {type(exc).__name__}: {exc}"}
+            # The traceback (server paths, code) goes to the server log only; the job page says what failed.
+            ctx.log(f"Failed with an unexpected error ({type(exc).__name__}); the details are in the server log.")
+            outcome = {"status": JobStatus.FAILED,
+                       "error": f"Unexpected error: {type(exc).__name__}: {redact(str(exc))[:500]}"}
         else:
             outcome = {"status": JobStatus.SUCCEEDED, "result": result}
     finish(job_id, **outcome)

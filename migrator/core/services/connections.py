@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
+from migrator.core import crypto
 from migrator.core.actors import may, system, user_or_none
 from migrator.core.models import Connection
 from migrator.core.services import NotAllowed, audit
@@ -57,12 +58,21 @@ def save_connection(
     return connection
 
 
+def _stored_key(connection: Connection) -> str | None:
+    """The stored key, or None when no configured encryption key reads it (an installation from before its
+    key was generated per installation): the sandbox key is then simply stored again."""
+    try:
+        return connection.get_api_key()
+    except crypto.SecretUnreadable:
+        return None
+
+
 def ensure_sandbox_connection(*, base_url: str | None = None, api_key: str | None = None) -> Connection:
     """The "Sandbox" connection that `make run` and the demo use (idempotent)."""
     existing = Connection.objects.filter(name="Sandbox").first()
     url = (base_url or settings.SANDBOX_URL).rstrip("/")
     key = api_key or settings.SANDBOX_API_KEY
-    if existing and existing.base_url == url and existing.has_api_key and existing.get_api_key() == key:
+    if existing and existing.base_url == url and existing.has_api_key and _stored_key(existing) == key:
         return existing
     return save_connection(
         actor=system("sandbox_setup", "sandbox set-up"), name="Sandbox", base_url=url, api_key=key, connection=existing, is_sandbox=True

@@ -158,6 +158,10 @@ def change_assistant_status(*, assistant_id: int, to: str, actor, reason: str = 
 def change_flow_status(*, flow_id: int, to: str, actor, reason: str = "") -> tuple[Flow, bool]:
     """A manual move of a flow (block, unblock). Needs its permission and a reason."""
     check_actor(actor)
+    # Permission first: someone who may make no manual move at all gets 403, and learns nothing about the
+    # flow's state from a 422 ("cannot be moved by hand from …").
+    if not any(may(actor, t.permission) for t in FLOW_TRANSITIONS if t.manual):
+        raise NotAllowed("You may not change a flow's status by hand.")
     if to not in FlowStatus.values:
         raise InvalidTransition(f"Unknown flow status {to!r}.")
     reason = (reason or "").strip()

@@ -12,16 +12,22 @@ could not be read: a broken line, a truncated file). It never touches the databa
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
+import math
 import re
+import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
 import ijson
+
+from migrator.core import safeinput
 
 FORMAT_NAME = "migrator.assistants-archive"
 FORMAT_VERSION = 1
@@ -66,6 +72,7 @@ class Record:
     where: str
     thread_hint: str = ""
     run_hint: str = ""
+    within_limits: bool = False  # the archive reader checked depth, strings and numbers already
 
 
 @dataclass
@@ -100,28 +107,97 @@ class _Progress:
             return self.total
 
 
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """What one archive may hold; anything beyond is refused where it is found (docs/export-format.md#limits).
+
+    Per object (only that object is rejected): nesting depth, string length, number size. Per archive (the
+    import stops there, keeping everything read before): file size, uncompressed size, lines, objects."""
+
+    max_file_bytes: int = 4 * 1024**3  # on disk (compressed, for gzip)
+    max_uncompressed_bytes: int = 16 * 1024**3  # after gunzip: a 1 GiB gzip bomb of zeros stops here
+    max_line_bytes: int = MAX_LINE_BYTES
+    max_lines: int = 50_000_000
+    max_objects: int = 50_000_000
+    max_depth: int = safeinput.MAX_DEPTH  # of one object, counted from the object itself
+    max_string_chars: int = safeinput.MAX_STRING_CHARS
+    max_number_digits: int = safeinput.MAX_NUMBER_DIGITS
+
+    @property
+    def json(self) -> safeinput.JSONLimits:
+        return safeinput.JSONLimits(max_depth=self.max_depth, max_string_chars=self.max_string_chars,
+                                    max_number_digits=self.max_number_digits)
+
+
+DEFAULT_LIMITS = ArchiveLimits()
+
+
+def current_limits() -> ArchiveLimits:
+    """The defaults, with any overrides from the ``ARCHIVE_LIMITS`` setting (a dict of field → value)."""
+    from django.conf import settings
+
+    overrides = getattr(settings, "ARCHIVE_LIMITS", None) or {}
+    return dataclasses.replace(DEFAULT_LIMITS, **overrides) if overrides else DEFAULT_LIMITS
+# Numbers longer than this cannot even be tokenized in a JSON document (Python refuses to convert them); in
+# JSON Lines they only cost their line. Converting 100,000 digits takes about a millisecond.
+PARSE_DIGITS = 100_000
+# Wrapper levels an archive may add around objects (a section, a list page, its data array, ...).
+_WRAPPER_DEPTH = 8
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Bounded:
+    """A read-only stream that stops after ``limit`` bytes (the uncompressed size limit)."""
+
+    def __init__(self, inner: IO[bytes], limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+        self.count = 0
+
+    def _account(self, data: bytes) -> bytes:
+        self.count += len(data)
+        if self.count > self.limit:
+            raise _TooLarge
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        return self._account(self.inner.read(size))
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._account(self.inner.readline(size))
+
+
 class ArchiveReader:
     """``for item in ArchiveReader(path): ...``; ``progress.done``/``progress.total`` track bytes."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, limits: ArchiveLimits | None = None) -> None:
         self.path = Path(path)
+        self.limits = limits = limits or current_limits()
         if not self.path.is_file():
             raise ArchiveError(f"{self.path.name}: no such file.")
         self.size = self.path.stat().st_size
         if self.size == 0:
             raise ArchiveError(f"{self.path.name} is empty.")
+        if self.size > limits.max_file_bytes:
+            raise ArchiveError(f"{self.path.name} is {self.size:,} bytes; archives of at most "
+                               f"{limits.max_file_bytes:,} bytes are accepted: split it.")
         with self.path.open("rb") as fh:
             self.gzipped = fh.read(2) == b"\x1f\x8b"
         self._raw: IO[bytes] | None = None
         self.progress: _Progress | None = None
         self.header: dict[str, Any] = {}
+        self.objects = 0
 
-    def _open(self) -> IO[bytes]:
+    def _open(self) -> _Bounded:
         if self._raw is not None:
             self._raw.close()
         self._raw = self.path.open("rb")
         self.progress = _Progress(self._raw, self.size)
-        return gzip.GzipFile(fileobj=self._raw, mode="rb") if self.gzipped else self._raw
+        inner = gzip.GzipFile(fileobj=self._raw, mode="rb") if self.gzipped else self._raw
+        return _Bounded(inner, self.limits.max_uncompressed_bytes)
 
     def close(self) -> None:
         if self._raw is not None:
@@ -129,6 +205,18 @@ class ArchiveReader:
             self._raw = None
 
     def __iter__(self) -> Iterator[Record | Problem | Header]:
+        for item in self._items():
+            if isinstance(item, Record):
+                item.within_limits = True
+                self.objects += 1
+                if self.objects > self.limits.max_objects:
+                    yield Problem(item.where, f"the archive holds more than {self.limits.max_objects:,} objects, "
+                                  "the most one import reads; nothing from here on was read: split the archive.",
+                                  kind=item.kind, fatal=True)
+                    return
+            yield item
+
+    def _items(self) -> Iterator[Record | Problem | Header]:
         try:
             stream = self._open()
             try:
@@ -139,43 +227,77 @@ class ArchiveReader:
             if first is None:
                 yield Problem("start of file", "the archive holds no JSON at all (only whitespace).", fatal=True)
                 return
-            stream = self._open()
-            if first == b"{" and self._looks_like_jsonl(stream):
+            if self._looks_like_jsonl(self._open(), first):
                 yield from self._jsonl(self._open())
             else:
                 yield from self._document(self._open())
+        except _TooLarge:
+            yield Problem("end of what was read", f"the archive uncompresses to more than "
+                          f"{self.limits.max_uncompressed_bytes:,} bytes, the most one import reads; nothing after "
+                          "this point was read: split the archive.", fatal=True)
         finally:
             self.close()
 
     # --- JSON Lines ---------------------------------------------------------------------------------
-    def _looks_like_jsonl(self, stream: IO[bytes]) -> bool:
-        """JSON Lines when the first line is a complete JSON object on its own."""
+    SNIFF_LINES = 64
+
+    def _looks_like_jsonl(self, stream: IO[bytes], first: bytes) -> bool:
+        """JSON Lines when the first line is a complete JSON object on its own, or (a first line of garbage,
+        a .jsonl name) when at least half of the first non-blank lines are. A pretty-printed document has at
+        most the odd single-line item that parses alone, so it stays a document."""
+        named = self.path.name.lower().removesuffix(".gz").endswith((".jsonl", ".ndjson"))
+        tried = objects = 0
         try:
-            line = stream.readline(MAX_LINE_BYTES + 1)
+            while tried < self.SNIFF_LINES:
+                line = stream.readline(self.limits.max_line_bytes + 1)
+                if not line:
+                    break
+                if len(line) > self.limits.max_line_bytes:
+                    if tried == 0 and first in (b"{", b"["):
+                        return False  # a huge one-line document: parse it incrementally rather than as one line
+                    tried += 1
+                    continue
+                text = line.lstrip(b"\xef\xbb\xbf").strip()
+                if not text:
+                    continue
+                tried += 1
+                try:  # only the shape matters here; _jsonl applies the limits line by line
+                    value = json.loads(text)
+                except (ValueError, RecursionError):
+                    # "{" or "[" alone (a pretty-printed document) or a document cut mid-line
+                    if (tried == 1 and not named and first in (b"{", b"[")
+                            and (text in (b"{", b"[") or text.endswith((b"{", b"[", b",")))):
+                        return False
+                    continue
+                if isinstance(value, dict):
+                    if tried == 1:
+                        return True
+                    objects += 1
         except (EOFError, OSError, zlib.error):
-            return False
-        if len(line) > MAX_LINE_BYTES:
-            return False  # a huge one-line document: parse it incrementally rather than as one line
-        try:
-            return isinstance(json.loads(line.lstrip(b"\xef\xbb\xbf")), dict)
-        except ValueError:
-            return False
+            pass
+        return objects > 0 and (named or objects * 2 >= tried)
 
     def _jsonl(self, stream: IO[bytes]) -> Iterator[Record | Problem | Header]:
         number = 0
+        limit = self.limits.max_line_bytes
         while True:
             number += 1
             where = f"line {number}"
             try:
-                line = stream.readline(MAX_LINE_BYTES + 1)
+                line = stream.readline(limit + 1)
             except (EOFError, OSError, zlib.error) as exc:
                 yield Problem(where, f"the gzip stream ends early or is corrupt ({exc}); the archive is truncated "
                               f"and nothing from this line on could be read.", fatal=True)
                 return
             if not line:
                 return
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            if number > self.limits.max_lines:
+                yield Problem(where, f"the archive has more than {self.limits.max_lines:,} lines, the most one "
+                              "import reads; nothing from here on was read: split the archive.", fatal=True)
+                return
+            if len(line) > limit and not line.endswith(b"\n"):
                 kind = _guess_kind(line[:65536])
+                line = b""  # free it before reading on
                 try:
                     while True:  # skip the rest of the oversized line without keeping it
                         rest = stream.readline(1024 * 1024)
@@ -183,7 +305,7 @@ class ArchiveReader:
                             break
                 except (EOFError, OSError, zlib.error):
                     pass
-                yield Problem(where, f"the line is larger than {MAX_LINE_BYTES // (1024 * 1024)} MB; no single API "
+                yield Problem(where, f"the line is larger than {limit // (1024 * 1024)} MB; no single API "
                               "object is that large, so it was skipped.", kind=kind)
                 continue
             if number == 1:
@@ -191,23 +313,37 @@ class ArchiveReader:
             if not line.strip():
                 continue
             try:
-                value = json.loads(line)
+                value = safeinput.loads(line, self.limits.json)
             except UnicodeDecodeError:
                 yield Problem(where, "the line is not valid UTF-8 text.", kind=_guess_kind(line))
+                continue
+            except safeinput.JSONRefused as exc:
+                field = f", field {exc.path}" if exc.path else ""
+                yield Problem(f"{where}{field}", f"{exc.reason}; the line was skipped.", kind=_guess_kind(line))
                 continue
             except ValueError as exc:
                 truncated = not line.endswith(b"\n")
                 hint = " The file ends in the middle of this line: it looks truncated." if truncated else ""
-                yield Problem(where, f"the line is not valid JSON ({exc}).{hint}", kind=_guess_kind(line))
+                yield Problem(where, f"the line is not valid JSON ({_short(str(exc))}).{hint}",
+                              kind=_guess_kind(line))
                 continue
             yield from self._expand(value, where)
 
     def _expand(self, value: Any, where: str, section_kind: str | None = None,
-                thread_hint: str = "", run_hint: str = "") -> Iterator[Record | Problem | Header]:
-        """One parsed value (a JSONL line, or an item) → records, expanding list pages and nested children."""
+                thread_hint: str = "", run_hint: str = "", level: int = 0) -> Iterator[Record | Problem | Header]:
+        """One parsed value (a JSONL line, or an item) → records, expanding list pages and nested children.
+
+        Values reaching here passed the depth limit, so recursing over them is bounded; ``level`` only keeps
+        wrappers (arrays of arrays of list pages...) from being unwrapped without end."""
+        if level > _WRAPPER_DEPTH:
+            yield Problem(where, f"arrays and list pages nested more than {_WRAPPER_DEPTH} deep around the "
+                          "objects; an archive wraps objects in at most a section and a list page.",
+                          kind=section_kind)
+            return
+        deeper = level + 1
         if isinstance(value, list):
             for i, item in enumerate(value):
-                yield from self._expand(item, f"{where}[{i}]", section_kind, thread_hint, run_hint)
+                yield from self._expand(item, f"{where}[{i}]", section_kind, thread_hint, run_hint, deeper)
             return
         if isinstance(value, str) and section_kind == "thread_info":
             yield Record("thread_info", {"thread_id": value}, where)
@@ -218,13 +354,13 @@ class ArchiveReader:
         obj = value.get("object")
         if obj == "list" and isinstance(value.get("data"), list):
             for i, item in enumerate(value["data"]):
-                yield from self._expand(item, f"{where} data[{i}]", section_kind, thread_hint, run_hint)
+                yield from self._expand(item, f"{where} data[{i}]", section_kind, thread_hint, run_hint, deeper)
             return
         if obj in HEADER_OBJECTS:
             header = {k: v for k, v in value.items() if k not in SECTIONS}
             self.header.update(header)
             yield Header(header)
-            yield from self._sections(value, where)
+            yield from self._sections(value, where, deeper)
             return
         if obj is None and section_kind is None and any(isinstance(value.get(k), list | dict) for k in SECTIONS
                                                          if k in value):
@@ -232,7 +368,7 @@ class ArchiveReader:
             if header:
                 self.header.update(header)
                 yield Header(header)
-            yield from self._sections(value, where)
+            yield from self._sections(value, where, deeper)
             return
         kind = OBJECT_KINDS.get(obj) if isinstance(obj, str) else None
         if kind is None:
@@ -240,7 +376,8 @@ class ArchiveReader:
         if kind is None and obj is None:
             kind = _infer_kind(value)
         if kind is None:
-            what = f"unknown object type {obj!r}" if obj is not None else "an object without an 'object' field"
+            what = f"unknown object type {_short(repr(obj), 60)}" if obj is not None else \
+                "an object without an 'object' field"
             yield Problem(where, f"{what}: expected one of {', '.join(OBJECT_KINDS)}.", kind=None)
             return
         children = CHILDREN.get(kind, {})
@@ -259,9 +396,9 @@ class ArchiveReader:
             hints = {"thread_hint": own_id if kind == "thread" else thread_hint,
                      "run_hint": own_id if kind == "run" else run_hint}
             for i, item in enumerate(items):
-                yield from self._expand(item, f"{where} {key}[{i}]", children[key], **hints)
+                yield from self._expand(item, f"{where} {key}[{i}]", children[key], **hints, level=deeper)
 
-    def _sections(self, document: dict[str, Any], where: str) -> Iterator[Record | Problem | Header]:
+    def _sections(self, document: dict[str, Any], where: str, level: int) -> Iterator[Record | Problem | Header]:
         prefix = "" if where == "document" else f"{where} "
         for key, kind in SECTIONS.items():
             if key in document:
@@ -272,14 +409,21 @@ class ArchiveReader:
                     yield Problem(f"{prefix}{key}", f"must be an array, found {type(items).__name__}.", kind=kind)
                     continue
                 for i, item in enumerate(items):
-                    yield from self._expand(item, f"{prefix}{key}[{i}]", kind)
+                    yield from self._expand(item, f"{prefix}{key}[{i}]", kind, level=level + 1)
 
     # --- one JSON document, incrementally -------------------------------------------------------------
     def _document(self, stream: IO[bytes]) -> Iterator[Record | Problem | Header]:
         walker = _DocumentWalker(self)
+        saved_digits = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(PARSE_DIGITS)  # so a long number costs its object, not the whole document
         try:
-            for prefix, event, value in ijson.parse(stream, use_float=True):
-                yield from walker.event(prefix, event, value)
+            # basic_parse, not parse: ijson's prefixes are O(depth) strings kept per level, O(depth²) memory
+            # for a deeply nested document; the walker keeps its own prefix only down to the depth limit.
+            basic = walker.basic
+            for event, value in ijson.basic_parse(stream):
+                out = basic(event, value)  # None for almost every event: no generator per event
+                if out is not None:
+                    yield from out
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             yield Problem(walker.position(), f"the gzip stream ends early or is corrupt ({exc}); the archive is "
                           "truncated and nothing after this point could be read.", kind=walker.open_kind(),
@@ -295,51 +439,132 @@ class ArchiveReader:
                           kind=walker.open_kind(), fatal=True)
             return
         except (ijson.common.JSONError, UnicodeDecodeError, ValueError) as exc:
-            yield Problem(walker.position(), f"the JSON is malformed here ({_short(str(exc))}); nothing after this "
+            message = str(exc)
+            if "digits" in message and "int" in message:
+                message = f"a number longer than {PARSE_DIGITS:,} digits"
+            yield Problem(walker.position(), f"the JSON is malformed here ({_short(message)}); nothing after this "
                           "point could be read.", kind=walker.open_kind(), fatal=True)
             return
+        finally:
+            sys.set_int_max_str_digits(saved_digits)
         if not walker.saw_anything:
             yield Problem("document", "the archive is valid JSON but holds no known sections (assistants, threads, "
                           "messages, runs, vector_stores, files) and no API objects.", fatal=True)
 
 
 class _Capture:
-    __slots__ = ("builder", "children", "counters", "depth", "kind", "prefix", "skip", "where")
+    __slots__ = ("bad", "builder", "children", "counters", "depth", "kind", "prefix", "skip", "where")
 
     def __init__(self, prefix: str, kind: str | None, where: str) -> None:
         self.prefix = prefix
         self.kind = kind
         self.where = where
-        self.builder = ijson.ObjectBuilder()
+        self.builder: ijson.ObjectBuilder | None = ijson.ObjectBuilder()
         self.depth = 0
         self.skip: str | None = None
         self.counters: dict[str, int] = {}
         self.children = CHILDREN.get(kind or "", {})
+        self.bad: tuple[str, str] | None = None  # (field, reason): over a limit, no longer built
 
     @property
     def own_id(self) -> str:
-        value = self.builder.value if hasattr(self.builder, "value") else None
+        value = getattr(self.builder, "value", None)
         found = value.get("id") if isinstance(value, dict) else None
         return found if isinstance(found, str) else ""
+
+    def refuse(self, prefix: str, reason: str) -> None:
+        if self.bad is None:
+            rest = prefix[len(self.prefix) + 1:] if prefix.startswith(f"{self.prefix}.") else ""
+            self.bad = (rest.replace(".item", "[]").replace("item", "[]"), reason)
+            self.builder = None  # drop what was built so far: the object is lost anyway
+
+
+_START = ("start_map", "start_array")
+_END = ("end_map", "end_array")
+_KEY_IN_PREFIX = 256  # longer keys never name a section or child array; keep prefixes short
 
 
 class _DocumentWalker:
     """Turns ijson events into records: objects at section items become records; arrays of children inside a
-    thread (messages, runs) or run (steps) are cut out and emitted item by item."""
+    thread (messages, runs) or run (steps) are cut out and emitted item by item.
+
+    It keeps the ijson-style prefix (``threads.item.messages.item``) itself, and only down to a fixed depth:
+    below that it just counts brackets, so memory stays flat however deep the input is nested."""
 
     def __init__(self, reader: ArchiveReader) -> None:
         self.reader = reader
+        self.limits = reader.limits
         self.stack: list[_Capture] = []
         self.counters: dict[str, int] = {}
         self.saw_anything = False
         self.top_kind: str = ""  # "map" | "array"
         self.header: dict[str, Any] = {}
+        self.path: list[str | None] = []
+        self.prefixes: list[str | None] = [""]  # prefixes[k] is the prefix of path[:k]
+        self.overflow = 0  # brackets open below the tracked depth
+        self.max_path = self.limits.max_depth + 2 * _WRAPPER_DEPTH
 
     def position(self) -> str:
         return self.stack[-1].where if self.stack else "document"
 
     def open_kind(self) -> str | None:
         return self.stack[0].kind if self.stack else None
+
+    def basic(self, event: str, value: Any) -> Iterable[Record | Problem | Header] | None:
+        """One ijson basic event → the prefixed event ijson.parse would give, within the depth limit."""
+        if self.overflow:
+            if event in _START:
+                self.overflow += 1
+            elif event in _END:
+                self.overflow -= 1
+            return None
+        path, prefixes = self.path, self.prefixes
+        if event == "map_key":
+            parent = prefixes[len(path) - 1] or ""
+            prefix = parent
+            key = value if len(value) <= _KEY_IN_PREFIX else value[:_KEY_IN_PREFIX] + "…"
+            path[-1] = key
+            prefixes[len(path)] = f"{parent}.{key}" if parent else key
+        elif event in _START:
+            prefix = prefixes[len(path)] or ""
+            if len(path) >= self.max_path:
+                self.overflow = 1
+                return self._too_deep(prefix)
+            if event == "start_map":
+                path.append(None)
+                prefixes.append(None)
+            else:
+                path.append("item")
+                prefixes.append(f"{prefix}.item" if prefix else "item")
+        elif event in _END:
+            path.pop()
+            prefixes.pop()
+            prefix = prefixes[len(path)] or ""
+        else:
+            prefix = prefixes[len(path)] or ""
+            if event == "number" and isinstance(value, Decimal):
+                value = self._float(prefix, value)
+        return self.event(prefix, event, value)
+
+    def _float(self, prefix: str, value: Decimal) -> float | None:
+        digits = len(value.as_tuple().digits)
+        try:
+            number = float(value)
+        except (OverflowError, ValueError):
+            number = math.inf
+        if not math.isfinite(number) or digits > 400:
+            if self.stack:
+                self.stack[-1].refuse(prefix, f"the number {_short(str(value), 40)} is out of range")
+            return None
+        return number
+
+    def _too_deep(self, prefix: str) -> list[Problem]:
+        reason = f"nested deeper than {self.limits.max_depth} levels"
+        if self.stack:
+            self.stack[-1].refuse(prefix, reason)
+            return []
+        head = prefix.split(".", 1)[0] or "document"
+        return [Problem(head, f"{reason}; this value was skipped.", kind=SECTIONS.get(head))]
 
     def _capture_kind(self, prefix: str) -> tuple[bool, str | None, str]:
         """(is a capture point, kind, label) for a ``start_map`` at ``prefix``."""
@@ -359,32 +584,50 @@ class _DocumentWalker:
                 return True, top.children[top.skip], top.skip
         return False, None, ""
 
-    def event(self, prefix: str, event: str, value: Any) -> Iterator[Record | Problem | Header]:
-        if not self.top_kind and event in ("start_map", "start_array"):
+    def event(self, prefix: str, event: str, value: Any) -> Iterable[Record | Problem | Header] | None:
+        if not self.top_kind and event in _START:
             self.top_kind = "map" if event == "start_map" else "array"
         if event == "start_map":
             capture, kind, label = self._capture_kind(prefix)
             if capture:
                 self._push(prefix, kind, label)
-                return
+                return None
         top = self.stack[-1] if self.stack else None
         if top is None:
-            yield from self._outside(prefix, event, value)
-            return
+            return self._outside(prefix, event, value)
         if prefix == top.prefix and event == "map_key" and top.depth == 1:
             top.skip = value if value in top.children else None
             if top.skip:
-                return
+                return None
         elif top.skip and (prefix == f"{top.prefix}.{top.skip}" or prefix.startswith(f"{top.prefix}.{top.skip}.")):
-            return  # the cut-out child array's own wrapper events (list page keys, brackets)
-        top.builder.event(event, value)
-        if event in ("start_map", "start_array"):
+            return None  # the cut-out child array's own wrapper events (list page keys, brackets)
+        if event in _START:
             top.depth += 1
-        elif event in ("end_map", "end_array"):
+            if top.depth > self.limits.max_depth:
+                top.refuse(prefix, f"nested deeper than {self.limits.max_depth} levels")
+        elif event in _END:
             top.depth -= 1
-            if top.depth == 0:
-                self.stack.pop()
-                yield from self._emit(top)
+        elif top.bad is None:
+            self._check_scalar(top, prefix, event, value)
+        if top.builder is not None:
+            top.builder.event(event, value)
+        if event in _END and top.depth == 0:
+            self.stack.pop()
+            return self._emit(top)
+        return None
+
+    def _check_scalar(self, top: _Capture, prefix: str, event: str, value: Any) -> None:
+        limits = self.limits
+        if event in ("string", "map_key") and len(value) > limits.max_string_chars:
+            what = "a key" if event == "map_key" else "a string"
+            top.refuse(prefix, f"{what} of {len(value):,} characters; at most {limits.max_string_chars:,} "
+                               "are accepted")
+        elif event == "number" and isinstance(value, int) and not isinstance(value, bool):
+            digits = len(str(abs(value))) if value.bit_length() < 4 * limits.max_number_digits else \
+                int(value.bit_length() * 0.30103) + 1
+            if digits > limits.max_number_digits:
+                top.refuse(prefix, f"a number with {digits:,} digits; at most {limits.max_number_digits} are "
+                                   "accepted")
 
     def _push(self, prefix: str, kind: str | None, label: str) -> None:
         parent = self.stack[-1] if self.stack else None
@@ -402,6 +645,11 @@ class _DocumentWalker:
         self.saw_anything = True
 
     def _emit(self, capture: _Capture) -> Iterator[Record | Problem | Header]:
+        if capture.bad is not None or capture.builder is None:
+            field, reason = capture.bad or ("", "over a limit")
+            located = f"{capture.where}, field {field}" if field else capture.where
+            yield Problem(located, f"{reason}; the object was skipped.", kind=capture.kind)
+            return
         value = capture.builder.value
         thread_hint = run_hint = ""
         for outer in self.stack:
@@ -414,6 +662,10 @@ class _DocumentWalker:
 
     def _outside(self, prefix: str, event: str, value: Any) -> Iterator[Record | Problem | Header]:
         """Events outside any captured object: header scalars and plain thread-id strings."""
+        if event in ("string", "map_key") and len(value) > self.limits.max_string_chars:
+            yield Problem(prefix or "document", f"a string of {len(value):,} characters; at most "
+                          f"{self.limits.max_string_chars:,} are accepted; it was skipped.")
+            return
         if event in ("string", "number", "boolean", "null") and "." not in prefix and prefix:
             self.header[prefix] = value
             self.reader.header[prefix] = value

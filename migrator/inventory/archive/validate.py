@@ -15,6 +15,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from migrator.core import safeinput
+
 MAX_ID = 128
 MAX_NAME = 256
 MAX_MODEL = 128
@@ -151,7 +153,7 @@ def json_object(obj: dict[str, Any], field: str) -> dict[str, Any]:
         return {}
     if isinstance(value, str):
         try:
-            parsed = json.loads(value) if value.strip() else {}
+            parsed = safeinput.loads(value) if value.strip() else {}
         except ValueError:
             parsed = None
         if not isinstance(parsed, dict):

@@ -14,7 +14,8 @@ from django.utils import timezone
 from migrator.core.actors import require
 from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
-from migrator.core.services import audit
+from migrator.core.services import ServiceError, audit
+from migrator.core.services.connection_access import require_use
 from migrator.inventory.models import ReportedModel
 from migrator.inventory.services.live import SHUTDOWN_NOTE
 
@@ -53,7 +54,16 @@ def refresh_models(*, connection: Connection, client: openai.OpenAI | None = Non
     return len(rows)
 
 
-def _probe(call) -> tuple[bool, str]:
+def _unreachable(exc: BaseException) -> bool:
+    """No answer about the API at all: the server is down, unreachable, timing out or failing (5xx). Such a
+    probe says nothing about whether an API exists, so it must never be recorded as "does not answer"."""
+    if isinstance(exc, openai.APIConnectionError):  # APITimeoutError is one too
+        return True
+    return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500 and exc.status_code != 501
+
+
+def _probe(call) -> tuple[bool | None, str]:
+    """(True: answers, False: answered that it is not there or refused, None: could not reach it, detail)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -64,16 +74,15 @@ def _probe(call) -> tuple[bool, str]:
         return True, "answers (a probe for an object that does not exist got a plain 404)"
     except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
         return True, f"answers ({describe_error(exc)})"
-    except openai.APIStatusError as exc:
-        return False, describe_error(exc)
     except openai.APIError as exc:
-        return False, describe_error(exc)
+        return (None if _unreachable(exc) else False), describe_error(exc)
     return True, "answers"
 
 
 def test_connection(*, connection: Connection, actor) -> dict[str, Any]:
     """Probe each API, store ``Connection.answers`` and the model list, and return the details."""
     require(actor, "core.change_connection", action="test connections")
+    require_use(actor, connection, "test")
     client = client_for(connection, max_retries=1, timeout=30)
     results: dict[str, dict[str, Any]] = {}
     model_count = 0
@@ -81,9 +90,9 @@ def test_connection(*, connection: Connection, actor) -> dict[str, Any]:
         model_count = refresh_models(connection=connection, client=client)
         results["models"] = {"ok": True, "detail": f"answers; {model_count} models listed"}
     except openai.APIError as exc:
-        results["models"] = {"ok": False, "detail": describe_error(exc)}
+        results["models"] = {"ok": None if _unreachable(exc) else False, "detail": describe_error(exc)}
     ok, detail = _probe(lambda: client.beta.assistants.list(limit=1))
-    if not ok and ("invalid url" in detail.lower() or "HTTP 410" in detail):
+    if ok is False and ("invalid url" in detail.lower() or "HTTP 410" in detail):
         detail = (f"gone: {detail} {SHUTDOWN_NOTE}. Import an export archive instead (Import page, or "
                   "`manage.py import_assistants --archive FILE`).")
     results["assistants"] = {"ok": ok, "detail": detail}
@@ -92,6 +101,9 @@ def test_connection(*, connection: Connection, actor) -> dict[str, Any]:
     ok, detail = _probe(lambda: client.conversations.retrieve(PROBE_CONVERSATION))
     results["conversations"] = {"ok": ok, "detail": detail}
 
+    unreached = [api for api, r in results.items() if r["ok"] is None]
+    if unreached:
+        return _unreachable_result(connection=connection, actor=actor, results=results, unreached=unreached)
     answers = {api: bool(r["ok"]) for api, r in results.items()}
     failing = [f"{api}: {r['detail']}" for api, r in results.items() if not r["ok"]]
     before = dict(connection.answers)
@@ -103,6 +115,20 @@ def test_connection(*, connection: Connection, actor) -> dict[str, Any]:
     connection.refresh_from_db()
     return {"connection": connection.name, "answers": answers, "details": results, "models": model_count,
             "assistants_api_gone": answers["assistants"] is False}
+
+
+def _unreachable_result(*, connection: Connection, actor, results: dict[str, dict[str, Any]],
+                        unreached: list[str]) -> dict[str, Any]:
+    """An outage during the test: keep what earlier tests learnt (``answers`` untouched, so an API is never
+    recorded as shut down because the server did not answer), note the failure, and fail the test."""
+    detail = "; ".join(f"{api}: {results[api]['detail']}" for api in unreached)
+    message = (f"The test could not reach {connection.name} ({detail}). Nothing about its APIs was recorded; "
+               "test again once it answers.")
+    with transaction.atomic():
+        Connection.objects.filter(pk=connection.pk).update(last_test_error=message[:5000])
+        audit.record(actor=actor, verb="migrator.connection.test_failed", obj=connection,
+                     data={"unreachable": unreached})
+    raise ServiceError(message)
 
 
 def mark_assistants_gone(*, connection: Connection, detail: str) -> None:

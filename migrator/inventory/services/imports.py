@@ -19,6 +19,7 @@ from migrator.core.actors import may
 from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
 from migrator.core.services import NotAllowed, ServiceError
+from migrator.core.services.connection_access import require_use
 from migrator.core.services.jobs import JobCancelled, JobContext
 from migrator.inventory.archive.reader import (
     FORMAT_NAME,
@@ -104,6 +105,7 @@ def import_from_connection(
     """Import every assistant of a live connection, the vector stores and files their tool resources name,
     and the listed threads with all their messages, runs and steps."""
     _check(actor)
+    require_use(actor, connection, "import")
     refs = _refs(thread_ids)
     log = job_ctx.log if job_ctx else logger.info
     client = client_for(connection)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from migrator.core import safeinput
 from migrator.inventory.archive import validate as v
 from migrator.inventory.archive.reader import FORMAT_VERSION, Header, Problem, Record
 
@@ -70,6 +71,13 @@ class Intake:
 
     def _clean(self, record: Record, func: Callable[..., dict[str, Any]], **hints: str) -> dict[str, Any] | None:
         try:
+            if not record.within_limits:
+                # Objects from a live endpoint did not pass the archive reader's limits: check them here, so a
+                # hostile server cannot feed the validators or the database a 10,000-deep value.
+                try:
+                    safeinput.check_value(record.obj)
+                except safeinput.JSONRefused as exc:
+                    raise v.Rejected(exc.path, exc.reason) from None
             return func(record.obj, **hints)
         except v.Rejected as exc:
             self.report.error(where_of(record, record.obj, exc.field), exc.reason, kind=record.kind)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from migrator.core import safeinput
 from migrator.core.models import Job
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
@@ -34,9 +35,10 @@ def _side(assistant, key: str, versions: dict[int, object]) -> tuple[str, str, s
                                                                  "tools": assistant.tools}
         instructions = source.pop("instructions", "") or ""
         return "Original assistant", instructions, pretty(source)
-    if not key.isdigit() or int(key) not in versions:
+    number = safeinput.parse_int(key)
+    if number is None or number not in versions:
         return None
-    version = versions[int(key)]
+    version = versions[number]
     rest = {k: v for k, v in version.config.items() if k != "instructions"}
     return f"v{version.number}", version.instructions, pretty(rest)
 
@@ -104,7 +106,7 @@ def try_version(request: HttpRequest, pk: int) -> HttpResponse:
     version = visible_version(request, pk)
     if not request.user.has_perm("prompts.try_prompt"):
         raise PermissionDenied("You may not try prompt versions.")
-    form = TryForm(request.POST or None, initial={"mode": state_mode_for(version.assistant)})
+    form = TryForm(request.POST or None, initial={"mode": state_mode_for(version.assistant)}, user=request.user)
     if request.method == "POST" and form.is_valid():
         connection = form.cleaned_data["connection"]
         try:

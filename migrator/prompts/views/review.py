@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from migrator.core import safeinput
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
@@ -44,7 +45,7 @@ def _review_context(request: HttpRequest, assistant, version: PromptVersion | No
         "can": abilities(request.user, version),
         "comment_form": CommentForm(),
         "label_form": LabelForm(),
-        "try_form": TryForm(initial={"mode": state_mode_for(assistant)}),
+        "try_form": TryForm(initial={"mode": state_mode_for(assistant)}, user=request.user),
         "tries": selectors.recent_tries(assistant, user=request.user),
     }
     if version is not None:
@@ -77,9 +78,10 @@ def assistant_prompt(request: HttpRequest, pk: int) -> HttpResponse:
     number = request.GET.get("v")
     version = None
     if number:
-        version = selectors.version_by_number(assistant, int(number)) if number.isdigit() else None
+        parsed = safeinput.parse_int(number, low=1)
+        version = selectors.version_by_number(assistant, parsed) if parsed is not None else None
         if version is None:
-            messages.error(request, f"There is no version {number!r} of this assistant; showing the current one.")
+            messages.error(request, f"There is no version {number[:40]!r} of this assistant; showing the current one.")
     version = version or selectors.current_version(assistant)
     return render(request, "prompts/assistant_prompt.html", _review_context(request, assistant, version))
 

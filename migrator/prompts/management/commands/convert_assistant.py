@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from migrator.core import safeinput
 from migrator.prompts.codegen import kwargs_json, python_call
 from migrator.prompts.conversion import NEEDS_DECISION, convert
 from migrator.tools.conversion.types import ERROR
@@ -37,9 +38,9 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.") from None
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise CommandError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from None
+            data = safeinput.loads(text)
+        except ValueError as exc:
+            raise CommandError(f"{path} cannot be read: {safeinput.describe(exc)}.") from None
         result = convert(data, today=options["today"])
         if result.errors:
             lines = "\n".join(f"  - {error}" for error in result.errors)
