@@ -44,7 +44,9 @@ def test_every_check_reports_unknown_without_a_version_instead_of_guessing():
         assert results[key].status == "unknown", key
         assert "no converted prompt version" in results[key].summary
     assert results["history_mode"].status == "fail"  # no mode chosen
-    assert results["outputs_validation"].summary.startswith("unknown — validation not available")
+    # The validation app is installed: with no run yet the check says so (never "ok").
+    assert results["outputs_validation"].status == "unknown"
+    assert "No validation run" in results["outputs_validation"].summary
 
 
 def test_definition_differences_are_listed_with_evidence():
@@ -162,7 +164,7 @@ def test_ux_format_citations_markdown_and_length():
         "value": "See the policy.", "annotations": [{"type": "file_citation", "text": "【1†a】"}]}}])
     results = _results(no_search)
     assert results["ux_markdown_citations"].status == "fail"
-    assert results["ux_length"].status == "unknown" and "validation not available" in results["ux_length"].summary
+    assert results["ux_length"].status == "unknown" and "No validation answers" in results["ux_length"].summary
 
 
 def test_a_crashing_check_is_unknown_and_the_others_still_run():
@@ -186,7 +188,13 @@ def test_latency_against_recorded_runs():
     [thread] = make_threads(flow.assistant, [(1, 100, 0)], flow_slug=flow.slug)
     LegacyRun.objects.bulk_create([LegacyRun(thread=thread, legacy_id=f"run_{i}", raw={
         "created_at": 1_700_000_000, "completed_at": 1_700_000_000 + i}) for i in (2, 3, 4)])
-    result = _results(flow)["ux_latency"]
+    registry.autodiscover()
+    installed = registry._providers.pop("validation.latencies", None)  # as in an installation without validation
+    try:
+        result = _results(flow)["ux_latency"]
+    finally:
+        if installed is not None:
+            registry._providers["validation.latencies"] = installed
     assert result.unavailable == "validation" and "3.0s (median)" in result.summary
     assert result.evidence["recorded_runs"] == 3
 
@@ -199,6 +207,8 @@ def test_latency_against_recorded_runs():
         assert slow.status == "warn" and "10.0s (median) against 3.0s" in slow.summary
     finally:
         registry._providers.pop("validation.latencies")
+        if installed is not None:
+            registry._providers["validation.latencies"] = installed
 
 
 def test_backfill_coverage_comes_from_the_backfill_app_through_the_registry():

@@ -256,3 +256,17 @@ def test_redraw_keeps_unchanged_cases_and_exclusions(weather, sandbox_empty):
     assert v3.number == 3 and "1 new or changed case(s)" in v3.message
     assert first.pk not in v3.case_ids and first.key in v3.excluded
     assert set(v1.case_ids) - {first.pk} <= set(v3.case_ids) and len(v3.case_ids) == len(v1.case_ids)
+
+
+def test_diagnostics_providers_read_the_latest_run(weather):
+    from migrator.diagnostics.registry import get_provider
+
+    flow = make_flow(weather.assistant, mode="stateless")
+    assert get_provider("validation.latest_run")(flow) is None
+    run = _run(weather, _set(weather, flow))
+    latest = get_provider("validation.latest_run")(flow)
+    assert latest["id"] == run.pk and latest["mode"] == "stateless" and latest["url"] == run.get_absolute_url()
+    lowest = get_provider("validation.lowest_similarity")(flow)
+    assert len(lowest) == 7 and lowest[0]["similarity"] <= lowest[-1]["similarity"] <= 1
+    assert len(get_provider("validation.answer_lengths")(flow)) == 7
+    assert all(s >= 0 for s in get_provider("validation.latencies")(flow))

@@ -1,0 +1,54 @@
+"""Answers the diagnostics providers about validation (``validation.latest_run``, ``lowest_similarity``,
+``answer_lengths``, ``latencies``) from the flow's latest finished run (found by the diagnostics registry)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from migrator.diagnostics.registry import provider
+from migrator.validation.models import RunStatus, ValidationRun
+
+
+def _latest(flow) -> ValidationRun | None:
+    return (ValidationRun.objects.filter(flow=flow, status__in=[RunStatus.PASSED, RunStatus.FAILED,
+                                                                 RunStatus.INCOMPLETE])
+            .order_by("-finished_at", "-id").first())
+
+
+@provider("validation.latest_run")
+def latest_run(flow) -> dict[str, Any] | None:
+    run = _latest(flow)
+    if run is None:
+        return None
+    return {"id": run.pk, "mode": run.mode, "url": run.get_absolute_url(), "verdict": run.verdict,
+            "config_hash": run.config_hash, "config_label": run.config_label,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None}
+
+
+@provider("validation.lowest_similarity")
+def lowest_similarity(flow) -> list[dict[str, Any]]:
+    run = _latest(flow)
+    if run is None:
+        return []
+    rows = []
+    for result in run.results.select_related("case"):
+        check = next((c for c in result.checks if c.get("name") == "text_similarity" and c.get("status") != "skipped"),
+                     None)
+        if check is not None:
+            rows.append({"case": result.case.key, "similarity": float(check["score"]),
+                         "url": reverse("validation:case_result", args=[run.pk, result.case_id])})
+    return sorted(rows, key=lambda r: r["similarity"])
+
+
+@provider("validation.answer_lengths")
+def answer_lengths(flow) -> list[int]:
+    run = _latest(flow)
+    return [len(text) for text in run.results.values_list("answer_text", flat=True)] if run else []
+
+
+@provider("validation.latencies")
+def latencies(flow) -> list[float]:
+    run = _latest(flow)
+    return [ms / 1000 for ms in run.results.values_list("latency_ms", flat=True)] if run else []
