@@ -199,8 +199,11 @@ def _still_current(request: CutoverRequest, flow: Flow) -> str:
 
 
 def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
-    """A support lead approves on evidence. A flow with nothing in production is cut over at 100% at once."""
+    """A support lead approves on evidence. A flow with nothing in production is cut over at 100% at once.
+
+    Stale evidence voids the request; the void is committed before the refusal is raised."""
     reason = _reason(reason, "approve this cutover")
+    void_error: ServiceError | None = None
     with transaction.atomic():
         request = CutoverRequest.objects.select_related("version").select_for_update().get(pk=request_id)
         _check_decider(request, actor)
@@ -210,27 +213,34 @@ def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
         stale = _still_current(request, flow)
         if stale:
             _void(request, flow, actor, stale)
-            raise ServiceError(f"The request is void: {stale}. Request the cutover again with fresh evidence.")
-        missing = ev.missing(ev.gather(flow, request.version))
-        if missing:
-            raise EvidenceIncomplete(flow, missing)
-        _set_request_status(request, RequestStatus.APPROVED, decided_by=actor, decided_at=timezone.now(),
-                            decision_reason=reason)
-        apply_outcome(outcome=Outcome.CUTOVER_APPROVED, actor=actor, flow_id=flow.pk,
-                      reason=f"Cutover to v{request.version.number} approved: {reason}",
-                      evidence={"request_id": request.pk, "config_hash": request.config_hash, "mode": request.mode})
-        audit.record(actor=actor, verb="migrator.cutover.approved", obj=flow,
-                     data={"request_id": request.pk, "version": request.version.number, "reason": reason})
-        _emit("cutover.approved", request, flow, actor, reason=reason)
-        rollout = FlowRollout.objects.select_for_update().get_or_create(flow=flow)[0]
-        rollout.candidate = request.version
-        rollout.percent = Decimal(0)
-        rollout.request = request
-        rollout.save()
-        if rollout.production_id is None:
-            # Nothing served yet: there is nothing to ramp from, so the approved version serves everyone.
-            _apply_percent(flow, rollout, request, Decimal(100), actor, "First cutover: nothing was served before.")
+            void_error = ServiceError(f"The request is void: {stale}. Request the cutover again with fresh evidence.")
+        else:
+            _approve_locked(request, flow, actor, reason)
+    if void_error is not None:
+        raise void_error
     return request
+
+
+def _approve_locked(request: CutoverRequest, flow: Flow, actor, reason: str) -> None:
+    missing = ev.missing(ev.gather(flow, request.version))
+    if missing:
+        raise EvidenceIncomplete(flow, missing)
+    _set_request_status(request, RequestStatus.APPROVED, decided_by=actor, decided_at=timezone.now(),
+                        decision_reason=reason)
+    apply_outcome(outcome=Outcome.CUTOVER_APPROVED, actor=actor, flow_id=flow.pk,
+                  reason=f"Cutover to v{request.version.number} approved: {reason}",
+                  evidence={"request_id": request.pk, "config_hash": request.config_hash, "mode": request.mode})
+    audit.record(actor=actor, verb="migrator.cutover.approved", obj=flow,
+                 data={"request_id": request.pk, "version": request.version.number, "reason": reason})
+    _emit("cutover.approved", request, flow, actor, reason=reason)
+    rollout = FlowRollout.objects.select_for_update().get_or_create(flow=flow)[0]
+    rollout.candidate = request.version
+    rollout.percent = Decimal(0)
+    rollout.request = request
+    rollout.save()
+    if rollout.production_id is None:
+        # Nothing served yet: there is nothing to ramp from, so the approved version serves everyone.
+        _apply_percent(flow, rollout, request, Decimal(100), actor, "First cutover: nothing was served before.")
 
 
 def decline(*, request_id: int, actor, reason: str) -> CutoverRequest:
@@ -319,16 +329,23 @@ def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
         request = open_request(flow)
         if rollout is None or request is None or request.status != RequestStatus.APPROVED or not rollout.candidate_id:
             raise ServiceError(f"{flow.name} has no approved cutover to ramp: a support lead approves a request first.")
-        stale = _still_current(request, flow)
-        if stale:
-            _void(request, flow, actor, stale)
-            raise ServiceError(f"The approval is void: {stale}. Nothing was ramped.")
         if value < Decimal(rollout.percent or 0):
             raise ServiceError(f"{flow.name} serves v{rollout.candidate.number} to {rollout.percent}% already; to "
                                "serve fewer subjects, roll back.")
-        if value == Decimal(rollout.percent or 0):
-            return rollout
-        _apply_percent(flow, rollout, request, value, actor, (reason or "").strip() or f"Ramp to {value}%.")
+        stale = _still_current(request, flow)
+        if stale and Decimal(rollout.percent or 0) > 0:
+            raise ServiceError(f"The approval no longer holds ({stale}) while v{rollout.candidate.number} serves "
+                               f"{rollout.percent}%: roll back, then request the cutover again.")
+        if stale:
+            # Commit the void before refusing (raising inside this block would roll it back).
+            _void(request, flow, actor, stale)
+            void_error: ServiceError | None = ServiceError(f"The approval is void: {stale}. Nothing was ramped.")
+        else:
+            void_error = None
+            if value != Decimal(rollout.percent or 0):
+                _apply_percent(flow, rollout, request, value, actor, (reason or "").strip() or f"Ramp to {value}%.")
+    if void_error is not None:
+        raise void_error
     return rollout
 
 
@@ -383,8 +400,9 @@ def _void(request: CutoverRequest, flow: Flow, actor, why: str) -> None:
         rollout.candidate = None
         rollout.request = None
         rollout.save()
-    apply_outcome(outcome=Outcome.EVIDENCE_STALE, actor=actor, flow_id=flow.pk, flow_to=_resting_status(flow)
-                  if _resting_status(flow) == FlowStatus.MIGRATED else FlowStatus.PLANNING,
+    resting = _resting_status(flow)
+    apply_outcome(outcome=Outcome.EVIDENCE_STALE, actor=actor, flow_id=flow.pk,
+                  flow_to=resting if resting == FlowStatus.MIGRATED else FlowStatus.PLANNING,
                   reason=f"Cutover request #{request.pk} void: {why}.")
     audit.record(actor=actor, verb="migrator.cutover.voided", obj=flow, data={"request_id": request.pk, "why": why})
     _emit("cutover.voided", request, flow, actor, reason=why)

@@ -210,3 +210,16 @@ def test_ramping_needs_permission_and_an_approved_request(flow, engineer, produc
     for bad in ("0", "101", "abc", "nan"):
         with pytest.raises(ServiceError, match="percentage"):
             services.ramp(flow_id=flow.pk, actor=engineer, percent=bad)
+
+
+def test_approving_a_stale_request_voids_it_for_good(flow, engineer, support_lead):
+    with evidence_passing(*OTHERS):
+        request = services.request_cutover(flow_id=flow.pk, actor=engineer)
+    from migrator.prompts.models import PromptLabel
+
+    v2 = make_version(flow.assistant, {**CONFIG, "instructions": "changed"})
+    PromptLabel.objects.filter(assistant=flow.assistant, name="approved").update(version=v2)  # no signal: set-up
+    with pytest.raises(ServiceError, match="is void"):
+        services.approve(request_id=request.pk, actor=support_lead, reason="ok")
+    request.refresh_from_db()
+    assert request.status == RequestStatus.VOID  # committed, not rolled back with the refusal
