@@ -41,8 +41,7 @@ def naive_import(path) -> dict[str, int]:
         except v.Rejected:
             counts["rejected"] += 1
     touched = list(LegacyThread.objects.values_list("pk", flat=True))
-    stats.link_thread_assistants(touched)
-    stats.refresh_thread_figures(touched)
+    stats.refresh_threads(touched)
     usage.recompute_usage()
     return counts
 

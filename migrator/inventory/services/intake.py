@@ -16,6 +16,34 @@ LABELS = {"assistant": "assistant", "thread": "thread", "message": "message", "r
 
 Item = tuple[Record, dict[str, Any]]
 
+# How each kind is validated: the clean function and the record's hints it takes.
+CLEANERS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]] = {
+    "assistant": (v.clean_assistant, ()),
+    "thread": (v.clean_thread, ()),
+    "thread_info": (v.clean_thread_info, ()),
+    "message": (v.clean_message, ("thread_hint",)),
+    "run": (v.clean_run, ("thread_hint",)),
+    "step": (v.clean_step, ("run_hint", "thread_hint")),
+    "vector_store": (v.clean_vector_store, ()),
+    "file": (v.clean_file, ()),
+}
+
+
+def check(record: Record) -> dict[str, Any] | v.Rejected:
+    """Validate one record on its own: the cleaned values, or the rejection (no database, no importer state)."""
+    func, hints = CLEANERS[record.kind]
+    try:
+        if not record.within_limits:
+            # Objects from a live endpoint did not pass the archive reader's limits: check them here, so a
+            # hostile server cannot feed the validators or the database a 10,000-deep value.
+            try:
+                safeinput.check_value(record.obj)
+            except safeinput.JSONRefused as exc:
+                raise v.Rejected(exc.path, exc.reason) from None
+        return func(record.obj, **{hint: getattr(record, hint) for hint in hints})
+    except v.Rejected as exc:
+        return exc
+
 
 def where_of(record: Record, cleaned_or_obj: dict[str, Any] | None = None, field: str = "") -> str:
     """"line 12: message msg_abc, field content[0].text.value": position, object and field."""
@@ -69,19 +97,12 @@ class Intake:
                               f"(up to {FORMAT_VERSION}); upgrade migrator to import this archive.")
             self.stopped = True
 
-    def _clean(self, record: Record, func: Callable[..., dict[str, Any]], **hints: str) -> dict[str, Any] | None:
-        try:
-            if not record.within_limits:
-                # Objects from a live endpoint did not pass the archive reader's limits: check them here, so a
-                # hostile server cannot feed the validators or the database a 10,000-deep value.
-                try:
-                    safeinput.check_value(record.obj)
-                except safeinput.JSONRefused as exc:
-                    raise v.Rejected(exc.path, exc.reason) from None
-            return func(record.obj, **hints)
-        except v.Rejected as exc:
-            self.report.error(where_of(record, record.obj, exc.field), exc.reason, kind=record.kind)
+    def _clean(self, record: Record) -> dict[str, Any] | None:
+        checked = check(record)
+        if isinstance(checked, v.Rejected):
+            self.report.error(where_of(record, record.obj, checked.field), checked.reason, kind=record.kind)
             return None
+        return checked
 
     def _duplicate(self, record: Record, cleaned: dict[str, Any], key: str) -> bool:
         """Reject the second occurrence of an id in this import (the first one is kept)."""
@@ -105,27 +126,27 @@ class Intake:
         return False
 
     def _add_assistant(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_assistant)
+        cleaned = self._clean(record)
         if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
             self._assistants.append((record, cleaned))
             if len(self._assistants) >= self.ASSISTANT_BATCH:
                 self._flush_assistants()
 
     def _add_thread(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_thread)
+        cleaned = self._clean(record)
         if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
             self._threads.append((record, cleaned))
             if len(self._threads) >= self.THREAD_BATCH:
                 self._flush_threads()
 
     def _add_thread_info(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_thread_info)
+        cleaned = self._clean(record)
         if cleaned:
             # A later entry for the same thread wins (lists get appended to); it is not an error.
             self._infos[cleaned["thread_legacy_id"]] = (record, cleaned)
 
     def _add_message(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_message, thread_hint=record.thread_hint)
+        cleaned = self._clean(record)
         if not cleaned or self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
             return
         pending = self._messages
@@ -138,7 +159,7 @@ class Intake:
         self._messages.append((record, cleaned))
 
     def _add_run(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_run, thread_hint=record.thread_hint)
+        cleaned = self._clean(record)
         if cleaned and not self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
             if len(self._runs) >= self.RUN_BATCH:
                 self._flush_runs()
@@ -146,7 +167,7 @@ class Intake:
             self._pending_runs[cleaned["legacy_id"]] = cleaned
 
     def _add_step(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_step, run_hint=record.run_hint, thread_hint=record.thread_hint)
+        cleaned = self._clean(record)
         if not cleaned or self._duplicate(record, cleaned, f"{cleaned['run_legacy_id']}/{cleaned['legacy_id']}"):
             return
         pending = self._pending_runs.get(cleaned["run_legacy_id"])
@@ -162,14 +183,14 @@ class Intake:
             self._flush_steps()
 
     def _add_vector_store(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_vector_store)
+        cleaned = self._clean(record)
         if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
             self._stores.append((record, cleaned))
             if len(self._stores) >= self.META_BATCH:
                 self._flush_stores()
 
     def _add_file(self, record: Record) -> None:
-        cleaned = self._clean(record, v.clean_file)
+        cleaned = self._clean(record)
         if cleaned and not self._duplicate(record, cleaned, cleaned["legacy_id"]):
             self._files.append((record, cleaned))
             if len(self._files) >= self.META_BATCH:

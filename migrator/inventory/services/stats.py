@@ -39,55 +39,84 @@ def chronological(items: list[tuple[datetime | None, Any]]) -> list[Any]:
     return [items[i][1] for i in order]
 
 
-def _most_common(rows: Iterable[tuple[int, str, int]]) -> dict[int, str]:
-    best: dict[int, tuple[int, str]] = {}
-    for thread_id, legacy_id, n in rows:
-        current = best.get(thread_id)
-        # Most runs wins; ties go to the smaller id so the answer never depends on query order.
-        if current is None or n > current[0] or (n == current[0] and legacy_id < current[1]):
-            best[thread_id] = (n, legacy_id)
-    return {thread_id: legacy_id for thread_id, (_, legacy_id) in best.items()}
+def _most_common(counts: dict[str, int]) -> str:
+    """The assistant named most often; ties go to the smaller id so the answer never depends on query order."""
+    best = min(counts.items(), key=lambda kv: (-kv[1], kv[0]), default=("", 0))
+    return best[0]
 
 
-def link_thread_assistants(thread_pks: Iterable[int]) -> int:
-    """Set each touched thread's assistant: the one the user's thread list names, else the one most of its runs
-    used, else the one its assistant messages name. Then link threads whose assistant arrived later.
-    Returns how many threads changed."""
+FIGURES = ("message_count", "user_turns", "assistant_turns", "approx_tokens", "last_message_at", "run_count")
+LINK = ("assistant_legacy_id", "assistant")
+
+
+def refresh_threads(thread_pks: Iterable[int]) -> int:
+    """Each touched thread's assistant and figures, in one keyed UPDATE per chunk of threads whose values
+    changed; returns how many threads got a different assistant.
+
+    - The assistant: the one the user's thread list names, else the one most of its runs used, else the one
+      most of its assistant messages name.
+    - The figures: message count, user and assistant turns, approximate tokens (characters / 4), last activity
+      and run count; a stub (thread object never seen) dates from its first message.
+
+    Two grouped aggregates per chunk (messages and runs, each by thread and assistant) give both, so the
+    messages are read once and each thread row is rewritten at most once."""
     changed_total = 0
     for chunk in chunks(thread_pks):
-        by_runs = _most_common(
-            LegacyRun.objects.filter(thread_id__in=chunk).exclude(assistant_legacy_id="").order_by()
-            .values("thread_id", "assistant_legacy_id").annotate(n=Count("pk"))
-            .values_list("thread_id", "assistant_legacy_id", "n")
-        )
-        by_messages = _most_common(
-            LegacyMessage.objects.filter(thread_id__in=chunk).exclude(assistant_legacy_id="").order_by()
-            .values("thread_id", "assistant_legacy_id").annotate(n=Count("pk"))
-            .values_list("thread_id", "assistant_legacy_id", "n")
-        )
-        threads = list(LegacyThread.objects.filter(pk__in=chunk).only("pk", "assistant_legacy_id",
-                                                                     "assistant_from_list", "assistant_id"))
-        wanted = {}
+        figures: dict[int, dict[str, Any]] = {
+            pk: {"message_count": 0, "user_turns": 0, "assistant_turns": 0, "approx_tokens": 0,
+                 "last_message_at": None, "run_count": 0, "first": None} for pk in chunk}
+        by_runs: dict[int, dict[str, int]] = {}
+        by_messages: dict[int, dict[str, int]] = {}
+        chars: dict[int, int] = {}
+        rows = (LegacyMessage.objects.filter(thread_id__in=chunk).order_by().values("thread_id", "assistant_legacy_id")
+                .annotate(n=Count("pk"), users=Count("pk", filter=Q(role="user")),
+                          assistants=Count("pk", filter=Q(role="assistant")), chars=Sum(Length("text")),
+                          last=Max("created_at_legacy"), first=Min("created_at_legacy")))
+        for row in rows:
+            wanted = figures[row["thread_id"]]
+            wanted["message_count"] += row["n"]
+            wanted["user_turns"] += row["users"]
+            wanted["assistant_turns"] += row["assistants"]
+            chars[row["thread_id"]] = chars.get(row["thread_id"], 0) + (row["chars"] or 0)
+            if row["last"] is not None and (wanted["last_message_at"] is None or row["last"] > wanted["last_message_at"]):
+                wanted["last_message_at"] = row["last"]
+            if row["first"] is not None and (wanted["first"] is None or row["first"] < wanted["first"]):
+                wanted["first"] = row["first"]
+            if row["assistant_legacy_id"]:
+                by_messages.setdefault(row["thread_id"], {})[row["assistant_legacy_id"]] = row["n"]
+        for thread_id, n in chars.items():
+            figures[thread_id]["approx_tokens"] = n // 4
+        for thread_id, legacy_id, n in (LegacyRun.objects.filter(thread_id__in=chunk).order_by()
+                                        .values("thread_id", "assistant_legacy_id").annotate(n=Count("pk"))
+                                        .values_list("thread_id", "assistant_legacy_id", "n")):
+            figures[thread_id]["run_count"] += n
+            if legacy_id:
+                by_runs.setdefault(thread_id, {})[legacy_id] = n
+        threads = list(LegacyThread.objects.filter(pk__in=chunk).only(
+            "pk", "is_stub", "created_at_legacy", "assistant_from_list", *LINK, *FIGURES))
+        links = {}
         for thread in threads:
             legacy = thread.assistant_legacy_id
             if not thread.assistant_from_list:
-                legacy = by_runs.get(thread.pk) or by_messages.get(thread.pk) or ""
-            wanted[thread.pk] = legacy
-        pks = dict(Assistant.objects.filter(legacy_id__in={x for x in wanted.values() if x})
+                legacy = _most_common(by_runs.get(thread.pk, {})) or _most_common(by_messages.get(thread.pk, {}))
+            links[thread.pk] = legacy
+        pks = dict(Assistant.objects.filter(legacy_id__in={x for x in links.values() if x}).order_by()
                    .values_list("legacy_id", "pk"))
         changed = []
         for thread in threads:
-            legacy = wanted[thread.pk]
+            wanted = figures[thread.pk]
+            legacy = links[thread.pk]
             assistant_id = pks.get(legacy)
-            if thread.assistant_legacy_id != legacy or thread.assistant_id != assistant_id:
-                thread.assistant_legacy_id = legacy
-                thread.assistant_id = assistant_id
-                changed.append(thread)
+            created = wanted["first"] if thread.is_stub else thread.created_at_legacy
+            relinked = thread.assistant_legacy_id != legacy or thread.assistant_id != assistant_id
+            if relinked or created != thread.created_at_legacy or any(
+                getattr(thread, f) != wanted[f] for f in FIGURES
+            ):
+                changed.append((legacy, assistant_id, *(wanted[f] for f in FIGURES), created, thread.pk))
+                changed_total += relinked
         if changed:
             with transaction.atomic():
-                sql.update_rows(LegacyThread, ["assistant_legacy_id", "assistant"],
-                                ((t.assistant_legacy_id, t.assistant_id, t.pk) for t in changed))
-            changed_total += len(changed)
+                sql.update_rows(LegacyThread, [*LINK, *FIGURES, "created_at_legacy"], changed)
     # Threads imported before their assistant (another archive, a later page): link them now.
     with transaction.atomic():
         changed_total += (
@@ -125,37 +154,3 @@ def analyze() -> None:
     with connection.cursor() as cursor:
         for model in (LegacyThread, LegacyMessage, LegacyRun):
             cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-
-
-FIGURES = ("message_count", "user_turns", "assistant_turns", "approx_tokens", "last_message_at", "run_count")
-
-
-def refresh_thread_figures(thread_pks: Iterable[int]) -> None:
-    """Message count, turns, approximate tokens (characters / 4), last activity and run count: one grouped
-    aggregate per chunk of threads, then keyed updates of the threads whose figures changed."""
-    for chunk in chunks(thread_pks):
-        figures: dict[int, dict[str, Any]] = {pk: {"message_count": 0, "user_turns": 0, "assistant_turns": 0,
-                                                   "approx_tokens": 0, "last_message_at": None, "run_count": 0,
-                                                   "first": None} for pk in chunk}
-        rows = (LegacyMessage.objects.filter(thread_id__in=chunk).order_by().values("thread_id")
-                .annotate(n=Count("pk"), users=Count("pk", filter=Q(role="user")),
-                          assistants=Count("pk", filter=Q(role="assistant")), chars=Sum(Length("text")),
-                          last=Max("created_at_legacy"), first=Min("created_at_legacy")))
-        for row in rows:
-            figures[row["thread_id"]].update(
-                message_count=row["n"], user_turns=row["users"], assistant_turns=row["assistants"],
-                approx_tokens=(row["chars"] or 0) // 4, last_message_at=row["last"], first=row["first"])
-        for thread_id, n in (LegacyRun.objects.filter(thread_id__in=chunk).order_by().values("thread_id")
-                             .annotate(n=Count("pk")).values_list("thread_id", "n")):
-            figures[thread_id]["run_count"] = n
-        changed = []
-        for thread in LegacyThread.objects.filter(pk__in=chunk).only("pk", "is_stub", "created_at_legacy",
-                                                                       *FIGURES):
-            wanted = figures[thread.pk]
-            # a stub (thread object never seen) dates from its first message
-            created = wanted["first"] if thread.is_stub else thread.created_at_legacy
-            if any(getattr(thread, f) != wanted[f] for f in FIGURES) or created != thread.created_at_legacy:
-                changed.append((*(wanted[f] for f in FIGURES), created, thread.pk))
-        if changed:
-            with transaction.atomic():
-                sql.update_rows(LegacyThread, [*FIGURES, "created_at_legacy"], changed)

@@ -1,7 +1,7 @@
 """What matters: usage per assistant, its share of all traffic, and a suggested priority from that traffic.
 
-Recomputed after every import from grouped aggregates (one query per figure family), and written with
-``bulk_update`` only where a value changed, so an unchanged re-import writes nothing.
+Recomputed after every import from grouped aggregates, and written only where a value changed, so an
+unchanged re-import writes nothing.
 
 Suggested priority, Pareto-style: rank assistants by messages; those that together carry the first half of
 all traffic are *critical*, those up to 80 % *high*, the rest with any traffic *normal*, and assistants with no
@@ -13,8 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Avg, Count, F, FloatField, Max, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Avg, Count, Max, Q, Sum
 
 from migrator.core.models import Assistant
 from migrator.core.status import Priority
@@ -58,62 +57,67 @@ def _tool_calls_by_assistant(legacy_to_pk: dict[str, int]) -> dict[int, dict[str
     return {pk: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for pk, c in totals.items()}
 
 
-def _per_assistant(queryset, aggregate) -> Subquery:
-    return Subquery(queryset.filter(assistant=OuterRef("pk")).order_by().values("assistant")
-                    .annotate(value=aggregate).values("value")[:1])
+USAGE = ("thread_count", "message_count", "run_count", "last_activity_at", "avg_turns_per_thread",
+         "single_turn_share", "traffic_share", "suggested_priority", "priority", "tool_call_counts")
 
 
 def recompute_usage() -> int:
-    """Recompute every assistant's usage figures, traffic share and suggested priority, as a handful of
-    set-based UPDATEs (correlated subqueries), plus keyed updates for what changed in tool-call counts and
-    priorities. Returns how many assistants got a new suggested priority or tool-call count."""
-    threads = LegacyThread.objects.all()
-    runs = (LegacyRun.objects.filter(assistant_legacy_id=OuterRef("legacy_id")).order_by()
-            .values("assistant_legacy_id").annotate(n=Count("pk")).values("n")[:1])
-    with transaction.atomic():
-        Assistant.objects.update(
-            thread_count=Coalesce(_per_assistant(threads, Count("pk")), 0),
-            message_count=Coalesce(_per_assistant(threads, Sum("message_count")), 0),
-            last_activity_at=_per_assistant(threads, Max("last_message_at")),
-            avg_turns_per_thread=Coalesce(_per_assistant(threads, Avg("user_turns")), 0.0,
-                                          output_field=FloatField()),
-            single_turn_share=Coalesce(
-                _per_assistant(threads, Cast(Count("pk", filter=Q(user_turns__lte=1)), FloatField())
-                               / Cast(Count("pk"), FloatField())), 0.0, output_field=FloatField()),
-            run_count=Coalesce(Subquery(runs), 0),
-        )
-        total = Assistant.objects.aggregate(total=Sum("message_count"))["total"] or 0
-        Assistant.objects.update(
-            traffic_share=Cast(F("message_count"), FloatField()) / float(total) if total else Value(0.0)
-        )
-        changed: set[int] = set()
-        # Suggested priority needs the ranking, so it is computed here and written per level.
-        counts = dict(Assistant.objects.values_list("pk", "message_count"))
-        by_level: dict[str, list[int]] = {}
-        for pk, level in suggest_priorities(counts).items():
-            by_level.setdefault(level, []).append(pk)
-        for level, pks in by_level.items():
-            for start in range(0, len(pks), 500):
-                chunk = pks[start : start + 500]
-                stale = list(Assistant.objects.filter(pk__in=chunk).exclude(suggested_priority=level)
-                             .values_list("pk", flat=True))
-                if stale:
-                    Assistant.objects.filter(pk__in=stale).update(suggested_priority=level)
-                    changed.update(stale)
+    """Recompute every assistant's usage figures, traffic share, suggested priority and tool-call counts.
+
+    Three grouped aggregates (threads by assistant, runs by assistant, tool calls) and one read of the current
+    values; the figures are computed here and only the assistants whose values changed are written, each
+    row once, in keyed batches. Each UPDATE of an assistant rewrites its row and every index on it (the search
+    indexes included), so a table-wide UPDATE per figure family cost four rewrites of every assistant per
+    import, most of them writing what was already there. Returns how many assistants got a new suggested
+    priority or tool-call count."""
+    threads = {
+        row["assistant"]: row
+        for row in LegacyThread.objects.filter(assistant__isnull=False).order_by().values("assistant")
+        .annotate(threads=Count("pk"), messages=Sum("message_count"), last=Max("last_message_at"),
+                  turns=Avg("user_turns"), single=Count("pk", filter=Q(user_turns__lte=1)))
+    }
+    runs = dict(LegacyRun.objects.exclude(assistant_legacy_id="").order_by().values("assistant_legacy_id")
+                .annotate(n=Count("pk")).values_list("assistant_legacy_id", "n"))
+    current = list(Assistant.objects.order_by().values_list("pk", "legacy_id", "priority_overridden", *USAGE))
+    counts = {pk: (threads[pk]["messages"] or 0) if pk in threads else 0 for pk, *_ in current}
+    total = sum(counts.values())
+    suggested = suggest_priorities(counts)
+    calls = _tool_calls_by_assistant({legacy_id: pk for pk, legacy_id, *_ in current})
+    changed: set[int] = set()
+    updates = []
+    for pk, legacy_id, overridden, *values in current:
+        row = threads.get(pk)
+        n = row["threads"] if row else 0
+        wanted = {
+            "thread_count": n,
+            "message_count": counts[pk],
+            "run_count": runs.get(legacy_id, 0),
+            "last_activity_at": row["last"] if row else None,
+            "avg_turns_per_thread": float(row["turns"] or 0.0) if row else 0.0,
+            "single_turn_share": row["single"] / n if n else 0.0,
+            "traffic_share": counts[pk] / total if total else 0.0,
+            "suggested_priority": suggested[pk],
+            "tool_call_counts": calls.get(pk, {}),
+        }
         # Until the team overrides it, the priority is the suggestion.
-        Assistant.objects.filter(priority_overridden=False).exclude(priority=F("suggested_priority")).update(
-            priority=F("suggested_priority")
-        )
-        legacy_to_pk = dict(Assistant.objects.values_list("legacy_id", "pk"))
-        calls = _tool_calls_by_assistant(legacy_to_pk)
-        updates = []
-        for pk, current in Assistant.objects.values_list("pk", "tool_call_counts").iterator(chunk_size=5000):
-            wanted = calls.get(pk, {})
-            if current != wanted:
-                updates.append((wanted, pk))
-                changed.add(pk)
-        sql.update_rows(Assistant, ["tool_call_counts"], updates)
+        now = dict(zip(USAGE, values, strict=True))
+        wanted["priority"] = now["priority"] if overridden else suggested[pk]
+        if any(_differs(now[f], wanted[f]) for f in USAGE):
+            updates.append((*(wanted[f] for f in USAGE), pk))
+        if now["suggested_priority"] != wanted["suggested_priority"] or now["tool_call_counts"] != wanted[
+            "tool_call_counts"
+        ]:
+            changed.add(pk)
+    with transaction.atomic():
+        sql.update_rows(Assistant, list(USAGE), updates)
     return len(changed)
+
+
+def _differs(now: Any, wanted: Any) -> bool:
+    """Floats computed in SQL before and in Python now may differ in the last bit: that is not a change."""
+    if isinstance(wanted, float) and isinstance(now, float):
+        return abs(now - wanted) > 1e-12
+    return now != wanted
 
 
 def pareto(rows: list[tuple[Any, int]]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import DatabaseError, reset_queries, transaction
 from django.db.models import Count
@@ -59,13 +60,19 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode  # what JSONField stores
 
 
 def _json(value: Any) -> str:
-    """JSON text for a JSON column; the empty containers most messages carry cost nothing."""
+    """JSON text for a JSON column; the empty containers most messages carry cost nothing.
+
+    orjson encodes about ten times faster than the standard library, which matters at 400,000 messages. It
+    refuses what parsed JSON can still hold (integers beyond 64 bits), and those take the standard path."""
     if not value:
         if value == []:
             return "[]"
         if value == {}:
             return "{}"
-    return _dumps(value)
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return _dumps(value)
 
 
 def _message_row(thread_pk: int, position: int, c: dict[str, Any]) -> tuple:
@@ -133,6 +140,7 @@ class Importer(Intake):
         states = [(item[2], item[2]._state.adding, item[2].pk) for item in items if hasattr(item[2], "_state")]
         try:
             with transaction.atomic():
+                sql.relaxed_commit()
                 write(items)
             return items
         except DatabaseError:
@@ -206,7 +214,7 @@ class Importer(Intake):
         def write(items: list) -> None:
             new = [obj for _, _, obj in items if obj._state.adding]
             old = [obj for _, _, obj in items if not obj._state.adding]
-            Assistant.objects.bulk_create(new, batch_size=200)
+            sql.create_objects(Assistant, new)
             if old:
                 Assistant.objects.bulk_update(
                     old, [*ASSISTANT_FIELDS, "last_imported_at", "updated_at", "source", "connection",
@@ -278,7 +286,7 @@ class Importer(Intake):
         def write(items: list) -> None:
             new = [o for _, _, o in items if o._state.adding]
             old = [o for _, _, o in items if not o._state.adding]  # before bulk_create flips adding
-            LegacyThread.objects.bulk_create(new, batch_size=500)
+            sql.create_objects(LegacyThread, new, key="legacy_id")
             if old:
                 LegacyThread.objects.bulk_update(old, [*THREAD_FIELDS, *INFO_FIELDS, "source", "updated_at"],
                                                  batch_size=500)
@@ -417,7 +425,7 @@ class Importer(Intake):
         def write(items: list) -> None:
             new = [o for _, _, o in items if o._state.adding]
             old = [o for _, _, o in items if not o._state.adding]  # before bulk_create flips adding
-            LegacyRun.objects.bulk_create(new, batch_size=500)
+            sql.create_objects(LegacyRun, new)
             if old:
                 LegacyRun.objects.bulk_update(old, list(RUN_FIELDS), batch_size=500)
 
@@ -516,9 +524,8 @@ class Importer(Intake):
             self.on_progress("Computing thread figures and usage…")
         if self.report.counts["messages"]["created"] > 20_000:
             stats.analyze()  # fresh planner statistics after a bulk load, before the set-based queries
-        linked = stats.link_thread_assistants(self.touched_threads)
         stats.renumber_positions(self.renumber)
-        stats.refresh_thread_figures(self.touched_threads)
+        linked = stats.refresh_threads(self.touched_threads)
         if self.changed or linked:
             usage.recompute_usage()
         audit.record(actor=self.actor, verb="migrator.inventory.imported", obj=self.connection,
