@@ -74,13 +74,12 @@ class Seeder:
     # --- the engineer's evidence ---------------------------------------------------------------------------
 
     def choose_mode(self, flow: Flow) -> Flow:
+        """Accept the recommended mode (plan_stages only picks flows that have one or a mode already)."""
         if not flow.mode:
-            mode = flow.recommended_mode or FlowMode.STATELESS
+            mode = flow.recommended_mode
             flow, _ = flow_services.choose_mode(
                 flow_id=flow.pk, actor=self.users["engineer"], mode=mode, truncation=flow.truncation,
-                store=flow.store or mode == FlowMode.PREVIOUS_RESPONSE,
-                reason="" if mode == flow.recommended_mode else "No recommendation yet; stateless until threads say otherwise.",
-            )
+                store=flow.store or mode == FlowMode.PREVIOUS_RESPONSE)
         return flow
 
     def test_tools(self, flow: Flow) -> None:
@@ -101,15 +100,10 @@ class Seeder:
                 actor=engineer, assistant_id=flow.assistant_id, flow_id=flow.pk,
                 name=f"{flow.name}: {TEST_THREADS} recent threads", strategy=SamplingStrategy.RECENT,
                 sample_size=TEST_THREADS, description="Built by the demo: the flow's most recent recorded threads.")
-        runs: list[ValidationRun] = []
-
-        def start() -> list[Job]:
-            runs.append(run_services.start_run(actor=engineer, test_set_id=test_set.pk,
-                                               connection_id=self.connection.pk, version_id=version.pk))
-            return [runs[0].job]
-
-        _run_here(start)
-        return ValidationRun.objects.get(pk=runs[0].pk)
+        [job] = _run_here(lambda: [run_services.start_run(actor=engineer, test_set_id=test_set.pk,
+                                                          connection_id=self.connection.pk,
+                                                          version_id=version.pk).job])
+        return ValidationRun.objects.get(job_id=job.pk)
 
     def request(self, flow: Flow, version: PromptVersion, run: ValidationRun, note: str) -> CutoverRequest:
         return cutover.request_cutover(flow_id=flow.pk, actor=self.users["engineer"], version_number=version.number,
@@ -143,6 +137,7 @@ class Seeder:
             self.first_cutover(plan.migrated)
             self.done.append(f"{plan.migrated.slug} migrated")
         if plan.ramping is None or plan.awaiting is None:
+            self.done.append("no successor move (no assistant on a retiring model has two ready flows)")
             return
         pair = [self.first_cutover(f)[0] for f in (plan.ramping, plan.awaiting)]
         version = self.successor_version(pair[0], plan.successor)
@@ -197,7 +192,7 @@ def plan_stages(connection: Connection) -> Plan:
     for flow in flows:
         version = cutover.approved_version(flow)
         mode = flow.mode or flow.recommended_mode
-        if version is None or mode == FlowMode.CONVERSATION:
+        if version is None or not mode or mode == FlowMode.CONVERSATION:
             continue
         if any(t.get("type") == "function" for t in version.config.get("tools") or []):
             continue

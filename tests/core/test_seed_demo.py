@@ -113,3 +113,14 @@ def _assert_a_flow_at_every_cutover_stage_on_real_evidence() -> None:
     assert reported[ramping.flow.slug]["stage"] == "rolling_out" and reported[ramping.flow.slug]["percent"] == 10.0
     assert reported[migrated.flow.slug]["stage"] == "migrated" and reported[migrated.flow.slug]["percent"] == 100.0
     assert {row["stage"] for row in reported.values()} == set(by_stage)
+
+
+def test_moving_a_configuration_to_a_reasoning_successor_drops_what_it_would_refuse():
+    from migrator.core.model_catalog import parameter_problems
+    from migrator.cutover.demo import on_model
+
+    config = {"model": "gpt-4o", "instructions": "Hi.", "temperature": 0.2, "top_p": 1}
+    moved = on_model(config, "gpt-6-luna")
+    assert moved == {"model": "gpt-6-luna", "instructions": "Hi.", "top_p": 1, "reasoning": {"effort": "low"}}
+    assert parameter_problems(moved) == [] and config["model"] == "gpt-4o"  # the original is left alone
+    assert on_model({"model": "gpt-4o", "temperature": 0.2}, "gpt-4.1") == {"model": "gpt-4.1", "temperature": 0.2}
