@@ -37,7 +37,10 @@ def lowest_similarity(flow) -> list[dict[str, Any]]:
         check = next((c for c in result.checks if c.get("name") == "text_similarity" and c.get("status") != "skipped"),
                      None)
         if check is not None:
+            # The run's own threshold and the case's verdict travel with the score, so diagnostics judges a low
+            # similarity the way this run did (see diagnostics' outputs_validation).
             rows.append({"case": result.case.key, "similarity": float(check["score"]),
+                         "threshold": check.get("threshold"), "verdict": result.verdict,
                          "url": reverse("validation:case_result", args=[run.pk, result.case_id])})
     return sorted(rows, key=lambda r: r["similarity"])
 

@@ -221,3 +221,42 @@ def test_backfill_coverage_comes_from_the_backfill_app_through_the_registry():
         results["history_backfill"].summary
     assert results["old_threads"].fix_url.startswith("/backfill/")
     assert results["history_backfill"].evidence["threads"] == 4
+
+
+def test_low_similarity_is_judged_by_the_runs_own_threshold_and_verdicts():
+    """Regression: a fixed 0.5 failed every flow whose passing run reworded an answer (on the sandbox, every flow),
+    so no cutover could ever gather passing diagnostics. Now the run's threshold and verdicts decide."""
+    flow = _flow()
+    make_version(flow.assistant, {"model": "gpt-4o", "instructions": "Help with invoices."})
+    registry.autodiscover()
+    installed = registry._providers.get("validation.lowest_similarity")
+    rows: list[dict] = []
+
+    @registry.provider("validation.lowest_similarity")
+    def lowest(f):
+        return rows
+
+    def check() -> registry.Result:
+        return _results(flow)["outputs_validation"]
+
+    try:
+        rows[:] = [{"case": "t1:2", "similarity": 0.16, "threshold": 0.6, "verdict": "pass", "url": "/r/1/"},
+                   {"case": "t1:4", "similarity": 0.9, "threshold": 0.6, "verdict": "pass", "url": "/r/2/"}]
+        reworded = check()
+        assert reworded.status == "warn", reworded.summary
+        assert "1 validation case(s) score below the run's similarity threshold (0.60) but pass" in reworded.summary
+        assert reworded.fix_url == "/r/1/" and reworded.evidence["failed"] == 0
+
+        rows[0]["verdict"] = "fail"
+        failing = check()
+        assert failing.status == "fail" and "fail the run" in failing.summary and failing.fix_url == "/r/1/"
+
+        rows[:] = [{"case": "t1:2", "similarity": 0.3, "threshold": 0.25, "verdict": "pass", "url": "/r/1/"}]
+        assert check().status == "ok"  # the team lowered the threshold on its test set: 0.3 is enough
+
+        rows[:] = [{"case": "t1:2", "similarity": 0.4, "url": "/r/1/"}]  # a provider without threshold or verdict
+        assert check().status == "fail"
+    finally:
+        registry._providers.pop("validation.lowest_similarity")
+        if installed is not None:
+            registry._providers["validation.lowest_similarity"] = installed

@@ -268,5 +268,6 @@ def test_diagnostics_providers_read_the_latest_run(weather):
     assert latest["id"] == run.pk and latest["mode"] == "stateless" and latest["url"] == run.get_absolute_url()
     lowest = get_provider("validation.lowest_similarity")(flow)
     assert len(lowest) == 7 and lowest[0]["similarity"] <= lowest[-1]["similarity"] <= 1
+    assert {(row["threshold"], row["verdict"]) for row in lowest} <= {(0.6, "pass"), (0.6, "fail")}
     assert len(get_provider("validation.answer_lengths")(flow)) == 7
     assert all(s >= 0 for s in get_provider("validation.latencies")(flow))

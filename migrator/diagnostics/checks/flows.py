@@ -27,6 +27,8 @@ UX = "UX changes"
 MARKDOWN_SHARE = 0.3  # legacy answers using Markdown at least this often make a model change worth a look
 RESPONSE_RETENTION_DAYS = 30
 REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+# For validation-case rows that carry no threshold of their own (see outputs_validation).
+SIMILARITY_FLOOR = 0.5
 
 
 # --- shared helpers -------------------------------------------------------------------------------------------
@@ -152,10 +154,31 @@ def outputs_validation(flow: Flow) -> Finding:
     cases = lowest(flow) or []
     if not cases:
         return Finding.unknown("No validation run has recorded cases for this flow yet.")
-    worst = min(c.get("similarity", 1) for c in cases)
-    status = Finding.fail if worst < 0.5 else Finding.warn if worst < 0.8 else Finding.ok
-    return status(f"The least similar validation case scores {worst:.2f}.", evidence={"cases": cases[:10]},
-                  fix_url=cases[0].get("url", ""), fix_label="Open the case")
+    # Judged by the run's own text-similarity threshold and case verdicts, never by a fixed number of ours: a
+    # reworded answer that passed the run's other checks is something to read (warn), not a refusal of the
+    # cutover; the team sets how much rewording fails a case on its test set. A provider that sends neither
+    # threshold nor verdict is judged as before (below SIMILARITY_FLOOR fails).
+    worst = min(cases, key=lambda c: c.get("similarity", 1))
+    threshold = _similarity_threshold(worst)
+    below = [c for c in cases if c.get("similarity", 1) < _similarity_threshold(c)]
+    failed = [c for c in below if c.get("verdict", "fail") == "fail"]
+    evidence = {"cases": cases[:10], "threshold": threshold, "below_threshold": len(below), "failed": len(failed)}
+    score = f"the least similar scores {worst.get('similarity', 1):.2f}"
+    if failed:
+        return Finding.fail(f"{len(failed)} validation case(s) below the run's similarity threshold ({threshold:.2f}) "
+                            f"fail the run; {score}.", evidence=evidence, fix_url=failed[0].get("url", ""),
+                            fix_label="Open the case")
+    if below:
+        return Finding.warn(f"{len(below)} validation case(s) score below the run's similarity threshold "
+                            f"({threshold:.2f}) but pass on their other checks; {score}. Read them: the wording "
+                            "changed.", evidence=evidence, fix_url=below[0].get("url", ""), fix_label="Open the case")
+    return Finding.ok(f"Every validation case reaches the run's similarity threshold ({threshold:.2f}); {score}.",
+                      evidence=evidence, fix_url=worst.get("url", ""), fix_label="Open the case")
+
+
+def _similarity_threshold(case: dict[str, Any]) -> float:
+    value = case.get("threshold")
+    return float(value) if value is not None else SIMILARITY_FLOOR
 
 
 # --- conversation history feels broken --------------------------------------------------------------------------
