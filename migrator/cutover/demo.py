@@ -2,7 +2,9 @@
 
 - **migrated**: a first cutover, approved by the support lead, serves v1 to everyone at once;
 - **rolling out**: v1 in production on a retiring model (gpt-4o, gpt-4.1), v2 on its successor approved and
-  ramped to 10% of subjects;
+  ramped to 10% of subjects. Once no demo prompt is on a retiring model any more (after 2027-01-14 the
+  conversion itself picks the successor), v2 is the product owner's revision of the first conversion instead:
+  the other kind of cutover, from a prompt rushed out at the shutdown to the reviewed one;
 - **awaiting approval**: the same successor put forward for a sibling flow, waiting in the support lead's inbox
   beside what production serves now;
 - **planning**: every other flow, as the flows demo left it (the engineer's to-do list).
@@ -123,13 +125,18 @@ class Seeder:
         return flow, run
 
     def successor_version(self, flow: Flow, successor: str) -> PromptVersion:
-        """The product owner moves the approved prompt to the successor model; the admin approves the edit."""
+        """The product owner moves the approved prompt to the successor model (or, with none, revises it); the
+        admin approves the edit."""
         current = cutover.approved_version(flow)
         old = current.config.get("model", "")
-        info = lookup(old)
-        edited = prompt_services.save_edit(
-            parent_id=current.pk, actor=self.users["product"], config=on_model(current.config, successor),
-            message=f"{old} shuts down on {info.shutdown_date:%Y-%m-%d}: move to its successor {successor}.")
+        if successor:
+            config = on_model(current.config, successor)
+            message = f"{old} shuts down on {lookup(old).shutdown_date:%Y-%m-%d}: move to its successor {successor}."
+        else:
+            config = revised(current.config)
+            message = "Reviewed after the first conversion: ask before guessing."
+        edited = prompt_services.save_edit(parent_id=current.pk, actor=self.users["product"], config=config,
+                                           message=message)
         return prompt_services.approve_version(version_id=edited.pk, actor=self.users["admin"])
 
     def seed(self, plan: Plan) -> None:
@@ -137,20 +144,21 @@ class Seeder:
             self.first_cutover(plan.migrated)
             self.done.append(f"{plan.migrated.slug} migrated")
         if plan.ramping is None or plan.awaiting is None:
-            self.done.append("no successor move (no assistant on a retiring model has two ready flows)")
+            self.done.append("no second cutover (no assistant has two ready flows)")
             return
         pair = [self.first_cutover(f)[0] for f in (plan.ramping, plan.awaiting)]
         version = self.successor_version(pair[0], plan.successor)
-        self.test_tools(pair[0])  # the same tools, tested again with the new model
+        self.test_tools(pair[0])  # the same tools, tested again with the new version
+        what = plan.successor or "the reviewed prompt"
         requests = [self.request(f, version, self.validate(f, version),
-                                 f"Move {f.name} to v{version.number} on {plan.successor}.") for f in pair]
+                                 f"Move {f.name} to v{version.number} ({what}).") for f in pair]
         support = self.users["support"]
         cutover.approve(request_id=requests[0].pk, actor=support,
-                        reason=f"Validation of v{version.number} on {plan.successor} passed; start small.")
+                        reason=f"Validation of v{version.number} ({what}) passed; start small.")
         cutover.ramp(flow_id=pair[0].pk, actor=support, percent=RAMP_PERCENT,
-                     reason=f"First step: {RAMP_PERCENT}% of subjects on {plan.successor}.")
-        self.done.append(f"{pair[0].slug} ramping v{version.number} ({plan.successor}) at {RAMP_PERCENT}%")
-        self.done.append(f"{pair[1].slug} awaiting approval of v{version.number} ({plan.successor})")
+                     reason=f"First step: {RAMP_PERCENT}% of subjects on v{version.number}.")
+        self.done.append(f"{pair[0].slug} ramping v{version.number} ({what}) at {RAMP_PERCENT}%")
+        self.done.append(f"{pair[1].slug} awaiting approval of v{version.number} ({what})")
 
 
 def on_model(config: dict[str, Any], model: str) -> dict[str, Any]:
@@ -162,6 +170,17 @@ def on_model(config: dict[str, Any], model: str) -> dict[str, Any]:
         if problem.param in SAMPLING_PARAMS:
             moved.pop(problem.param, None)
             moved.setdefault("reasoning", {"effort": DEFAULT_REASONING_EFFORT})
+    return moved
+
+
+REVISION = ("If a request is ambiguous or a detail you need is missing, ask one short clarifying question "
+            "before answering.")
+
+
+def revised(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with the product owner's review applied: one instruction added, everything else as it was."""
+    moved = copy.deepcopy(config)
+    moved["instructions"] = f"{(config.get('instructions') or '').rstrip()}\n\n{REVISION}".lstrip()
     return moved
 
 
@@ -198,11 +217,15 @@ def plan_stages(connection: Connection) -> Plan:
             continue
         by_assistant.setdefault(flow.assistant_id, []).append(flow)
     plan = Plan()
-    for group in by_assistant.values():
+    pairs = [g for g in by_assistant.values() if len(g) >= 2]
+    for group in pairs:
         successor = _successor(str(cutover.approved_version(group[0]).config.get("model") or ""))
-        if len(group) >= 2 and successor:
+        if successor:
             plan.ramping, plan.awaiting, plan.successor = group[0], group[1], successor
             break
+    else:
+        if pairs:  # no prompt on a retiring model (any more): the second cutover is a reviewed revision
+            plan.ramping, plan.awaiting = pairs[0][0], pairs[0][1]
     plan.migrated = next((g[0] for g in by_assistant.values() if plan.ramping is None or
                           g[0].assistant_id != plan.ramping.assistant_id), None)
     return plan

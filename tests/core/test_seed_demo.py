@@ -11,6 +11,7 @@ from django.core.management import call_command
 from migrator.core.model_catalog import lookup
 from migrator.core.models import Assistant, Connection, Flow, Job, JobStatus
 from migrator.core.status import MigrationStatus as S
+from migrator.cutover.demo import REVISION
 from migrator.cutover.models import CutoverRequest, RequestStatus, ServingChange
 from migrator.cutover.selectors import flow_stages
 from migrator.prompts.models import PromptVersion
@@ -41,7 +42,8 @@ def test_seed_demo_builds_a_usable_demo_and_is_idempotent(sandbox, capsys):
     assert flows.count() >= 4 and flows.exclude(mode="").count() == 5
     assert all(f.recommended_mode for f in flows)
     assert "cutover:" in out and "still planning" in out and "stopped" not in out
-    _assert_a_flow_at_every_cutover_stage_on_real_evidence()
+    # Before gpt-4o and gpt-4.1 shut down the second cutover moves to a successor model, after it revises.
+    _assert_a_flow_at_every_cutover_stage_on_real_evidence(revision=lookup("gpt-4o").is_retired())
     stages = _stages()
 
     counts = dict(Assistant.objects.values_list("legacy_id", "status"))
@@ -66,7 +68,11 @@ def _model(flow: Flow, number: int) -> str:
     return PromptVersion.objects.get(assistant=flow.assistant, number=number).config["model"]
 
 
-def _assert_a_flow_at_every_cutover_stage_on_real_evidence() -> None:
+def _version(flow: Flow, number: int) -> PromptVersion:
+    return PromptVersion.objects.get(assistant=flow.assistant, number=number)
+
+
+def _assert_a_flow_at_every_cutover_stage_on_real_evidence(*, revision: bool) -> None:
     """One seed serves both halves (it takes a while): here, the stages a newcomer sees in the first minute."""
     by_stage: dict[str, list] = {}
     for stage in flow_stages():
@@ -75,16 +81,20 @@ def _assert_a_flow_at_every_cutover_stage_on_real_evidence() -> None:
     [awaiting], [ramping], [migrated] = by_stage["awaiting_approval"], by_stage["rolling_out"], by_stage["migrated"]
     assert by_stage["planning"] and all(s.production_version is None for s in by_stage["planning"])
 
-    # Awaiting the support lead: production on a retiring model, the candidate on its successor.
+    # Awaiting the support lead: production on a retiring model, the candidate on its successor; once no demo
+    # prompt is on a retiring model (the conversion picks successors after 2027-01-14), the reviewed revision.
     assert awaiting.request.status == RequestStatus.AWAITING and awaiting.requested_by == "engineer"
-    production, candidate = _model(awaiting.flow, awaiting.production_version), _model(
-        awaiting.flow, awaiting.candidate_version)
-    assert candidate != production and candidate == lookup(production).successor, (production, candidate)
-    assert lookup(production).shutdown_date is not None
-    # Ramping: the same move, approved by the support lead (not the requester) and serving 10% of subjects.
+    for stage in (awaiting, ramping):
+        production, candidate = _model(stage.flow, stage.production_version), _model(stage.flow,
+                                                                                     stage.candidate_version)
+        if revision:
+            assert candidate == production and REVISION in _version(stage.flow, stage.candidate_version).config[
+                "instructions"]
+        else:
+            assert candidate != production and candidate == lookup(production).successor, (production, candidate)
+            assert lookup(production).shutdown_date is not None
+    # Ramping: approved by the support lead (not the requester) and serving 10% of subjects.
     assert ramping.percent == 10.0 and ramping.production_version and ramping.candidate_version
-    assert _model(ramping.flow, ramping.candidate_version) == lookup(
-        _model(ramping.flow, ramping.production_version)).successor
     assert ramping.request.decided_by.username == "support" and ramping.requested_by == "engineer"
     # Migrated: a first cutover serves its version to everyone.
     assert migrated.percent == 100.0 and migrated.production_version and migrated.candidate_version is None
@@ -100,8 +110,8 @@ def _assert_a_flow_at_every_cutover_stage_on_real_evidence() -> None:
         assert ValidationRun.objects.filter(flow=flow, status=RunStatus.PASSED, started_by__username="engineer",
                                             job__status=JobStatus.SUCCEEDED).exists(), flow.slug
     assert not Job.objects.exclude(status=JobStatus.SUCCEEDED).exists()
-    successor = PromptVersion.objects.get(assistant=awaiting.flow.assistant, number=awaiting.candidate_version)
-    assert successor.author.username == "product" and successor.approved_by.username == "admin"
+    edit = _version(awaiting.flow, awaiting.candidate_version)
+    assert edit.author.username == "product" and edit.approved_by.username == "admin"
 
     # The CLI contract reports the same stages.
     buffer = io.StringIO()
@@ -113,6 +123,16 @@ def _assert_a_flow_at_every_cutover_stage_on_real_evidence() -> None:
     assert reported[ramping.flow.slug]["stage"] == "rolling_out" and reported[ramping.flow.slug]["percent"] == 10.0
     assert reported[migrated.flow.slug]["stage"] == "migrated" and reported[migrated.flow.slug]["percent"] == 100.0
     assert {row["stage"] for row in reported.values()} == set(by_stage)
+
+
+def test_with_no_prompt_on_a_retiring_model_the_second_cutover_is_a_reviewed_revision(sandbox, monkeypatch):
+    """What the demo shows from 2027-01-14 (no demo prompt is on a retiring model then), shown today."""
+    from migrator.cutover import demo
+
+    monkeypatch.setattr(demo, "_successor", lambda model: "")
+    sandbox.reset("demo")
+    call_command("seed_demo", sandbox_url=sandbox.base_url, password="demo-pass-123", stdout=io.StringIO())
+    _assert_a_flow_at_every_cutover_stage_on_real_evidence(revision=True)
 
 
 def test_moving_a_configuration_to_a_reasoning_successor_drops_what_it_would_refuse():
