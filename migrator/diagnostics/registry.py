@@ -141,6 +141,13 @@ def provider(name: str) -> Callable:
     return decorate
 
 
+def pass_cache(flow) -> dict[Any, Any]:
+    """A dict for memoising what several checks of one ``run_flow`` pass ask; outside a pass, a fresh one (so
+    nothing is remembered between passes or calls)."""
+    cache = getattr(flow, "_diagnostics_pass", None)
+    return cache if cache is not None else {}
+
+
 def get_provider(name: str) -> Callable[..., Any] | None:
     autodiscover()
     return _providers.get(name)
@@ -184,6 +191,7 @@ def run_flow(flow, *, version=None) -> list[Result]:
     """Every flow check for ``flow``; ``version`` pins the candidate (default: the version under review)."""
     if version is not None:
         flow._diagnostics_candidate = version  # read by checks.data.candidate_version
+    flow._diagnostics_pass = {}  # providers may memoise here for this pass only (see pass_cache)
     return [r for r in (run(c, flow) for c in checks("flow")) if r is not None]
 
 

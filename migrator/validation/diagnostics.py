@@ -1,5 +1,10 @@
 """Answers the diagnostics providers about validation (``validation.latest_run``, ``lowest_similarity``,
-``answer_lengths``, ``latencies``) from the flow's latest finished run (found by the diagnostics registry)."""
+``answer_lengths``, ``latencies``) from the flow's latest finished run of the candidate version (found by the
+diagnostics registry).
+
+Bound like every piece of evidence: to the configuration hash of the version diagnostics judge (the one a
+cutover request puts forward, else the one under review) and the flow's mode and store. A run of another
+version says nothing about this one, so with none for it the checks are unknown, never passed."""
 
 from __future__ import annotations
 
@@ -7,14 +12,26 @@ from typing import Any
 
 from django.urls import reverse
 
-from migrator.diagnostics.registry import provider
+from migrator.core.confighash import config_hash
+from migrator.core.status import FlowMode
+from migrator.diagnostics.checks.data import candidate_version
+from migrator.diagnostics.registry import pass_cache, provider
 from migrator.validation.models import RunStatus, ValidationRun
 
 
 def _latest(flow) -> ValidationRun | None:
-    return (ValidationRun.objects.filter(flow=flow, status__in=[RunStatus.PASSED, RunStatus.FAILED,
-                                                                 RunStatus.INCOMPLETE])
-            .order_by("-finished_at", "-id").first())
+    cache = pass_cache(flow)
+    version = candidate_version(flow)
+    key = ("validation.run", version.pk if version is not None else None)
+    if key not in cache:  # four providers ask per diagnostics pass: one query
+        runs = ValidationRun.objects.filter(flow=flow, status__in=[RunStatus.PASSED, RunStatus.FAILED,
+                                                                    RunStatus.INCOMPLETE])
+        if version is None:
+            cache[key] = None
+        else:
+            cache[key] = (runs.filter(config_hash=config_hash(version.config), mode=flow.mode or FlowMode.STATELESS,
+                                      store=flow.store).order_by("-finished_at", "-id").first())
+    return cache[key]
 
 
 @provider("validation.latest_run")

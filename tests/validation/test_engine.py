@@ -271,3 +271,21 @@ def test_diagnostics_providers_read_the_latest_run(weather):
     assert {(row["threshold"], row["verdict"]) for row in lowest} <= {(0.6, "pass"), (0.6, "fail")}
     assert len(get_provider("validation.answer_lengths")(flow)) == 7
     assert all(s >= 0 for s in get_provider("validation.latencies")(flow))
+
+
+def test_diagnostics_judge_the_candidate_by_its_own_runs_only(weather):
+    """A cutover request for v2 is not vouched for by a run of v1: its validation-backed checks are unknown (so
+    the diagnostics evidence is incomplete) until v2 itself is replayed."""
+    from migrator.diagnostics import registry
+    from migrator.prompts.models import PromptVersion
+
+    flow = make_flow(weather.assistant, mode="stateless")
+    _run(weather, _set(weather, flow))
+    v2 = PromptVersion.objects.create(assistant=weather.assistant, number=weather.version.number + 1,
+                                      parent=weather.version, config={**weather.version.config,
+                                                                      "instructions": "Answer in French."})
+    results = {r.key: r for r in registry.run_flow(flow, version=v2)}
+    assert results["outputs_validation"].status == registry.UNKNOWN
+    assert registry.get_provider("validation.latest_run")(flow) is None
+    results = {r.key: r for r in registry.run_flow(flow, version=weather.version)}
+    assert results["outputs_validation"].status != registry.UNKNOWN
