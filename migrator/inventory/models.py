@@ -45,7 +45,14 @@ class LegacyThread(models.Model):
     class Meta:
         ordering = ["-last_message_at", "-id"]
         permissions = [("import_assistants", "Import assistants and threads from a connection or an archive")]
-        indexes = [models.Index(fields=["assistant", "flow_slug"])]
+        indexes = [
+            models.Index(fields=["assistant", "flow_slug"]),
+            # "Flows found in the data" (migrator.flows.found) groups the threads that name a flow on every flows
+            # page: this answers it from the index alone (PostgreSQL; include is ignored elsewhere).
+            models.Index(fields=["flow_slug", "assistant"], include=["id", "message_count", "last_message_at"],
+                         condition=~models.Q(flow_slug="") & models.Q(assistant__isnull=False),
+                         name="inv_thread_flow_found"),
+        ]
 
     def __str__(self) -> str:
         return self.legacy_id

@@ -47,3 +47,19 @@ def test_the_flows_pages_offer_them_and_one_click_creates_it(client, engineer):
     # Modes read in words on the pages.
     assert "Chained responses (previous_response_id)" in page or "Conversation (durable state)" in page \
         or "Stateless (full input each call)" in page
+
+
+def test_limit_query_and_case_are_honoured_and_names_are_read_for_the_shown_only(django_assert_max_num_queries):
+    triage, billing = AssistantFactory(name="Support Triage"), AssistantFactory(name="Billing")
+    for i in range(12):
+        _threads(triage if i % 2 else billing, f"entry-{i:02d}", 20 - i)
+    for i in range(30):  # the same slug under a second assistant: suggested once, for the busiest
+        LegacyThread.objects.create(assistant=triage, legacy_id=f"thread_more_{i}", flow_slug="entry-00")
+    _threads(triage, "Checkout-Web", 5)
+    FlowFactory(assistant=triage, slug="checkout-web", name="Checkout")  # taken, whatever the thread list's case
+    with django_assert_max_num_queries(3):
+        found = flows_found(limit=3)
+    assert [(f.slug, f.assistant_name) for f in found] == [
+        ("entry-00", "Support Triage"), ("entry-01", "Support Triage"), ("entry-02", "Billing")]
+    assert [f.slug for f in flows_found(query="ENTRY-1")] == ["entry-10", "entry-11"]
+    assert "checkout-web" not in {f.slug for f in flows_found()} and len(flows_found()) == 12

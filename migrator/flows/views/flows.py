@@ -45,6 +45,9 @@ def _form_errors(form) -> str:
 # --- lists -------------------------------------------------------------------------------------------------
 
 
+FOUND_SHOWN = 8  # suggestions on the flows page
+
+
 def flow_list(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("core.view_flow"):
         raise PermissionDenied("You may not view flows.")
@@ -78,11 +81,14 @@ def flow_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "total": page.paginator.count,
         "counts": [(FlowStatus(s).label, s, n) for s, n in counts.items()],
-        "found": flows_found(assistants=Assistant.objects.visible_to(request.user)),
     }
     template = "flows/flow_list.html"
     if request.htmx and not request.htmx.boosted:
-        template += "#results"
+        template += "#results"  # the results fragment has no suggestions card: nothing to compute for it
+    else:
+        query = form.cleaned_data["q"] if form.is_valid() else ""
+        context["found"] = flows_found(assistants=Assistant.objects.visible_to(request.user), query=query,
+                                       limit=FOUND_SHOWN)
     return render(request, template, context)
 
 
