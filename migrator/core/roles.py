@@ -17,6 +17,16 @@ ENGINEER = "Engineer"
 SUPPORT_LEAD = "Support lead"
 ROLES = (PRODUCT_OWNER, ENGINEER, SUPPORT_LEAD)
 
+def group_names(user) -> list[str]:
+    """The names of the user's groups, read once per user object (the sidebar and the review inbox both ask on
+    every page)."""
+    cached = getattr(user, "_migrator_group_names", None)
+    if cached is None:
+        cached = list(user.groups.values_list("name", flat=True)) if user.is_authenticated else []
+        user._migrator_group_names = cached
+    return cached
+
+
 _READ = [
     "core.view_assistant",
     "core.view_flow",

@@ -12,7 +12,6 @@ from datetime import datetime
 from django.db.models import Count, Max, Sum
 
 from migrator.core.models import Assistant, Flow
-from migrator.core.search import text_filter
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,8 @@ def name_from_slug(slug: str) -> str:
     return slug.replace("-", " ").replace("_", " ").strip().capitalize()
 
 
-def flows_found(*, assistants=None, query: str = "", limit: int | None = None) -> list[FoundFlow]:
-    """Slugs named by imported threads that no Flow uses yet, busiest first; with ``query``, only slugs that
-    contain it; at most ``limit`` of them.
+def flows_found(*, assistants=None, limit: int | None = None) -> list[FoundFlow]:
+    """Slugs named by imported threads that no Flow uses yet, busiest first; at most ``limit`` of them.
 
     One grouped aggregate over the threads that name a flow (served by the inventory's covering index
     ``inv_thread_flow_found``), the taken slugs without a join, and names for the shown assistants only."""
@@ -41,8 +39,6 @@ def flows_found(*, assistants=None, query: str = "", limit: int | None = None) -
     threads = LegacyThread.objects.exclude(flow_slug="").filter(assistant__isnull=False)
     if assistants is not None:
         threads = threads.filter(assistant__in=assistants)
-    if query.strip():
-        threads = threads.filter(text_filter(query, ("flow_slug",)))
     taken = set(Flow.objects.order_by().values_list("slug", flat=True))
     # Taken slugs go in SQL too (an anti-join over the small flow table), so the first slice is nearly all new.
     threads = threads.exclude(flow_slug__in=Flow.objects.order_by().values("slug"))

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
+from migrator.core.roles import group_names
+
 
 class LabelName(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -164,7 +166,7 @@ class ReviewRequestQuerySet(models.QuerySet["ReviewRequest"]):
         version unless self-approval is allowed."""
         if not (user.is_authenticated and user.has_perm("core.approve_prompt")):
             return self.none()
-        groups = list(user.groups.values_list("name", flat=True))
+        groups = group_names(user)
         mine = self.open().filter(models.Q(reviewer=user) | models.Q(reviewer__isnull=True, reviewer_group__in=groups))
         if not settings.ALLOW_SELF_APPROVAL:
             mine = mine.exclude(version__author=user)

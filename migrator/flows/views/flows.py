@@ -85,10 +85,9 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     template = "flows/flow_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"  # the results fragment has no suggestions card: nothing to compute for it
-    else:
-        query = form.cleaned_data["q"] if form.is_valid() else ""
-        context["found"] = flows_found(assistants=Assistant.objects.visible_to(request.user), query=query,
-                                       limit=FOUND_SHOWN)
+    elif not any(request.GET.get(k) for k in ("q", "status", "mode", "assistant", "page")):
+        # Suggestions belong to the whole list's first page; a filtered or later page is about what exists.
+        context["found"] = flows_found(assistants=Assistant.objects.visible_to(request.user), limit=FOUND_SHOWN)
     return render(request, template, context)
 
 
