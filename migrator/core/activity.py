@@ -129,6 +129,32 @@ def _autodiscover() -> None:
             import_module(f"{config.name}.activity")
 
 
+def _words(parts: list[str]) -> str:
+    return " ".join(parts).replace("_", " ").replace("apitoken", "API token").strip().capitalize()
+
+
+def verb_choices() -> list[tuple[str, Any]]:
+    """Choices for the audit log's action filter, in words: every verb that has a sentence, grouped by what it
+    acts on, each group led by "any … action" (the filter matches verbs by prefix, so a family covers all its
+    verbs, ``mode_*`` families included)."""
+    _autodiscover()
+    groups: dict[str, dict[str, str]] = {}
+    for verb in [*_REGISTRY, *(prefix.rstrip("._") for prefix in _PREFIXES)]:
+        parts = verb.split(".")
+        if len(parts) < 2:
+            continue
+        family = ".".join(parts[:2])
+        members = groups.setdefault(family, {})
+        if len(parts) > 2:
+            members[verb] = _words(parts[2:])
+    choices: list[tuple[str, Any]] = [("", "Any action")]
+    for family in sorted(groups, key=lambda f: _words(f.split(".")[1:])):
+        thing = _words(family.split(".")[1:])
+        members = sorted(groups[family].items(), key=lambda kv: kv[1])
+        choices.append((thing, [(family, f"Any {thing[0].lower() + thing[1:]} action"), *members]))
+    return choices
+
+
 def presenter_for(verb: str) -> Presenter | None:
     _autodiscover()
     if verb in _REGISTRY:

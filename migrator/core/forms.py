@@ -95,12 +95,30 @@ class JobFilterForm(forms.Form):
         self.fields["kind"].choices = [("", "Any kind"), *sorted((k, h.label) for k, h in registry.items())]
 
 
+def _object_type_choices() -> list[tuple[str, str]]:
+    """Every migrator model, by its name in words (the audit log stores ``app_label.model``)."""
+    from django.apps import apps
+
+    models = [m for m in apps.get_models() if m.__module__.startswith("migrator.")]
+    named = sorted(((m._meta.label_lower, str(m._meta.verbose_name).capitalize()) for m in models),
+                   key=lambda kv: kv[1])
+    return [("", "Anything"), *named]
+
+
 class AuditFilterForm(forms.Form):
-    verb = forms.CharField(required=False, label="Action", widget=forms.TextInput(attrs={"placeholder": "migrator.assistant"}))
+    # Actions and object types in words; the values stay the recorded codes, so filtered URLs keep working.
+    verb = forms.ChoiceField(required=False, label="Action", choices=())
     actor = forms.CharField(required=False, label="Actor")
-    object_type = forms.CharField(required=False, label="Object type", widget=forms.TextInput(attrs={"placeholder": "core.assistant"}))
+    object_type = forms.ChoiceField(required=False, label="Object type", choices=())
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from migrator.core.activity import verb_choices
+
+        self.fields["verb"].choices = verb_choices()
+        self.fields["object_type"].choices = _object_type_choices()
 
     def clean(self):
         cleaned = super().clean()

@@ -55,7 +55,8 @@ def test_dry_run_then_run_then_rerun_then_rollback(make_sandbox, tmp_path):
     plan = json.loads(dry.stdout)
     assert plan["dry_run"] is True and plan["totals"]["writes"] == 0
     assert [(t["thread_id"], t["status"], t["items"], t["conversation_id"]) for t in plan["threads"]] == [
-        ("thread_cli00001", "planned", 32, None), ("thread_cli00002", "planned", 8, None)]
+        ("thread_cli00001", "done", 32, None), ("thread_cli00002", "done", 8, None)]
+    assert {t["status"] for t in plan["threads"]} <= {"done", "skipped", "failed"}  # the contract's statuses
     assert plan["threads"][0]["plan"][0]["type"] == "message"
     assert not ThreadBackfill.objects.exists()  # a dry run keeps nothing and sends nothing
 

@@ -74,3 +74,26 @@ def test_audit_log_dashboard_and_assistant_page_show_sentences(client, admin_use
         assert "(Waiting on legal)" in html
         assert "migrator.assistant.status_changed</td>" not in html and "{&#x27;status&#x27;" not in html
     assert "<details><summary" in client.get(reverse("core:audit_log")).content.decode()
+
+
+def test_the_audit_log_filters_by_action_and_object_in_words(client, admin_user, product_owner):
+    assistant = AssistantFactory(name="Billing helper")
+    change_assistant_status(assistant_id=assistant.pk, to=S.BLOCKED, actor=product_owner, reason="Waiting on legal.")
+    audit.record(actor=system("t", "a test"), verb="migrator.connection.tested")
+    client.force_login(admin_user)
+    html = client.get(reverse("core:audit_log")).content.decode()
+    # Choices read as words; their values stay the recorded codes.
+    assert '<option value="migrator.assistant">Any assistant action</option>' in html
+    assert '<option value="migrator.assistant.status_changed">Status changed</option>' in html
+    assert '<option value="core.assistant">Assistant</option>' in html
+    assert '<optgroup label="Cutover">' in html and "API token" in html
+
+    def rows(**params) -> int:
+        response = client.get(reverse("core:audit_log"), params)
+        assert response.status_code == 200
+        return response.content.decode().count('data-testid="audit-row"')
+
+    assert rows(verb="migrator.assistant") == rows(verb="migrator.assistant.status_changed") == 1
+    assert rows(object_type="core.assistant") == 1 and rows(verb="migrator.connection") == 1
+    response = client.get(reverse("core:audit_log"), {"verb": "drop table"})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()

@@ -90,18 +90,20 @@ class Job(models.Model):
     celery_task_id = models.CharField(max_length=64, blank=True)
     # Every message carries this token: a worker runs a job only if its own database has the job with it.
     token = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
-    queue = models.CharField(max_length=200, blank=True)
+    # Database defaults too (db_default) on every column added after the first release: during a rolling
+    # deploy, processes still running the older code insert jobs without these columns.
+    queue = models.CharField(max_length=200, blank=True, db_default="")
     enqueued_at = models.DateTimeField(null=True, blank=True)
-    enqueue_count = models.PositiveSmallIntegerField(default=0)
+    enqueue_count = models.PositiveSmallIntegerField(default=0, db_default=0)
     soft_time_limit = models.PositiveIntegerField(null=True, blank=True)
     time_limit = models.PositiveIntegerField(null=True, blank=True)
     # The process that runs the job (Celery node name, host, pid): the one whose thread heart-beats.
     worker = models.CharField(max_length=200, blank=True)
-    worker_host = models.CharField(max_length=200, blank=True)
+    worker_host = models.CharField(max_length=200, blank=True, db_default="")
     worker_pid = models.PositiveIntegerField(null=True, blank=True)
-    progress_unit = models.CharField(max_length=32, blank=True)
+    progress_unit = models.CharField(max_length=32, blank=True, db_default="")
     # What the job produced, for the job page: [{"label": ..., "url": ...}, ...]
-    links = models.JSONField(default=list, blank=True)
+    links = models.JSONField(default=list, blank=True, db_default=models.Value([], output_field=models.JSONField()))
     cancel_requested = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

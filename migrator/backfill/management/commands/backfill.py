@@ -6,8 +6,10 @@
 
 Runs in this process to the end (no Celery); a re-run resumes and never writes a finished thread again.
 ``--json`` prints one object: ``threads`` (``{thread_id, conversation_id, status, items, dropped}``, status
-done | skipped | failed; ``planned`` in a dry run) and ``totals``. Exit 0 when every selected thread is done or
-skipped with a reason (a dry run: planned or skipped), 1 otherwise, 2 for bad input.
+done | skipped | failed) and ``totals``. Exit 0 when every selected thread is done or skipped with a reason,
+1 otherwise, 2 for bad input. A dry run prints the same shape with ``"dry_run": true``: there ``done`` means
+the thread's plan is complete (its items are listed, nothing was sent, ``conversation_id`` is null), so a
+script reads both with one set of statuses.
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
         else:
             self._print(report)
-        ok_statuses = {"done", "skipped", "planned", "rolled_back"}
+        ok_statuses = {"done", "skipped", "rolled_back"}
         if any(t["status"] not in ok_statuses for t in report["threads"]):
             sys.exit(1)
 
@@ -120,7 +122,9 @@ class Command(BaseCommand):
         options = options_from(None, marker=f"backfill:{connection.pk}")
         for thread in selected_threads(selection, connection).iterator(chunk_size=500):
             row = existing.get(thread.pk)
-            entry: dict[str, Any] = {"thread_id": thread.legacy_id, "conversation_id": None, "status": "planned",
+            # "done": planned in full (the contract's statuses are done, skipped and failed; dry_run says nothing
+            # was sent).
+            entry: dict[str, Any] = {"thread_id": thread.legacy_id, "conversation_id": None, "status": "done",
                                      "items": 0, "dropped": []}
             if row is not None and row.status == ThreadStatus.DONE:
                 entry.update(status="skipped", conversation_id=row.conversation_id, items=row.cursor,
@@ -142,7 +146,7 @@ class Command(BaseCommand):
             threads.append(entry)
         threads += self._missing(selection)
         totals = self._count(threads)
-        totals.update(items=sum(t["items"] for t in threads if t["status"] == "planned"),
+        totals.update(items=sum(t["items"] for t in threads if t["status"] == "done"),
                       calls=sum(t.get("calls", 0) for t in threads), writes=0)
         return {"connection": connection.name, "dry_run": True, "selection": selection.to_json(),
                 "threads": threads, "totals": totals}
