@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from migrator.core.status import FlowMode
+
 
 class RequestStatus(models.TextChoices):
     AWAITING = "awaiting_approval", "Awaiting approval"
@@ -53,7 +55,7 @@ class CutoverRequest(models.Model):
     flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="cutover_requests")
     version = models.ForeignKey("prompts.PromptVersion", on_delete=models.PROTECT, related_name="cutover_requests")
     config_hash = models.CharField(max_length=64)
-    mode = models.CharField(max_length=32)
+    mode = models.CharField(max_length=32, choices=FlowMode.choices)
     status = models.CharField(max_length=24, choices=RequestStatus.choices, default=RequestStatus.AWAITING,
                               db_index=True)
     evidence = models.JSONField(default=list, blank=True, help_text="The evidence items as gathered at request.")

@@ -13,6 +13,8 @@ from migrator.cutover import evidence as ev
 from migrator.cutover.models import OPEN_REQUEST, CutoverRequest, FlowRollout, RequestStatus
 
 STAGES = ("planning", "awaiting_approval", "approved", "rolling_out", "migrated", "declined", "blocked")
+STAGE_LABELS = {"planning": "Planning", "awaiting_approval": "Awaiting approval", "approved": "Approved",
+                "rolling_out": "Rolling out", "migrated": "Migrated", "declined": "Declined", "blocked": "Blocked"}
 
 
 @dataclass
@@ -25,6 +27,10 @@ class FlowStage:
     request: CutoverRequest | None
     requested_by: str | None
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self.stage]
 
     def as_json(self) -> dict[str, Any]:
         return {"slug": self.flow.slug, "stage": self.stage, "percent": self.percent,

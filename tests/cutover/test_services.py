@@ -223,3 +223,16 @@ def test_approving_a_stale_request_voids_it_for_good(flow, engineer, support_lea
         services.approve(request_id=request.pk, actor=support_lead, reason="ok")
     request.refresh_from_db()
     assert request.status == RequestStatus.VOID  # committed, not rolled back with the refusal
+
+
+def test_the_inbox_names_stages_and_modes_in_words(client, flow, engineer, support_lead):
+    from django.urls import reverse
+
+    from migrator.cutover.selectors import STAGE_LABELS, STAGES
+
+    assert set(STAGE_LABELS) == set(STAGES)
+    _ramp_setup(flow, engineer, support_lead)
+    services.ramp(flow_id=flow.pk, actor=support_lead, percent=10)
+    client.force_login(support_lead)
+    html = client.get(reverse("cutover:inbox")).content.decode()
+    assert ">Rolling out</span>" in html and "Rollingout" not in html
