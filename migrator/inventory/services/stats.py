@@ -147,10 +147,19 @@ def renumber_positions(thread_pks: Iterable[int]) -> None:
                 sql.update_rows(LegacyMessage, ["position"], changed)
 
 
+# The columns the closing queries filter and group on: sampling only these skips reading every message's text
+# and JSON content, which was most of ANALYZE's time.
+ANALYZED = {LegacyThread: ("id", "assistant_id", "flow_slug", "legacy_id"),
+            LegacyMessage: ("thread_id", "assistant_legacy_id", "role"),
+            LegacyRun: ("thread_id", "assistant_legacy_id")}
+
+
 def analyze() -> None:
     """PostgreSQL plans from table statistics that a bulk load leaves stale; refresh them (cheap, sampled)."""
     if connection.vendor != "postgresql":
         return
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for model in (LegacyThread, LegacyMessage, LegacyRun):
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        for model, names in ANALYZED.items():
+            columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)} ({columns})")
