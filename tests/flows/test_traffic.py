@@ -170,8 +170,18 @@ def test_the_flow_page_charts_traffic_per_day_and_version(served, client, admin_
     html = client.get(reverse("flows:detail", args=[flow.slug])).content.decode()
     assert 'data-testid="traffic-chart"' in html
     assert 'data-version="1" data-calls="3"' in html and 'data-version="2" data-calls="1"' in html
+    # Drawn in SVG (the Content-Security-Policy refuses style attributes): v1 from the bottom, v2 on top of it.
+    assert ('<rect class="traffic-seg traffic-v0" y="25.00%" width="100%" height="75.00%" data-version="1" '
+            'data-calls="3"/><rect class="traffic-seg traffic-v1" y="0.00%" width="100%" height="25.00%"') in html
     tokens = client.get(reverse("flows:token_list")).content.decode()
     assert 'data-testid="token-days"' in tokens and 'data-calls="4"' in tokens
+    assert '<rect y="0.0%" width="100%" height="100.0%"/>' in tokens and '<rect y="100.0%" width="100%" height="0.0%"/>' in tokens
+
+
+def test_a_version_with_a_few_calls_stays_visible_in_the_chart():
+    stacked = traffic._stack([{"pct": 80.0}, {"pct": 0.01}, {"pct": 10.0}])
+    assert [(s["top"], s["height"]) for s in stacked] == [(20.0, 80.0), (19.0, 1.0), (9.0, 10.0)]
+    assert stacked[1]["pct"] == 0.01  # the number itself stays exact
 
 
 def test_a_remembered_etag_never_hides_a_change(served, client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -77,6 +78,10 @@ def test_failing_check_filter_compare_and_trend(client, engineer, weather):
     assert 'data-change="regression"' in compared
     trend = client.get(reverse("validation:flow_trend", args=[flow.slug]))
     assert trend.status_code == 200 and f"Run {bad.pk}:" in trend.content.decode()
+    # Each bar is an SVG rectangle 2 % taller than its pass rate, standing on the bottom (no style attribute).
+    bars = re.findall(r'<rect y="(-?\d+)%" width="100%" height="(\d+)%"/>', trend.content.decode())
+    assert len(bars) == 2 and all(int(top) + int(height) == 100 for top, height in bars)
+    assert bars[0] == ("-2", "102")  # the good run: every case passes
     tab = client.get(reverse("validation:assistant_validation", args=[weather.assistant.pk])).content.decode()
     assert f"run #{good.pk}" in tab  # the passing run of the current configuration is the flow's evidence
 

@@ -320,6 +320,22 @@ def _all_counters() -> list[RedisCounter | SpoolCounter]:
 # --- reading ------------------------------------------------------------------------------------------------
 
 
+# The flow page draws each day as an SVG column of stacked rectangles (no style attributes: the
+# Content-Security-Policy refuses them). A version with only a few calls that day still gets this much of the
+# column (about one pixel of the 100-pixel chart), as the CSS min-height of the former bars gave it.
+MIN_SEGMENT_PCT = 1.0
+
+
+def _stack(segments: list[dict]) -> list[dict]:
+    """Each segment's ``top`` and ``height`` in percent of the column, the first one at the bottom."""
+    bottom = 100.0
+    for segment in segments:
+        segment["height"] = max(segment["pct"], MIN_SEGMENT_PCT)
+        bottom -= segment["height"]
+        segment["top"] = round(bottom, 2)
+    return segments
+
+
 def flow_days(flow, *, days: int = 14) -> dict:
     """Calls per day and served version over the last ``days`` UTC days, shaped for the flow page's chart."""
     from datetime import timedelta
@@ -343,10 +359,10 @@ def flow_days(flow, *, days: int = 14) -> dict:
         series.append({
             "day": day,
             "total": total,
-            "segments": [{"version": v, "calls": per_version[v], "color": versions.index(v) % 6,
-                          "pct": round(100 * per_version[v] / peak, 2) if peak else 0,
-                          "share": round(100 * per_version[v] / total) if total else 0}
-                         for v in versions if per_version.get(v)],
+            "segments": _stack([{"version": v, "calls": per_version[v], "color": versions.index(v) % 6,
+                                 "pct": round(100 * per_version[v] / peak, 2) if peak else 0,
+                                 "share": round(100 * per_version[v] / total) if total else 0}
+                                for v in versions if per_version.get(v)]),
         })
     totals = [{"version": v, "calls": sum(by_day[d].get(v, 0) for d in by_day), "color": i % 6}
               for i, v in enumerate(versions)]
@@ -376,4 +392,6 @@ def token_days(token_ids: list[int], *, days: int = 14) -> dict[int, list[dict]]
              "pct": round(100 * found[token_id].get(start + timedelta(days=i), (0, 0))[0] / peak, 1) if peak else 0}
             for i in range(days)
         ]
+        for day in out[token_id]:
+            day["top"] = round(100 - day["pct"], 1)  # where the day's bar starts, drawn from the bottom up
     return out
