@@ -69,14 +69,15 @@ MIDDLEWARE = [
 
 # --- Content-Security-Policy (django-csp) ---
 # Scripts only from our own static files: no inline <script>, no on*= handlers, no eval (htmx runs with
-# allowEval off). Inline style *attributes* stay allowed (templates use a few for layout); <style> elements
-# and styles from elsewhere do not. /api/v1/docs (Swagger UI) gets the same policy plus data: images.
+# allowEval off). Styles only from our own stylesheets: no <style> elements and no style="…" attributes
+# (bars and charts use <progress>, <meter> and SVG presentation attributes; scripts may still set
+# element.style, which the policy does not govern). /api/v1/docs (Swagger UI) gets the same policy plus data: images.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "style-src-attr": ["'unsafe-inline'"],
+        "style-src-attr": ["'none'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
