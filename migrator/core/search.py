@@ -1,7 +1,7 @@
 """Search: trigram-indexed substring match and full-text match on PostgreSQL, ``LIKE`` on SQLite.
 
 Django's ``icontains`` is ``UPPER(col) LIKE UPPER('%q%')`` on PostgreSQL, which no plain index can serve. The
-``ilike`` lookup here is ``lower(col) ILIKE '%q%'``, which the GIN ``gin_trgm_ops`` indexes on ``lower(col)``
+``ilike`` lookup here is ``lower(col) LIKE lower('%q%')``, which the GIN ``gin_trgm_ops`` indexes on ``lower(col)``
 (``core/migrations/0009_trigram_on_lower.py``; PostgreSQL only, with the pg_trgm extension) answer with a bitmap
 scan for any query of three characters or more: right for short columns (names, ids, slugs, models).
 
@@ -32,8 +32,9 @@ class ILike(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         escaped = str(self.rhs).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         # lower(col): the trigram indexes are on lower(col) so that plain equality never picks them
-        # (core/migrations/0009_trigram_on_lower.py); ILIKE keeps the match case-insensitive.
-        return f"lower({lhs}) ILIKE %s", [*lhs_params, f"%{escaped}%"]
+        # (core/migrations/0009_trigram_on_lower.py). Both sides lowered by the database, so LIKE is enough: it
+        # costs half of ILIKE on the rows a filter reads one by one.
+        return f"lower({lhs}) LIKE lower(%s)", [*lhs_params, f"%{escaped}%"]
 
     def as_sql(self, compiler, connection):  # every other database: Django's own icontains
         lookup = self.lhs.output_field.get_lookup("icontains")(self.lhs, self.rhs)
