@@ -112,3 +112,15 @@ def test_bulk_gc_restores_the_collector_however_the_import_ends():
         assert gc.get_threshold()[0] > thresholds[0] and gc.get_freeze_count() > 0
         raise RuntimeError("the import failed")
     assert gc.get_threshold() == thresholds and gc.get_freeze_count() == 0
+
+
+@postgres_only
+def test_analyze_after_a_bulk_load_samples_the_columns_the_closing_queries_use():
+    from migrator.inventory.services import stats
+
+    LegacyThread.objects.bulk_create(_threads(5))
+    stats.analyze()  # names real columns of each table (a wrong one is an error, not a silent no-op)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = 'inventory_legacythread'")
+        analysed = {row[0] for row in cursor.fetchall()}
+    assert {"assistant_id", "flow_slug"} <= analysed and "raw" not in analysed

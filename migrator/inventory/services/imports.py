@@ -67,7 +67,7 @@ def _bulk_gc() -> Iterator[None]:
     of them form cycles, yet every 700 allocations CPython's collector runs, and every so often it walks all
     live objects, Django's own included: a third of a large import's CPU. Objects alive before the import are
     frozen (never walked), and the young generation is collected every 50,000 allocations instead of 700;
-    everything is restored, and cycles collected, when the import ends, however it ends."""
+    both are restored when the import ends, however it ends."""
     thresholds = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(50_000, thresholds[1], thresholds[2])
