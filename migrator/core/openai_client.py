@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import httpx
 import openai
 from django.conf import settings
 
@@ -51,7 +50,8 @@ def make_client(
         organization=organization,
         project=project,
         max_retries=settings.OPENAI_MAX_RETRIES if max_retries is None else max_retries,
-        timeout=httpx.Timeout(float(timeout or settings.OPENAI_TIMEOUT_SECONDS), connect=5.0),
+        # The SDK's own Timeout type: openai 3.x is built on httpx2, which refuses httpx's Timeout (issue 19).
+        timeout=openai.Timeout(float(timeout or settings.OPENAI_TIMEOUT_SECONDS), connect=5.0),
     )
 
 
