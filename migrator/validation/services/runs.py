@@ -191,6 +191,7 @@ def cancel_run(*, actor, run_id: int) -> ValidationRun:
         request_cancel(job_id=run.job_id, actor=actor)
     if run.status == RunStatus.QUEUED:
         _move(run, RunStatus.CANCELLED, summary="Cancelled before it started.")
+        status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
     audit.record(actor=actor, verb="migrator.validation.run_cancel_requested", obj=run)
     return run
 
@@ -280,6 +281,7 @@ def execute_run(*, run_id: int, actor, report: Callable[[int, int, str], None] |
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, RunCancelled)) or type(exc).__name__ == "JobCancelled":
             _move(run, RunStatus.CANCELLED, summary="Cancelled at the user's request; results so far are kept.")
+            status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
             raise
         _move(run, RunStatus.ERROR, error=f"{type(exc).__name__}: {exc}"[:5000],
               summary=f"The run could not finish: {exc}"[:1000])
@@ -448,7 +450,10 @@ def _finish(run: ValidationRun, ordered: list[TestCase], free_runs: list[dict[st
 def _report_outcome(run: ValidationRun, outcome: str, *, actor) -> None:
     """Tell the status contract what happened, when the run speaks for what the flow/assistant stands on now."""
     if is_stale(run):
-        return  # a run of another configuration (a --config file, an older version) moves no status
+        # A run of another configuration (a --config file, an older version) moves no status, but while it
+        # ran its flow counted as validating.
+        status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
+        return
     verb = {"validation.run_started": "started", "validation.run_passed": "passed"}.get(outcome, "did not pass")
     mode = FlowMode(run.mode).label if run.mode in FlowMode.values else run.mode
     status_service.apply_outcome(
