@@ -10,13 +10,13 @@ from migrator.core.models import AuditEvent
 from migrator.cutover import services
 from migrator.cutover.models import FlowRollout, ServingChange
 from tests.cutover.helpers import evidence_passing
-from tests.cutover.test_services import CONFIG, OTHERS, _ramp_setup, flow  # noqa: F401 - the fixture
+from tests.cutover.test_services import OTHERS, _ramp_setup, flow  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
 
-def _percent(flow) -> float:
-    return float(FlowRollout.objects.get(flow=flow).percent)
+def _percent(of) -> float:
+    return float(FlowRollout.objects.get(flow=of).percent)
 
 
 def test_a_ramp_step_asks_first_saying_who_gets_what(client, flow, engineer, support_lead):  # noqa: F811
