@@ -7,7 +7,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from django.db import transaction
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from migrator.core.actors import label_of, require, user_or_none
 from migrator.core.confighash import config_hash, short
+from migrator.core.lanes import LanePool
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.openai_client import client_for
 from migrator.core.ratebudget import RateBudget
@@ -334,7 +335,7 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
             CaseResult.objects.bulk_create(buffer)
             buffer, flushed = [], time.monotonic()
 
-    with ThreadPoolExecutor(max_workers=run.concurrency, thread_name_prefix=f"validation-{run.pk}") as pool:
+    with LanePool(max_workers=run.concurrency, thread_name_prefix=f"validation-{run.pk}") as pool:
         pending: dict[Future, tuple[TestCase, int]] = {}
         queue = iter(jobs)
         try:
