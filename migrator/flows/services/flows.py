@@ -10,6 +10,7 @@ from django.utils import timezone
 from migrator.core.actors import require
 from migrator.core.models import Assistant, Flow
 from migrator.core.services import ServiceError, audit
+from migrator.core.services.status import sync_assistant_with_flows
 from migrator.core.signals import flow_settings_changed
 from migrator.core.status import FlowMode, FlowStatus
 from migrator.flows.recommend import Recommendation, ThreadStat, recommend
@@ -98,6 +99,8 @@ def create_flow(*, assistant_id: int, slug: str, name: str, actor, description: 
         audit.record(actor=actor, verb="migrator.flow.created", obj=flow,
                      after={"slug": slug, "name": flow.name, "assistant": assistant.legacy_id,
                             "recommended_mode": flow.recommended_mode})
+        # A new flow in planning holds the assistant back until it, too, is migrated (the one status rule).
+        sync_assistant_with_flows(assistant_id=assistant.pk, actor=actor)
     return flow
 
 

@@ -7,7 +7,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from django.db import transaction
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from migrator.core.actors import label_of, require, user_or_none
 from migrator.core.confighash import config_hash, short
+from migrator.core.lanes import LanePool
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.openai_client import client_for
 from migrator.core.ratebudget import RateBudget
@@ -193,6 +194,7 @@ def cancel_run(*, actor, run_id: int) -> ValidationRun:
         request_cancel(job_id=run.job_id, actor=actor)
     if run.status == RunStatus.QUEUED:
         _move(run, RunStatus.CANCELLED, summary="Cancelled before it started.")
+        status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
     audit.record(actor=actor, verb="migrator.validation.run_cancel_requested", obj=run)
     return run
 
@@ -282,6 +284,7 @@ def execute_run(*, run_id: int, actor, report: Callable[[int, int, str], None] |
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, RunCancelled)) or type(exc).__name__ == "JobCancelled":
             _move(run, RunStatus.CANCELLED, summary="Cancelled at the user's request; results so far are kept.")
+            status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
             raise
         _move(run, RunStatus.ERROR, error=f"{type(exc).__name__}: {exc}"[:5000],
               summary=f"The run could not finish: {exc}"[:1000])
@@ -335,7 +338,7 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
             CaseResult.objects.bulk_create(buffer)
             buffer, flushed = [], time.monotonic()
 
-    with ThreadPoolExecutor(max_workers=run.concurrency, thread_name_prefix=f"validation-{run.pk}") as pool:
+    with LanePool(max_workers=run.concurrency, thread_name_prefix=f"validation-{run.pk}") as pool:
         pending: dict[Future, tuple[TestCase, int]] = {}
         queue = iter(jobs)
         try:
@@ -452,7 +455,10 @@ def _finish(run: ValidationRun, ordered: list[TestCase], free_runs: list[dict[st
 def _report_outcome(run: ValidationRun, outcome: str, *, actor) -> None:
     """Tell the status contract what happened, when the run speaks for what the flow/assistant stands on now."""
     if is_stale(run):
-        return  # a run of another configuration (a --config file, an older version) moves no status
+        # A run of another configuration (a --config file, an older version) moves no status, but while it
+        # ran its flow counted as validating.
+        status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
+        return
     verb = {"validation.run_started": "started", "validation.run_passed": "passed"}.get(outcome, "did not pass")
     mode = FlowMode(run.mode).label if run.mode in FlowMode.values else run.mode
     status_service.apply_outcome(
