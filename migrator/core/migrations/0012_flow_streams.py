@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0010_job_db_defaults'),
+        ('core', '0011_assistant_status_follows_flows'),
     ]
 
     operations = [
