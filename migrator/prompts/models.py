@@ -209,3 +209,17 @@ class ReviewRequest(models.Model):
         if self.reviewer_id:
             return self.reviewer.get_username()
         return f"any {self.reviewer_group.lower()}" if self.reviewer_group else "—"
+
+
+class TryLiveText(models.Model):
+    """The answer of a try as it streams in: the worker writes it (throttled), the job page reads it through
+    ``prompts:try_live`` while the job runs. ``done`` is set when the stream ended (the job's result then holds
+    the whole response)."""
+
+    job = models.OneToOneField("core.Job", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    text = models.TextField(blank=True)
+    done = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"live text of job {self.job_id}"

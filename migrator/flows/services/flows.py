@@ -104,18 +104,21 @@ def create_flow(*, assistant_id: int, slug: str, name: str, actor, description: 
     return flow
 
 
-def update_flow(*, flow_id: int, actor, name: str, description: str = "") -> Flow:
+def update_flow(*, flow_id: int, actor, name: str, description: str = "", streams: bool | None = None) -> Flow:
+    """Name, description and whether production streams (``streams=None`` leaves it as it is)."""
     _require(actor, "core.change_flow", "edit flows")
     name = (name or "").strip()
     if not name:
         raise ServiceError("Give the flow a name.")
     with transaction.atomic():
         flow = Flow.objects.select_for_update().get(pk=flow_id)
-        before = {"name": flow.name, "description": flow.description}
+        before = {"name": flow.name, "description": flow.description, "streams": flow.streams}
         flow.name, flow.description = name[:200], (description or "").strip()
-        flow.save(update_fields=["name", "description", "updated_at"])
+        if streams is not None:
+            flow.streams = bool(streams)
+        flow.save(update_fields=["name", "description", "streams", "updated_at"])
         audit.record(actor=actor, verb="migrator.flow.updated", obj=flow, before=before,
-                     after={"name": flow.name, "description": flow.description})
+                     after={"name": flow.name, "description": flow.description, "streams": flow.streams})
     return flow
 
 

@@ -142,7 +142,9 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
             assistant_id=test_set.assistant_id, flow=flow, prompt_version=prompt_version, config_label=config_label,
             config=config, config_hash=config_hash(config), mode=mode, store=store, connection=connection,
             connection_name=connection.name, repeats=repeats, concurrency=concurrency,
-            options={"checks": resolve(test_set.checks)}, cases_total=len(version.case_ids) * repeats,
+            # a flow that streams in production is replayed streamed (time to first token, assembled events)
+            options={"checks": resolve(test_set.checks), "stream": bool(flow is not None and flow.streams)},
+            cases_total=len(version.case_ids) * repeats,
             source=source, started_by=user_or_none(actor), actor_label=label_of(actor),
         )
         audit.record(actor=actor, verb="migrator.validation.run_created", obj=run,
@@ -300,7 +302,8 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
     settings = run.options.get("checks") or resolve({})
     client = client or client_for(run.connection, **_CLIENT_OPTIONS)
     budget = _budget_for(run.connection, log)
-    replayer = Replayer(client, config=run.config, mode=run.mode, store=run.store, budget=budget)
+    replayer = Replayer(client, config=run.config, mode=run.mode, store=run.store, budget=budget,
+                        stream=bool(run.options.get("stream")))
     contract, contract_missing = _contract(run, run.test_set)
     scorer = Scorer(settings, embed=make_embedder(client, settings) if settings["embedding_similarity"]["enabled"]
                     else None, judge=make_judge(client, settings, run.config) if settings["llm_judge"]["enabled"]
@@ -388,6 +391,7 @@ def _result(run: ValidationRun, case: TestCase, repeat: int, outcome: TurnOutcom
         answer_text=outcome.text, answer_json=value if ok else None, refusal=outcome.refusal,
         tool_calls=outcome.tool_calls, unmatched_calls=outcome.unmatched, live_tools=outcome.live_tools,
         latency_ms=round(outcome.total_seconds * 1000), api_ms=round(outcome.api_seconds * 1000),
+        ttft_ms=round(outcome.ttft_seconds * 1000) if outcome.ttft_seconds is not None else None,
         input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
         cost_usd=estimate_cost(model, outcome.input_tokens, outcome.output_tokens),
         response_ids=outcome.response_ids, error=outcome.error,
