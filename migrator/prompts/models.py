@@ -162,11 +162,12 @@ class ReviewRequestQuerySet(models.QuerySet["ReviewRequest"]):
         return self.filter(status=ReviewStatus.OPEN)
 
     def waiting_for(self, user) -> ReviewRequestQuerySet:
-        """Open requests this user can answer: addressed to them, or to a group they belong to, and not their own
-        version unless self-approval is allowed."""
+        """Open requests this user can answer: addressed to them, or to "any product owner", which means everyone
+        allowed to approve prompts (admins too, whatever their groups), and not their own version unless
+        self-approval is allowed."""
         if not (user.is_authenticated and user.has_perm("core.approve_prompt")):
             return self.none()
-        groups = group_names(user)
+        groups = {*group_names(user), PRODUCT_OWNER_GROUP}
         mine = self.open().filter(models.Q(reviewer=user) | models.Q(reviewer__isnull=True, reviewer_group__in=groups))
         if not settings.ALLOW_SELF_APPROVAL:
             mine = mine.exclude(version__author=user)
@@ -198,6 +199,10 @@ class ReviewRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Review of {self.version} for {self.reviewer_label}"
+
+    def may_withdraw(self, user) -> bool:
+        """Only the person who asked, or someone who may approve, withdraws a request."""
+        return bool(user.is_authenticated and (self.requested_by_id == user.pk or user.has_perm("core.approve_prompt")))
 
     @property
     def reviewer_label(self) -> str:
