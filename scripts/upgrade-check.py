@@ -123,7 +123,7 @@ def main() -> int:
         print(f"upgrade-check: {len(failures)} test(s) fail with every upgrade together. Trying each upgrade alone …",
               flush=True)
         blamed: dict[str, list[str]] = {}
-        for name, (old, new) in changes.items():
+        for name, (_old, new) in changes.items():
             alone = work / f"alone-{name}.txt"
             alone.write_text("".join(line + "\n" for line in locked_txt.read_text().splitlines()
                                      if normalise(re.split(r"[=\[<> ;]", line.strip(), maxsplit=1)[0]) != name)
