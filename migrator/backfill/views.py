@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -195,8 +196,7 @@ def _run_context(request: HttpRequest, run: BackfillRun) -> dict[str, Any]:
             "stale": runs.stale_in_flight(run) if run.status == RunStatus.RUNNING else 0}
 
 
-def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run(request, pk)
+def _thread_context(request: HttpRequest, run: BackfillRun) -> dict[str, Any]:
     filters = ThreadFilterForm(request.GET)
     qs = ThreadBackfill.objects.filter(run=run).select_related("thread").order_by("id")
     if filters.is_valid():
@@ -204,19 +204,26 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             qs = qs.filter(status=filters.cleaned_data["status"])
         if filters.cleaned_data["q"]:
             qs = qs.filter(thread__legacy_id__icontains=filters.cleaned_data["q"])
-    context = {**_run_context(request, run), "filters": filters, "page": paginate(request, qs, 50)}
+    return {"filters": filters, "page": paginate(request, qs, 50)}
+
+
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(request, pk)
+    context = {**_run_context(request, run), **_thread_context(request, run)}
     if request.htmx and request.htmx.target == "thread-rows":
         return render(request, "backfill/run_detail.html#thread-rows", context)
     return render(request, "backfill/run_detail.html", context)
 
 
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The polled fragment; once the run is not running htmx is told to stop polling (and swaps the last one)."""
+    """The polled fragment; once the run is not running htmx is told to stop polling (and swaps the last one),
+    with the thread table swapped out of band so no row is left saying "Pending" until a reload."""
     run = _run(request, pk)
     response = render(request, "backfill/run_detail.html#run-live", _run_context(request, run))
     if run.status != RunStatus.RUNNING:
-        stop = HttpResponseStopPolling(response.content)
-        return stop
+        rows = render_to_string("backfill/run_detail.html#thread-rows",
+                                {**_thread_context(request, run), "run": run, "oob": True}, request=request)
+        return HttpResponseStopPolling(response.content + rows.encode())
     return response
 
 

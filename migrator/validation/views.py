@@ -243,8 +243,12 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     htmx's stop-polling status so the swapped-in report polls no more."""
     run = _run(request, pk)
     if run.is_finished:
-        body = render_to_string("validation/run_detail.html#run-live", _run_context(request, run), request=request)
-        return HttpResponseStopPolling(body)
+        context = _run_context(request, run)
+        body = render_to_string("validation/run_detail.html#run-live", context, request=request)
+        # The header (status badge, Cancel run) lives outside the polled fragment: swap it out of band so the
+        # page ends in its final state without a reload.
+        head = render_to_string("validation/run_detail.html#run-head", {**context, "oob": True}, request=request)
+        return HttpResponseStopPolling(body + head)
     return render(request, "validation/run_detail.html#run-live", _run_context(request, run))
 
 
