@@ -23,6 +23,7 @@ from migrator.backfill.services import exports, rollback, runs
 from migrator.backfill.services.calls import Caller, GaveUp, Refused
 from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
 from migrator.backfill.services.selection import estimate, missing_thread_ids, selected_threads
+from migrator.core import safeinput
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError, audit
@@ -309,15 +310,17 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     items: list[dict[str, Any]] | None = None
     items_error = ""
     if row.conversation_id:
-        caller = Caller(row.connection)
+        caller = None
         try:
+            caller = Caller(row.connection)  # inside: a key the encryption key cannot read is shown, not a 500
             items = caller.list_items(row.conversation_id)
         except (Refused, GaveUp) as exc:
             items_error = str(exc)
         except Exception as exc:  # an unreachable API must not break the page: show the plan instead
             items_error = f"{type(exc).__name__}: {exc}"
         finally:
-            caller.close()
+            if caller is not None:
+                caller.close()
         if items is None and not items_error:
             items_error = f"The API does not know {row.conversation_id} (deleted outside migrator?)."
     return render(request, "backfill/thread_detail.html", {
@@ -351,11 +354,9 @@ def mapping_download(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
     qs = ThreadBackfill.objects.visible_to(request.user)
     name = "backfill-mapping"
     for key, field in (("run", "run_id"), ("connection", "connection_id")):
-        value = request.GET.get(key, "")
-        if value:
-            if not value.isdigit():
-                raise Http404(f"'{key}' must be a number.")
-            qs = qs.filter(**{field: int(value)})
+        value = safeinput.param_int(request.GET, key)  # junk is a 400 naming the parameter
+        if value is not None:
+            qs = qs.filter(**{field: value})
             name += f"-{key}{value}"
     if request.GET.get("status") in ThreadStatus.values:
         qs = qs.filter(status=request.GET["status"])

@@ -1,5 +1,6 @@
-"""Safety nets: a service refusal that a view did not handle is answered as what it is, never as a 500; and
-under DEBUG people still get the friendly error pages."""
+"""Safety nets: a service refusal that a view did not handle, or a parameter that should be a number and is not,
+is answered as what it is (403 or 400), never as a 500; and under DEBUG people still get the friendly error
+pages."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerEr
 from django.shortcuts import render
 from django.template import loader
 
+from migrator.core.safeinput import MalformedNumber
 from migrator.core.services import NotAllowed, ServiceError
 
 logger = logging.getLogger("django.request")
@@ -27,7 +29,7 @@ class ServiceErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, NotAllowed):
             raise PermissionDenied(str(exception)) from exception  # Django renders 403.html
-        if isinstance(exception, ServiceError):
+        if isinstance(exception, ServiceError | MalformedNumber):
             return render(request, "400.html", {"message": str(exception)}, status=400)
         return None
 
@@ -55,7 +57,7 @@ class FriendlyErrorsInDebugMiddleware:
             return None
         if isinstance(exception, Http404):
             return render(request, "404.html", status=404)
-        if isinstance(exception, (PermissionDenied, BadRequest, SuspiciousOperation, ServiceError)):
+        if isinstance(exception, (PermissionDenied, BadRequest, SuspiciousOperation, ServiceError, MalformedNumber)):
             return None  # answered by Django (403/400) or the middleware above
         logger.error("Internal server error: %s", request.path, exc_info=exception)
         return HttpResponseServerError(loader.render_to_string("500.html", request=request))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from io import StringIO
 
 import pytest
 from django.urls import reverse
@@ -222,3 +223,28 @@ def test_engineer_records_that_production_streams(client, engineer, product_owne
     flow.streams = True
     flow.save(update_fields=["streams"])
     assert "Production streams answers (stream=true)." in client.get(reverse("flows:detail", args=[flow.slug])).content.decode()
+
+
+def test_flow_streams_command(setup):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    from migrator.core.models import AuditEvent
+
+    flow = setup["flow"]
+    out = StringIO()
+    call_command("flow_streams", flow.slug, "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"flow": "ping-web", "streams": False, "changed": False}
+    out = StringIO()
+    call_command("flow_streams", flow.slug, "--on", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"flow": "ping-web", "streams": True, "changed": True}
+    flow.refresh_from_db()
+    assert flow.streams is True
+    event = AuditEvent.objects.for_object(flow).filter(verb="migrator.flow.updated").first()
+    assert event.actor_label == "the flow_streams command"
+    out = StringIO()
+    call_command("flow_streams", flow.slug, "--on", stdout=out)
+    assert out.getvalue().strip() == "Ping web (ping-web): production streams its answers (stream=true)."
+    with pytest.raises(CommandError, match="No flow with the slug 'nope'"):
+        call_command("flow_streams", "nope")
