@@ -17,6 +17,7 @@ from typing import Any
 from migrator.core.confighash import canonical_json, config_hash
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError
+from migrator.core.signals import cutover_serving_extra
 
 # Per-request state is the client's business: never serve it as part of the static configuration.
 _PER_REQUEST_KEYS = ("input", "conversation", "previous_response_id", "stream", "background", "prompt")
@@ -128,6 +129,8 @@ def flow_config(flow: Flow, *, subject: str | None = None) -> ServedConfig:
         },
         "config": config,
     }
+    for _receiver, extra in cutover_serving_extra.send(sender=FlowRollout, flow=flow, rollout=rollout, role=role):
+        body.update(extra or {})  # e.g. the shadow run of migrator.rollouts
     etag = compute_etag(body)
     body["etag"] = etag.strip('"')
     return ServedConfig(body=body, etag=etag)

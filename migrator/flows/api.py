@@ -120,12 +120,23 @@ class CallConfig(Schema):
     store: bool
 
 
+class ShadowInfo(Schema):
+    release: str = Field(description="The candidate release the client also calls, in the background.")
+    sample: float = Field(description="Share of production calls (0–1) to shadow.")
+    config: CallConfig = Field(description="The candidate's call settings, with store false.")
+    mode: Literal["stateless", "conversation", "previous_response"]
+
+
 class FlowConfigOut(Schema):
     flow: FlowInfo
     assistant: AssistantInfo
     version: VersionInfo
     rollout: RolloutInfo
     config: CallConfig
+    shadow: ShadowInfo | None = Field(None, description=(
+        "Present while the cutover runs in shadow and this subject is on production: call the candidate too, "
+        "in the background, with store false, show the user nothing from it, and report both outcomes "
+        "(migrator-client does this)."))
     etag: str = Field(description="The same value as the ETag header, without quotes.")
 
 
