@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "migrator.cutover",
     "migrator.webhooks",
     "migrator.diagnostics",
+    "migrator.receipts",
 ]
 
 MIDDLEWARE = [

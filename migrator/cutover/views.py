@@ -133,6 +133,7 @@ def flow_cutover(request: HttpRequest, slug: str) -> HttpResponse:
         "request_form": RequestForm(), "ramp_form": RampForm(), "steps": services.DEFAULT_STEPS,
         "can_request": request.user.has_perm("cutover.request_cutover"),
         "can_ramp": request.user.has_perm("cutover.ramp_cutover"),
+        "first_cutover": services.is_first_cutover(flow, rollout),
     })
 
 
@@ -180,5 +181,17 @@ def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Not rolled back: say why.")
         return redirect("cutover:flow", slug=flow.slug)
-    return _act(request, flow, services.rollback, "Rolled back: the previous version serves everyone again.",
-                flow_id=flow.pk, actor=request.user, reason=form.cleaned_data["reason"])
+    stop = request.POST.get("stop_serving") == "yes"
+    try:
+        rollout = services.rollback(flow_id=flow.pk, actor=request.user, reason=form.cleaned_data["reason"],
+                                    stop_serving=stop)
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+    else:
+        # Say exactly what production gets now, never "the previous version" when there was none.
+        if rollout.production_gets == services.NOT_CUT_OVER:
+            messages.success(request, f"Stopped serving {flow.name}: production now gets {services.NOT_CUT_OVER} "
+                                      "on every request, until a new cutover is approved.")
+        else:
+            messages.success(request, f"Rolled back: {rollout.production_gets}.")
+    return redirect("cutover:flow", slug=flow.slug)

@@ -98,3 +98,51 @@ def test_loosened_checks_show_red_to_the_approver_with_who_loosened_them(client,
         page = client.get(reverse("cutover:request_detail", args=[request.pk])).content.decode()
     assert 'data-testid="loosened-validation"' in page and "switched off by eng" in page
     assert request.release.hash[:12] in page
+
+
+# --- rolling back a first cutover --------------------------------------------------------------------------
+
+
+def test_rolling_back_a_first_cutover_is_refused_unless_stop_serving_is_confirmed(client, flow, engineer,
+                                                                                  support_lead):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from migrator.core.models import AuditEvent
+    from migrator.cutover.serving import NotServable, flow_config
+
+    with evidence_passing(*OTHERS):
+        request = services.request_cutover(flow_id=flow.pk, actor=engineer)
+        services.approve(request_id=request.pk, actor=support_lead, reason="first cutover")
+    assert flow_config(flow).body["release"] == request.release.hash
+    client.force_login(support_lead)
+    page = client.get(reverse("cutover:flow", args=[flow.slug])).content.decode()
+    assert 'data-testid="stop-serving-form"' in page and "409 not_cut_over" in page
+    assert 'data-testid="rollback-form"' not in page
+    # Without the confirmation: refused, saying why and what production would get; nothing changes.
+    with pytest.raises(services.NoPreviousRelease, match="409 not_cut_over"):
+        services.rollback(flow_id=flow.pk, actor=support_lead, reason="bad answers")
+    with pytest.raises(CommandError, match="no previous release"):
+        call_command("cutover", "rollback", "--flow", flow.slug, "--by", support_lead.username, "--reason", "bad")
+    answer = client.post(reverse("cutover:rollback", args=[flow.slug]), {"reason": "bad answers"}, follow=True)
+    assert "no previous release" in answer.content.decode()
+    assert flow_config(flow).body["release"] == request.release.hash
+    # Confirmed on the page: production gets 409, and the banner and the audit event say exactly that.
+    answer = client.post(reverse("cutover:rollback", args=[flow.slug]),
+                         {"reason": "bad answers", "stop_serving": "yes"}, follow=True)
+    banner = answer.content.decode()
+    assert "Stopped serving Guarded: production now gets 409 not_cut_over" in banner
+    assert "previous version serves everyone again" not in banner
+    with pytest.raises(NotServable) as refused:
+        flow_config(flow)
+    assert refused.value.code == "not_cut_over"
+    event = AuditEvent.objects.get(verb="migrator.cutover.stopped_serving")
+    assert event.data["production_gets"] == "409 not_cut_over"
+    assert event.before["release"] == request.release.hash and event.after["release"] is None
+    flow.refresh_from_db()
+    assert flow.status == FlowStatus.VALIDATED
+    out = StringIO()
+    call_command("cutover", "status", "--json", stdout=out)
+    assert '"production_release": null' in out.getvalue()

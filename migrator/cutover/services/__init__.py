@@ -391,8 +391,39 @@ def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
     return rollout
 
 
-def rollback(*, flow_id: int, actor, reason: str) -> FlowRollout:
-    """One click: the previous version serves 100% again, in one transaction with the status."""
+NOT_CUT_OVER = "409 not_cut_over"
+
+
+class NoPreviousRelease(ServiceError):
+    """Rolling back a first cutover: there is nothing to go back to. Refused unless ``stop_serving`` says so."""
+
+    code = "no_previous_release"
+
+
+def is_first_cutover(flow: Flow, rollout: FlowRollout | None) -> bool:
+    """Whether a rollback now would leave production with nothing: no ramp to cancel, and the release in
+    production was the flow's first (its completion came from nothing)."""
+    if rollout is None or rollout.candidate_id or rollout.production_id is None:
+        return False
+    last = ServingChange.objects.filter(flow=flow, kind__in=[ChangeKind.COMPLETE, ChangeKind.IMPORTED]).first()
+    return last is None or last.from_version_id is None
+
+
+def production_gets(version: PromptVersion | None, release) -> str:
+    """What the config API answers after a change, in words: the release for everyone, or the 409."""
+    if version is None:
+        return NOT_CUT_OVER
+    if release is None:
+        return f"v{version.number} serves everyone"
+    return f"v{version.number} serves everyone (release {release.hash[:12]}, {release.mode})"
+
+
+def rollback(*, flow_id: int, actor, reason: str, stop_serving: bool = False) -> FlowRollout:
+    """One click: the previous release serves 100% again, in one transaction with the status.
+
+    A first cutover has no previous release: rolling it back stops serving the flow, and production then gets
+    ``409 not_cut_over``. That is refused (:class:`NoPreviousRelease`, saying so) unless ``stop_serving`` is
+    given, which is the confirmation that this is what the person wants."""
     require(actor, "cutover.ramp_cutover", action="roll back a rollout")
     reason = _reason(reason, "roll back")
     with transaction.atomic():
@@ -401,6 +432,11 @@ def rollback(*, flow_id: int, actor, reason: str) -> FlowRollout:
             flow=flow).first()
         if rollout is None or (rollout.production_id is None and rollout.candidate_id is None):
             raise ServiceError(f"{flow.name} serves nothing yet, so there is nothing to roll back.")
+        if is_first_cutover(flow, rollout) and not stop_serving:
+            raise NoPreviousRelease(
+                f"{flow.name} has no previous release to roll back to: its first cutover put "
+                f"v{rollout.production.number} in production. Rolling back stops serving it, and production then "
+                f"gets {NOT_CUT_OVER} on every request. Confirm 'stop serving' to do that; nothing was changed.")
         request = open_request(flow)
         if rollout.candidate_id:
             # Mid-ramp (or approved, not ramped): everyone goes back to production.
@@ -427,13 +463,21 @@ def rollback(*, flow_id: int, actor, reason: str) -> FlowRollout:
         if request is not None and request.status in (RequestStatus.APPROVED, RequestStatus.COMPLETED):
             _set_request_status(request, RequestStatus.ROLLED_BACK, closed_reason=reason)
         target = FlowStatus.MIGRATED if to_version is not None else FlowStatus.VALIDATED
+        gets = production_gets(to_version, to_release)
+        stopped = to_version is None
         apply_outcome(outcome=Outcome.CUTOVER_ROLLED_BACK, actor=actor, flow_id=flow.pk, flow_to=target,
-                      reason=f"Rolled back to {'v' + str(to_version.number) if to_version else 'nothing'}: {reason}")
-        audit.record(actor=actor, verb="migrator.cutover.rolled_back", obj=flow,
-                     before={"version": from_version.number if from_version else None},
-                     after={"version": to_version.number if to_version else None}, data={"reason": reason})
+                      reason=(f"Stopped serving: production gets {NOT_CUT_OVER}: {reason}" if stopped else
+                              f"Rolled back to {gets}: {reason}"))
+        audit.record(actor=actor, verb="migrator.cutover.stopped_serving" if stopped else "migrator.cutover.rolled_back",
+                     obj=flow,
+                     before={"version": from_version.number if from_version else None,
+                             "release": from_release.hash if from_release else None},
+                     after={"version": to_version.number if to_version else None,
+                            "release": to_release.hash if to_release else None},
+                     data={"reason": reason, "production_gets": gets})
         _emit("cutover.rolled_back", request, flow, actor, reason=reason,
-              to_version=to_version.number if to_version else None)
+              to_version=to_version.number if to_version else None, production_gets=gets)
+    rollout.production_gets = gets
     return rollout
 
 
