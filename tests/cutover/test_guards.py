@@ -126,12 +126,19 @@ def test_rolling_back_a_first_cutover_is_refused_unless_stop_serving_is_confirme
         services.rollback(flow_id=flow.pk, actor=support_lead, reason="bad answers")
     with pytest.raises(CommandError, match="no previous release"):
         call_command("cutover", "rollback", "--flow", flow.slug, "--by", support_lead.username, "--reason", "bad")
-    answer = client.post(reverse("cutover:rollback", args=[flow.slug]), {"reason": "bad answers"}, follow=True)
+    # The page asks first, saying what production will get, and offers only "stop serving".
+    answer = client.post(reverse("cutover:rollback", args=[flow.slug]), {"reason": "bad answers"})
+    confirm = answer.content.decode()
+    assert "Stop serving Guarded?" in confirm and "409 not_cut_over" in confirm
+    assert 'name="stop_serving" value="yes"' in confirm
+    # Confirmed without "stop serving" (an old form, a hand-made POST): refused, nothing changes.
+    answer = client.post(reverse("cutover:rollback", args=[flow.slug]),
+                         {"reason": "bad answers", "confirmed": "yes"}, follow=True)
     assert "no previous release" in answer.content.decode()
     assert flow_config(flow).body["release"] == request.release.hash
     # Confirmed on the page: production gets 409, and the banner and the audit event say exactly that.
     answer = client.post(reverse("cutover:rollback", args=[flow.slug]),
-                         {"reason": "bad answers", "stop_serving": "yes"}, follow=True)
+                         {"reason": "bad answers", "stop_serving": "yes", "confirmed": "yes"}, follow=True)
     banner = answer.content.decode()
     assert "Stopped serving Guarded: production now gets 409 not_cut_over" in banner
     assert "previous version serves everyone again" not in banner

@@ -1,7 +1,8 @@
 """One request builder: what validation sends is what the config API's body builds, field for field.
 
 - the release hash covers every part of a release and nothing else;
-- the README's client code is the same function as ``migrator.core.release.build_request``;
+- the production client the README shows (``migrator-client``) builds the same requests as
+  ``migrator.core.release.build_request``;
 - for every demo flow the config API serves (each release it serves: production, and the candidate while a
   ramp runs), a validation run of that release sends, request for request, what the body builds; the
   requests are read off the wire by a recording proxy in front of the sandbox.
@@ -11,12 +12,10 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -29,7 +28,6 @@ from migrator.cutover.serving import flow_config, on_candidate
 from migrator.validation.models import TestSet
 from migrator.validation.services import runs as run_services
 
-README = Path(__file__).resolve().parents[2] / "README.md"
 CONFIG = {"model": "gpt-4.1", "instructions": "Be brief.", "tools": [{"type": "function", "name": "f",
                                                                       "parameters": {}, "strict": False}]}
 
@@ -55,30 +53,27 @@ def test_the_hash_covers_every_part_of_a_release_and_nothing_else():
     assert noisy.hash == base.hash
 
 
-def _readme_build_request():
-    code = re.search(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S).group(1)
-    namespace: dict = {}
-    import os
-
-    old = os.environ.get("OPENAI_API_KEY")
-    os.environ["OPENAI_API_KEY"] = old or "sk-readme-test"
-    try:
-        exec(compile(code, "README.md", "exec"), namespace)  # the snippet as a client copies it
-    finally:
-        if old is None:
-            os.environ.pop("OPENAI_API_KEY", None)
-    return namespace["build_request"]
-
-
 @pytest.mark.parametrize("mode", ["stateless", "conversation", "previous_response"])
-@pytest.mark.parametrize("state", [None, "conv_or_resp_123"])
-def test_the_readme_client_builds_the_same_request(mode, state):
-    readme = _readme_build_request()
+def test_the_production_client_builds_the_same_request(mode):
+    """The README's production code is ``migrator-client``: each request it makes from a config API answer is
+    the one ``build_request`` makes from that answer's release."""
+    from types import SimpleNamespace
+
+    from migrator_client.client import _Turn
+
     release = make_release(config=CONFIG, mode=mode, truncation="auto", store=True)
-    body = {"release": release.hash, "config": release.call,
+    body = {"release": release.hash, "config": release.call, "rollout": {"served": "production"},
             "flow": {"mode": mode, "state_param": release.state_param, "truncation": "auto", "store": True}}
     assert release_from_body(body).hash == release.hash
-    assert readme(body, "hello", state) == build_request(release, input="hello", state=state)
+    history = [{"role": "user", "content": "earlier"}, {"role": "assistant", "content": "answer"}]
+    prior = {"stateless": {"h": history}, "conversation": {"c": "conv_1"},
+             "previous_response": {"p": "resp_1"}}[mode]
+    turn = _Turn(SimpleNamespace(migrator=SimpleNamespace(openai=None)), None, body, dict(prior), "hello", {}, False)
+    new = [{"role": "user", "content": "hello"}]
+    sent = turn._request(new, None)
+    state = {"stateless": None, "conversation": "conv_1", "previous_response": "resp_1"}[mode]
+    expected = build_request(release, input=(history + new) if mode == "stateless" else new, state=state)
+    assert sent == expected
 
 
 # --- what validation sends vs what the config API body builds, for every demo flow ----------------------------
@@ -164,6 +159,8 @@ def test_validation_sends_exactly_what_the_config_api_serves_for_every_demo_flow
                 run_services.execute_run(run_id=run.pk, actor=actor)
                 assert recorder.bodies, f"{flow.slug}: the validation run sent no request"
                 for sent in recorder.bodies:
+                    if flow.streams:
+                        sent.pop("stream", None)  # transport: production streams too, the release is the same
                     state = sent.get(served.state_param) if served.state_param else None
                     expected = build_request(served, input=sent["input"], state=state)
                     assert sent == expected, (flow.slug, role, set(sent) ^ set(expected))

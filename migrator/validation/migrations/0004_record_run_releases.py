@@ -15,5 +15,5 @@ def forwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("validation", "0002_run_release")]
+    dependencies = [("validation", "0003_run_release")]
     operations = [migrations.RunPython(forwards, migrations.RunPython.noop)]
