@@ -13,8 +13,8 @@ from migrator.core.openai_client import client_for, describe_error
 from migrator.core.release import build_request
 from migrator.core.services import ServiceError
 from migrator.core.status import FlowMode
-from migrator.prompts.models import PromptVersion
-from migrator.prompts.trying import output_as_input, pending_calls, user_items
+from migrator.prompts.models import PromptVersion, TryLiveText
+from migrator.prompts.trying import output_as_input, pending_calls, stream_answer, user_items
 
 
 @job_handler("prompts.try_version", label="Try a prompt version")
@@ -53,8 +53,12 @@ def try_version(ctx) -> dict[str, Any]:
             sent = new_items
         else:
             sent = history + new_items
-        # The same request builder as validation and production (migrator.core.release).
-        response = client.responses.create(**build_request(release, input=sent, state=state))
+        # Streamed, so the job page shows the answer as it arrives (prompts:try_live reads TryLiveText); the
+        # request itself comes from the same builder as validation and production (migrator.core.release).
+        def live(text: str, done: bool) -> None:
+            TryLiveText.objects.update_or_create(job_id=ctx.job_id, defaults={"text": text, "done": done})
+
+        response = stream_answer(client, build_request(release, input=sent, state=state), live)
     except openai.OpenAIError as exc:
         raise ServiceError(describe_error(exc, where="responses.create")) from None
     latency_ms = round((time.monotonic() - started) * 1000)

@@ -38,7 +38,8 @@ def test_status_json_names_every_flow_with_its_stage(flows, engineer, support_le
     body = json.loads(run("status", "--json"))
     by_slug = {f["slug"]: f for f in body["flows"]}
     assert set(by_slug["live-flow"]) == {"slug", "stage", "percent", "candidate_version", "production_version",
-                                         "requested_by", "missing", "production_release", "candidate_release"}
+                                         "requested_by", "missing", "guard", "live", "production_release",
+                                         "candidate_release"}
     assert by_slug["live-flow"]["stage"] == "migrated" and by_slug["live-flow"]["production_version"] == 1
     served = flows["live"].rollout.production_release
     assert by_slug["live-flow"]["production_release"] == served.hash and len(served.hash) == 64
