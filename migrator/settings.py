@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "migrator.core.middleware.ServiceErrorMiddleware",
+    "migrator.core.middleware.FriendlyErrorsInDebugMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page (429)
     "csp.middleware.CSPMiddleware",

@@ -81,9 +81,15 @@ def _flag(row: dict[str, Any], key: str, i: int) -> bool | None:
     raise InvalidOutcomes(f"outcomes[{i}].{key} must be true, false or null.")
 
 
-def _rows(flow_id: int, outcomes: list[Any], now: datetime) -> list[Outcome]:
+# Raw row columns, in the order ``_rows`` builds them (written with COPY on PostgreSQL).
+RAW_COLUMNS = ("flow_id", "release", "role", "minute", "received_at", "model", "latency_ms", "ttft_ms", "error",
+               "schema_valid", "refusal", "tool_calls", "input_tokens", "output_tokens", "cost_usd", "agreement")
+
+
+def _rows(flow_id: int, outcomes: list[Any], now: datetime) -> list[tuple]:
     earliest, latest = now - timedelta(hours=1), now + timedelta(seconds=60)
     rows = []
+    minutes: dict[float, datetime] = {}
     for i, raw in enumerate(outcomes):
         if not isinstance(raw, dict):
             raise InvalidOutcomes(f"outcomes[{i}] must be an object.")
@@ -94,24 +100,39 @@ def _rows(flow_id: int, outcomes: list[Any], now: datetime) -> list[Outcome]:
         if role not in ROLES:
             raise InvalidOutcomes(f"outcomes[{i}].role must be one of {', '.join(ROLES)}, not {role!r}.")
         at = _num(raw, "at", i, low=0, high=4e9)
-        when = datetime.fromtimestamp(at, UTC) if at else now
-        when = min(max(when, earliest), latest)  # a skewed client clock lands in the nearest plausible minute
+        # A skewed client clock lands in the nearest plausible minute.
+        stamp = min(max(at or now.timestamp(), earliest.timestamp()), latest.timestamp()) // 60 * 60
+        minute = minutes.get(stamp)
+        if minute is None:
+            minute = minutes[stamp] = datetime.fromtimestamp(stamp, UTC)
         tools = raw.get("tool_calls") or []
         if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
             raise InvalidOutcomes(f"outcomes[{i}].tool_calls must be a list of function names.")
         model = _text(raw, "model", i, 100)
         tokens_in = int(_num(raw, "input_tokens", i, high=1e9) or 0)
         tokens_out = int(_num(raw, "output_tokens", i, high=1e9) or 0)
-        rows.append(Outcome(
-            flow_id=flow_id, release=release, role=role, minute=when.replace(second=0, microsecond=0),
-            received_at=now, model=model, latency_ms=_num(raw, "latency_ms", i, required=True),
-            ttft_ms=_num(raw, "ttft_ms", i), error=_text(raw, "error", i, 100),
-            schema_valid=_flag(raw, "schema_valid", i), refusal=bool(_flag(raw, "refusal", i)),
-            tool_calls=",".join(tools)[:300], input_tokens=tokens_in, output_tokens=tokens_out,
-            cost_usd=estimate_cost(model, tokens_in, tokens_out) if model else None,
-            agreement=_num(raw, "agreement", i, high=1.0),
+        rows.append((
+            flow_id, release, role, minute, now, model, _num(raw, "latency_ms", i, required=True),
+            _num(raw, "ttft_ms", i), _text(raw, "error", i, 100), _flag(raw, "schema_valid", i),
+            bool(_flag(raw, "refusal", i)), ",".join(tools)[:300], tokens_in, tokens_out,
+            estimate_cost(model, tokens_in, tokens_out) if model else None, _num(raw, "agreement", i, high=1.0),
         ))
     return rows
+
+
+def _append(rows: list[tuple]) -> None:
+    """Append raw rows: COPY on PostgreSQL (no per-row statement), one executemany elsewhere."""
+    table = connection.ops.quote_name(Outcome._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in RAW_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        adapt = connection.ops.adapt_datetimefield_value
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(RAW_COLUMNS))})",
+                           [(*r[:3], adapt(r[3]), adapt(r[4]), *r[5:]) for r in rows])
 
 
 def _upsert(model, keys: tuple[str, ...], sums: tuple[str, ...], values: list[tuple]) -> None:
@@ -144,25 +165,26 @@ def ingest(*, flow_id: int, batch_id: str, outcomes: list[Any]) -> IngestResult:
     rows = _rows(flow_id, outcomes, now)
     minutes: dict[tuple, list[float]] = defaultdict(lambda: [0.0] * len(MINUTE_SUMS))
     hist: dict[tuple, int] = defaultdict(int)
-    for r in rows:
-        key = (r.flow_id, r.minute, r.release, r.role)
+    for (flow, release, role, minute, _now, _model, latency, ttft, err, schema_valid, refusal, tools, t_in, t_out,
+         cost, agreement) in rows:
+        key = (flow, minute, release, role)
         t = minutes[key]
         t[0] += 1
-        t[1] += bool(r.error)
-        t[2] += r.schema_valid is not None
-        t[3] += r.schema_valid is False
-        t[4] += r.refusal
-        t[5] += bool(r.tool_calls)
-        t[6] += r.ttft_ms is not None
-        t[7] += r.latency_ms
-        t[8] += r.input_tokens
-        t[9] += r.output_tokens
-        t[10] += r.cost_usd or 0.0
-        t[11] += r.agreement is not None
-        t[12] += r.agreement or 0.0
-        hist[(*key, "l", bucket_of(r.latency_ms))] += 1
-        if r.ttft_ms is not None:
-            hist[(*key, "t", bucket_of(r.ttft_ms))] += 1
+        t[1] += bool(err)
+        t[2] += schema_valid is not None
+        t[3] += schema_valid is False
+        t[4] += refusal
+        t[5] += bool(tools)
+        t[6] += ttft is not None
+        t[7] += latency
+        t[8] += t_in
+        t[9] += t_out
+        t[10] += cost or 0.0
+        t[11] += agreement is not None
+        t[12] += agreement or 0.0
+        hist[(*key, "l", bucket_of(latency))] += 1
+        if ttft is not None:
+            hist[(*key, "t", bucket_of(ttft))] += 1
     adapt = connection.ops.adapt_datetimefield_value
     minute_values = [(f, adapt(m), rel, role, *[int(x) if name not in ("latency_sum", "cost_usd", "agreement_sum")
                                                    else x for name, x in zip(MINUTE_SUMS, t, strict=True)])
@@ -171,7 +193,7 @@ def ingest(*, flow_id: int, batch_id: str, outcomes: list[Any]) -> IngestResult:
     try:
         with transaction.atomic():
             OutcomeBatch.objects.create(flow_id=flow_id, batch_id=batch_id, count=len(rows), received_at=now)
-            Outcome.objects.bulk_create(rows, batch_size=1000)
+            _append(rows)
             _upsert(OutcomeMinute, ("flow_id", "minute", "release", "role"), MINUTE_SUMS, minute_values)
             _upsert(OutcomeHistogram, ("flow_id", "minute", "release", "role", "metric", "bucket"), ("n",),
                     hist_values)
