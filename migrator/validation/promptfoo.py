@@ -32,8 +32,9 @@ from migrator.core import confighash, release
 from migrator.tools import samples
 from migrator.validation import cases as cases_module
 from migrator.validation import checks, pricing, replay
+from migrator.validation.cases import config_contract
 from migrator.validation.checks import resolve
-from migrator.validation.models import TestCase, ValidationRun
+from migrator.validation.models import TestCase, TestSet, ValidationRun
 
 _MIGRATOR_IMPORT = re.compile(r"^from migrator\.[\w.]+ import .*$", re.M)
 _FUTURE = "from __future__ import annotations\n"
@@ -129,58 +130,52 @@ def get_assert(output, context):
 '''
 
 
-def _readme(run: ValidationRun, base_url: str) -> str:
-    settings = run.options.get("checks") or resolve({})
+def _readme(*, title: str, release_hash: str, what: str, verdict: str, settings: dict[str, Any],
+            base_url: str) -> str:
     enabled = [f"{s['label']} (threshold {s['threshold']}, weight {s['weight']:g}"
                + (", blocking" if s["blocking"] else "") + ")"
                for name, s in settings.items() if not name.startswith("_") and s.get("enabled")]
-    return f"""# promptfoo export of migrator validation run #{run.pk}
+    return f"""# promptfoo export: {title}
 
-Release `{run.release_hash}`: {run.config_label}, {run.mode} mode, truncation {run.truncation}, store
-{str(run.store).lower()}. migrator's verdict: **{run.verdict or run.status}** ({run.summary}).
+Release `{release_hash}`: {what}. {verdict}
 
 Run it:
 
 ```sh
 pip install openai rapidfuzz deepdiff jsonschema   # Python 3.10 or newer
-export OPENAI_API_KEY=...                           # the key of the connection the run used
+export OPENAI_API_KEY=...                           # the key of the connection to replay on
 PROMPTFOO_PYTHON=$(which python) npx promptfoo eval -c promptfooconfig.yaml
 ```
 
 The one base URL is the provider's `base_url` in `promptfooconfig.yaml` ({base_url or 'unset: OPENAI_BASE_URL'});
 set it (or `OPENAI_BASE_URL`) to replay elsewhere.
 
-Each test replays one case exactly as migrator did (`provider.py` through `migrator_replay.py`, migrator's own
+Each test replays one case exactly as migrator does (`provider.py` through `migrator_replay.py`, migrator's own
 replay engine and request builder, in this release) and is judged by one Python assertion (`assert_case.py`)
-that runs migrator's own scorer (`migrator_checks.py`) with the run's check settings (`checks.json`): a case
-fails on any blocking check that fails, else passes when the weighted mean reaches the case threshold
+that runs migrator's own scorer (`migrator_checks.py`) with these check settings (`checks.json`): a case fails
+on any blocking check that fails, else passes when the weighted mean reaches the case threshold
 ({settings['_case_threshold']['value']:g}). A recorded tool call the model did not make fails the tool-call
-check. Checks enabled for this run: {'; '.join(enabled)}.
+check. Checks enabled: {'; '.join(enabled)}.
 
 Embedding similarity and the LLM judge call the API from migrator; this export does not, so a case that
 needs them is reported incomplete (not passed) here.
 
-`cases.jsonl` has every case with migrator's result for comparison.
+`cases.jsonl` has every case (with migrator's results when exported from a run).
 """
 
 
-def run_files(run: ValidationRun, *, base_url: str = "") -> dict[str, str]:
-    """Every file of a run's promptfoo export, by name."""
-    from migrator.validation.export import jsonl
-    from migrator.validation.services.runs import _contract
-
-    settings = run.options.get("checks") or resolve({})
-    spec = release.make_release(config=run.config, mode=run.mode, truncation=run.truncation, store=run.store)
-    contract, contract_missing = _contract(run, run.test_set)
-    by_id = TestCase.objects.in_bulk(run.case_ids)
+def bundle_files(*, cases: list[TestCase], settings: dict[str, Any], spec: release.ReleaseSpec, stream: bool,
+                 contract: dict[str, Any], contract_missing: str, base_url: str, title: str, what: str,
+                 verdict: str, cases_jsonl: str) -> dict[str, str]:
+    """Every file of a promptfoo export of ``cases`` replayed in release ``spec`` and judged with ``settings``."""
+    model = str(spec.call.get("model") or "")
     tests = []
-    for case in (by_id[i] for i in run.case_ids if i in by_id):
+    for case in cases:
         case_input = {"key": case.key, "history": case.history or [], "user_input": case.user_input or [],
                       "expected_tool_calls": case.expected_tool_calls or []}
         facts = {"expected_text": case.expected_text, "expected_tool_calls": case.expected_tool_calls or [],
                  "expected_json": case.expected_json, "expectations": case.expectations or [],
-                 "contract": contract, "contract_missing": contract_missing,
-                 "model": str(run.config.get("model") or "")}
+                 "contract": contract, "contract_missing": contract_missing, "model": model}
         tests.append({
             "description": case.key,
             "vars": {"case_input": json.dumps(case_input, ensure_ascii=False),
@@ -190,10 +185,9 @@ def run_files(run: ValidationRun, *, base_url: str = "") -> dict[str, str]:
                          "kind": case.kind},
         })
     document = {
-        "description": f"migrator validation run #{run.pk}: {run.config_label}, {run.mode} (release "
-                       f"{run.release_hash[:12]}); migrator's verdict {run.verdict or run.status}",
+        "description": f"{title} (release {spec.hash[:12]})",
         "prompts": ["{{user}}"],
-        "providers": [{"id": "file://provider.py", "label": f"release {run.release_hash[:12]}",
+        "providers": [{"id": "file://provider.py", "label": f"release {spec.hash[:12]}",
                        "config": {"base_url": base_url, "api_key_env": "OPENAI_API_KEY"}}],
         "tests": tests,
     }
@@ -204,11 +198,52 @@ def run_files(run: ValidationRun, *, base_url: str = "") -> dict[str, str]:
         "migrator_replay.py": replay_module(),
         "migrator_checks.py": checks_module(),
         "checks.json": json.dumps(settings, indent=2, ensure_ascii=False),
-        "release.json": json.dumps({**spec.content(), "hash": spec.hash, "stream": bool(run.options.get("stream"))},
-                                   indent=2, ensure_ascii=False),
-        "cases.jsonl": jsonl(run.test_set, run=run) if run.test_set is not None else "",
-        "README.md": _readme(run, base_url),
+        "release.json": json.dumps({**spec.content(), "hash": spec.hash, "stream": stream}, indent=2,
+                                   ensure_ascii=False),
+        "cases.jsonl": cases_jsonl,
+        "README.md": _readme(title=title, release_hash=spec.hash, what=what, verdict=verdict, settings=settings,
+                             base_url=base_url),
     }
+
+
+def run_files(run: ValidationRun, *, base_url: str = "") -> dict[str, str]:
+    """Every file of a run's promptfoo export: the run's release, cases and check settings."""
+    from migrator.validation.export import jsonl
+    from migrator.validation.services.runs import _contract
+
+    spec = release.make_release(config=run.config, mode=run.mode, truncation=run.truncation, store=run.store)
+    contract, contract_missing = _contract(run, run.test_set)
+    by_id = TestCase.objects.in_bulk(run.case_ids)
+    return bundle_files(
+        cases=[by_id[i] for i in run.case_ids if i in by_id], settings=run.options.get("checks") or resolve({}),
+        spec=spec, stream=bool(run.options.get("stream")), contract=contract, contract_missing=contract_missing,
+        base_url=base_url, title=f"migrator validation run #{run.pk}",
+        what=f"{run.config_label}, {run.mode} mode, truncation {run.truncation}, store {str(run.store).lower()}",
+        verdict=f"migrator's verdict: **{run.verdict or run.status}** ({run.summary}).",
+        cases_jsonl=jsonl(run.test_set, run=run) if run.test_set is not None else "")
+
+
+def test_set_files(test_set: TestSet, *, config: dict[str, Any], base_url: str = "") -> dict[str, str]:
+    """A test set's export: its current cases and checks, in the release its flow would serve ``config`` in."""
+    from migrator.validation.export import jsonl
+
+    flow = test_set.flow
+    spec = release.make_release(config=config, mode=(flow.mode if flow is not None and flow.mode else "stateless"),
+                                truncation=flow.truncation if flow is not None else "disabled",
+                                store=flow.store if flow is not None else True)
+    version = test_set.current_version
+    own = config_contract(config)
+    recorded = test_set.contract or {}
+    contract, missing = (own, "") if own else (recorded, (
+        f"the configuration sends no output schema, but the recorded answers followed the "
+        f"'{recorded.get('name')}' schema (text.format was dropped)") if recorded.get("type") == "json_schema"
+        else "")
+    return bundle_files(
+        cases=version.cases() if version else [], settings=resolve(test_set.checks), spec=spec,
+        stream=bool(flow is not None and getattr(flow, "streams", False)), contract=contract,
+        contract_missing=missing, base_url=base_url, title=f"test set {test_set.name}",
+        what=f"{spec.mode} mode, truncation {spec.truncation}, store {str(spec.store).lower()}",
+        verdict="Not run in migrator yet.", cases_jsonl=jsonl(test_set))
 
 
 def write_dir(files: dict[str, str], out: Path) -> None:

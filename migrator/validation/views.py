@@ -335,7 +335,7 @@ def _export_config(test_set: TestSet) -> dict:
 
 def export_promptfoo(request: HttpRequest, pk: int) -> HttpResponse:
     test_set = _set(request, pk)
-    body = export.promptfoo_bundle(test_set, config=_export_config(test_set))
+    body = promptfoo.zip_files(promptfoo.test_set_files(test_set, config=_export_config(test_set)))
     return _download(body, f"{slugify(test_set.name) or 'testset'}-promptfoo.zip", "application/zip")
 
 
