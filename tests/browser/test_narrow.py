@@ -29,7 +29,7 @@ NOT_PAGES = {
     "validation:testset_redraw", "validation:testset_checks", "validation:run_start",
     "validation:export_promptfoo", "validation:export_jsonl", "validation:run_progress", "validation:run_cancel",
     "validation:export_run_promptfoo", "validation:export_run_jsonl", "webhooks:active", "webhooks:rotate",
-    "webhooks:delete", "webhooks:test", "webhooks:create", "webhooks:edit", "webhooks:redeliver", "diagnostics:flow_summary", "login", "logout",
+    "webhooks:delete", "webhooks:test", "webhooks:create", "webhooks:edit", "receipts:download", "webhooks:redeliver", "diagnostics:flow_summary", "login", "logout",
 }
 
 
