@@ -128,6 +128,9 @@ class ShadowInfo(Schema):
 
 
 class FlowConfigOut(Schema):
+    release: str = Field(description="The content hash (sha256) of the release served to this subject: the "
+                                     "configuration, state mode, store, truncation, tools and model together. "
+                                     "The ETag starts with it.")
     flow: FlowInfo
     assistant: AssistantInfo
     version: VersionInfo
