@@ -136,6 +136,9 @@ class FlowConfigOut(Schema):
     version: VersionInfo
     rollout: RolloutInfo
     config: CallConfig
+    pulled_releases: list[str] | None = Field(None, description=(
+        "Release hashes this flow rolled back and no longer serves: a conversation pinned to one of them moves "
+        "to what the flow serves now; every other change leaves a conversation on the release it started on."))
     shadow: ShadowInfo | None = Field(None, description=(
         "Present while the cutover runs in shadow and this subject is on production: call the candidate too, "
         "in the background, with store false, show the user nothing from it, and report both outcomes "

@@ -16,12 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from migrator.core.actors import require, user_or_none
-from migrator.core.confighash import config_hash
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError, audit
 from migrator.rollouts.models import Shadow
-
-_PER_REQUEST_KEYS = ("input", "conversation", "previous_response_id", "stream", "background", "prompt")
 
 
 def set_shadow(*, flow_id: int, actor, share: Any) -> Shadow:
@@ -56,18 +53,30 @@ def set_shadow(*, flow_id: int, actor, share: Any) -> Shadow:
     return shadow
 
 
-def serving_extra(*, flow: Flow, rollout, role: str) -> dict[str, Any] | None:
-    """The ``shadow`` part of a config API answer, for subjects on production while a shadow run is on."""
+def pulled_releases(flow: Flow, rollout) -> list[str]:
+    """Hashes of releases this flow rolled back and no longer serves: conversations pinned to one of them
+    must move (migrator-client reads this; every other change leaves a conversation on its release)."""
+    from migrator.cutover.models import ServingChange
+
+    live = {getattr(rollout.production_release, "hash", None), getattr(rollout.candidate_release, "hash", None)}
+    hashes = (ServingChange.objects.filter(flow=flow, kind="rollback", from_release__isnull=False)
+              .order_by("-created_at", "-id").values_list("from_release__hash", flat=True)[:20])
+    return sorted({h for h in hashes if h not in live})
+
+
+def serving_extra(*, flow: Flow, rollout, role: str) -> dict[str, Any]:
+    """Extra parts of a config API answer: the rolled-back releases, and ``shadow`` for subjects on production
+    while a shadow run is on."""
+    from migrator.cutover.serving import served_release
+
+    extra: dict[str, Any] = {"pulled_releases": pulled_releases(flow, rollout)}
     if role != "production" or not rollout.candidate_id:
-        return None
+        return extra
     shadow = Shadow.objects.filter(flow=flow, share__gt=0).only("share").first()
     if shadow is None:
-        return None
-    candidate = rollout.candidate
-    config = copy.deepcopy(candidate.config or {})
-    for key in _PER_REQUEST_KEYS:
-        config.pop(key, None)
-    config["truncation"] = flow.truncation
-    config["store"] = False  # nothing of a shadow call is kept, and nothing is shown to the user
-    return {"shadow": {"release": config_hash(candidate.config), "sample": float(shadow.share) / 100,
-                       "config": config, "mode": flow.mode}}
+        return extra
+    release = served_release(flow, rollout, "candidate", rollout.candidate)
+    config = {**copy.deepcopy(release.call), "store": False}  # nothing of a shadow call is kept or shown
+    extra["shadow"] = {"release": release.hash, "sample": float(shadow.share) / 100, "config": config,
+                       "mode": release.mode}
+    return extra

@@ -105,10 +105,10 @@ class Flow:
     def _pulled(self, pinned: dict[str, Any], served: Served) -> bool:
         """Whether a rollback took the pinned release away: it is neither production nor candidate now, and
         production went back below it (a completion moves production forward; the old release stays usable)."""
+        pulled = served.body.get("pulled_releases")
+        if isinstance(pulled, list):  # migrator names the releases it rolled back
+            return release_of(pinned) in pulled
         rollout = served.body.get("rollout") or {}
-        live = set(rollout.get("releases") or [])  # when migrator lists the live release hashes
-        if live:
-            return release_of(pinned) not in live and not _newer_production(pinned, rollout)
         number = (pinned.get("version") or {}).get("number")
         production, candidate = rollout.get("production_version"), rollout.get("candidate_version")
         if number is None or number in (production, candidate):
@@ -128,12 +128,6 @@ class Flow:
         if stream:
             return StreamedReply(turn)
         return turn.run()
-
-
-def _newer_production(pinned: dict[str, Any], rollout: dict[str, Any]) -> bool:
-    number = (pinned.get("version") or {}).get("number")
-    production = rollout.get("production_version")
-    return number is not None and production is not None and production > number
 
 
 class _Turn:
