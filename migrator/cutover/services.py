@@ -17,7 +17,7 @@ from migrator.core.confighash import config_hash
 from migrator.core.models import Flow
 from migrator.core.services import NotAllowed, ServiceError, audit
 from migrator.core.services.status import apply_outcome
-from migrator.core.signals import cutover_event
+from migrator.core.signals import cutover_event, cutover_ramp_check
 from migrator.core.status import FlowStatus, Outcome
 from migrator.cutover import evidence as ev
 from migrator.cutover.models import (
@@ -329,6 +329,9 @@ def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
         request = open_request(flow)
         if rollout is None or request is None or request.status != RequestStatus.APPROVED or not rollout.candidate_id:
             raise ServiceError(f"{flow.name} has no approved cutover to ramp: a support lead approves a request first.")
+        for _receiver, why in cutover_ramp_check.send(sender=FlowRollout, flow=flow):  # e.g. a guard paused it
+            if why:
+                raise ServiceError(why)
         if value < Decimal(rollout.percent or 0):
             raise ServiceError(f"{flow.name} serves v{rollout.candidate.number} to {rollout.percent}% already; to "
                                "serve fewer subjects, roll back.")
