@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "migrator.rollouts",  # live outcomes and the guard on each cutover's ramp
     "migrator.webhooks",
     "migrator.diagnostics",
+    "migrator.receipts",
 ]
 
 MIDDLEWARE = [

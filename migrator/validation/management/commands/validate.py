@@ -183,6 +183,7 @@ def result_json(run) -> dict[str, Any]:
         "url": run.get_absolute_url(),
         "assistant": run.assistant.legacy_id,
         "config": {"label": run.config_label, "hash": run.config_hash},
+        "release": run.release_hash,
         "mode": run.mode,
         "store": run.store,
         "connection": run.connection_name,
