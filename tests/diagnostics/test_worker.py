@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from migrator.core import diagnostics as registry
 from migrator.core.services.jobs import start_job
-from migrator.diagnostics import registry
 
 
 def test_live_worker_is_seen_by_the_system_checks(transactional_db, celery_worker_process, admin_user):
