@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "migrator.rollouts",  # live outcomes and the guard on each cutover's ramp
     "migrator.webhooks",
     "migrator.diagnostics",
+    "migrator.receipts",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "migrator.core.middleware.ServiceErrorMiddleware",
+    "migrator.core.middleware.FriendlyErrorsInDebugMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page (429)
     "csp.middleware.CSPMiddleware",
@@ -137,6 +139,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),  # what DATABASE_URL's query string says wins
     }
     # Covering indexes (INCLUDE) are a PostgreSQL speed-up (inventory's inv_thread_flow_found); SQLite builds
     # the same index on its key columns, which is all it needs at its sizes.

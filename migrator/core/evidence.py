@@ -30,6 +30,7 @@ class Item:
     details: dict[str, Any] = field(default_factory=dict)
     config_hash: str = ""
     mode: str = ""
+    release: str = ""  # the release hash the evidence speaks for
 
     @property
     def state_label(self) -> str:

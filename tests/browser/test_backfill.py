@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from migrator.backfill.models import ThreadBackfill, ThreadStatus
 from tests.backfill.fixtures import connect, import_threads
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def test_engineer_backfills_a_flow_and_rolls_one_thread_back(page_as, sandbox_empty, celery_worker_process,

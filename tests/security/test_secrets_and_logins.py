@@ -54,6 +54,7 @@ def _settings_in_subprocess(env: dict[str, str], code: str) -> subprocess.Comple
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_each_data_dir_generates_its_own_keys_and_none_is_a_constant(tmp_path):
     """Each data dir gets its own generated keys (0600, under <data dir>/secrets); nothing is a constant."""
     code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='migrator.settings'; django.setup();"
@@ -73,6 +74,7 @@ def test_each_data_dir_generates_its_own_keys_and_none_is_a_constant(tmp_path):
     assert keys[0][0] not in (REPO / "migrator" / "settings.py").read_text()
 
 
+@pytest.mark.slow
 def test_check_deploy_refuses_weak_encryption_keys(tmp_path):
     base = {"DEBUG": "false", "SECRET_KEY": "s" * 10 + "-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
             "ALLOWED_HOSTS": "migrator.example.com", "MIGRATOR_DATA_DIR": str(tmp_path)}

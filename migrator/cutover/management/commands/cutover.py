@@ -36,6 +36,8 @@ class Command(BaseCommand):
         parser.add_argument("--percent", help="ramp: the share of subjects on the candidate, 0.01 to 100.")
         parser.add_argument("--reason", default="", help="Why (required to approve, decline and roll back).")
         parser.add_argument("--json", action="store_true", help="status: print JSON.")
+        parser.add_argument("--stop-serving", action="store_true",
+                            help="rollback of a first cutover: confirm that production then gets 409 not_cut_over.")
         # guard: the support lead's guardrails for each ramp step (docs/rollouts.md).
         parser.add_argument("--min-sample", help="guard: candidate outcomes before any decision.")
         parser.add_argument("--max-error-rate-increase", help="guard: largest allowed error-rate worsening (0.02).")
@@ -89,9 +91,10 @@ class Command(BaseCommand):
             if rollout.candidate_id:
                 return f"{flow.slug}: v{rollout.candidate.number} serves {rollout.percent}% of subjects."
             return f"{flow.slug}: v{rollout.production.number} serves everyone (migrated)."
-        rollout = services.rollback(flow_id=flow.pk, actor=user, reason=reason)
-        now = f"v{rollout.production.number}" if rollout.production_id else "nothing"
-        return f"{flow.slug} rolled back: {now} serves everyone."
+        rollout = services.rollback(flow_id=flow.pk, actor=user, reason=reason, stop_serving=options["stop_serving"])
+        if rollout.production_gets == services.NOT_CUT_OVER:
+            return f"{flow.slug}: stopped serving; production now gets {services.NOT_CUT_OVER}."
+        return f"{flow.slug} rolled back: {rollout.production_gets}."
 
     def _guard(self, flow: Flow, user, options: dict) -> str:
         # The guard lives in migrator.rollouts, which answers this signal (cutover does not import it).
