@@ -1,6 +1,6 @@
 from django.urls import path
 
-from migrator.core.views import assistants, audit, dashboard, jobs, system
+from migrator.core.views import assistants, audit, dashboard, docs, jobs, system
 
 app_name = "core"
 
@@ -16,4 +16,5 @@ urlpatterns = [
     path("system/", system.system_status, name="system_status"),
     path("system/selftest/", jobs.worker_selftest, name="worker_selftest"),
     path("audit/", audit.audit_log, name="audit_log"),
+    path("docs/<slug:name>/", docs.doc, name="doc"),
 ]

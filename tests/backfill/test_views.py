@@ -105,6 +105,15 @@ def test_api_thread_lookup(client, engineer, backfilled):
     assert client.get("/api/v1/threads/thread_nope", **auth).json()["error"]["code"] == "thread_not_found"
     assert client.get("/api/v1/threads/thread_view0001").status_code == 401
     assert BackfillRun.objects.count() == 1
+    # The page door gives the same answer the API does.
+    client.force_login(engineer)
+    page = client.get(reverse("backfill:thread_lookup"), {"thread": "thread_view0001"}).content.decode()
+    assert row.conversation_id in page and 'data-testid="thread-status">Done<' in page and "billing-web" in page
+    other_page = client.get(reverse("backfill:thread_lookup"), {"thread": "thread_else0001"}).content.decode()
+    assert "Not backfilled" in other_page and "none yet" in other_page
+    missing = client.get(reverse("backfill:thread_lookup"), {"thread": "thread_nope"}).content.decode()
+    assert 'data-testid="thread-not-found"' in missing
+    assert 'data-testid="thread-lookup"' in client.get(reverse("backfill:run_list")).content.decode()
 
 
 def test_rolling_back_a_thread_whose_conversation_is_gone_ends_the_mapping_instead_of_a_500(client, engineer,
