@@ -38,7 +38,7 @@ def _pages(o: dict) -> dict[str, list]:
     a, f = o["assistant"].pk, o["flow"].slug
     return {
         "core:dashboard": [], "core:assistant_list": [], "core:assistant_detail": [a], "core:job_list": [],
-        "core:job_detail": [o["job"]], "core:system_status": [], "core:audit_log": [],
+        "core:job_detail": [o["job"]], "core:system_status": [], "core:audit_log": [], "core:doc": ["export-format"],
         "inventory:connection_list": [], "inventory:connection_add": [], "inventory:connection_edit": [o["connection"]],
         "inventory:import": [], "inventory:usage": [], "inventory:model_radar": [], "inventory:assistant_usage": [a],
         "prompts:assistant_prompt": [a], "prompts:compare": [a], "prompts:edit": [o["version"]],
@@ -46,7 +46,7 @@ def _pages(o: dict) -> dict[str, list]:
         "flows:list": [], "flows:assistant_flows": [a], "flows:token_list": [], "flows:detail": [f],
         "cutover:inbox": [], "cutover:request_detail": [o["request"]], "cutover:flow": [f], "rollouts:guard": [f],
         "backfill:run_list": [], "backfill:new": [], "backfill:run_detail": [o["backfill"]],
-        "backfill:thread_detail": [o["thread_backfill"]], "backfill:assistant_backfill": [a],
+        "backfill:thread_detail": [o["thread_backfill"]], "backfill:thread_lookup": [], "backfill:assistant_backfill": [a],
         "validation:list": [], "validation:testset_new": [], "validation:testset_detail": [o["test_set"]],
         "validation:case_new": [o["test_set"]], "validation:run_detail": [o["run"]],
         "validation:case_result": [o["run"], o["case"]], "validation:compare": [],
