@@ -49,7 +49,7 @@ def _selection_form(request: HttpRequest) -> SelectionForm:
     data.setdefault("scope", "flow")
     data.setdefault("markers", "strip")
     data.setdefault("hosted_tools", "note")
-    return SelectionForm(data)
+    return SelectionForm(data, user=request.user)
 
 
 # --- list and new ---------------------------------------------------------------------------------------------
