@@ -120,6 +120,13 @@ class CallConfig(Schema):
     store: bool
 
 
+class ShadowInfo(Schema):
+    release: str = Field(description="The candidate release the client also calls, in the background.")
+    sample: float = Field(description="Share of production calls (0–1) to shadow.")
+    config: CallConfig = Field(description="The candidate's call settings, with store false.")
+    mode: Literal["stateless", "conversation", "previous_response"]
+
+
 class FlowConfigOut(Schema):
     release: str = Field(description="The content hash (sha256) of the release served to this subject: the "
                                      "configuration, state mode, store, truncation, tools and model together. "
@@ -129,6 +136,13 @@ class FlowConfigOut(Schema):
     version: VersionInfo
     rollout: RolloutInfo
     config: CallConfig
+    pulled_releases: list[str] | None = Field(None, description=(
+        "Release hashes this flow rolled back and no longer serves: a conversation pinned to one of them moves "
+        "to what the flow serves now; every other change leaves a conversation on the release it started on."))
+    shadow: ShadowInfo | None = Field(None, description=(
+        "Present while the cutover runs in shadow and this subject is on production: call the candidate too, "
+        "in the background, with store false, show the user nothing from it, and report both outcomes "
+        "(migrator-client does this)."))
     etag: str = Field(description="The same value as the ETag header, without quotes.")
 
 
