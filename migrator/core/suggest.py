@@ -5,7 +5,7 @@ the field's value exactly as a select would) and a search box that asks ``core:s
 matches as the user types (htmx, debounced, a newer request replacing an older one), like the admin's
 ``autocomplete_fields``. A page therefore never loads more than ``PAGE`` objects, whatever the table holds.
 
-Each kind says which rows a user may see, how a query matches them (exact and prefix id lookups first, then
+Core's kinds are below; other apps register theirs with :func:`register`. Each kind says which rows a user may see, how a query matches them (exact and prefix id lookups first, then
 name contains), the submitted value, and the label shown.
 """
 
@@ -92,25 +92,17 @@ def _flow_by_pk(user, value: str) -> Suggestion | None:
     return _flow_row(f) if f else None
 
 
-def _flow_slugs(user, text: str) -> QuerySet:
-    """Flow slugs named by imported threads (a backfill selects threads by slug, flow or not): distinct values
-    read in index order from ``flow_slug``'s index, one page at a time."""
-    from migrator.inventory.models import LegacyThread
-
-    if not user.has_perm("backfill.view_backfillrun") and not user.has_perm("core.view_flow"):
-        return LegacyThread.objects.none().values_list("flow_slug", flat=True)
-    qs = LegacyThread.objects.exclude(flow_slug="")
-    if text:
-        qs = qs.filter(flow_slug__startswith=text.lower())
-    return qs.order_by("flow_slug").values_list("flow_slug", flat=True).distinct()
-
-
 KINDS: dict[str, Kind] = {
     "assistants": Kind(_assistants, _assistant_row, _assistant_by_pk),
     "assistant-ids": Kind(_assistants, _assistant_id_row, _assistant_by_legacy_id),
     "flows": Kind(_flows, _flow_row, _flow_by_pk),
-    "flow-slugs": Kind(_flow_slugs, lambda slug: Suggestion(slug, slug), lambda user, v: Suggestion(v, v)),
 }
+
+
+def register(name: str, kind: Kind) -> None:
+    """Add a kind from another app (its ``tabs.py``, imported by ``CoreConfig.ready``), so core reads no app's
+    tables: inventory registers ``flow-slugs``, the slugs its imported threads name."""
+    KINDS[name] = kind
 
 
 def suggestions(kind: str, user, text: str, page: int) -> tuple[list[Suggestion], bool]:

@@ -28,14 +28,15 @@ DOORS: dict[str, tuple[str | None, str | None, str | None]] = {
     "read a flow's configuration in production": ("flows:detail", None, "api:v1:flow_config"),
     "create an API token": ("flows:token_list", "api_token create", None),
     "revoke an API token": ("flows:token_revoke", "api_token revoke", None),
-    "add and test a webhook": ("webhooks:list", None, None),
+    "add a webhook endpoint": ("webhooks:list", "webhook add", None),
+    "send a test webhook": ("webhooks:test", "webhook test", None),
     "diagnose a flow": ("diagnostics:flow", "diagnose", None),
 }
 # Doors issue 26 asks for that are not built yet: (capability, door).
 KNOWN_GAPS = {
     ("export assistants to an archive", "page"), ("convert an assistant to a Responses configuration", "page"),
     ("try a prompt version", "command"), ("test a tool", "command"), ("build a test set", "command"),
-    ("add and test a webhook", "command"), ("export assistants to an archive", "--json"),
+    ("export assistants to an archive", "--json"),
     ("convert an assistant to a Responses configuration", "--json"),
 }
 # Capabilities where a command door adds nothing (production reads them over the API).
