@@ -7,6 +7,8 @@ candidate ramps under a guard. Prints when the guard fired and how many requests
     python bench/simulator.py --broken-json 0.3                # the candidate breaks its JSON contract
     python bench/simulator.py --stop-web-at 5 --stop-web-for 5 # migrator's web process down mid-run
 
+Each run starts gunicorn from the checkout: do not change the code (or its migrations) while a series runs.
+
 Set-up (a bench, so it writes the rollout directly): a flow serving v1 (gpt-4.1) with v2 (gpt-5.4) ramped to
 ``--percent``, a guard (``--min-sample``, ``--max-error-rate-increase``, rollback), migrator under gunicorn
 (guards evaluated on ingest, as in production) and the sandbox as OpenAI. Faults are the candidate's only:
@@ -172,7 +174,7 @@ def one_run(args: argparse.Namespace, run: int, sandbox, port: int, log: Path) -
             reply = mflow.respond(subject=subject, input=f"Turn {n}: where is my order {subject}?",
                                   state=states.get(subject))
         except Exception as exc:
-            name = type(exc).__name__
+            name = type(exc).__name__ + (f":{exc.code or exc.status}" if hasattr(exc, "status") else "")
             with sim.lock:
                 sim.failed[name] += 1
                 sim.requests += 1
