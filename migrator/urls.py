@@ -23,5 +23,6 @@ urlpatterns = [
     path("api/", include("migrator.flows.api_urls")),
     path("webhooks/", include("migrator.webhooks.urls")),
     path("diagnostics/", include("migrator.diagnostics.urls")),
+    path("models/", include("migrator.retirement.urls")),
     path("", include("migrator.core.urls")),
 ]

@@ -54,6 +54,9 @@ echo "Job queue: $($PY manage.py job_queue --explain)"
 .venv/bin/celery -A migrator worker -l INFO -c 2 -Q "$QUEUE" -n "$QUEUE@%h" > "$LOGS/worker.log" 2>&1 &
 pids+=($!)
 echo "Celery worker started on queue $QUEUE (log: $LOGS/worker.log)"
+# Beat sends the daily model catalogue sync and autopilot run (migrator.celery's beat_schedule) to that queue.
+.venv/bin/celery -A migrator beat -l INFO -s "${MIGRATOR_DATA_DIR:-var}/celerybeat-schedule" > "$LOGS/beat.log" 2>&1 &
+pids+=($!)
 
 echo
 echo "  migrator is running at http://$HOST:$PORT/  — log in with the demo accounts above. Ctrl-C stops everything."
