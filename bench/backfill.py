@@ -144,7 +144,7 @@ def main() -> int:
     parser.add_argument("--small", type=int, default=200, help="the smaller run (memory comparison)")
     parser.add_argument("--rpm", type=int, default=1200)
     parser.add_argument("--workers", default="1,2", help="worker counts to measure, comma-separated")
-    parser.add_argument("--fault-threads", type=int, default=200)
+    parser.add_argument("--fault-threads", type=int, default=200, help="0 skips the faults section")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="migrator-bench-backfill-"))
@@ -171,7 +171,7 @@ def main() -> int:
         ThreadBackfill,
         ThreadStatus,
     )
-    from migrator.backfill.services.runs import create_run, run_inline, start_run
+    from migrator.backfill.services.runs import create_run, lanes, run_inline, start_run
     from migrator.backfill.services.selection import Selection
     from migrator.celery import redis_answers
     from migrator.core.actors import system
@@ -196,24 +196,35 @@ def main() -> int:
         assert report.ok, report.to_dict()["errors"][:3]
         return items
 
+    from django.db import connection as db
+
+    def server_connections() -> int | None:
+        """Connections to this database on the PostgreSQL server (pg_stat_activity); None on SQLite."""
+        if db.vendor != "postgresql":
+            return None
+        with db.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+            return int(cursor.fetchone()[0])
+
     # --- faults: lost answers and 429s, committed writes per thread -----------------------------------------
-    state = workdir / "faults.sqlite3"
-    with start_sandbox(state_path=state, seed="empty", lost_rate=0.10, throttle_rate=0.05, seed_random=7) as box:
-        items = load(args.fault_threads, "flt", "faults", turns=(6, 30))  # 16 to 80 items: creates and appends
-        conn = save_connection(actor=actor, name="faults", base_url=box.base_url, api_key=box.api_key)
-        run = run_inline(actor=actor, run=create_run(actor=actor, connection=conn, selection=Selection(flow="faults")))
-        rows = list(ThreadBackfill.objects.filter(run=run))
-        over = [r for r in rows if r.writes + r.orphans > math.ceil(r.item_count / 20) + 1]
-        ratio = max((r.writes + r.orphans) / (math.ceil(r.item_count / 20) + 1) for r in rows)
-        bad, dup = duplicates(state, rows)
-        done = sum(1 for r in rows if r.status == ThreadStatus.DONE)
-        print(f"faults (10% lost answers, 5% 429s), {len(rows)} threads, {items} items: {done} done; "
-              f"committed writes per thread (acknowledged + found on read-back) = ceil(items/20) for "
-              f"{sum(1 for r in rows if r.writes == math.ceil(r.item_count / 20))}/{len(rows)}; "
-              f"with possible orphans counted as committed, max {ratio:.2f}× the bound ceil(items/20)+1, "
-              f"{len(over)} thread(s) over it (each with ≥ 2 lost creates); "
-              f"{run.orphans} possible orphans, {run.recoveries} read-backs, {run.rate_limited} 429s; "
-              f"threads not exactly the plan: {bad}, duplicate items: {dup}")
+    if args.fault_threads:
+        state = workdir / "faults.sqlite3"
+        with start_sandbox(state_path=state, seed="empty", lost_rate=0.10, throttle_rate=0.05, seed_random=7) as box:
+            items = load(args.fault_threads, "flt", "faults", turns=(6, 30))  # 16 to 80 items: creates and appends
+            conn = save_connection(actor=actor, name="faults", base_url=box.base_url, api_key=box.api_key)
+            run = run_inline(actor=actor, run=create_run(actor=actor, connection=conn, selection=Selection(flow="faults")))
+            rows = list(ThreadBackfill.objects.filter(run=run))
+            over = [r for r in rows if r.writes + r.orphans > math.ceil(r.item_count / 20) + 1]
+            ratio = max((r.writes + r.orphans) / (math.ceil(r.item_count / 20) + 1) for r in rows)
+            bad, dup = duplicates(state, rows)
+            done = sum(1 for r in rows if r.status == ThreadStatus.DONE)
+            print(f"faults (10% lost answers, 5% 429s), {len(rows)} threads, {items} items: {done} done; "
+                  f"committed writes per thread (acknowledged + found on read-back) = ceil(items/20) for "
+                  f"{sum(1 for r in rows if r.writes == math.ceil(r.item_count / 20))}/{len(rows)}; "
+                  f"with possible orphans counted as committed, max {ratio:.2f}× the bound ceil(items/20)+1, "
+                  f"{len(over)} thread(s) over it (each with ≥ 2 lost creates); "
+                  f"{run.orphans} possible orphans, {run.recoveries} read-backs, {run.rate_limited} 429s; "
+                  f"threads not exactly the plan: {bad}, duplicate items: {dup}")
 
     # --- rate: --rpm with 1 and 2 workers ------------------------------------------------------------------
     env = {k: v for k, v in os.environ.items()}
@@ -235,8 +246,11 @@ def main() -> int:
                     run = start_run(actor=actor, run=create_run(actor=actor, connection=conn,
                                                                 selection=Selection(flow=flow)))
                     peak = 0.0
+                    held: list[int] = []  # server connections to this database, sampled every second
                     while BackfillRun.objects.get(pk=run.pk).status == RunStatus.RUNNING:
                         peak = max([peak, *[peak_rss_mb(p.pid) for p in procs]])
+                        if (count := server_connections()) is not None:
+                            held.append(count)
                         time.sleep(1)
                     peak = max([peak, *[peak_rss_mb(p.pid) for p in procs]])
                 finally:
@@ -250,7 +264,10 @@ def main() -> int:
                       f"{run.active_seconds:.0f}s; {run.calls} calls = {rate:.0f}/min = {100 * rate / args.rpm:.1f}% "
                       f"of --rpm {args.rpm}; 429s {run.rate_limited} ({100 * run.rate_limited / max(run.calls, 1):.2f}%"
                       f" of calls); threads not exactly the plan {bad}, duplicates {dup}; peak worker RSS "
-                      f"{peak:.0f} MB")
+                      f"{peak:.0f} MB" + (f"; PostgreSQL connections during the run: max {max(held)}, median "
+                                           f"{sorted(held)[len(held) // 2]} (this process holds 1; "
+                                           f"{n_workers} worker(s) × {lanes()} lanes = {n_workers * lanes()})"
+                                           if held else ""))
     return 0
 
 

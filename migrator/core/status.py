@@ -176,3 +176,67 @@ def outcome_move(
     if prefer is not None:
         return next((t for t in moves if t.target == prefer), None)
     return moves[0] if moves else None
+
+
+# --- The one status story -----------------------------------------------------------------------------------
+# Once its prompt is approved, an assistant stands where its least advanced flow stands: it is Migrated when
+# every flow is, Cutover approved when every flow serves (or is approved to serve) the new configuration,
+# Validated when every flow has passed validation, Validating while a flow still in planning has a run going,
+# and Prompt approved otherwise. Every page and count reads statuses kept by this rule, and says it in words.
+
+FOLLOWS_FLOWS = frozenset({S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED, S.MIGRATED})
+_STAGE_OF_FLOW = {
+    F.PLANNING: S.PROMPT_APPROVED, F.BLOCKED: S.PROMPT_APPROVED,
+    F.VALIDATED: S.VALIDATED, F.AWAITING_APPROVAL: S.VALIDATED,
+    F.APPROVED: S.CUTOVER_APPROVED, F.ROLLING_OUT: S.CUTOVER_APPROVED,
+    F.MIGRATED: S.MIGRATED,
+}
+_STAGE_ORDER = [S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED, S.MIGRATED]
+# How the words list the flows that are not migrated yet, most advanced first.
+_WORDS = [
+    (F.ROLLING_OUT, "rolling out"), (F.APPROVED, "cutover approved"),
+    (F.AWAITING_APPROVAL, "awaiting cutover approval"), (F.VALIDATED, "validated"),
+    ("validating", "validating"), (F.PLANNING, "planning"), (F.BLOCKED, "blocked"),
+]
+
+
+@dataclass(frozen=True)
+class FlowProgress:
+    """An assistant's flows counted by status; ``validating`` counts planning flows with a run going."""
+
+    counts: tuple[tuple[str, int], ...] = ()
+    validating: int = 0
+
+    def count(self, status: str) -> int:
+        return dict(self.counts).get(status, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.counts)
+
+    def assistant_status(self, stored: str) -> str:
+        """The assistant's status by the one rule (``stored`` stands where the rule does not apply: before
+        approval, blocked, retired, or no flows yet)."""
+        if stored not in FOLLOWS_FLOWS or not self.total:
+            return stored
+        least = min((_STAGE_OF_FLOW[s] for s, n in self.counts if n), key=_STAGE_ORDER.index)
+        if least == S.PROMPT_APPROVED and self.validating:
+            return S.VALIDATING
+        return least
+
+    def words(self) -> str:
+        """"2 of 3 flows migrated; 1 validating"."""
+        total = self.total
+        if not total:
+            return "no flows yet"
+        parts = [f"{self.count(F.MIGRATED)} of {total} {'flow' if total == 1 else 'flows'} migrated"]
+        for key, label in _WORDS:
+            if key == "validating":
+                n = self.validating
+            elif key == F.PLANNING:
+                n = self.count(F.PLANNING) - self.validating
+            else:
+                n = self.count(key)
+            if n > 0:
+                parts.append(f"{n} {label}")
+        return "; ".join(parts)

@@ -7,12 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for, paginate
-from migrator.cutover import services
+from migrator.cutover import preview, services
 from migrator.cutover.forms import DecisionForm, RampForm, ReasonForm, RequestForm
 from migrator.cutover.models import CutoverRequest, FlowRollout, RequestStatus, ServingChange
 from migrator.cutover.selectors import flow_stages
@@ -78,16 +79,35 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "cutover/request_detail.html", _evidence_context(request, cut))
 
 
+def _confirm(request: HttpRequest, preview, *, action: str, cancel: str, hidden: dict, reason: str,
+             reason_label: str, error: str = "") -> HttpResponse:
+    """The confirmation page of an action that changes production: it says what production gets and for whom,
+    and keeps the reason for the audit log. Server-rendered (no inline script), so it works under a strict CSP."""
+    return render(request, "cutover/confirm.html", {
+        "preview": preview, "action": action, "cancel": cancel, "hidden": hidden, "reason": reason,
+        "reason_label": reason_label, "error": error,
+    }, status=422 if error else 200)
+
+
+def _confirmed(request: HttpRequest) -> bool:
+    return request.POST.get("confirmed") == "yes"
+
+
 @login_required
 @require_POST
 def decide(request: HttpRequest, pk: int) -> HttpResponse:
     _need_view(request)
-    cut = get_object_or_404(CutoverRequest.objects.visible_to(request.user), pk=pk)
+    cut = get_object_or_404(CutoverRequest.objects.visible_to(request.user).select_related("flow", "version"), pk=pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Nothing was decided: " + _errors(form))
         return redirect(cut)
-    action = services.approve if form.cleaned_data["decision"] == "approve" else services.decline
+    approving = form.cleaned_data["decision"] == "approve"
+    if approving and not _confirmed(request):
+        return _confirm(request, preview.approval(cut), action=reverse("cutover:decide", args=[cut.pk]),
+                        cancel=cut.get_absolute_url(), hidden={"decision": "approve"},
+                        reason=form.cleaned_data["reason"], reason_label="Reason (kept with the decision)")
+    action = services.approve if approving else services.decline
     try:
         cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
     except ServiceError as exc:
@@ -167,9 +187,14 @@ def ramp(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Not ramped: " + _errors(form))
         return redirect("cutover:flow", slug=flow.slug)
-    percent = form.cleaned_data["percent"]
-    return _act(request, flow, services.ramp, f"The candidate now serves {percent}% of subjects.",
-                flow_id=flow.pk, actor=request.user, percent=percent, reason=form.cleaned_data["reason"])
+    percent, reason = form.cleaned_data["percent"], form.cleaned_data["reason"].strip()
+    if not _confirmed(request) or not reason:
+        return _confirm(request, preview.ramp(flow, percent), action=reverse("cutover:ramp", args=[flow.slug]),
+                        cancel=reverse("cutover:flow", args=[flow.slug]), hidden={"percent": percent},
+                        reason=reason, reason_label="Why now? (kept in the audit log)",
+                        error="Say why you ramp now: the audit log keeps it." if _confirmed(request) else "")
+    return _act(request, flow, services.ramp, f"{preview.ramp(flow, percent).sentence}",
+                flow_id=flow.pk, actor=request.user, percent=percent, reason=reason)
 
 
 @login_required
@@ -177,8 +202,12 @@ def ramp(request: HttpRequest, slug: str) -> HttpResponse:
 def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     flow = _flow(request, slug)
     form = ReasonForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Not rolled back: say why.")
-        return redirect("cutover:flow", slug=flow.slug)
-    return _act(request, flow, services.rollback, "Rolled back: the previous version serves everyone again.",
-                flow_id=flow.pk, actor=request.user, reason=form.cleaned_data["reason"])
+    reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    if not _confirmed(request) or not reason:
+        return _confirm(request, preview.rollback(flow), action=reverse("cutover:rollback", args=[flow.slug]),
+                        cancel=reverse("cutover:flow", args=[flow.slug]), hidden={}, reason=reason,
+                        reason_label="Why roll back? (kept in the audit log)",
+                        error="Say why you roll back: the audit log keeps it." if _confirmed(request) else "")
+    sentence = preview.rollback(flow).sentence
+    return _act(request, flow, services.rollback, f"Rolled back. {sentence}",
+                flow_id=flow.pk, actor=request.user, reason=reason)

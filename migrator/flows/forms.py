@@ -34,6 +34,10 @@ class FlowCreateForm(forms.Form):
 class FlowEditForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    streams = forms.BooleanField(
+        required=False, label="Production streams answers",
+        help_text="The app calls responses.create with stream=true. Validation then replays this flow streamed, "
+                  "checks the events assemble into the final response and reports time to first token.")
 
 
 class ModeForm(forms.Form):

@@ -27,6 +27,11 @@ class ConnectionForm(forms.Form):
     )
     organization = forms.CharField(max_length=100, required=False)
     project = forms.CharField(max_length=100, required=False)
+    confirm_host = forms.CharField(
+        label="Send the stored key to a new host", required=False, max_length=300,
+        help_text="Only when the base URL moves to another host and you keep the stored key: type the new host "
+                  "(for example https://api.openai.com) to confirm the key may be sent there.",
+    )
 
     def __init__(self, *args, instance: Connection | None = None, **kwargs) -> None:
         self.instance = instance
@@ -35,7 +40,10 @@ class ConnectionForm(forms.Form):
                                  "organization": instance.organization, "project": instance.project}
         super().__init__(*args, **kwargs)
         if instance is not None and instance.has_api_key:
-            self.fields["api_key"].help_text = "A key is stored. Leave this empty to keep it."
+            self.fields["api_key"].help_text = ("A key is stored. Leave this empty to keep it (on another host, "
+                                                "only with the confirmation below).")
+        else:
+            del self.fields["confirm_host"]  # no stored key to move
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -55,7 +55,17 @@ def test_connection(ctx: JobContext) -> dict:
 _IMPORT_LIMITS = {"soft_time_limit": 4 * 3600, "time_limit": 4 * 3600 + 300}
 
 
-@job_handler("inventory.import_archive", label="Import archive", unit="bytes", **_IMPORT_LIMITS)
+def _remove_upload(job) -> None:
+    """A crashed or reaped import leaves its upload behind: remove it (the file is not needed to start again,
+    which asks for the upload anew, and may hold customer data)."""
+    for key in ("path", "threads_file"):
+        value = (job.params or {}).get(key)
+        if value and (key == "threads_file" or job.params.get("delete_after")) and _inside_uploads(Path(value)):
+            Path(value).unlink(missing_ok=True)
+
+
+@job_handler("inventory.import_archive", label="Import archive", unit="bytes", on_abandoned=_remove_upload,
+             **_IMPORT_LIMITS)
 def import_archive(ctx: JobContext) -> dict:
     path = Path(ctx.params["path"])
     ctx.produced(reverse("core:assistant_list"), "Imported assistants")
@@ -69,7 +79,8 @@ def import_archive(ctx: JobContext) -> dict:
     return report.to_dict()
 
 
-@job_handler("inventory.import_connection", label="Import from connection", **_IMPORT_LIMITS)
+@job_handler("inventory.import_connection", label="Import from connection", on_abandoned=_remove_upload,
+             **_IMPORT_LIMITS)
 def import_connection(ctx: JobContext) -> dict:
     connection = _connection(ctx)
     ctx.produced(reverse("core:assistant_list"), "Imported assistants")

@@ -12,8 +12,8 @@ from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
 from migrator.core.services import ServiceError
 from migrator.core.status import FlowMode
-from migrator.prompts.models import PromptVersion
-from migrator.prompts.trying import output_as_input, pending_calls, user_items
+from migrator.prompts.models import PromptVersion, TryLiveText
+from migrator.prompts.trying import output_as_input, pending_calls, stream_answer, user_items
 
 
 @job_handler("prompts.try_version", label="Try a prompt version")
@@ -52,7 +52,11 @@ def try_version(ctx) -> dict[str, Any]:
             sent = new_items
         else:
             sent = history + new_items
-        response = client.responses.create(**version.config, **state, input=sent)
+        # Streamed, so the job page shows the answer as it arrives (prompts:try_live reads TryLiveText).
+        def live(text: str, done: bool) -> None:
+            TryLiveText.objects.update_or_create(job_id=ctx.job_id, defaults={"text": text, "done": done})
+
+        response = stream_answer(client, {**version.config, **state, "input": sent}, live)
     except openai.OpenAIError as exc:
         raise ServiceError(describe_error(exc, where="responses.create")) from None
     latency_ms = round((time.monotonic() - started) * 1000)

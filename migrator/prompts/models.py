@@ -163,11 +163,12 @@ class ReviewRequestQuerySet(models.QuerySet["ReviewRequest"]):
         return self.filter(status=ReviewStatus.OPEN)
 
     def waiting_for(self, user) -> ReviewRequestQuerySet:
-        """Open requests this user can answer: addressed to them, or to a group they belong to, and not their own
-        version unless self-approval is allowed."""
+        """Open requests this user can answer: addressed to them, or to "any product owner", which means everyone
+        allowed to approve prompts (admins too, whatever their groups), and not their own version unless
+        self-approval is allowed."""
         if not (user.is_authenticated and user.has_perm("core.approve_prompt")):
             return self.none()
-        groups = group_names(user)
+        groups = {*group_names(user), PRODUCT_OWNER_GROUP}
         mine = self.open().filter(models.Q(reviewer=user) | models.Q(reviewer__isnull=True, reviewer_group__in=groups))
         if not settings.ALLOW_SELF_APPROVAL:
             mine = mine.exclude(version__author=user)
@@ -200,8 +201,26 @@ class ReviewRequest(models.Model):
     def __str__(self) -> str:
         return f"Review of {self.version} for {self.reviewer_label}"
 
+    def may_withdraw(self, user) -> bool:
+        """Only the person who asked, or someone who may approve, withdraws a request."""
+        return bool(user.is_authenticated and (self.requested_by_id == user.pk or user.has_perm("core.approve_prompt")))
+
     @property
     def reviewer_label(self) -> str:
         if self.reviewer_id:
             return self.reviewer.get_username()
         return f"any {self.reviewer_group.lower()}" if self.reviewer_group else "—"
+
+
+class TryLiveText(models.Model):
+    """The answer of a try as it streams in: the worker writes it (throttled), the job page reads it through
+    ``prompts:try_live`` while the job runs. ``done`` is set when the stream ended (the job's result then holds
+    the whole response)."""
+
+    job = models.OneToOneField("core.Job", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    text = models.TextField(blank=True)
+    done = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"live text of job {self.job_id}"

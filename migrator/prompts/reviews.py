@@ -13,8 +13,8 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from migrator.core.actors import label_of, require, user_or_none
-from migrator.core.services import ServiceError, audit
+from migrator.core.actors import check_actor, label_of, require, user_or_none
+from migrator.core.services import NotAllowed, ServiceError, audit
 from migrator.prompts.models import (
     PRODUCT_OWNER_GROUP,
     REVIEW_TRANSITIONS,
@@ -35,7 +35,7 @@ def _move(request: ReviewRequest, to: str, *, actor) -> None:
 
 
 def reviewers() -> list:
-    """People who may be asked: active users holding ``core.approve_prompt`` (product owners)."""
+    """People who may be asked: active users holding ``core.approve_prompt`` (product owners, admins)."""
     users = get_user_model().objects.filter(is_active=True).order_by("username")
     return [u for u in users if u.has_perm("core.approve_prompt")]
 
@@ -83,13 +83,17 @@ def request_review(*, version_id: int, actor, reviewer_id: int | None = None, no
 
 
 def withdraw_review(*, request_id: int, actor) -> ReviewRequest:
-    """The requester (or anyone who may ask for reviews) withdraws an open request."""
-    require(actor, "prompts.request_review", action="withdraw a review request")
+    """The requester, or someone who may approve prompts, withdraws an open request (nobody else: an engineer
+    cannot take back what a product owner asked for)."""
+    check_actor(actor)
     with transaction.atomic():
         request = (ReviewRequest.objects.select_for_update(of=("self",)).select_related("version")
                    .filter(pk=request_id).first())
         if request is None:
             raise ServiceError(f"Review request #{request_id} does not exist.")
+        if not request.may_withdraw(actor):
+            raise NotAllowed(f"Only {request.requested_by_label or 'the requester'}, who asked, or someone who may "
+                             "approve prompts can withdraw this review request.")
         _move(request, ReviewStatus.WITHDRAWN, actor=actor)
         audit.record(actor=actor, verb="migrator.prompt.review_withdrawn", obj=request.version,
                      data={"assistant_id": request.version.assistant_id, "version": request.version.number,

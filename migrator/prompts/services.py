@@ -132,10 +132,14 @@ def _create_version(*, assistant: Assistant, parent: PromptVersion | None, confi
 
 
 def _back_to_review(*, assistant_id: int, actor, reason: str) -> None:
-    """Move the assistant to prompt_drafted: from inventoried (first draft) or back from approved-and-later."""
+    """Move the assistant to prompt_drafted on its first draft. A new draft on top of an approved version
+    (an edit, a strict-mode choice) changes no status: the approved version still stands, and is what flows
+    validate and serve, until a product owner approves the new one (upstream drift is another matter)."""
     assistant = Assistant.objects.get(pk=assistant_id)
-    outcome = Outcome.VERSION_GENERATED if assistant.status == S.INVENTORIED else Outcome.VERSION_EDITED
-    apply_outcome(outcome=outcome, actor=actor, assistant_id=assistant_id, reason=reason)
+    if assistant.status == S.INVENTORIED:
+        apply_outcome(outcome=Outcome.VERSION_GENERATED, actor=actor, assistant_id=assistant_id, reason=reason)
+    elif label_version(assistant_id, LabelName.APPROVED) is None:
+        apply_outcome(outcome=Outcome.VERSION_EDITED, actor=actor, assistant_id=assistant_id, reason=reason)
 
 
 def generate_version(*, assistant_id: int, actor, message: str = "", today: date | None = None) -> PromptVersion:

@@ -13,6 +13,8 @@ Tool calls the model makes are shown; the person types each call's output, which
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from migrator.core.actors import require
@@ -101,3 +103,27 @@ def continue_try(*, job_id: int, actor, input_text: str = "", tool_outputs: dict
     assistant = Assistant.objects.filter(pk=previous.subject_id).first() if previous.subject_id.isdigit() else None
     return start_job(kind="prompts.try_version", actor=actor, subject=assistant,
                      subject_label=previous.subject_label, params=params)
+
+
+LIVE_EVERY = 0.1  # seconds between writes of the streamed text (the page reads at the same pace)
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+def stream_answer(client: Any, kwargs: dict[str, Any], on_text: Callable[[str, bool], None]) -> Any:
+    """``responses.create(stream=True)`` read to its end: ``on_text(text so far, done)`` at most every
+    ``LIVE_EVERY`` seconds and once at the end. Returns the final response (what a non-streamed call returns);
+    a stream that ends without its final event raises ``ServiceError``. SDK errors (an ``error`` event, a cut
+    connection) propagate as ``openai.OpenAIError``."""
+    text, written, final = "", 0.0, None
+    for event in client.responses.create(**kwargs, stream=True):
+        if event.type == "response.output_text.delta":
+            text += event.delta
+            if time.monotonic() - written >= LIVE_EVERY:
+                on_text(text, False)
+                written = time.monotonic()
+        elif event.type in _TERMINAL:
+            final = event.response
+    if final is None:
+        raise ServiceError("responses.create: the stream ended before its final event.")
+    on_text(final.output_text, True)
+    return final

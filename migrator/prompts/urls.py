@@ -19,6 +19,7 @@ urlpatterns = [
     path("versions/<int:pk>/export.json", review.export, name="export"),
     path("versions/<int:pk>/try/", output.try_version, name="try"),
     path("tries/<int:pk>/continue/", output.try_continue, name="try_continue"),
+    path("tries/<int:pk>/live/", output.try_live, name="try_live"),
     path("versions/<int:pk>/request-review/", reviews.request_review, name="request_review"),
     path("reviews/", reviews.review_inbox, name="reviews"),
     path("reviews/<int:pk>/withdraw/", reviews.withdraw_review, name="withdraw_review"),

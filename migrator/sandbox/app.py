@@ -22,6 +22,7 @@ from .errors import ApiError, error_body, invalid_url
 from .faults import DELAY_HEADER, FAULT_HEADER, LOST, Limiter, fault_error, lost_answer
 from .model import Model
 from .store import Store
+from .streaming import STREAM_FAULTS, StreamCut
 
 ASSISTANTS_PREFIXES = ("/assistants", "/threads")
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
@@ -62,7 +63,10 @@ class SandboxApp:
         if scope["type"] != "http":
             return
         response = await self.handle(StarletteRequest(scope, receive))
-        await response(scope, receive, send)
+        try:
+            await response(scope, receive, send)
+        except StreamCut:  # the server leaves the chunked body unfinished: the client sees a cut connection
+            return
 
     async def handle(self, request: StarletteRequest) -> Response:
         started = time.perf_counter()
@@ -75,7 +79,7 @@ class SandboxApp:
                 return await self._private(request, path, headers)
             self._auth(request)
             fault = request.headers.get(FAULT_HEADER)
-            if fault and fault != LOST:
+            if fault and fault != LOST and fault not in STREAM_FAULTS:
                 await self._fault(fault, request)
             lost = fault == LOST
             if self.config.latency_ms:
@@ -84,7 +88,9 @@ class SandboxApp:
             if failure:
                 raise failure
             raw = await request.body() if method == "POST" else b""
-            ctx = Ctx(self.store, self.model, self.config, method, path, dict(request.query_params))
+            ctx = Ctx(self.store, self.model, self.config, method, path, dict(request.query_params),
+                      request_headers=dict(request.headers),
+                      drop_point=self.limiter.stream_drop if self.config.stream_drop_rate > 0 else None)
             if (self.config.rpm or self.config.tpm) and path.startswith("/v1"):
                 headers.update(self.limiter.check(len(raw) // 4 if method == "POST" else 0))
             lost = lost or self.limiter.random_lost(method)

@@ -37,6 +37,12 @@ CURRENT = (
     "gpt-6-astra", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-sol", "gpt-6-luna", "gpt-5.6-sol", "gpt-5.6-terra",
     "gpt-5.6-luna", "gpt-5.5", "gpt-5.5-2026-04-23", "gpt-5.4", "gpt-5.4-mini", "gpt-5.2", "gpt-5.2-pro",
 )
+# Embedding models as /v1/models lists them (created dates and owners as the API shows them).
+EMBEDDING_MODELS: dict[str, tuple[int, str]] = {
+    "text-embedding-3-small": (1_705_948_997, "system"),
+    "text-embedding-3-large": (1_705_953_180, "system"),
+    "text-embedding-ada-002": (1_671_217_299, "openai-internal"),
+}
 REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5", "gpt-6")
 CONTEXT_WINDOW = 128_000
 
@@ -51,6 +57,8 @@ def model_list() -> list[dict[str, object]]:
     for model_id in CURRENT:
         models.append(_model(model_id, created, None))
         created += 86_400
+    for model_id, (made, owner) in EMBEDDING_MODELS.items():
+        models.append({"id": model_id, "object": "model", "created": made, "owned_by": owner, "shutdown_date": None})
     return models
 
 
@@ -70,6 +78,10 @@ def shutdown_date(model_id: str) -> str | None:
 def is_retired(model_id: str, today: dt.date | None = None) -> bool:
     date = shutdown_date(model_id)
     return bool(date) and dt.date.fromisoformat(date) <= (today or dt.date.today())  # type: ignore[arg-type]
+
+
+def is_embedding(model_id: str) -> bool:
+    return model_id in EMBEDDING_MODELS
 
 
 def is_reasoning(model_id: str) -> bool:

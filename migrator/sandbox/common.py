@@ -26,6 +26,9 @@ class Ctx:
     body: Any = None
     form: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)  # extra response headers set by a handler
+    request_headers: dict[str, str] = field(default_factory=dict)
+    # --stream-drop-rate: given a stream's event count, the seeded point to cut it at (None: not this one)
+    drop_point: Callable[[int], int | None] | None = None
 
     def json(self) -> dict[str, Any]:
         if self.body is None:

@@ -30,6 +30,8 @@ class SandboxConfig:
     lost_rate: float = 0.0
     throttle_rate: float = 0.0
     latency_ms: int = 0
+    stream_delay_ms: int = 0
+    stream_drop_rate: float = 0.0
     seed_random: int = 0
     workers: int = 0  # 0 = automatic (2, or 1 when limits/faults need one shared counter)
     log_level: str = "warning"
@@ -41,7 +43,8 @@ class SandboxConfig:
     def effective_workers(self) -> int:
         if self.workers > 0:
             return self.workers
-        if self.rpm or self.tpm or self.fail_rate > 0 or self.lost_rate > 0 or self.throttle_rate > 0:
+        if (self.rpm or self.tpm or self.fail_rate > 0 or self.lost_rate > 0 or self.throttle_rate > 0
+                or self.stream_drop_rate > 0):
             return 1  # rate-limit windows and the seeded fault sequence live in one process
         return 2
 
@@ -79,6 +82,10 @@ def add_arguments(parser: argparse.ArgumentParser, *, default_state: str | None 
     parser.add_argument("--throttle-rate", type=float, default=0.0,
                         help="share of requests answered 429 with retry-after-ms (nothing committed)")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay added to every request")
+    parser.add_argument("--stream-delay-ms", type=int, default=0,
+                        help="pause before every streamed event after the first (stream=true)")
+    parser.add_argument("--stream-drop-rate", type=float, default=0.0,
+                        help="share of streams whose connection is cut mid-way (seeded)")
     parser.add_argument("--seed-random", type=int, default=0, help="seed of the fault generator")
     parser.add_argument("--workers", type=int, default=0, help="server processes (0 = automatic)")
     parser.add_argument("--log-level", default="warning")

@@ -57,6 +57,7 @@ class Limiter:
         self.fail_rate = config.fail_rate
         self.lost_rate = config.lost_rate
         self.throttle_rate = config.throttle_rate
+        self.stream_drop_rate = config.stream_drop_rate
         self.random = random.Random(config.seed_random)
         self.requests: deque[float] = deque()
         self.tokens: deque[tuple[float, int]] = deque()
@@ -76,6 +77,12 @@ class Limiter:
     def random_lost(self, method: str) -> bool:
         """Whether this write's answer gets lost after it commits (``--lost-rate``)."""
         return method in WRITE_METHODS and self.lost_rate > 0 and self.random.random() < self.lost_rate
+
+    def stream_drop(self, count: int) -> int | None:
+        """``--stream-drop-rate``: the event after which this stream of ``count`` events is cut, or None."""
+        if self.stream_drop_rate > 0 and self.random.random() < self.stream_drop_rate:
+            return self.random.randrange(1, max(count, 2))
+        return None
 
     def check(self, tokens: int) -> dict[str, str]:
         """Count one request of ``tokens``; raises 429 beyond a limit; returns the x-ratelimit headers."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import zlib
 from typing import Any
 
 from . import catalog
@@ -13,7 +16,9 @@ INPUT_PARTS = ("input_text", "input_image", "input_file")
 ASSISTANT_PARTS = ("output_text", "refusal")
 ROLES = ("user", "assistant", "system", "developer")
 PREFIX = {"message": "msg_", "function_call": "fc_", "function_call_output": "fco_",
-          "file_search_call": "fs_", "code_interpreter_call": "ci_", "reasoning": "rs_"}
+          "file_search_call": "fs_", "code_interpreter_call": "ci_", "reasoning": "rs_",
+          "compaction": "cmp_"}
+COMPACTION_PREFIX = "sbxc1."  # opaque to clients; the sandbox reads it back (zlib + base64 of the turns)
 
 
 def _part(part: Any, role: str, param: str) -> dict[str, Any]:
@@ -87,6 +92,12 @@ def normalize_item(item: Any, param: str) -> dict[str, Any]:
             raise missing_param(f"{param}.output")
         return {"id": item.get("id") or catalog.new_id("fco_"), "type": "function_call_output",
                 "status": "completed", "call_id": item["call_id"], "output": output}
+    if kind == "compaction":
+        content = item.get("encrypted_content")
+        if not isinstance(content, str):
+            raise missing_param(f"{param}.encrypted_content")
+        decode_compaction(content, f"{param}.encrypted_content")
+        return {"id": item.get("id") or catalog.new_id("cmp_"), "type": "compaction", "encrypted_content": content}
     if kind == "item_reference":
         if not isinstance(item.get("id"), str):
             raise missing_param(f"{param}.id")
@@ -122,6 +133,34 @@ def to_turn(item: dict[str, Any]) -> Turn:
         text = output if isinstance(output, str) else json.dumps(output)
         return Turn("function_call_output", call_id=item["call_id"], text=text)
     return Turn("other", text=str(kind))
+
+
+def encode_compaction(turns: list[Turn]) -> str:
+    raw = json.dumps([{k: v for k, v in vars(t).items() if v} for t in turns], separators=(",", ":"))
+    return COMPACTION_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw.encode())).decode()
+
+
+def decode_compaction(content: str, param: str = "input") -> list[Turn]:
+    """The turns a compaction item stands for; 400 when it was not made by this sandbox (or was altered)."""
+    try:
+        if not content.startswith(COMPACTION_PREFIX):
+            raise ValueError(content[:12])
+        rows = json.loads(zlib.decompress(base64.urlsafe_b64decode(content[len(COMPACTION_PREFIX):])))
+        return [Turn(**row) for row in rows]
+    except (ValueError, TypeError, zlib.error, binascii.Error):
+        raise ApiError(400, "The encrypted content could not be decrypted or parsed.", param=param,
+                       code="invalid_encrypted_content") from None
+
+
+def to_turns(found: list[dict[str, Any]]) -> list[Turn]:
+    """The model's view of items: a compaction item expands back into the turns it compacted."""
+    turns: list[Turn] = []
+    for item in found:
+        if item.get("type") == "compaction":
+            turns.extend(decode_compaction(item["encrypted_content"]))
+        else:
+            turns.append(to_turn(item))
+    return turns
 
 
 def output_items(outputs: list[Output], include: list[str]) -> list[dict[str, Any]]:

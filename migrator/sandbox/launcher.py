@@ -100,6 +100,8 @@ def start_sandbox(
     lost_rate: float = 0.0,
     throttle_rate: float = 0.0,
     latency_ms: int = 0,
+    stream_delay_ms: int = 0,
+    stream_drop_rate: float = 0.0,
     seed_random: int = 0,
     workers: int = 0,
     reset: bool = True,
@@ -119,6 +121,10 @@ def start_sandbox(
         args += ["--lost-rate", str(lost_rate)]
     if throttle_rate:
         args += ["--throttle-rate", str(throttle_rate)]
+    if stream_delay_ms:
+        args += ["--stream-delay-ms", str(stream_delay_ms)]
+    if stream_drop_rate:
+        args += ["--stream-drop-rate", str(stream_drop_rate)]
     if rpm:
         args += ["--rpm", str(rpm)]
     if tpm:

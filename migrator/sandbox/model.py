@@ -19,8 +19,10 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import operator
 import re
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +36,14 @@ QUESTION_RE = re.compile(r"\bwhat(?: is|'s| are) my ([a-z][a-z' ]{0,40}?)\s*\??$
 PAIR_RE = re.compile(r"\b([A-Za-z_][\w-]{0,63})\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
 SEARCH_WORDS = ("search", "find", "look up", "lookup", "docs", "documentation", "according to", "policy", "manual")
 CODE_WORDS = ("calculate", "compute", "plot", "chart", "analy", "python", "run code", "csv", "average", "sum of")
-ARITH_RE = re.compile(r"[-+]?\d[\d.\s]*(?:[-+*/%]\s*\(?\s*[-+]?\d[\d.\s]*\)?\s*)+")
+NUMBER = r"[-+]?\d+(?:\.\d+)?"
+AGGREGATE_RE = re.compile(
+    rf"\b(sum|total|average|mean|product|max(?:imum)?|min(?:imum)?|median)\s+of\s+(?:the\s+numbers\s+)?"
+    rf"({NUMBER}(?:\s*(?:,\s*and|,|and)\s*{NUMBER})*)", re.IGNORECASE)
+REFUSAL = ("The sandbox runs no Python: it evaluates arithmetic (+ - * / % and parentheses) and "
+           "'sum / average / mean / product / min / max / median of <numbers>' only.")
+EXPR_RE = re.compile(r"[(\-+]*\s*\d[\d.\s()+\-*/%]*")
+BINARY_RE = re.compile(r"\d\)*[-+*/%]\(*[-+]?\d")
 
 
 def count_tokens(text: str) -> int:
@@ -89,6 +98,7 @@ class Output:
     citations: list[dict[str, Any]] = field(default_factory=list)
     code: str = ""
     logs: str = ""
+    computed: bool = True
 
 
 @dataclass
@@ -133,11 +143,44 @@ def _hints(text: str, facts: dict[str, str]) -> dict[str, str]:
     return hints
 
 
-def _arith(text: str) -> tuple[str, str] | None:
-    match = ARITH_RE.search(text)
+def _show(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(round(value, 6))
+
+
+def _aggregate(text: str) -> tuple[str, str] | None:
+    """"average of 2 and 4", "sum of 1, 2 and 3": the Python that computes it and what it prints."""
+    match = AGGREGATE_RE.search(text)
     if not match:
         return None
-    expr = re.sub(r"\s+", "", match.group(0))
+    word = match.group(1).lower()[:3]
+    numbers = [float(n) if "." in n else int(n) for n in re.findall(NUMBER, match.group(2))]
+    listed = ", ".join(str(n) for n in numbers)
+    calls: dict[str, tuple[str, Callable[[list[Any]], float]]] = {
+        "sum": (f"sum([{listed}])", sum), "tot": (f"sum([{listed}])", sum),
+        "ave": (f"statistics.mean([{listed}])", statistics.mean), "mea": (f"statistics.mean([{listed}])", statistics.mean),
+        "pro": (f"math.prod([{listed}])", math.prod), "max": (f"max([{listed}])", max), "min": (f"min([{listed}])", min),
+        "med": (f"statistics.median([{listed}])", statistics.median),
+    }
+    source, fn = calls[word]
+    return f"import math\nimport statistics\nprint({source})", _show(fn(numbers))
+
+
+def _expression(text: str) -> str | None:
+    """The first arithmetic expression in ``text`` (digits, + - * / %, parentheses), balanced."""
+    for match in EXPR_RE.finditer(text):
+        expr = re.sub(r"\s+", "", match.group(0)).rstrip("+-*/%(")
+        while expr.count(")") > expr.count("(") and expr.endswith(")"):
+            expr = expr[:-1]
+        expr = expr.lstrip(")")
+        if BINARY_RE.search(expr) and expr.count("(") == expr.count(")"):
+            return expr
+    return None
+
+
+def _arith(text: str) -> tuple[str, str] | None:
+    expr = _expression(text)
+    if expr is None:
+        return None
     ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
            ast.Mod: operator.mod, ast.USub: operator.neg, ast.UAdd: operator.pos}
 
@@ -154,8 +197,15 @@ def _arith(text: str) -> tuple[str, str] | None:
         value = ev(ast.parse(expr, mode="eval").body)
     except (ValueError, SyntaxError, ZeroDivisionError):
         return None
-    shown = int(value) if isinstance(value, float) and value.is_integer() else round(value, 6)
-    return expr, str(shown)
+    return f"result = {expr}\nprint(result)", _show(value)
+
+
+def compute(text: str) -> tuple[str, str, bool]:
+    """(code, printed output, computed?) for a code-interpreter request; a refusal when nothing is computable."""
+    found = _aggregate(text) or _arith(text)
+    if found:
+        return found[0], found[1], True
+    return "# nothing computable was found in the request", REFUSAL, False
 
 
 class Model:
@@ -204,12 +254,8 @@ class Model:
             out.append(Output("file_search", queries=[query], results=hits))
         code = next((t for t in tools if t.type == "code_interpreter"), None)
         if code and (forced == "code_interpreter" or any(w in low for w in CODE_WORDS) or _arith_request(low)):
-            arith = _arith(text)
-            if arith:
-                source, logs = f"result = {arith[0]}\nprint(result)", arith[1]
-            else:
-                source, logs = "import statistics\ndata = [3, 5, 8, 13]\nprint(statistics.mean(data))", "7.25"
-            out.append(Output("code", code=source, logs=logs))
+            source, logs, computed = compute(text)
+            out.append(Output("code", code=source, logs=logs, computed=computed))
         picked = [f for f in functions if f.name == forced_name] if forced == "function" else [
             f for f in functions if _mentions(text, f.name)
         ]
@@ -242,7 +288,8 @@ class Model:
                 else:
                     parts.append("I searched the files but found nothing relevant.")
             elif out.kind == "code":
-                parts.append(f"I ran Python and got {out.logs}.")
+                parts.append(f"I ran Python and got {out.logs}." if out.computed else
+                             f"I could not compute that. {out.logs}")
         return " ".join(parts)
 
     def _message(
@@ -306,7 +353,7 @@ class Model:
 
 
 def _arith_request(low: str) -> bool:
-    return ("what is" in low or "how much" in low) and ARITH_RE.search(low) is not None
+    return ("what is" in low or "how much" in low) and _expression(low) is not None
 
 
 def _truncate_tokens(text: str, budget: int) -> str:

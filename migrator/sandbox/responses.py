@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from . import catalog, items
+from . import catalog, items, lifecycle, streaming
 from .common import (
     Ctx,
     Route,
@@ -18,9 +19,9 @@ from .common import (
     paging,
     require,
 )
-from .errors import ApiError, bad_request, invalid_value
+from .errors import ApiError, bad_request, invalid_type, invalid_value
 from .files import search
-from .model import Request, count_tokens
+from .model import Request, Result, count_tokens
 from .store import public
 from .tools import check_name, response_tools, strict_problem
 
@@ -37,6 +38,9 @@ def check_model(model: Any) -> str:
     if not isinstance(model, str) or model not in catalog.MODELS:
         raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.",
                        param="model", code="model_not_found")
+    if catalog.is_embedding(model):
+        raise ApiError(400, f"The model `{model}` is an embedding model and does not support the Responses API.",
+                       param="model", code="model_not_supported")
     if catalog.is_retired(model):
         raise ApiError(404, f"The model `{model}` has been deprecated, learn more here: "
                        "https://platform.openai.com/docs/deprecations", param="model", code="model_not_found")
@@ -68,7 +72,7 @@ def _text_format(body: dict[str, Any], context: str) -> dict[str, Any]:
     return {"format": fmt, "verbosity": text.get("verbosity") or "medium"}
 
 
-def _history_from_previous(ctx: Ctx, prev_id: str) -> list[dict[str, Any]]:
+def history_from_previous(ctx: Ctx, prev_id: str) -> list[dict[str, Any]]:
     prev = ctx.store.get("response", prev_id)
     if prev is None:
         raise ApiError(400, f"Previous response with id '{prev_id}' not found.", param="previous_response_id",
@@ -90,11 +94,36 @@ def _resolve_refs(found: list[dict[str, Any]], history: list[dict[str, Any]], ct
     return out
 
 
-def create_response(ctx: Ctx) -> dict[str, Any]:
-    body = ctx.json()
-    model = check_model(require(body, "model"))
-    if body.get("stream"):
-        raise bad_request("The sandbox does not stream; call without stream=True.", param="stream")
+@dataclass
+class Plan:
+    """A validated ``responses.create`` body: what the model sees and what the stored response carries."""
+
+    body: dict[str, Any]
+    model: str
+    request: Request
+    include: list[str]
+    instructions: Any
+    effort: str | None
+    reasoning: Any
+    temperature: float | None
+    top_p: float | None
+    max_out: int | None
+    truncation: str
+    meta: dict[str, str]
+    store: bool
+    tools: list[dict[str, Any]]
+    tool_choice: Any
+    text_cfg: dict[str, Any]
+    prev_id: str | None
+    conv_id: str | None
+    new_items: list[dict[str, Any]]
+    context: list[dict[str, Any]]
+
+
+def plan_request(ctx: Ctx, body: dict[str, Any], *, model_default: str | None = None) -> Plan:
+    """Validate a create (or input-token count) body as the API does and build the model's request."""
+    raw_model = body.get("model") if body.get("model") is not None else model_default
+    model = check_model(raw_model if raw_model is not None else require(body, "model"))
     prev_id = opt_str(body, "previous_response_id")
     conv_param = body.get("conversation")
     if prev_id and conv_param:
@@ -134,78 +163,126 @@ def create_response(ctx: Ctx) -> dict[str, Any]:
     truncation = body.get("truncation") or "disabled"
     if truncation not in ("auto", "disabled"):
         raise invalid_value("truncation", f"'{truncation}'. Supported values are: 'auto' and 'disabled'.")
-    meta = metadata(body)
+    meta = metadata(body) or {}
     store_flag = body.get("store", True) is not False
     tools, model_tools = response_tools(body.get("tools"), lambda vs: ctx.store.get("vector_store", vs) is not None)
-    tool_choice = body.get("tool_choice", "auto")
+    tool_choice = body.get("tool_choice") if body.get("tool_choice") is not None else "auto"
     functions = {t.name for t in model_tools if t.type == "function"}
     if isinstance(tool_choice, dict) and tool_choice.get("type") == "function" and tool_choice.get("name") not in functions:
         raise invalid_value("tool_choice", f"Tool choice '{tool_choice.get('name')}' not found in 'tools' parameter.")
 
     history: list[dict[str, Any]] = []
-    conv = None
     if conv_id:
-        conv = get_or_404(ctx, "conversation", conv_id, "conversation")
+        get_or_404(ctx, "conversation", conv_id, "conversation")
         history = ctx.store.all("conv_item", conv_id)
     elif prev_id:
-        history = _history_from_previous(ctx, prev_id)
+        history = history_from_previous(ctx, prev_id)
     new_items = _resolve_refs(items.normalize_input(body.get("input")), history, ctx, conv_id)
     context = history + new_items
     instr_text = instructions if isinstance(instructions, str) else "\n".join(
         items.text_of(i) for i in items.normalize_input(instructions, "instructions"))
     text_cfg = _text_format(body, (instr_text or "") + " " + " ".join(items.text_of(i) for i in context))
-    turns = [items.to_turn(i) for i in context]
+    turns = items.to_turns(context)
     if count_tokens(" ".join(t.text for t in turns)) > catalog.CONTEXT_WINDOW:
         if truncation == "disabled":
             raise ApiError(400, "Your input exceeds the context window of this model. Please adjust your input "
                            "and try again.", param="input", code="context_length_exceeded")
         while len(turns) > 1 and count_tokens(" ".join(t.text for t in turns)) > catalog.CONTEXT_WINDOW:
             turns.pop(0)
-
-    result = ctx.model.run(Request(
+    request = Request(
         model=model, instructions=instr_text, history=turns, tools=model_tools, tool_choice=tool_choice,
         text_format=text_cfg["format"], max_output_tokens=max_out,
         parallel_tool_calls=body.get("parallel_tool_calls", True) is not False, reasoning_effort=effort,
-    ))
-    output = items.output_items(result.outputs, include)
+    )
+    return Plan(body, model, request, include, instructions, effort, reasoning, temperature, top_p, max_out,
+                truncation, meta, store_flag, tools, tool_choice, text_cfg, prev_id, conv_id, new_items, context)
+
+
+def _usage(result: Result) -> dict[str, Any]:
+    return {"input_tokens": result.input_tokens,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": result.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": result.reasoning_tokens},
+            "total_tokens": result.input_tokens + result.output_tokens}
+
+
+def response_object(plan: Plan, result: Result, output: list[dict[str, Any]]) -> dict[str, Any]:
+    """The finished response (``completed``, ``incomplete`` or, by request, ``failed``)."""
+    body = plan.body
     created = now()
+    failed = plan.meta.get("sandbox_outcome") == "failed"
+    status = "failed" if failed else "incomplete" if result.incomplete else "completed"
     resp: dict[str, Any] = {
         "id": catalog.new_id("resp_"), "object": "response", "created_at": created,
-        "status": "incomplete" if result.incomplete else "completed",
-        "completed_at": None if result.incomplete else created,
+        "status": status, "completed_at": created if status == "completed" else None,
         "background": bool(body.get("background") or False),
-        "error": None,
-        "incomplete_details": {"reason": "max_output_tokens"} if result.incomplete else None,
-        "instructions": instructions, "max_output_tokens": max_out, "max_tool_calls": body.get("max_tool_calls"),
-        "model": model, "output": output, "parallel_tool_calls": body.get("parallel_tool_calls", True) is not False,
-        "previous_response_id": prev_id,
-        "reasoning": {"effort": effort, "summary": (reasoning or {}).get("summary")} if catalog.is_reasoning(model)
-        else None,
-        "service_tier": "default", "store": store_flag,
-        "temperature": temperature if temperature is not None else 1.0, "text": text_cfg,
-        "tool_choice": tool_choice, "tools": tools, "top_p": top_p if top_p is not None else 1.0,
-        "truncation": truncation,
-        "usage": {"input_tokens": result.input_tokens,
-                  "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-                  "output_tokens": result.output_tokens,
-                  "output_tokens_details": {"reasoning_tokens": result.reasoning_tokens},
-                  "total_tokens": result.input_tokens + result.output_tokens},
-        "metadata": meta or {},
-        "conversation": {"id": conv_id} if conv_id else None,
+        "error": {"code": "server_error", "message": "The model failed to generate a response (sandbox_outcome "
+                  "metadata asked for it)."} if failed else None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "instructions": plan.instructions, "max_output_tokens": plan.max_out,
+        "max_tool_calls": body.get("max_tool_calls"),
+        "model": plan.model, "output": [] if failed else output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True) is not False,
+        "previous_response_id": plan.prev_id,
+        "reasoning": {"effort": plan.effort, "summary": (plan.reasoning or {}).get("summary")}
+        if catalog.is_reasoning(plan.model) else None,
+        "service_tier": "default", "store": plan.store,
+        "temperature": plan.temperature if plan.temperature is not None else 1.0, "text": plan.text_cfg,
+        "tool_choice": plan.tool_choice, "tools": plan.tools,
+        "top_p": plan.top_p if plan.top_p is not None else 1.0,
+        "truncation": plan.truncation,
+        "usage": _usage(result),
+        "metadata": plan.meta,
+        "conversation": {"id": plan.conv_id} if plan.conv_id else None,
         "safety_identifier": body.get("safety_identifier"), "prompt_cache_key": body.get("prompt_cache_key"),
     }
     if body.get("user") is not None:
         resp["user"] = body["user"]
+    if failed:  # the spec's ``usage`` is an object or absent, never null
+        del resp["usage"]
+    return resp
+
+
+def without_usage(resp: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resp.items() if k != "usage"}
+
+
+def create_response(ctx: Ctx) -> Any:
+    body = ctx.json()
+    stream = body.get("stream") or False
+    if not isinstance(stream, bool):
+        raise invalid_type("stream", "a boolean")
+    background = body.get("background") or False
+    if background and body.get("store") is False:
+        raise bad_request("Background responses must be stored: 'background' requires 'store' to be true.",
+                          param="background")
+    fault = streaming.stream_fault(ctx, stream=stream)
+    plan = plan_request(ctx, body)
+    result = ctx.model.run(plan.request)
+    output = items.output_items(result.outputs, plan.include)
+    resp = response_object(plan, result, output)
+    stored = resp
+    if fault == "stream-error":  # the error ends the stream: the stored response failed and produced nothing
+        stored = {**without_usage(resp), "status": "failed", "output": [], "completed_at": None,
+                  "incomplete_details": None, "error": {"code": "server_error", "message": "The server had an "
+                                                        "error while processing your request (sandbox fault "
+                                                        "'stream-error')."}}
+    if background:
+        return lifecycle.start_background(ctx, plan, resp, stream=stream)
     with ctx.store.tx():
-        if store_flag:
-            ctx.store.insert("response", {**resp, "_input": new_items, "_context": context + output})
-        if conv is not None:
-            ctx.store.insert_many("conv_item", new_items + output, parent=conv_id)
+        if plan.store:
+            ctx.store.insert("response", {**stored, "_input": plan.new_items,
+                                          "_context": plan.context + stored["output"]})
+        if plan.conv_id and stored["status"] != "failed":
+            ctx.store.insert_many("conv_item", plan.new_items + stored["output"], parent=plan.conv_id)
+    if stream:
+        return streaming.sse_response(ctx, resp, fault)
     return resp
 
 
 def retrieve_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
-    return public(get_or_404(ctx, "response", response_id, "response"))
+    resp = get_or_404(ctx, "response", response_id, "response")
+    return public(lifecycle.advance(ctx, resp))
 
 
 def delete_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
@@ -308,6 +385,9 @@ ROUTES: list[Route] = [
     ("GET", "/responses/{response_id}", retrieve_response),
     ("DELETE", "/responses/{response_id}", delete_response),
     ("GET", "/responses/{response_id}/input_items", input_items),
+    ("POST", "/responses/{response_id}/cancel", lifecycle.cancel_response),
+    ("POST", "/responses/input_tokens", lifecycle.count_input_tokens),
+    ("POST", "/responses/compact", lifecycle.compact),
     ("POST", "/conversations", create_conversation),
     ("GET", "/conversations/{conv_id}", retrieve_conversation),
     ("POST", "/conversations/{conv_id}", update_conversation),

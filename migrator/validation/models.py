@@ -270,6 +270,8 @@ class CaseResult(models.Model):
     live_tools = models.JSONField(default=list, blank=True, help_text="Hosted tools that ran on the connection.")
     latency_ms = models.PositiveIntegerField(default=0)
     api_ms = models.PositiveIntegerField(default=0, help_text="Time spent waiting on the API.")
+    ttft_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Streamed runs: time from the turn's start to its first text delta.")
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.FloatField(null=True, blank=True)

@@ -215,6 +215,7 @@ def summarize(run, cases: list, results: list, free_runs: list[dict[str, Any]], 
     checks.sort(key=lambda c: order.get(c["name"], 99))
     counts = Counter(verdicts.values())
     latencies = [r.latency_ms for r in results]
+    ttfts = [r.ttft_ms for r in results if r.ttft_ms is not None]
     costs = [r.cost_usd for r in results]
     totals = {
         "cases": len(cases), "results": len(results),
@@ -226,6 +227,9 @@ def summarize(run, cases: list, results: list, free_runs: list[dict[str, Any]], 
         "input_tokens": sum(r.input_tokens for r in results), "output_tokens": sum(r.output_tokens for r in results),
         "cost_usd": round(sum(costs), 6) if costs and all(c is not None for c in costs) else None,
         "latency_p50_ms": _percentile(latencies, 50), "latency_p95_ms": _percentile(latencies, 95),
+        "streamed": bool(run.options.get("stream")),
+        "ttft_p50_ms": _percentile(ttfts, 50) if ttfts else None,
+        "ttft_p95_ms": _percentile(ttfts, 95) if ttfts else None,
     }
     failing_points = [p for p in points if p["status"] == FAIL]
     open_points = [p for p in points if p["status"] == INCOMPLETE]

@@ -66,6 +66,9 @@ class TurnOutcome:
     sdk_cpu_seconds: float = 0.0  # CPU this thread spent inside SDK calls (building and parsing)
     cpu_seconds: float = 0.0  # CPU this thread spent on the whole case
     total_seconds: float = 0.0
+    # streamed runs: from the start of the turn to its first output_text delta (None: not streamed, or no text)
+    ttft_seconds: float | None = None
+    turn_started: float = 0.0
     status: str = ""  # the last response's status (completed / incomplete / …)
     error: str = ""
     error_retryable: bool = False
@@ -73,7 +76,7 @@ class TurnOutcome:
     output_items: list[dict[str, Any]] = field(default_factory=list)  # re-sendable items (stateless history)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "output_items"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("output_items", "turn_started")}
 
 
 # --- neutral items → Responses input -----------------------------------------------------------------------
@@ -139,8 +142,10 @@ class Replayer:
     """One configuration, one state mode, one client. Thread-safe: it keeps no per-case state."""
 
     def __init__(self, client: openai.OpenAI, *, config: dict[str, Any], mode: str, store: bool,
-                 budget: Any = None, retries: int = 3, sleep: Callable[[float], None] = time.sleep) -> None:
+                 budget: Any = None, retries: int = 3, sleep: Callable[[float], None] = time.sleep,
+                 stream: bool = False) -> None:
         self.client = client
+        self.stream = stream  # the flow streams in production: replay with stream=true, as it runs there
         self.config = {k: v for k, v in (config or {}).items() if k not in STATE_KEYS}
         self.config["store"] = store
         self.mode = mode
@@ -161,6 +166,8 @@ class Replayer:
                 raw = getattr(resource.with_raw_response, method)(**kwargs)
                 if self.budget is not None:
                     self.budget.observe(raw.headers)
+                if kwargs.get("stream") is True:
+                    return _consume_stream(raw.parse(), outcome)
                 return raw.parse()
             except _RETRYABLE as exc:
                 if self.budget is not None and isinstance(exc, openai.RateLimitError):
@@ -176,6 +183,8 @@ class Replayer:
                     self.sleep(_retry_after(exc) or min(8.0, 0.5 * 2 ** attempt))
             except openai.APIStatusError as exc:
                 raise CallFailed(describe_error(exc), retryable=False) from exc
+            except openai.APIError as exc:  # an ``error`` event mid-stream: the API gave up on this answer
+                raise CallFailed(f"error event mid-stream: {exc}", retryable=False) from exc
             finally:
                 if outcome is not None:
                     outcome.api_seconds += time.perf_counter() - started
@@ -200,11 +209,14 @@ class Replayer:
               conversation: str | None = None, previous: str | None = None) -> str | None:
         """Send one user turn and answer function calls from the recording. Returns the last response id."""
         used: set[int] = set()
+        outcome.turn_started = outcome.turn_started or time.perf_counter()
         pending_input = first_input
         stateless_input = list(first_input)
         last_id = previous
         for _ in range(MAX_TOOL_ROUNDS):
             kwargs: dict[str, Any] = {**self.config}
+            if self.stream:
+                kwargs["stream"] = True
             if self.mode == "conversation":
                 kwargs.update(conversation=conversation, input=pending_input)
             elif self.mode == "previous_response" and last_id:
@@ -326,6 +338,46 @@ class Replayer:
             if conversation:
                 self._drop_conversation(TurnOutcome(), conversation)
         return outcomes
+
+
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+def _consume_stream(stream: Any, outcome: TurnOutcome | None) -> Any:
+    """Read a streamed ``responses.create`` to its end: note the time to first token, rebuild each text part
+    and each call's arguments from the deltas, and check them against the final response (what a
+    non-streamed call returns). A stream that ends early or assembles into something else fails the call."""
+    texts: dict[tuple[str, int], list[str]] = {}
+    arguments: dict[str, list[str]] = {}
+    final = None
+    for event in stream:
+        kind = getattr(event, "type", "")
+        if kind == "response.output_text.delta":
+            if outcome is not None and outcome.ttft_seconds is None and outcome.turn_started:
+                outcome.ttft_seconds = time.perf_counter() - outcome.turn_started
+            texts.setdefault((event.item_id, event.content_index), []).append(event.delta)
+        elif kind == "response.function_call_arguments.delta":
+            arguments.setdefault(event.item_id, []).append(event.delta)
+        elif kind in _TERMINAL:
+            final = event.response
+    if final is None:
+        raise CallFailed("the stream ended before its final event (response.completed / incomplete / failed)",
+                         retryable=True)
+    problems = []
+    for item in final.output or []:
+        if getattr(item, "type", "") == "message":
+            for index, part in enumerate(getattr(item, "content", None) or []):
+                built = "".join(texts.get((item.id, index), []))
+                if getattr(part, "type", "") == "output_text" and built != part.text:
+                    problems.append(f"text of {item.id}: deltas {built[:80]!r} ≠ final {part.text[:80]!r}")
+        elif getattr(item, "type", "") == "function_call":
+            built = "".join(arguments.get(item.id, []))
+            if built != item.arguments:
+                problems.append(f"arguments of {item.name}: deltas {built[:80]!r} ≠ final {item.arguments[:80]!r}")
+    if problems:
+        raise CallFailed("the streamed events do not assemble into the final response: " + "; ".join(problems),
+                         retryable=False)
+    return final
 
 
 def _retry_after(exc: BaseException) -> float | None:

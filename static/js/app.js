@@ -46,3 +46,36 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   window.history.back();
 });
+
+// Live text: <pre data-live-url="…"> reads that URL's server-sent events with fetch and a stream reader
+// (no EventSource, so nothing reconnects after the end) and appends each {"append": "..."} as it arrives;
+// "event: done" ends it. Used by Try it, whose answer streams into the job page.
+async function readLiveText(box) {
+  try {
+    const response = await fetch(box.dataset.liveUrl, { headers: { Accept: "text/event-stream" } });
+    if (!response.ok || !response.body) return;
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const name = /^event: (.*)$/m.exec(block)?.[1] || "message";
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (name === "done") {
+          box.dataset.liveDone = data ? JSON.parse(data).status : "done";
+          return;
+        }
+        if (data) box.textContent += JSON.parse(data).append || "";
+      }
+    }
+  } catch (error) {
+    box.dataset.liveDone = "error";  // the job page still shows the whole answer when the job ends
+  }
+}
+document.querySelectorAll("[data-live-url]").forEach(readLiveText);

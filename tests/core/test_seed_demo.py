@@ -5,11 +5,15 @@ import io
 import json
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 
 from migrator.core.model_catalog import lookup
 from migrator.core.models import Assistant, Connection, Flow, Job, JobStatus
+from migrator.core.services.status import flow_progress
+from migrator.core.status import FlowStatus as F
 from migrator.core.status import MigrationStatus as S
 from migrator.cutover.demo import REVISION
 from migrator.cutover.models import CutoverRequest, RequestStatus, ServingChange
@@ -45,6 +49,7 @@ def test_seed_demo_builds_a_usable_demo_and_is_idempotent(sandbox, capsys):
     # Before gpt-4o and gpt-4.1 shut down the second cutover moves to a successor model, after it revises.
     _assert_a_flow_at_every_cutover_stage_on_real_evidence(revision=lookup("gpt-4o").is_retired())
     stages = _stages()
+    _assert_no_page_contradicts_another()
 
     counts = dict(Assistant.objects.values_list("legacy_id", "status"))
     rows = _row_counts()
@@ -53,6 +58,39 @@ def test_seed_demo_builds_a_usable_demo_and_is_idempotent(sandbox, capsys):
     assert Flow.objects.count() == flows.count()
     assert _row_counts() == rows and _stages() == stages
     assert "cutover stages already exist" in capsys.readouterr().out
+
+
+def _assert_no_page_contradicts_another() -> None:
+    """One status story on the demo: each assistant stands where its flows put it (the one rule), its page says
+    so in words that count the flows it lists, and the dashboard counts what the lists show."""
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="admin"))
+    progress = flow_progress(Assistant.objects.values_list("pk", flat=True))
+    for assistant in Assistant.objects.filter(flows__isnull=False).distinct():
+        mine = progress[assistant.pk]
+        assert mine.assistant_status(assistant.status) == assistant.status, (assistant.name, mine.counts)
+        html = client.get(assistant.get_absolute_url()).content.decode()
+        assert S(assistant.status).label in html
+        words = mine.words()
+        assert words[0].upper() + words[1:] in html, (assistant.name, words)
+        migrated = assistant.flows.filter(status=F.MIGRATED).count()
+        assert words.startswith(f"{migrated} of {assistant.flows.count()} flow")
+        if assistant.status == S.MIGRATED:
+            assert not assistant.flows.exclude(status=F.MIGRATED).exists()
+    dashboard = client.get(reverse("core:dashboard")).content.decode()
+    flows_migrated = Flow.objects.filter(status=F.MIGRATED).count()
+    assert f"{flows_migrated} / {Flow.objects.count()}" in dashboard
+    for status in S:
+        n = Assistant.objects.filter(status=status).count()
+        listed = client.get(reverse("core:assistant_list"), {"status": status.value}).content.decode()
+        assert f'{reverse("core:assistant_list")}?status={status.value}">{n}</a>' in dashboard, status
+        assert listed.count('class="assistant-link"') == min(n, 25), status
+    for status in F:
+        n = Flow.objects.filter(status=status).count()
+        assert f'{reverse("flows:list")}?status={status.value}">{n}</a>' in dashboard, status
+    # An assistant with a migrated flow is never shown as less than validated while every flow has moved on.
+    for assistant in Assistant.objects.filter(status__in=[S.PROMPT_APPROVED, S.VALIDATING]):
+        assert assistant.flows.filter(status=F.PLANNING).exists() or not assistant.flows.exists(), assistant.name
 
 
 def _row_counts() -> dict[str, int]:

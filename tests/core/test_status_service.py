@@ -12,10 +12,12 @@ from migrator.core.services.status import (
     assistant_actions,
     change_assistant_status,
     change_flow_status,
+    flow_progress,
+    sync_assistant_with_flows,
 )
+from migrator.core.status import FlowProgress, Outcome
 from migrator.core.status import FlowStatus as F
 from migrator.core.status import MigrationStatus as S
-from migrator.core.status import Outcome
 from tests.factories import AssistantFactory, FlowFactory
 
 pytestmark = pytest.mark.django_db
@@ -84,10 +86,9 @@ def test_outcomes_move_statuses_and_the_audit_log_names_the_system_actor():
     assistant = AssistantFactory(status=S.PROMPT_APPROVED)
     flow = FlowFactory(assistant=assistant, status=F.PLANNING)
     job = system("job:7", "job #7")
-    apply_outcome(outcome=Outcome.RUN_STARTED, actor=job, assistant_id=assistant.pk)
     result = apply_outcome(outcome=Outcome.RUN_PASSED, actor=job, flow_id=flow.pk, evidence={"run_id": 1})
     assert result.flow_moved == (F.PLANNING, F.VALIDATED)
-    assert result.assistant_moved == (S.VALIDATING, S.VALIDATED)
+    assert result.assistant_moved == (S.PROMPT_APPROVED, S.VALIDATED)  # its only flow is validated
     event = AuditEvent.objects.filter(verb="migrator.flow.status_changed").get()
     assert event.actor is None and event.actor_kind == "system" and event.actor_label == "job #7"
     assert event.data["outcome"] == "validation.run_passed" and event.data["evidence"] == {"run_id": 1}
@@ -111,3 +112,41 @@ def test_the_panel_shows_disabled_actions_with_the_reason(product_owner, enginee
     assert S.RETIRED in eng_targets and S.CUTOVER_APPROVED not in eng_targets
     po = {t.target for t in allowed_assistant_transitions(assistant=validated, user=product_owner)}
     assert S.BLOCKED in po and S.PROMPT_DRAFTED in po
+
+
+def test_an_assistant_follows_its_flows_by_one_rule_and_says_it_in_words():
+    assistant = AssistantFactory(status=S.PROMPT_APPROVED)
+    first, second = (FlowFactory(assistant=assistant, status=F.PLANNING) for _ in range(2))
+    apply_outcome(outcome=Outcome.RUN_PASSED, actor=SYSTEM, flow_id=first.pk)
+    assistant.refresh_from_db()
+    assert assistant.status == S.PROMPT_APPROVED  # the second flow is still planning
+    apply_outcome(outcome=Outcome.RUN_PASSED, actor=SYSTEM, flow_id=second.pk)
+    assistant.refresh_from_db()
+    assert assistant.status == S.VALIDATED
+    for flow in (first, second):
+        for outcome in (Outcome.CUTOVER_REQUESTED, Outcome.CUTOVER_APPROVED, Outcome.CUTOVER_COMPLETED):
+            apply_outcome(outcome=outcome, actor=SYSTEM, flow_id=flow.pk)
+        assistant.refresh_from_db()
+        assert assistant.status == (S.MIGRATED if flow == second else S.VALIDATED)
+    progress = flow_progress([assistant.pk])[assistant.pk]
+    assert progress.words() == "2 of 2 flows migrated"
+    change = assistant.status_changes.first()
+    assert "Its flows: 2 of 2 flows migrated." in change.reason
+    # A new flow in planning holds it back, and the words say why.
+    third = FlowFactory(assistant=assistant, status=F.PLANNING)
+    assert sync_assistant_with_flows(assistant_id=assistant.pk, actor=SYSTEM) == (S.MIGRATED, S.PROMPT_APPROVED)
+    assert flow_progress([assistant.pk])[assistant.pk].words() == "2 of 3 flows migrated; 1 planning"
+    assert third.pk
+
+
+def test_the_rule_in_words():
+    p = FlowProgress(((F.MIGRATED, 2), (F.PLANNING, 1)), validating=1)
+    assert p.words() == "2 of 3 flows migrated; 1 validating"
+    assert p.assistant_status(S.PROMPT_APPROVED) == S.VALIDATING
+    assert FlowProgress(((F.ROLLING_OUT, 1),)).words() == "0 of 1 flow migrated; 1 rolling out"
+    assert FlowProgress(((F.ROLLING_OUT, 1),)).assistant_status(S.VALIDATED) == S.CUTOVER_APPROVED
+    # Before approval, blocked or retired, the assistant keeps its own status; with no flows, too.
+    for stored in (S.PROMPT_DRAFTED, S.BLOCKED, S.RETIRED):
+        assert p.assistant_status(stored) == stored
+    assert FlowProgress().assistant_status(S.VALIDATED) == S.VALIDATED
+    assert FlowProgress().words() == "no flows yet"

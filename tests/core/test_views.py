@@ -144,3 +144,12 @@ def test_list_badges_prefer_shutdown_dates_reported_by_a_connection(client, engi
     client.force_login(engineer)
     response = client.get(reverse("core:assistant_list"), {"model_state": "retired"}, HTTP_HX_REQUEST="true")
     assert b"Docs bot" in response.content and b"badge-retired" in response.content
+
+
+def test_sort_links_keep_the_filters_and_unnamed_assistants_print_their_id_once(client, engineer):
+    AssistantFactory(name="", legacy_id="asst_nameless", status=S.PROMPT_DRAFTED)
+    client.force_login(engineer)
+    html = client.get(reverse("core:assistant_list"), {"status": S.PROMPT_DRAFTED}).content.decode()
+    assert "??" not in html
+    assert 'href="?status=prompt_drafted&amp;sort=priority"' in html
+    assert html.count("asst_nameless") == 1 and "(unnamed)" in html

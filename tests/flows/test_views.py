@@ -194,3 +194,26 @@ def test_any_slug_is_a_flow_page_and_old_tab_links_redirect(client, engineer):
     assert old_tools.status_code == 301 and old_tools["Location"] == reverse("tools:assistant_tools", args=[assistant.pk])
     old_flows = client.get(f"/flows/assistants/{assistant.pk}/flows/")
     assert old_flows.status_code == 301 and old_flows["Location"] == reverse("flows:assistant_flows", args=[assistant.pk])
+
+
+def test_engineer_records_that_production_streams(client, engineer, product_owner, setup):
+    from migrator.core.models import AuditEvent
+
+    login(client, engineer)
+    flow = setup["flow"]
+    page = client.get(reverse("flows:detail", args=[flow.slug])).content.decode()
+    assert "Production streams answers" in page
+    response = client.post(reverse("flows:edit", args=[flow.slug]), {"name": flow.name, "streams": "on"})
+    assert response.status_code == 302
+    flow.refresh_from_db()
+    assert flow.streams is True
+    event = AuditEvent.objects.for_object(flow).filter(verb="migrator.flow.updated").first()
+    assert event.before["streams"] is False and event.after["streams"] is True
+    client.post(reverse("flows:edit", args=[flow.slug]), {"name": flow.name})  # unticked: stops streaming
+    flow.refresh_from_db()
+    assert flow.streams is False
+    client.logout()
+    login(client, product_owner)
+    flow.streams = True
+    flow.save(update_fields=["streams"])
+    assert "Production streams answers (stream=true)." in client.get(reverse("flows:detail", args=[flow.slug])).content.decode()

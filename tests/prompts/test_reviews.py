@@ -101,3 +101,31 @@ def test_request_review_via_the_page(client, edited, product_owner, other_po):
     assert ReviewRequest.objects.get().reviewer == other_po
     bad = client.post(reverse("prompts:request_review", args=[edited.pk]), {"reviewer": "bob"})
     assert bad.status_code == 302 and ReviewRequest.objects.count() == 1
+
+
+def test_any_product_owner_reaches_everyone_who_may_approve_admins_too(edited, engineer, admin_user, client):
+    reviews.request_review(version_id=edited.pk, actor=engineer, note="Please look")
+    assert admin_user.has_perm("core.approve_prompt") and not admin_user.groups.filter(name="Product owner").exists()
+    assert reviews.waiting_count(admin_user) == 1
+    client.force_login(admin_user)
+    assert 'data-testid="nav-badge-reviews">1<' in client.get("/").content.decode()
+    assert "Please look" in client.get(reverse("prompts:reviews")).content.decode()
+
+
+def test_only_the_requester_or_an_approver_may_withdraw(edited, engineer, product_owner, other_po, client):
+    from tests.factories import UserFactory as Users
+
+    second_engineer = Users(username="eng2")
+    second_engineer.groups.add(Group.objects.get(name="Engineer"))
+    request = reviews.request_review(version_id=edited.pk, actor=product_owner, note="mine")
+    with pytest.raises(NotAllowed, match="who asked, or someone who may approve"):
+        reviews.withdraw_review(request_id=request.pk, actor=engineer)
+    client.force_login(engineer)
+    assert 'data-testid="withdraw-review"' not in client.get(edited.get_absolute_url()).content.decode()
+    reviews.withdraw_review(request_id=request.pk, actor=other_po)  # an approver may
+    request.refresh_from_db()
+    assert request.status == ReviewStatus.WITHDRAWN
+    own = reviews.request_review(version_id=edited.pk, actor=second_engineer)
+    reviews.withdraw_review(request_id=own.pk, actor=second_engineer)  # and so may the requester
+    own.refresh_from_db()
+    assert own.status == ReviewStatus.WITHDRAWN

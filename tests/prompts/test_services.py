@@ -177,13 +177,19 @@ def test_only_product_owners_approve(assistant, product_owner, engineer, support
             services.approve_version(version_id=v1.pk, actor=user)
 
 
-def test_an_edit_after_approval_sends_the_assistant_back_to_review(assistant, product_owner, other_po):
+def test_an_edit_after_approval_keeps_the_approved_status_while_v1_stays_approved(assistant, product_owner,
+                                                                                    other_po):
     v1 = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
     services.approve_version(version_id=v1.pk, actor=product_owner)
-    services.save_edit(parent_id=v1.pk, actor=other_po, instructions="Changed.")
+    v2 = services.save_edit(parent_id=v1.pk, actor=other_po, instructions="Changed.")
     assistant.refresh_from_db()
-    assert assistant.status == S.PROMPT_DRAFTED
+    # v1 is still the approved version: the new draft waits for review without taking the status back.
+    assert assistant.status == S.PROMPT_APPROVED
+    assert selectors.labels_for(assistant)["approved"].version_id == v1.pk
     assert selectors.serving_version(assistant).pk == v1.pk  # the approved version keeps serving meanwhile
+    services.approve_version(version_id=v2.pk, actor=product_owner)
+    assistant.refresh_from_db()
+    assert assistant.status == S.PROMPT_APPROVED
 
 
 def test_no_label_switches_production_any_more(assistant, product_owner, engineer, support_lead):

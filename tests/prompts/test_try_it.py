@@ -130,3 +130,61 @@ def test_a_failed_try_cannot_be_continued(product_owner):
     job = JobFactory(kind="prompts.try_version", status=JobStatus.FAILED)
     with pytest.raises(services.ServiceError, match="did not succeed"):
         trying.continue_try(job_id=job.pk, actor=product_owner, input_text="hi")
+
+
+def _live_events(response) -> list[tuple[str, dict]]:
+    import json
+
+    raw = b"".join(response.streaming_content).decode()
+    found = []
+    for block in filter(None, raw.split("\n\n")):
+        fields = dict(line.split(": ", 1) for line in block.split("\n"))
+        found.append((fields.get("event", "message"), json.loads(fields["data"])))
+    return found
+
+
+def test_the_answer_streams_into_the_job_page(client, sandbox, product_owner, run_queued_jobs):
+    from migrator.prompts.models import TryLiveText
+
+    assistant = AssistantFactory(model="gpt-4o", instructions="Answer in one short sentence.")
+    version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    with override_settings(SANDBOX_URL=sandbox.base_url, SANDBOX_API_KEY=sandbox.api_key):
+        job = services.start_try(version_id=version.pk, actor=product_owner, input_text="Hello, my name is Ada.")
+    client.force_login(product_owner)
+    page = client.get(job.get_absolute_url()).content.decode()
+    live_url = reverse("prompts:try_live", args=[job.pk])
+    assert f'data-live-url="{live_url}"' in page and "<script>" not in page  # static JS only (CSP)
+    [done] = run_queued_jobs()
+    assert done.status == JobStatus.SUCCEEDED, done.error
+    live = TryLiveText.objects.get(job=done)
+    assert live.done and live.text == done.result["output_text"] and "You said" in live.text
+    events = _live_events(client.get(live_url))
+    assert events[0] == ("message", {"append": live.text}) and events[-1] == ("done", {"status": "succeeded"})
+    assert "data-live-url" not in client.get(job.get_absolute_url()).content.decode()  # finished: the report shows it
+    assert client.get(reverse("prompts:try_live", args=[999999])).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_live_answer_arrives_in_pieces_while_the_try_runs(client, make_sandbox, product_owner):
+    """A worker thread runs the try against a sandbox that paces its events; the page's stream, read at the
+    same time, gets the answer in several pieces before ``done``."""
+    import threading
+
+    from migrator.core.services.jobs import execute_job
+
+    slow = make_sandbox(stream_delay_ms=40, seed="empty")
+    assistant = AssistantFactory(model="gpt-4o", instructions="Answer in one short sentence.")
+    version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    with override_settings(SANDBOX_URL=slow.base_url, SANDBOX_API_KEY=slow.api_key):
+        job = services.start_try(version_id=version.pk, actor=product_owner,
+                                 input_text="Hello there, my name is Ada and I would like a long answer please.")
+    worker = threading.Thread(target=execute_job, args=(job.pk,))
+    worker.start()
+    client.force_login(product_owner)
+    events = _live_events(client.get(reverse("prompts:try_live", args=[job.pk])))
+    worker.join(timeout=60)
+    pieces = [data["append"] for name, data in events if name == "message"]
+    assert len(pieces) >= 3, pieces
+    assert events[-1][0] == "done"
+    job.refresh_from_db()
+    assert "".join(pieces) == job.result["output_text"]

@@ -165,7 +165,7 @@ def test_approve_and_self_approval_in_the_page(client, version, product_owner):
     page = client.get(reverse("prompts:assistant_prompt", args=[version.assistant_id]) + f"?v={edited.number}")
     assert b'data-testid="self-approval-note"' in page.content and b'data-testid="approve"' not in page.content
     assert client.post(reverse("prompts:approve", args=[edited.pk])).status_code == 403
-    response = client.post(reverse("prompts:approve", args=[version.pk]))
+    response = client.post(reverse("prompts:approve", args=[version.pk]), {"acknowledged": "yes"})
     assert response.status_code == 302
     version.refresh_from_db()
     assert version.is_approved and version.assistant.status == S.PROMPT_APPROVED
@@ -278,3 +278,22 @@ def test_unknown_version_number_falls_back_with_a_message(client, version, produ
     page = client_for(client, product_owner).get(
         reverse("prompts:assistant_prompt", args=[version.assistant_id]) + "?v=99")
     assert page.status_code == 200 and b"There is no version" in page.content
+
+
+def test_approving_over_open_findings_lists_them_and_asks(client, product_owner):
+    from tests.factories import AssistantFactory
+
+    assistant = AssistantFactory(name="Threads bot", model="gpt-5.5",
+                                 instructions="Keep track of the thread and cite 【4:0†source】 markers.")
+    version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    assert version.findings
+    client = client_for(client, product_owner)
+    url = reverse("prompts:approve", args=[version.pk])
+    page = client.post(url)
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="open-findings"' in html and "Talks about threads" in html
+    version.refresh_from_db()
+    assert not version.is_approved  # nothing happens until the findings have been read
+    assert client.post(url, {"acknowledged": "yes"}).status_code == 302
+    version.refresh_from_db()
+    assert version.is_approved

@@ -234,9 +234,9 @@ def process_rows(*, run_id: int, row_ids: list[int], owner: str,
                  stop_when: Callable[[], bool] | None = None) -> dict[str, int]:
     """Claim and carry each row, ``BACKFILL_THREADS_PER_JOB`` threads at a time (the calls wait on the network,
     and the shared budget paces them all); rows leased by someone else are retried when their lease expires."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from django.db import close_old_connections
+
+    from migrator.core.lanes import LanePool
 
     run = BackfillRun.objects.select_related("connection").get(pk=run_id)
     caller = Caller(run.connection, run_id=run.pk)
@@ -267,7 +267,7 @@ def process_rows(*, run_id: int, row_ids: list[int], owner: str,
         finally:
             close_old_connections()
 
-    def loop(pool: ThreadPoolExecutor) -> bool:
+    def loop(pool: LanePool) -> bool:
         """Every row once, then again for those held by others; False when the run stopped."""
         nonlocal done
         waiting = list(row_ids)
@@ -298,7 +298,8 @@ def process_rows(*, run_id: int, row_ids: list[int], owner: str,
             waiting = held
         return True
 
-    with ThreadPoolExecutor(max_workers=max(1, lanes()), thread_name_prefix="backfill") as pool:
+    # LanePool: the lanes' connections are closed when the pool ends, not kept for CONN_MAX_AGE (issue 21).
+    with LanePool(max_workers=max(1, lanes()), thread_name_prefix="backfill") as pool:
         try:
             finished = loop(pool)
         except BaseException:

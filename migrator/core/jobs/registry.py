@@ -28,6 +28,10 @@ class JobHandler:
     soft_time_limit: int | None = None
     time_limit: int | None = None
     unit: str = ""
+    # Called with the Job when it ends without its handler ending it (its process was killed and the job reaped,
+    # it was never picked up, or it was cancelled while queued): put what the job owned into a clear state
+    # (a run it carried, files it would have removed). Must be idempotent; errors are logged, not raised.
+    on_abandoned: Callable[[Any], None] | None = None
 
     def limits(self) -> tuple[int | None, int]:
         """(soft, hard) seconds for this kind: its own declaration, else the settings' defaults."""
@@ -51,6 +55,7 @@ def job_handler(
     soft_time_limit: int | None = None,
     time_limit: int | None = None,
     unit: str = "",
+    on_abandoned: Callable[[Any], None] | None = None,
 ) -> Callable:
     if soft_time_limit is not None and time_limit is not None and soft_time_limit >= time_limit:
         raise ValueError(f"Job kind {kind!r}: soft_time_limit ({soft_time_limit}) must be below time_limit ({time_limit}).")
@@ -63,7 +68,7 @@ def job_handler(
         if existing is not None and existing.func.__qualname__ != func.__qualname__:
             raise ValueError(f"Job kind {kind!r} is registered twice ({existing.func.__module__} and {func.__module__}).")
         registry[kind] = JobHandler(kind=kind, label=label, func=func, soft_time_limit=soft_time_limit,
-                                    time_limit=time_limit, unit=unit)
+                                    time_limit=time_limit, unit=unit, on_abandoned=on_abandoned)
         return func
 
     return decorate

@@ -133,15 +133,16 @@ def execute_job(job_id: int, *, token: str | None = None, worker: str = "") -> J
                        "error": f"Unexpected error: {type(exc).__name__}: {redact(str(exc))[:500]}"}
         else:
             outcome = {"status": JobStatus.SUCCEEDED, "result": result}
-    finish(job_id, **outcome)
+    finish(job_id, handler_ended=True, **outcome)
     job.refresh_from_db()
     return job
 
 
 def finish(job_id: int, *, status: str, error: str = "", result: dict[str, Any] | None = None,
-           where: dict[str, Any] | None = None, audit_verb: str = "", actor=None) -> bool:
+           where: dict[str, Any] | None = None, audit_verb: str = "", actor=None, handler_ended: bool = False) -> bool:
     """End a job (running or queued, as the table allows) and audit it. Returns whether this call ended it;
-    a job something else ended first keeps that ending."""
+    a job something else ended first keeps that ending. A job failed or cancelled from outside its handler
+    (``handler_ended`` False) gets its kind's ``on_abandoned`` hook."""
     fields: dict[str, Any] = {"error": error[:10_000], "progress_message": ""}
     if result is not None:
         fields["result"] = result
@@ -155,6 +156,13 @@ def finish(job_id: int, *, status: str, error: str = "", result: dict[str, Any] 
     if job.error:
         data["error"] = job.error[:500]
     audit.record(actor=actor or actor_for_job(job), verb=audit_verb or f"migrator.job.{status}", obj=job, data=data)
+    if not handler_ended and status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        kind = registry.get(job.kind)
+        if kind is not None and kind.on_abandoned is not None:
+            try:
+                kind.on_abandoned(job)
+            except Exception:  # the job's own ending stands; what its hook could not tidy is in the log
+                logger.exception("the on_abandoned hook of job %s (%s) failed", job_id, job.kind)
     return True
 
 

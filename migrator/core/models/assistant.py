@@ -117,6 +117,11 @@ class Assistant(models.Model):
     def display_name(self) -> str:
         return self.name or f"(unnamed) {self.legacy_id}"
 
+    @property
+    def short_name(self) -> str:
+        """For places that show the legacy id right beside the name (so an unnamed one does not print it twice)."""
+        return self.name or "(unnamed)"
+
 
 class AssistantStatusChange(models.Model):
     """History row for every status change (healthchecks' Flip, in spirit)."""

@@ -29,6 +29,9 @@ class Flow(models.Model):
         max_length=16, choices=[("auto", "auto"), ("disabled", "disabled")], default="disabled"
     )
     store = models.BooleanField(default=True)
+    streams = models.BooleanField(
+        default=False, help_text="Production calls responses.create with stream=true: validation replays it streamed "
+                                 "and measures time to first token.")
     status = models.CharField(max_length=32, choices=FlowStatus.choices, default=FlowStatus.PLANNING, db_index=True)
     tools_tested_at = models.DateTimeField(null=True, blank=True)
     mode_chosen_at = models.DateTimeField(null=True, blank=True)

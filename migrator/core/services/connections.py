@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import transaction
 
 from migrator.core import crypto
 from migrator.core.actors import may, system, user_or_none
 from migrator.core.models import Connection
-from migrator.core.services import NotAllowed, audit
+from migrator.core.services import NotAllowed, ServiceError, audit
 
 _AUDITED_FIELDS = ("name", "base_url", "organization", "project", "is_sandbox")
 
@@ -15,6 +17,29 @@ def _snapshot(connection: Connection) -> dict:
     data = {field: getattr(connection, field) for field in _AUDITED_FIELDS}
     data["api_key"] = "set" if connection.has_api_key else "empty"  # never the key itself
     return data
+
+
+def key_host(base_url: str) -> str:
+    """Where a key is sent: scheme, host and port of the base URL (``https://api.openai.com``)."""
+    parts = urlsplit(base_url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    host = (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme.lower()}://{host}" + (f":{port}" if port and port != default else "")
+
+
+class KeyNotRebound(ServiceError):
+    """The base URL moves a stored key to another host, and neither a key nor a confirmation came with it."""
+
+    def __init__(self, old_host: str, new_host: str) -> None:
+        self.old_host, self.new_host = old_host, new_host
+        super().__init__(
+            f"The stored API key was given for {old_host}; the new base URL sends requests to {new_host}. "
+            f"Enter the key again, or confirm by typing the new host ({new_host}) to send the stored key there.")
 
 
 def save_connection(
@@ -27,15 +52,29 @@ def save_connection(
     project: str = "",
     connection: Connection | None = None,
     is_sandbox: bool = False,
+    confirm_host: str = "",
 ) -> Connection:
-    """Create or update a connection. ``api_key=None`` keeps the stored key (forms leave it blank)."""
+    """Create or update a connection. ``api_key=None`` keeps the stored key (forms leave it blank).
+
+    A stored key stays with its host: a base URL on another scheme, host or port needs the key again, or
+    ``confirm_host`` naming the new host exactly (``https://llm.example.com``); the audit event says which."""
     perm = "core.change_connection" if connection else "core.add_connection"
     if not may(actor, perm):
         raise NotAllowed("You may not manage connections.")
     with transaction.atomic():
         creating = connection is None
         connection = connection or Connection()
-        before = None if creating else _snapshot(Connection.objects.get(pk=connection.pk))
+        stored = None if creating else Connection.objects.select_for_update().get(pk=connection.pk)
+        before = None if stored is None else _snapshot(stored)
+        key_binding = "new key" if api_key else "no key"
+        if stored is not None and not api_key and stored.has_api_key:
+            old_host, new_host = key_host(stored.base_url), key_host(base_url)
+            if old_host == new_host:
+                key_binding = "kept (same host)"
+            elif confirm_host.strip().rstrip("/").lower() == new_host:
+                key_binding = f"kept, re-confirmed for {new_host} (was {old_host})"
+            else:
+                raise KeyNotRebound(old_host, new_host)
         connection.name = name.strip()
         connection.base_url = base_url.strip().rstrip("/")
         connection.organization = organization.strip()
@@ -54,6 +93,7 @@ def save_connection(
             obj=connection,
             before=before,
             after=_snapshot(connection),
+            data={"key": key_binding},
         )
     return connection
 

@@ -12,10 +12,11 @@ Two doors, one table each (``migrator.core.status``):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from migrator.core.actors import check_actor, label_of, may, user_or_none
@@ -24,6 +25,8 @@ from migrator.core.services import InvalidTransition, NotAllowed, ServiceError, 
 from migrator.core.status import (
     ASSISTANT_TRANSITIONS,
     FLOW_TRANSITIONS,
+    FOLLOWS_FLOWS,
+    FlowProgress,
     FlowStatus,
     MigrationStatus,
     Outcome,
@@ -175,7 +178,69 @@ def change_flow_status(*, flow_id: int, to: str, actor, reason: str = "") -> tup
         if not reason:
             raise ServiceError(f"Say why you {transition.label.lower()} flow {flow.name}: a reason is required.")
         _move_flow(flow, to, actor=actor, reason=reason, outcome="", evidence={})
+        _sync_locked(Assistant.objects.select_for_update().get(pk=flow.assistant_id), actor=actor, reason=reason)
     return flow, True
+
+
+# --- The one status story (the rule itself is ``FlowProgress`` in ``migrator.core.status``) ----------------------
+
+# Apps that run work on a flow (validation) say which flows have a run going; core depends on no app.
+_BUSY_FLOW_FINDERS: list[Callable[[list[int]], set[int]]] = []
+
+
+def register_busy_flows(finder: Callable[[list[int]], set[int]]) -> None:
+    """``finder(assistant_ids)`` returns the ids of those assistants' flows with a validation run going."""
+    if finder not in _BUSY_FLOW_FINDERS:
+        _BUSY_FLOW_FINDERS.append(finder)
+
+
+def flow_progress(assistant_ids: Iterable[int]) -> dict[int, FlowProgress]:
+    """Each assistant's flows counted by status (two queries for any number of assistants)."""
+    ids = list(dict.fromkeys(assistant_ids))
+    if not ids:
+        return {}
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    planning: dict[int, int] = {}
+    for row in (Flow.objects.filter(assistant_id__in=ids).order_by()
+                .values("assistant_id", "status").annotate(n=models.Count("id"))):
+        counts[row["assistant_id"]][row["status"]] = row["n"]
+    busy: set[int] = set()
+    planners = [i for i in ids if counts[i].get(FlowStatus.PLANNING)]  # only a flow in planning can be validating
+    for finder in _BUSY_FLOW_FINDERS if planners else ():
+        busy |= finder(planners)
+    if busy:
+        for flow in Flow.objects.filter(pk__in=busy, status=FlowStatus.PLANNING).values("assistant_id"):
+            planning[flow["assistant_id"]] = planning.get(flow["assistant_id"], 0) + 1
+    return {i: FlowProgress(tuple(sorted(counts[i].items())), planning.get(i, 0)) for i in ids}
+
+
+def _sync_locked(assistant: Assistant, *, actor, reason: str = "", outcome: str = "",
+                 evidence: dict | None = None) -> bool:
+    if assistant.status not in FOLLOWS_FLOWS:
+        return False
+    progress = flow_progress([assistant.pk])[assistant.pk]
+    if not progress.total:
+        return False
+    target = progress.assistant_status(assistant.status)
+    if target != assistant.status:
+        words = f"{progress.words()}."
+        _move_assistant(assistant, target, actor=actor, reason=f"{reason} Its flows: {words}" if reason else
+                        f"Follows its flows: {words}", outcome=outcome,
+                        evidence={**(evidence or {}), "flows": dict(progress.counts),
+                                  "validating": progress.validating})
+    return True
+
+
+def sync_assistant_with_flows(*, assistant_id: int, actor) -> tuple[str, str] | None:
+    """Move the assistant to where its flows put it (no-op when it is there, or the rule does not apply).
+
+    Called wherever a flow's status, a flow's existence or a flow's validation run changes."""
+    check_actor(actor)
+    with transaction.atomic():
+        assistant = Assistant.objects.select_for_update().get(pk=assistant_id)
+        before = assistant.status
+        _sync_locked(assistant, actor=actor)
+    return (before, assistant.status) if assistant.status != before else None
 
 
 @dataclass
@@ -218,8 +283,15 @@ def apply_outcome(
         if assistant_id is not None:
             assistant = Assistant.objects.select_for_update().get(pk=assistant_id)
             move = outcome_move(ASSISTANT_TRANSITIONS, assistant.status, outcome)
-            if move is not None:
-                result.assistant_moved = (assistant.status, move.target)
+            before = assistant.status
+            # Once the prompt is approved, an assistant with flows follows them (the one rule); the table
+            # moves only the others (no flows yet, or before approval, blocked, retired).
+            follows = (before in FOLLOWS_FLOWS and (move is None or move.target in FOLLOWS_FLOWS)
+                       and _sync_locked(assistant, actor=actor, reason=reason, outcome=outcome, evidence=evidence))
+            if move is not None and not follows:
                 _move_assistant(assistant, move.target, actor=actor, reason=reason, outcome=outcome,
                                 evidence=evidence)
+                _sync_locked(assistant, actor=actor)  # e.g. approved again while its flows had moved on
+            if assistant.status != before:
+                result.assistant_moved = (before, assistant.status)
     return result

@@ -14,7 +14,7 @@ from migrator.core.models.assistant import priority_rank
 from migrator.core.navigation import assistant_tabs
 from migrator.core.search import assistant_filter
 from migrator.core.services import ServiceError
-from migrator.core.services.status import assistant_actions, change_assistant_status
+from migrator.core.services.status import assistant_actions, change_assistant_status, flow_progress
 from migrator.core.views.common import message_for, paginate
 
 # A loose index scan: one probe of the model index per distinct model, instead of reading every assistant
@@ -73,8 +73,10 @@ def assistant_list(request: HttpRequest) -> HttpResponse:
     form, qs = filtered_assistants(request.user, request.GET, used)
     page = paginate(request, qs.select_related("owner"))  # the one COUNT of this list
     infos = model_catalog.resolve_many(a.model for a in page.object_list)
+    progress = flow_progress(a.pk for a in page.object_list)
     for assistant in page.object_list:
         assistant.model_info = infos[assistant.model]
+        assistant.flow_words = progress[assistant.pk].words() if progress[assistant.pk].total else ""
     current_sort = request.GET.get("sort") or "-traffic"
     context = {
         "form": form,
@@ -97,6 +99,7 @@ def _detail_context(request: HttpRequest, assistant: Assistant, form: Transition
         "actions": assistant_actions(assistant=assistant, user=request.user),
         "history": assistant.status_changes.select_related("actor")[:20],
         "flows": assistant.flows.all(),
+        "flow_words": flow_progress([assistant.pk])[assistant.pk].words(),
         "jobs": Job.objects.visible_to(request.user).filter(subject_type="core.assistant", subject_id=str(assistant.pk))[:5],
         "events": AuditEvent.objects.for_object(assistant).select_related("actor")[:10],
         "tool_summary": [_tool_label(t) for t in assistant.tools if isinstance(t, dict)],

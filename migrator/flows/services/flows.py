@@ -10,6 +10,7 @@ from django.utils import timezone
 from migrator.core.actors import require
 from migrator.core.models import Assistant, Flow
 from migrator.core.services import ServiceError, audit
+from migrator.core.services.status import sync_assistant_with_flows
 from migrator.core.signals import flow_settings_changed
 from migrator.core.status import FlowMode, FlowStatus
 from migrator.flows.recommend import Recommendation, ThreadStat, recommend
@@ -98,21 +99,26 @@ def create_flow(*, assistant_id: int, slug: str, name: str, actor, description: 
         audit.record(actor=actor, verb="migrator.flow.created", obj=flow,
                      after={"slug": slug, "name": flow.name, "assistant": assistant.legacy_id,
                             "recommended_mode": flow.recommended_mode})
+        # A new flow in planning holds the assistant back until it, too, is migrated (the one status rule).
+        sync_assistant_with_flows(assistant_id=assistant.pk, actor=actor)
     return flow
 
 
-def update_flow(*, flow_id: int, actor, name: str, description: str = "") -> Flow:
+def update_flow(*, flow_id: int, actor, name: str, description: str = "", streams: bool | None = None) -> Flow:
+    """Name, description and whether production streams (``streams=None`` leaves it as it is)."""
     _require(actor, "core.change_flow", "edit flows")
     name = (name or "").strip()
     if not name:
         raise ServiceError("Give the flow a name.")
     with transaction.atomic():
         flow = Flow.objects.select_for_update().get(pk=flow_id)
-        before = {"name": flow.name, "description": flow.description}
+        before = {"name": flow.name, "description": flow.description, "streams": flow.streams}
         flow.name, flow.description = name[:200], (description or "").strip()
-        flow.save(update_fields=["name", "description", "updated_at"])
+        if streams is not None:
+            flow.streams = bool(streams)
+        flow.save(update_fields=["name", "description", "streams", "updated_at"])
         audit.record(actor=actor, verb="migrator.flow.updated", obj=flow, before=before,
-                     after={"name": flow.name, "description": flow.description})
+                     after={"name": flow.name, "description": flow.description, "streams": flow.streams})
     return flow
 
 

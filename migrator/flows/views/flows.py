@@ -160,7 +160,8 @@ def _detail_context(request: HttpRequest, flow: Flow, **forms) -> dict:
         "assistant": assistant,
         "rec": rec,
         "mode_form": mode_form,
-        "edit_form": forms.get("edit_form") or FlowEditForm(initial={"name": flow.name, "description": flow.description}),
+        "edit_form": forms.get("edit_form") or FlowEditForm(
+            initial={"name": flow.name, "description": flow.description, "streams": flow.streams}),
         "transition_form": forms.get("transition_form") or FlowTransitionForm(),
         "actions": flow_actions(flow=flow, user=request.user),
         "transition_url": reverse("flows:transition", args=[flow.slug]),
@@ -275,7 +276,7 @@ def edit_flow(request: HttpRequest, slug: str) -> HttpResponse:
         return _rerender(request, flow, "The flow was not saved: " + _form_errors(form), edit_form=form)
     try:
         flow_services.update_flow(flow_id=flow.pk, actor=request.user, name=form.cleaned_data["name"],
-                                  description=form.cleaned_data["description"])
+                                  description=form.cleaned_data["description"], streams=form.cleaned_data["streams"])
     except ServiceError as exc:
         return _rerender(request, flow, f"The flow was not saved: {message_for(exc)}", edit_form=form)
     messages.success(request, "Saved.")

@@ -28,6 +28,9 @@ from typing import IO, Any
 import ijson
 
 from migrator.core import safeinput
+from migrator.inventory.archive.numberguard import REASON as NUMBER_REASON
+from migrator.inventory.archive.numberguard import SENTINEL_TEXT as NUMBER_SENTINEL
+from migrator.inventory.archive.numberguard import NumberGuard
 
 FORMAT_NAME = "migrator.assistants-archive"
 FORMAT_VERSION = 1
@@ -420,7 +423,8 @@ class ArchiveReader:
             # basic_parse, not parse: ijson's prefixes are O(depth) strings kept per level, O(depth²) memory
             # for a deeply nested document; the walker keeps its own prefix only down to the depth limit.
             basic = walker.basic
-            for event, value in ijson.basic_parse(stream):
+            # NumberGuard: numbers that would crash ijson's C backend never reach it (issue 21).
+            for event, value in ijson.basic_parse(NumberGuard(stream)):
                 out = basic(event, value)  # None for almost every event: no generator per event
                 if out is not None:
                     yield from out
@@ -438,7 +442,7 @@ class ArchiveReader:
             yield Problem(walker.position(), f"{text}; nothing after this point could be read.",
                           kind=walker.open_kind(), fatal=True)
             return
-        except (ijson.common.JSONError, UnicodeDecodeError, ValueError) as exc:
+        except (ijson.common.JSONError, UnicodeDecodeError, ValueError, ArithmeticError, SystemError) as exc:
             message = str(exc)
             if "digits" in message and "int" in message:
                 message = f"a number longer than {PARSE_DIGITS:,} digits"
@@ -618,7 +622,9 @@ class _DocumentWalker:
 
     def _check_scalar(self, top: _Capture, prefix: str, event: str, value: Any) -> None:
         limits = self.limits
-        if event in ("string", "map_key") and len(value) > limits.max_string_chars:
+        if event == "string" and value == NUMBER_SENTINEL:
+            top.refuse(prefix, f"{NUMBER_REASON}; at most {limits.max_number_digits} digits are accepted")
+        elif event in ("string", "map_key") and len(value) > limits.max_string_chars:
             what = "a key" if event == "map_key" else "a string"
             top.refuse(prefix, f"{what} of {len(value):,} characters; at most {limits.max_string_chars:,} "
                                "are accepted")

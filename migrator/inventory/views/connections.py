@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from migrator.core.models import Connection, Job
 from migrator.core.models.connection import API_NAMES
-from migrator.core.services.connections import save_connection
+from migrator.core.services.connections import KeyNotRebound, save_connection
 from migrator.core.services.jobs import start_job
 from migrator.inventory.forms import ConnectionForm
 
@@ -43,11 +43,15 @@ def _save(request: HttpRequest, form: ConnectionForm, connection: Connection | N
     if not form.is_valid():
         return None
     data = form.cleaned_data
-    return save_connection(
-        actor=request.user, name=data["name"], base_url=data["base_url"], api_key=data["api_key"] or None,
-        organization=data["organization"], project=data["project"], connection=connection,
-        is_sandbox=connection.is_sandbox if connection else False,
-    )
+    try:
+        return save_connection(
+            actor=request.user, name=data["name"], base_url=data["base_url"], api_key=data["api_key"] or None,
+            organization=data["organization"], project=data["project"], connection=connection,
+            is_sandbox=connection.is_sandbox if connection else False, confirm_host=data.get("confirm_host") or "",
+        )
+    except KeyNotRebound as exc:
+        form.add_error("api_key", str(exc))
+        return None
 
 
 def connection_add(request: HttpRequest) -> HttpResponse:

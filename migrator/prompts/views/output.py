@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from migrator.core import safeinput
 from migrator.core.models import Job
+from migrator.core.models.job import JOB_FINISHED
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
@@ -146,3 +149,34 @@ def try_continue(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(job.get_absolute_url() + "#continue")
     messages.success(request, f"Sending turn {nxt.params.get('turn')}.")
     return redirect(nxt.get_absolute_url())
+
+
+LIVE_LIMIT_SECONDS = 120  # a try's stream; past this the page falls back to the job page's own refresh
+
+
+@require_GET
+def try_live(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """Server-sent events with a running try's answer as it streams in: ``data: {"append": "..."}`` for each
+    new piece, then ``event: done``. Read by static/js/app.js (fetch + reader; no inline script)."""
+    job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk, kind=services.TRY_JOB_KIND)
+    from migrator.prompts.models import TryLiveText
+
+    def events() -> Iterator[str]:
+        sent, deadline = 0, time.monotonic() + LIVE_LIMIT_SECONDS
+        while True:
+            row = TryLiveText.objects.filter(job_id=job.pk).values("text", "done").first() or {"text": "", "done": False}
+            status = Job.objects.filter(pk=job.pk).values_list("status", flat=True).first()
+            text = row["text"]
+            if len(text) > sent:
+                yield f"data: {json.dumps({'append': text[sent:]})}\n\n"
+                sent = len(text)
+            finished = row["done"] or status in JOB_FINISHED
+            if finished or time.monotonic() > deadline:
+                yield f"event: done\ndata: {json.dumps({'status': status if finished else 'waiting'})}\n\n"
+                return
+            time.sleep(trying.LIVE_EVERY)
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must pass each event on at once
+    return response

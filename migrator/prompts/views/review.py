@@ -98,9 +98,23 @@ def generate(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(_prompt_url(assistant.pk, version.number))
 
 
+def open_findings(version: PromptVersion) -> list[dict]:
+    """What the linter still flags on this version: wording and configuration findings (they stay until the text
+    or configuration changes) and strict-mode findings of schemas nobody has chosen for yet."""
+    chosen = set((version.strict_choices or {}).keys())
+    return [f for f in version.findings or [] if isinstance(f, dict)
+            and (f.get("kind") != "strict" or f.get("schema_pointer") not in chosen)]
+
+
 @require_POST
 def approve(request: HttpRequest, pk: int) -> HttpResponse:
     version = visible_version(request, pk)
+    findings = open_findings(version)
+    if findings and request.POST.get("acknowledged") != "yes" and abilities(request.user, version)["approve_this"]:
+        # Approving over open findings is allowed, but only once they have been read.
+        return render(request, "prompts/approve_confirm.html", {
+            "version": version, "assistant": version.assistant, "findings": findings,
+            "back": _prompt_url(version.assistant_id, version.number)})
     try:
         services.approve_version(version_id=version.pk, actor=request.user)
     except ServiceError as exc:

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0010_job_db_defaults'),
         ('cutover', '0003_request_mode_choices'),
-        ('prompts', '0003_alter_promptversion_options'),
+        ('prompts', '0004_promptversion_propose_successor'),
         ('validation', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

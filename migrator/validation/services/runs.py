@@ -7,7 +7,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
 from django.db import transaction
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from migrator.core.actors import label_of, require, user_or_none
 from migrator.core.confighash import config_hash, short
+from migrator.core.lanes import LanePool
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.openai_client import client_for
 from migrator.core.ratebudget import RateBudget
@@ -141,7 +142,9 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
             assistant_id=test_set.assistant_id, flow=flow, prompt_version=prompt_version, config_label=config_label,
             config=config, config_hash=config_hash(config), mode=mode, store=store, connection=connection,
             connection_name=connection.name, repeats=repeats, concurrency=concurrency,
-            options={"checks": resolve(test_set.checks)}, cases_total=len(version.case_ids) * repeats,
+            # a flow that streams in production is replayed streamed (time to first token, assembled events)
+            options={"checks": resolve(test_set.checks), "stream": bool(flow is not None and flow.streams)},
+            cases_total=len(version.case_ids) * repeats,
             source=source, started_by=user_or_none(actor), actor_label=label_of(actor),
         )
         audit.record(actor=actor, verb="migrator.validation.run_created", obj=run,
@@ -191,6 +194,7 @@ def cancel_run(*, actor, run_id: int) -> ValidationRun:
         request_cancel(job_id=run.job_id, actor=actor)
     if run.status == RunStatus.QUEUED:
         _move(run, RunStatus.CANCELLED, summary="Cancelled before it started.")
+        status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
     audit.record(actor=actor, verb="migrator.validation.run_cancel_requested", obj=run)
     return run
 
@@ -280,6 +284,7 @@ def execute_run(*, run_id: int, actor, report: Callable[[int, int, str], None] |
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, RunCancelled)) or type(exc).__name__ == "JobCancelled":
             _move(run, RunStatus.CANCELLED, summary="Cancelled at the user's request; results so far are kept.")
+            status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
             raise
         _move(run, RunStatus.ERROR, error=f"{type(exc).__name__}: {exc}"[:5000],
               summary=f"The run could not finish: {exc}"[:1000])
@@ -297,7 +302,8 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
     settings = run.options.get("checks") or resolve({})
     client = client or client_for(run.connection, **_CLIENT_OPTIONS)
     budget = _budget_for(run.connection, log)
-    replayer = Replayer(client, config=run.config, mode=run.mode, store=run.store, budget=budget)
+    replayer = Replayer(client, config=run.config, mode=run.mode, store=run.store, budget=budget,
+                        stream=bool(run.options.get("stream")))
     contract, contract_missing = _contract(run, run.test_set)
     scorer = Scorer(settings, embed=make_embedder(client, settings) if settings["embedding_similarity"]["enabled"]
                     else None, judge=make_judge(client, settings, run.config) if settings["llm_judge"]["enabled"]
@@ -332,7 +338,7 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
             CaseResult.objects.bulk_create(buffer)
             buffer, flushed = [], time.monotonic()
 
-    with ThreadPoolExecutor(max_workers=run.concurrency, thread_name_prefix=f"validation-{run.pk}") as pool:
+    with LanePool(max_workers=run.concurrency, thread_name_prefix=f"validation-{run.pk}") as pool:
         pending: dict[Future, tuple[TestCase, int]] = {}
         queue = iter(jobs)
         try:
@@ -385,6 +391,7 @@ def _result(run: ValidationRun, case: TestCase, repeat: int, outcome: TurnOutcom
         answer_text=outcome.text, answer_json=value if ok else None, refusal=outcome.refusal,
         tool_calls=outcome.tool_calls, unmatched_calls=outcome.unmatched, live_tools=outcome.live_tools,
         latency_ms=round(outcome.total_seconds * 1000), api_ms=round(outcome.api_seconds * 1000),
+        ttft_ms=round(outcome.ttft_seconds * 1000) if outcome.ttft_seconds is not None else None,
         input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
         cost_usd=estimate_cost(model, outcome.input_tokens, outcome.output_tokens),
         response_ids=outcome.response_ids, error=outcome.error,
@@ -448,7 +455,10 @@ def _finish(run: ValidationRun, ordered: list[TestCase], free_runs: list[dict[st
 def _report_outcome(run: ValidationRun, outcome: str, *, actor) -> None:
     """Tell the status contract what happened, when the run speaks for what the flow/assistant stands on now."""
     if is_stale(run):
-        return  # a run of another configuration (a --config file, an older version) moves no status
+        # A run of another configuration (a --config file, an older version) moves no status, but while it
+        # ran its flow counted as validating.
+        status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
+        return
     verb = {"validation.run_started": "started", "validation.run_passed": "passed"}.get(outcome, "did not pass")
     mode = FlowMode(run.mode).label if run.mode in FlowMode.values else run.mode
     status_service.apply_outcome(

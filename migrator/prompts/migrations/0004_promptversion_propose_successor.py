@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('prompts', '0002_review_requests'),
+        ('prompts', '0003_try_live_text'),
     ]
 
     operations = [
