@@ -11,23 +11,45 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SANDBOX_PORT ?= 8765
 
-.PHONY: help install run test lint check-deploy clean demo services browsers
+# The build is pinned: every install path installs exactly uv.lock (runtime + dev, with hashes). uv itself is
+# bootstrapped at a pinned version with the found interpreter's pip, into .tools/, and never downloads a Python.
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# Fast lane: everything but the tests that start a browser, a worker process, a manage.py subprocess or Prism.
+FAST := not browser and not worker and not slow
+FAST_WORKERS ?= auto
+
+.PHONY: help install lock run test test-fast upgrade-check lint check-deploy clean demo services browsers
 
 help:
-	@echo "make run    - install, migrate, seed the demo and serve http://$(HOST):$(PORT) (Ctrl-C stops all)"
-	@echo "make test   - install what is missing and run the whole suite (lint, checks, pytest)"
-	@echo "make lint   - ruff check"
+	@echo "make run           - install, migrate, seed the demo and serve http://$(HOST):$(PORT) (Ctrl-C stops all)"
+	@echo "make test          - install exactly uv.lock and run the whole suite (lint, checks, pytest)"
+	@echo "make test-fast     - the suite without browser, worker, subprocess and Prism tests (under 2 minutes)"
+	@echo "make lock          - re-resolve uv.lock from pyproject.toml on purpose"
+	@echo "make upgrade-check - try the newest versions pyproject.toml allows and say which upgrade breaks what"
+	@echo "make lint          - ruff check"
 
-$(PY):
+$(UV):
 	@test -n "$(PYTHON)" || { echo "Python 3.12+ is required (Django 6.1). Install python3.12 or set PYTHON=/path/to/python3.12." >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: $(PY) pyproject.toml
-	$(PY) -m pip install --quiet -e ".[dev]"
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	@$(UV) lock --check --python "$(PYTHON)" --quiet 2>/dev/null || { \
+	  echo "uv.lock is out of date with pyproject.toml: run 'make lock' and commit uv.lock." >&2; exit 1; }
+	$(UV) sync --frozen --extra dev --python "$(PYTHON)" --quiet
 	@touch $@
 
-install: $(VENV)/.installed ## idempotent: creates .venv and installs the project with dev extras
+install: $(VENV)/.installed ## idempotent: .venv holds exactly what uv.lock pins (runtime and dev)
+
+lock: $(UV) ## re-resolve on purpose after editing pyproject.toml; UPGRADE=1 moves every pin to the newest allowed
+	$(UV) lock $(if $(UPGRADE),--upgrade) --python "$(PYTHON)"
+
+upgrade-check: $(UV) ## in a throwaway environment: newest allowed versions, fast lane, which upgrade broke what
+	@$(TOOLS)/bin/python scripts/upgrade-check.py --uv "$(UV)" --python "$(PYTHON)" -m "$(FAST)"
 
 node_modules/.bin/prism: package.json
 	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --loglevel=error && touch $@; \
@@ -39,8 +61,11 @@ run: install
 test: install node_modules/.bin/prism
 	@bash scripts/test.sh
 
+test-fast: install
+	@bash scripts/test.sh -m "$(FAST)" -n "$(FAST_WORKERS)"
+
 lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(TOOLS) staticfiles .pytest_cache .ruff_cache test-artifacts

@@ -3,7 +3,9 @@
     python bench/sandbox.py [--requests 1200] [--seconds 20] [--clients 8] [--workers 0] [--mode both]
 
 Starts its own sandbox (empty seed, temporary state) unless ``--base-url`` is given, then measures
-``conversations.items.create`` with 20 items and ``responses.create``.  Bounded in count and time.
+``conversations.items.create`` with 20 items, ``responses.create`` and ``responses.create(stream=True)`` (read to
+its last event), then the time to the first event and to the last of 50 sequential streams.  Bounded in count
+and time.
 
 Two kinds of client: ``http`` sends the same JSON bodies the SDK sends over keep-alive httpx connections
 (this measures the sandbox), ``sdk`` calls the real ``openai`` SDK from 8 threads of one process.  The SDK's
@@ -86,7 +88,29 @@ def run_sdk(base_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         measure("sdk  responses.create", clients,
                 lambda c, n: c.responses.create(model="gpt-4o", input=f"Hello number {n}", instructions="Be brief."),
                 args.requests, args.seconds),
+        measure("sdk  responses.create stream", clients,
+                lambda c, n: list(c.responses.create(model="gpt-4o", input=f"Hello number {n}",
+                                                     instructions="Be brief.", stream=True)),
+                args.requests, args.seconds),
     ]
+
+
+def first_event(base_url: str, args: argparse.Namespace, count: int = 50) -> dict[str, Any]:
+    """Sequential SDK streams: milliseconds to the first event and to the last (p50)."""
+    client = openai.OpenAI(base_url=base_url, api_key=args.api_key, max_retries=0, timeout=30)
+    firsts, lasts, events = [], [], 0
+    for n in range(count):
+        started = time.perf_counter()
+        stream = client.responses.create(model="gpt-4o", input=f"Hello number {n}", instructions="Be brief.",
+                                         stream=True)
+        for i, _ in enumerate(stream):
+            if i == 0:
+                firsts.append(time.perf_counter() - started)
+            events += 1
+        lasts.append(time.perf_counter() - started)
+    return {"streams": count, "events_per_stream": events // count,
+            "first_event_p50_ms": round(statistics.median(firsts) * 1000, 2),
+            "last_event_p50_ms": round(statistics.median(lasts) * 1000, 2)}
 
 
 def run_http(base_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -106,6 +130,11 @@ def run_http(base_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         measure("http responses.create", clients,
                 lambda c, n: post(c, "/responses", json.dumps(
                     {"model": "gpt-4o", "input": f"Hello number {n}", "instructions": "Be brief."}).encode()),
+                args.requests, args.seconds),
+        measure("http responses.create stream", clients,
+                lambda c, n: post(c, "/responses", json.dumps(
+                    {"model": "gpt-4o", "input": f"Hello number {n}", "instructions": "Be brief.",
+                     "stream": True}).encode()),
                 args.requests, args.seconds),
     ]
 
@@ -128,11 +157,13 @@ def main() -> None:
         sandbox = start_sandbox(state_path=state, seed="empty", workers=args.workers)
         base_url = sandbox.base_url
     results = []
+    streaming = None
     try:
         if args.mode in ("http", "both"):
             results += run_http(base_url, args)
         if args.mode in ("sdk", "both"):
             results += run_sdk(base_url, args)
+            streaming = first_event(base_url, args)
     finally:
         if sandbox is not None:
             sandbox.stop()
@@ -140,6 +171,9 @@ def main() -> None:
     for r in results:
         print(f"  {r['name']:<40} {r['rps']:>8} req/s  ({r['requests']} ok, {r['errors']} errors, "
               f"{r['seconds']} s, p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms)")
+    if streaming:
+        print(f"  sequential SDK streams: {streaming['streams']} × {streaming['events_per_stream']} events, first event "
+              f"p50 {streaming['first_event_p50_ms']} ms, last event p50 {streaming['last_event_p50_ms']} ms")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ Every setting migrator reads from the environment goes through one of these help
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -71,33 +71,23 @@ def env_choice(name: str, default: str, choices: set[str]) -> str:
 
 
 def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict[str, object]:
-    """Turn ``postgres://user:pass@host:port/db`` or ``sqlite:///path`` into a Django DATABASES entry."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
+    """A Django DATABASES entry from ``postgres://user:pass@host:port/db?sslmode=require`` or ``sqlite:///path``.
+
+    dj-database-url does the parsing, so the query string's options (``sslmode``, ``connect_timeout``,
+    ``sslrootcert``, ...) reach psycopg as ``OPTIONS``: a hand-written parser once dropped them, which turned
+    TLS to the database off without a word. Only the two engines migrator supports are accepted.
+    """
+    scheme = urlsplit(url).scheme.lower()
     if scheme in {"sqlite", "sqlite3"}:
-        path = unquote(parts.path)
-        if parts.netloc == "" and path.startswith("//"):
-            path = path[1:]
-        path = path[1:] if path.startswith("/") and not path.startswith("//") and parts.netloc else path
-        if not path or path == "/":
+        config = dj_database_url.parse(url.replace(f"{scheme}:", "sqlite:", 1))
+        if not config.get("NAME") or str(config["NAME"]) in {"/", ":memory:"}:
             raise ImproperlyConfigured(f"{name}={url!r} names no SQLite file.")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+        return config
     if scheme in {"postgres", "postgresql", "pgsql"}:
-        db_name = unquote(parts.path.lstrip("/"))
-        if not db_name:
+        # Connections are kept for a minute and checked before reuse (a restarted server costs one retry).
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        if not config.get("NAME"):
             raise ImproperlyConfigured(f"{name} names no database (expected postgres://user@host:5432/dbname).")
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": db_name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-        }
+        config["PORT"] = str(config.get("PORT") or "")
+        return config
     raise ImproperlyConfigured(f"{name} has unsupported scheme {scheme!r}; use postgres:// or sqlite:///.")
-
-
-def env_with(name: str, default: str, parse: Callable[[str], object]) -> object:
-    return parse(env_str(name, default))

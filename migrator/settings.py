@@ -47,8 +47,10 @@ INSTALLED_APPS = [
     "migrator.validation",
     # Cutover comes last: it reads the evidence every step before it provides, and its demo builds on theirs.
     "migrator.cutover",
+    "migrator.rollouts",  # live outcomes and the guard on each cutover's ramp
     "migrator.webhooks",
     "migrator.diagnostics",
+    "migrator.receipts",
     "migrator.retirement",
 ]
 
@@ -63,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "migrator.core.middleware.ServiceErrorMiddleware",
+    "migrator.core.middleware.FriendlyErrorsInDebugMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page (429)
     "csp.middleware.CSPMiddleware",
@@ -137,6 +140,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 30,
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),  # what DATABASE_URL's query string says wins
     }
     # Covering indexes (INCLUDE) are a PostgreSQL speed-up (inventory's inv_thread_flow_found); SQLite builds
     # the same index on its key columns, which is all it needs at its sizes.
@@ -223,6 +227,12 @@ if JOB_SOFT_TIME_LIMIT_SECONDS >= JOB_TIME_LIMIT_SECONDS:
     )
 # How often the worker moves the config API's call counts (Redis or a spool file) into the database.
 TRAFFIC_FLUSH_SECONDS = env_int("TRAFFIC_FLUSH_SECONDS", 30, minimum=1)
+# Guarded rollouts: raw production outcomes are kept this long (per-minute aggregates stay), batch ids this
+# long (a retry after that would count twice), and the worker evaluates every guard this often.
+OUTCOME_RAW_HOURS = env_int("OUTCOME_RAW_HOURS", 6, minimum=1)
+OUTCOME_BATCH_DAYS = env_int("OUTCOME_BATCH_DAYS", 2, minimum=1)
+GUARD_EVAL_SECONDS = env_int("GUARD_EVAL_SECONDS", 10, minimum=1)
+GUARD_EVALUATE_ON_INGEST = env_bool("GUARD_EVALUATE_ON_INGEST", True)
 
 # --- Product settings ---
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765/v1")

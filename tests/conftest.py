@@ -11,7 +11,7 @@ from tests import factories
 
 pytest_plugins = [
     name
-    for name in ("tests.plugins.sandbox", "tests.plugins.worker", "tests.plugins.browser")
+    for name in ("tests.plugins.sandbox", "tests.plugins.worker", "tests.plugins.browser", "tests.plugins.lanes")
     if importlib.util.find_spec(name) is not None
 ]
 

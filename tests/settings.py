@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("MIGRATOR_TESTING", "true")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "false")
+# Guards are evaluated by direct calls in tests (a background thread would write behind a test's transaction);
+# the client's end-to-end tests turn it on with override_settings.
+os.environ.setdefault("GUARD_EVALUATE_ON_INGEST", "false")
 
 from migrator.settings import *  # noqa: F403
 from migrator.settings import DATA_DIR, DATABASES

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -22,6 +23,7 @@ from migrator.backfill.services import exports, rollback, runs
 from migrator.backfill.services.calls import Caller, GaveUp, Refused
 from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
 from migrator.backfill.services.selection import estimate, missing_thread_ids, selected_threads
+from migrator.core import safeinput
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError, audit
@@ -195,8 +197,7 @@ def _run_context(request: HttpRequest, run: BackfillRun) -> dict[str, Any]:
             "stale": runs.stale_in_flight(run) if run.status == RunStatus.RUNNING else 0}
 
 
-def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _run(request, pk)
+def _thread_context(request: HttpRequest, run: BackfillRun) -> dict[str, Any]:
     filters = ThreadFilterForm(request.GET)
     qs = ThreadBackfill.objects.filter(run=run).select_related("thread").order_by("id")
     if filters.is_valid():
@@ -204,19 +205,26 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
             qs = qs.filter(status=filters.cleaned_data["status"])
         if filters.cleaned_data["q"]:
             qs = qs.filter(thread__legacy_id__icontains=filters.cleaned_data["q"])
-    context = {**_run_context(request, run), "filters": filters, "page": paginate(request, qs, 50)}
+    return {"filters": filters, "page": paginate(request, qs, 50)}
+
+
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run(request, pk)
+    context = {**_run_context(request, run), **_thread_context(request, run)}
     if request.htmx and request.htmx.target == "thread-rows":
         return render(request, "backfill/run_detail.html#thread-rows", context)
     return render(request, "backfill/run_detail.html", context)
 
 
 def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    """The polled fragment; once the run is not running htmx is told to stop polling (and swaps the last one)."""
+    """The polled fragment; once the run is not running htmx is told to stop polling (and swaps the last one),
+    with the thread table swapped out of band so no row is left saying "Pending" until a reload."""
     run = _run(request, pk)
     response = render(request, "backfill/run_detail.html#run-live", _run_context(request, run))
     if run.status != RunStatus.RUNNING:
-        stop = HttpResponseStopPolling(response.content)
-        return stop
+        rows = render_to_string("backfill/run_detail.html#thread-rows",
+                                {**_thread_context(request, run), "run": run, "oob": True}, request=request)
+        return HttpResponseStopPolling(response.content + rows.encode())
     return response
 
 
@@ -302,15 +310,17 @@ def thread_detail(request: HttpRequest, pk: int) -> HttpResponse:
     items: list[dict[str, Any]] | None = None
     items_error = ""
     if row.conversation_id:
-        caller = Caller(row.connection)
+        caller = None
         try:
+            caller = Caller(row.connection)  # inside: a key the encryption key cannot read is shown, not a 500
             items = caller.list_items(row.conversation_id)
         except (Refused, GaveUp) as exc:
             items_error = str(exc)
         except Exception as exc:  # an unreachable API must not break the page: show the plan instead
             items_error = f"{type(exc).__name__}: {exc}"
         finally:
-            caller.close()
+            if caller is not None:
+                caller.close()
         if items is None and not items_error:
             items_error = f"The API does not know {row.conversation_id} (deleted outside migrator?)."
     return render(request, "backfill/thread_detail.html", {
@@ -344,11 +354,9 @@ def mapping_download(request: HttpRequest, fmt: str) -> StreamingHttpResponse:
     qs = ThreadBackfill.objects.visible_to(request.user)
     name = "backfill-mapping"
     for key, field in (("run", "run_id"), ("connection", "connection_id")):
-        value = request.GET.get(key, "")
-        if value:
-            if not value.isdigit():
-                raise Http404(f"'{key}' must be a number.")
-            qs = qs.filter(**{field: int(value)})
+        value = safeinput.param_int(request.GET, key)  # junk is a 400 naming the parameter
+        if value is not None:
+            qs = qs.filter(**{field: value})
             name += f"-{key}{value}"
     if request.GET.get("status") in ThreadStatus.values:
         qs = qs.filter(status=request.GET["status"])

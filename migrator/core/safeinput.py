@@ -42,6 +42,42 @@ def parse_int(raw: Any, *, low: int = 0, high: int = 2**63 - 1) -> int | None:
     return value if low <= value <= high else None
 
 
+class MalformedNumber(ValueError):
+    """A request parameter that should be a number and is not; answered as a 400 naming the parameter."""
+
+    def __init__(self, name: str, raw: str) -> None:
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
+        super().__init__(f"{name}: {shown!r} is not a number (expected ASCII digits, at most "
+                         f"{MAX_INT_PARAM_DIGITS} of them).")
+        self.name = name
+
+
+def param_int(params: Any, name: str, *, low: int = 0, high: int = 2**63 - 1) -> int | None:
+    """The number in request parameter ``name`` (``request.GET``/``request.POST``): None when it is absent or
+    empty, :class:`MalformedNumber` (a 400 naming the parameter) when it is there but not a number in range."""
+    raw = params.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    value = parse_int(raw, low=low, high=high)
+    if value is None:
+        raise MalformedNumber(name, str(raw))
+    return value
+
+
+def param_ints(params: Any, name: str, *, low: int = 0, high: int = 2**63 - 1) -> list[int]:
+    """Every value of a repeated parameter (``?case=1&case=2``) as numbers; :class:`MalformedNumber` on any that
+    is not one (empty values are skipped)."""
+    values = []
+    for raw in params.getlist(name):
+        if not str(raw).strip():
+            continue
+        value = parse_int(raw, low=low, high=high)
+        if value is None:
+            raise MalformedNumber(name, str(raw))
+        values.append(value)
+    return values
+
+
 @dataclass(frozen=True)
 class JSONLimits:
     max_depth: int = MAX_DEPTH

@@ -19,3 +19,13 @@ flow_settings_changed = Signal()
 # Sent (after commit) by the cutover services on request, approval, decline, void, ramp, completion and
 # rollback. kwargs: event (str, e.g. "cutover.approved"), payload (dict, JSON-able), actor.
 cutover_event = Signal()
+
+# Sent by the cutover services before a ramp moves, and by ``manage.py cutover`` for its status and its
+# ``guard`` action, so apps that watch live traffic (migrator.rollouts) hook in without cutover importing them.
+# cutover_ramp_check: kwargs flow; a receiver returns why the ramp must wait ("" when it may go on).
+cutover_ramp_check = Signal()
+# cutover_status_extra: kwargs flows (list of Flow); a receiver returns {flow.pk: {extra JSON fields}}.
+cutover_status_extra = Signal()
+# cutover_command: kwargs action (str), flow, user, options (dict); the receiver that handles the action
+# returns its message (a ServiceError refuses), the others return None.
+cutover_command = Signal()

@@ -18,6 +18,7 @@ from django.apps import apps
 from django.utils.module_loading import module_has_submodule
 
 from migrator.core.confighash import config_hash
+from migrator.core.release import make_release
 from migrator.core.status import FlowMode
 
 
@@ -38,6 +39,7 @@ class Item:
     details: dict[str, Any] = field(default_factory=dict)
     config_hash: str = ""
     mode: str = ""
+    release: str = ""  # the release hash the evidence speaks for
 
     @property
     def state_label(self) -> str:
@@ -94,6 +96,8 @@ def gather(flow, version) -> list[Item]:
     """Every required item for ``flow`` cutting over to ``version``, then any extra items apps provide."""
     providers = discover()
     digest = config_hash(version.config) if version is not None else ""
+    release = (make_release(config=version.config, mode=flow.mode, truncation=flow.truncation, store=flow.store).hash
+               if version is not None and flow.mode else "")
     items: list[Item] = []
     for key, title in REQUIRED:
         p = providers.get(key)
@@ -104,7 +108,25 @@ def gather(flow, version) -> list[Item]:
         items.append(_ask(p, flow, version, digest))
     extra = sorted((p for k, p in providers.items() if k not in dict(REQUIRED)), key=lambda p: (p.order, p.key))
     items.extend(_ask(p, flow, version, digest) for p in extra)
+    for item in items:
+        item.release = release
     return items
+
+
+def changed_since(snapshot: list[dict[str, Any]], now: list[Item]) -> list[str]:
+    """What no longer holds, comparing the evidence snapshotted at request with ``now``: one sentence per item
+    that was fine then and is not now (or is gone), naming its state then and now."""
+    before = {i.get("key"): i for i in snapshot or []}
+    out = []
+    for item in now:
+        then = before.get(item.key)
+        if item.ok:
+            continue
+        if then is None:
+            out.append(f"{item.title}: {item.state_label.lower()} now ({item.summary})")
+        else:
+            out.append(f"{item.title}: {then.get('state')} at request, {item.state_label.lower()} now ({item.summary})")
+    return out
 
 
 def _ask(p: Provider, flow, version, digest: str) -> Item:

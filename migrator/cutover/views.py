@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -153,6 +155,7 @@ def flow_cutover(request: HttpRequest, slug: str) -> HttpResponse:
         "request_form": RequestForm(), "ramp_form": RampForm(), "steps": services.DEFAULT_STEPS,
         "can_request": request.user.has_perm("cutover.request_cutover"),
         "can_ramp": request.user.has_perm("cutover.ramp_cutover"),
+        "first_cutover": services.is_first_cutover(flow, rollout),
     })
 
 
@@ -203,11 +206,28 @@ def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     flow = _flow(request, slug)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    rollout = FlowRollout.objects.filter(flow=flow).first()
+    first = services.is_first_cutover(flow, rollout)
     if not _confirmed(request) or not reason:
-        return _confirm(request, preview.rollback(flow), action=reverse("cutover:rollback", args=[flow.slug]),
-                        cancel=reverse("cutover:flow", args=[flow.slug]), hidden={}, reason=reason,
+        shown = preview.rollback(flow)
+        if first:
+            # No previous release: the only rollback is to stop serving, and the confirmation says so.
+            shown = replace(shown, title=f"Stop serving {flow.name}?", button="Stop serving: production gets 409")
+        return _confirm(request, shown, action=reverse("cutover:rollback", args=[flow.slug]),
+                        cancel=reverse("cutover:flow", args=[flow.slug]),
+                        hidden={"stop_serving": "yes"} if first else {}, reason=reason,
                         reason_label="Why roll back? (kept in the audit log)",
                         error="Say why you roll back: the audit log keeps it." if _confirmed(request) else "")
-    sentence = preview.rollback(flow).sentence
-    return _act(request, flow, services.rollback, f"Rolled back. {sentence}",
-                flow_id=flow.pk, actor=request.user, reason=reason)
+    try:
+        rollout = services.rollback(flow_id=flow.pk, actor=request.user, reason=reason,
+                                    stop_serving=request.POST.get("stop_serving") == "yes")
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+    else:
+        # Say exactly what production gets now, never "the previous version" when there was none.
+        if rollout.production_gets == services.NOT_CUT_OVER:
+            messages.success(request, f"Stopped serving {flow.name}: production now gets {services.NOT_CUT_OVER} "
+                                      "on every request, until a new cutover is approved.")
+        else:
+            messages.success(request, f"Rolled back: {rollout.production_gets}.")
+    return redirect("cutover:flow", slug=flow.slug)

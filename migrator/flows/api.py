@@ -121,6 +121,9 @@ class CallConfig(Schema):
 
 
 class FlowConfigOut(Schema):
+    release: str = Field(description="The content hash (sha256) of the release served to this subject: the "
+                                     "configuration, state mode, store, truncation, tools and model together. "
+                                     "The ETag starts with it.")
     flow: FlowInfo
     assistant: AssistantInfo
     version: VersionInfo

@@ -3,7 +3,8 @@
 ``make run`` (the lead's ``seed_demo`` command) calls :func:`seed_demo_inventory` once the sandbox answers.
 The Assistants API cannot list threads, so the demo's thread list comes from the sandbox's private endpoint
 ``GET /_sandbox/demo-thread-ids`` (CSV ``thread_id,flow,end_user_id,tags``); everything else is the ordinary
-live import, over HTTP, through the real SDK.
+live import, over HTTP, through the real SDK. The one private call uses migrator's own httpx directly, on purpose:
+it is not an OpenAI route, so it does not belong to the SDK, and no httpx object is handed to the SDK.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from migrator.core.status import FlowMode
 from migrator.validation.checks import ERROR, FAIL, PASS, similarity
 from migrator.validation.models import POINTS, Verdict
 from migrator.validation.replay import TurnOutcome
@@ -72,6 +73,12 @@ def _new_chat(free_runs: list[dict[str, Any]]) -> dict[str, Any]:
     return _point("new_chat", PASS, f"A new chat from {where} completed its first turn end to end.")
 
 
+def _mode(value: str) -> str:
+    """"conversation mode", "chained responses mode": the mode in words, not its stored value."""
+    label = FlowMode(value).label if value in FlowMode.values else str(value)
+    return f"{label.partition(' (')[0].lower()} mode"
+
+
 def _state(free_runs: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     multi = [fr for fr in free_runs if fr["turns_total"] > 1]
     if not multi:
@@ -86,12 +93,15 @@ def _state(free_runs: list[dict[str, Any]], mode: str) -> dict[str, Any]:
                 break
             if row["turn"] == 1 and not row["error"]:
                 continue  # a first-turn difference is not about state (the other points report it)
-            return _point("state", FAIL, f"Thread {fr['thread_id']} turn {row['turn']} in {mode} mode: "
+            if not row["error"] and (Counter(row["tools"]) != Counter(row["recorded_tools"])
+                                     or row["reason"].startswith("called ")):
+                continue  # a missing or unexpected tool call is the tools point's finding, not a lost state
+            return _point("state", FAIL, f"Thread {fr['thread_id']} turn {row['turn']} in {_mode(mode)}: "
                                          f"{row['reason']}. The state did not carry.")
     if incomplete:
         return _point("state", INCOMPLETE, "Could not finish: " + "; ".join(incomplete[:3]))
     turns = sum(fr["turns_total"] for fr in multi)
-    return _point("state", PASS, f"{len(multi)} whole thread(s), {turns} turns, kept their state in {mode} mode.")
+    return _point("state", PASS, f"{len(multi)} whole thread(s), {turns} turns, kept their state in {_mode(mode)}.")
 
 
 def _tools(cases: list, per_case: dict[int, list]) -> dict[str, Any]:

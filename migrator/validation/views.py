@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
+from migrator.core import safeinput
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
@@ -41,10 +42,6 @@ def _run(request: HttpRequest, pk: int) -> ValidationRun:
         "test_set", "test_set_version", "assistant", "flow", "prompt_version"), pk=pk)
 
 
-def _int(raw: str | None) -> int | None:
-    return int(raw) if raw and str(raw).isdigit() and len(str(raw)) < 12 else None
-
-
 # --- test sets ------------------------------------------------------------------------------------------------
 
 
@@ -59,8 +56,8 @@ def testset_new(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("validation.add_testset"):
         raise PermissionDenied("You may not build test sets.")
     initial = {}
-    flow = Flow.objects.filter(pk=_int(request.GET.get("flow"))).select_related("assistant").first()
-    assistant = Assistant.objects.filter(pk=_int(request.GET.get("assistant"))).first()
+    flow = Flow.objects.filter(pk=safeinput.param_int(request.GET, "flow")).select_related("assistant").first()
+    assistant = Assistant.objects.filter(pk=safeinput.param_int(request.GET, "assistant")).first()
     if flow is not None:
         initial.update(flow=flow, assistant=flow.assistant, name=f"{flow.name} replay")
     elif assistant is not None:
@@ -124,7 +121,7 @@ def _service(request: HttpRequest, test_set: TestSet, call, success: str) -> Htt
 @require_POST
 def testset_exclude(request: HttpRequest, pk: int) -> HttpResponse:
     test_set = _set(request, pk)
-    ids = [i for i in (_int(x) for x in request.POST.getlist("case")) if i is not None]
+    ids = safeinput.param_ints(request.POST, "case")
     return _service(request, test_set, lambda: set_services.exclude_cases(
         actor=request.user, test_set_id=test_set.pk, case_ids=ids, reason=request.POST.get("reason", "")),
         f"Excluded {len(ids)} case(s); the test set has a new version.")
@@ -212,7 +209,7 @@ def run_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _run_context(request: HttpRequest, run: ValidationRun) -> dict:
     baseline = None
-    base_id = _int(request.GET.get("baseline"))
+    base_id = safeinput.param_int(request.GET, "baseline")
     if base_id:
         baseline = ValidationRun.objects.visible_to(request.user).filter(pk=base_id).first()
     elif run.is_finished:
@@ -243,8 +240,12 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
     htmx's stop-polling status so the swapped-in report polls no more."""
     run = _run(request, pk)
     if run.is_finished:
-        body = render_to_string("validation/run_detail.html#run-live", _run_context(request, run), request=request)
-        return HttpResponseStopPolling(body)
+        context = _run_context(request, run)
+        body = render_to_string("validation/run_detail.html#run-live", context, request=request)
+        # The header (status badge, Cancel run) lives outside the polled fragment: swap it out of band so the
+        # page ends in its final state without a reload.
+        head = render_to_string("validation/run_detail.html#run-head", {**context, "oob": True}, request=request)
+        return HttpResponseStopPolling(body + head)
     return render(request, "validation/run_detail.html#run-live", _run_context(request, run))
 
 
@@ -262,6 +263,8 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 def case_result(request: HttpRequest, pk: int, case_id: int) -> HttpResponse:
     run = _run(request, pk)
+    if safeinput.parse_int(case_id) is None:  # the path's <int> takes any digits; the database holds a bigint
+        raise Http404("No such case.")
     results = list(run.results.filter(case_id=case_id).select_related("case").order_by("repeat"))
     if not results:
         raise Http404("This case has no result in this run.")
@@ -283,8 +286,8 @@ def case_result(request: HttpRequest, pk: int, case_id: int) -> HttpResponse:
 
 
 def run_compare(request: HttpRequest) -> HttpResponse:
-    a = ValidationRun.objects.visible_to(request.user).filter(pk=_int(request.GET.get("a"))).first()
-    b = ValidationRun.objects.visible_to(request.user).filter(pk=_int(request.GET.get("b"))).first()
+    a = ValidationRun.objects.visible_to(request.user).filter(pk=safeinput.param_int(request.GET, "a")).first()
+    b = ValidationRun.objects.visible_to(request.user).filter(pk=safeinput.param_int(request.GET, "b")).first()
     if a is None or b is None:
         raise Http404("Choose two runs you may see (?a=<baseline run>&b=<run>).")
     return render(request, "validation/compare.html", {"a": a, "b": b, **report.compare(a, b)})

@@ -12,6 +12,8 @@ EVENTS: dict[str, str] = {
     "cutover.ramped": "A flow's rollout moved to a new percentage.",
     "cutover.completed": "A flow's rollout reached 100%: the flow is migrated.",
     "cutover.rolled_back": "A flow's rollout was rolled back to the previous version.",
+    "cutover.guard_breached": "A rollout guard saw the candidate breach a limit (metric and figures) and paused "
+                              "the ramp or rolled it back.",
     "cutover.voided": "An open cutover request (or its approval) became void: the version or mode changed.",
     "validation.run_finished": "A validation run finished (passed, failed or incomplete).",
     "backfill.run_finished": "A backfill of legacy threads into conversations finished.",

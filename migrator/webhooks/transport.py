@@ -4,6 +4,9 @@ Endpoints are configured by people with the ``webhooks.add_webhookendpoint`` per
 trusted as much as they are; still, a delivery never follows redirects (a receiver cannot bounce the request to
 an internal address), reads at most a short excerpt of the answer, and gives up after the configured timeout.
 See docs/webhooks.md ("Security") for what to restrict at the network level.
+
+httpx here is migrator's own, declared dependency, used end to end by this module: its client, timeouts and
+exceptions never meet another library's objects (the openai SDK runs on httpx2 and gets none of them).
 """
 
 from __future__ import annotations

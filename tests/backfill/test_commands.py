@@ -15,7 +15,7 @@ from migrator.core.ratebudget import RateBudget
 from tests.backfill.fixtures import assert_exactly_the_plan, import_threads
 from tests.plugins.worker import REPO, db_env
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
+
 from migrator.backfill.models import BackfillRun, RunStatus, ThreadBackfill, ThreadStatus
 from migrator.backfill.services.runs import create_run, progress, start_run
 from migrator.backfill.services.selection import Selection
 from migrator.core.models import Job
 from tests.backfill.fixtures import assert_exactly_the_plan, connect, import_threads
+
+pytestmark = [pytest.mark.worker]
 
 WORKER_ENV = {"BACKFILL_CALL_TIMEOUT_SECONDS": "3", "BACKFILL_LEASE_SECONDS": "9", "BACKFILL_CHUNK_SIZE": "6"}
 

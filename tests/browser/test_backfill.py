@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from migrator.backfill.models import ThreadBackfill, ThreadStatus
 from tests.backfill.fixtures import connect, import_threads
+
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def test_engineer_backfills_a_flow_and_rolls_one_thread_back(page_as, sandbox_empty, celery_worker_process,
@@ -40,6 +43,9 @@ def test_engineer_backfills_a_flow_and_rolls_one_thread_back(page_as, sandbox_em
     expect(page).to_have_url(re.compile(r"/backfill/runs/\d+/$"))
     expect(page.get_by_test_id("run-status")).to_have_text("Finished", timeout=90_000)  # live progress, polled
     expect(page.get_by_test_id("run-done")).to_have_text("3")
+    # The thread table ends in its final state too (no row left "Pending" until a reload), and nothing polls.
+    expect(page.get_by_test_id("thread-table").locator("tbody .badge")).to_have_text(["Done", "Done", "Done"])
+    expect(page.locator("#run-live[hx-trigger]")).to_have_count(0)
     screenshot(page, "run")
 
     page.get_by_test_id("thread-link").filter(has_text="thread_ui000002").click()

@@ -78,7 +78,7 @@ def _urls(assistant, flow, version, more=()) -> list[str]:
     return [*urls, "/api/v1/docs"]
 
 
-def test_no_content_security_policy(page_as, client):
+def test_every_page_sends_a_strict_content_security_policy_and_breaks_none_of_it(page_as, client):
     assistant = AssistantFactory(name="CSP probe")
     version = PromptVersionFactory(assistant=assistant, config={
         "model": "gpt-4o", "instructions": "Hi.", "tools": [{"type": "function", "name": "f", "parameters": {}}]})

@@ -3,7 +3,11 @@ shows the system checks."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.factories import FlowFactory
+
+pytestmark = [pytest.mark.browser]
 
 
 def test_flow_card_and_system_checks(page_as, screenshot):

@@ -14,7 +14,7 @@ from tests.factories import AssistantFactory
 from tests.flows.factories import assistant_from_sandbox, sandbox_connection
 from tests.inventory import archives as a
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def narrow(page) -> None:

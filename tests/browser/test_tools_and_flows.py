@@ -16,7 +16,7 @@ from tests.flows.factories import (
     sandbox_connection,
 )
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 UNSATISFIABLE = {"type": "function", "name": "tag_order", "strict": False, "description": "Tag an order.",
                  "parameters": {"type": "object", "properties": {"tag": {"type": "string", "not": {"type": "string"}}},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from playwright.sync_api import expect
 
 from migrator.core.actors import SYSTEM
 from migrator.core.models import Flow
@@ -52,6 +53,10 @@ def test_engineer_validates_a_flow(page_as, sandbox_empty, make_sandbox, celery_
     screenshot(page, "progress")
     page.get_by_test_id("run-verdict").wait_for(timeout=90_000)  # the last poll swaps the report in
     assert page.get_by_test_id("run-verdict").inner_text() == "fail"
+    # The live page ends in its final state without a reload: the header says so and offers no Cancel.
+    expect(page.get_by_test_id("run-status")).to_have_text("Failed")
+    expect(page.get_by_test_id("cancel-run")).to_have_count(0)
+    expect(page.locator("#run-live[hx-trigger]")).to_have_count(0)  # and nothing polls any more
     assert page.get_by_test_id("point-tools").get_attribute("data-status") == "fail"
     assert "get_forecast" in page.get_by_test_id("point-tools").inner_text()
     assert Flow.objects.get(pk=flow.pk).status == "planning"

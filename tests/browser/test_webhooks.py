@@ -8,6 +8,8 @@ import pytest
 from migrator.webhooks import signing
 from tests.webhooks.receiver import Receiver
 
+pytestmark = [pytest.mark.browser, pytest.mark.worker]
+
 
 @pytest.fixture
 def receiver():

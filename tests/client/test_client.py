@@ -160,3 +160,23 @@ def test_the_client_package_depends_on_openai_only():
     for forbidden in ("import django", "from django", "import httpx", "from httpx", "import requests"):
         assert forbidden not in source
     assert Migrator.__init__.__kwdefaults__["ttl"] > 0
+
+
+def test_outcomes_reach_migrator_once_each_with_the_release_and_the_schema_check(served_flow, client_for):
+    from django.db.models import Sum
+
+    from migrator.rollouts.models import Outcome, OutcomeMinute
+
+    fmt = {"type": "json_schema", "name": "reply", "strict": True, "schema": {
+        "type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"],
+        "additionalProperties": False}}
+    setup = served_flow(mode="stateless", config={"text": {"format": fmt}})
+    m = client_for(setup["token"], send_interval=0.2)
+    flow = m.flow("support-web")
+    replies = [flow.respond(subject=f"u{i}", input="Hello", state=None) for i in range(5)]
+    assert m.flush(timeout=20)
+    assert m.reporter.stats["sent"] == 5 and m.reporter.stats["rejected"] == 0
+    rows = list(Outcome.objects.values("release", "role", "schema_valid", "error", "input_tokens"))
+    assert len(rows) == 5 and {r["release"] for r in rows} == {replies[0].release}
+    assert all(r["schema_valid"] is True and r["error"] == "" and r["input_tokens"] > 0 for r in rows)
+    assert OutcomeMinute.objects.aggregate(n=Sum("n"))["n"] == 5

@@ -31,3 +31,28 @@ def test_message_for_shows_rule_refusals_and_passes_permission_refusals_on():
     assert message_for(ServiceError("Version #9 is gone.")) == "Version #9 is gone."
     with pytest.raises(NotAllowed, match="no approving"):
         message_for(NotAllowed("no approving"))
+
+
+@pytest.mark.django_db
+def test_under_debug_a_wrong_address_and_a_crash_get_the_friendly_pages(client, admin_user, settings):
+    from django.http import Http404
+
+    from migrator.core.middleware import FriendlyErrorsInDebugMiddleware
+
+    settings.DEBUG = True
+    client.force_login(admin_user)
+    missing = client.get("/no/such/page/")
+    assert missing.status_code == 404 and b"There is nothing at this address" in missing.content
+    assert b"Django tried these URL patterns" not in missing.content
+    in_view = client.get("/assistants/999999999/")
+    assert in_view.status_code == 404 and b"There is nothing at this address" in in_view.content
+    request = RequestFactory().get("/assistants/")
+    request.user = admin_user
+    middleware = FriendlyErrorsInDebugMiddleware(lambda r: None)
+    crash = middleware.process_exception(request, ValueError("boom"))
+    assert crash.status_code == 500 and b"Something went wrong on our side" in crash.content
+    assert middleware.process_exception(request, Http404("x")).status_code == 404
+    # The API keeps its own JSON answers, and without DEBUG Django's handlers do the same job.
+    assert middleware.process_exception(RequestFactory().get("/api/v1/flows/x/config"), ValueError("x")) is None
+    settings.DEBUG = False
+    assert middleware.process_exception(request, ValueError("boom")) is None

@@ -21,7 +21,7 @@ from migrator.cutover.selectors import flow_stages
 from migrator.prompts.models import PromptVersion
 from migrator.validation.models import RunStatus, ValidationRun
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_seed_demo_builds_a_usable_demo_and_is_idempotent(sandbox, capsys):

@@ -10,8 +10,15 @@ from migrator.cutover.models import FlowRollout
 
 
 def serve(flow, version) -> FlowRollout:
+    """Serve ``version`` with the flow's current settings (its release) to everyone."""
+    from migrator.core.actors import system
+    from migrator.cutover.services import releases
+
+    release = releases.ensure_release(flow=flow, version=version, spec=releases.spec_for(flow, version),
+                                      actor=system("tests"), origin="test set-up")
     rollout, _ = FlowRollout.objects.update_or_create(
-        flow=flow, defaults={"production": version, "candidate": None, "percent": 0, "request": None})
+        flow=flow, defaults={"production": version, "production_release": release, "candidate": None,
+                             "candidate_release": None, "percent": 0, "request": None})
     return rollout
 
 

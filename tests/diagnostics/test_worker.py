@@ -9,6 +9,8 @@ import pytest
 from migrator.core.services.jobs import start_job
 from migrator.diagnostics import registry
 
+pytestmark = [pytest.mark.worker]
+
 
 def test_live_worker_is_seen_by_the_system_checks(transactional_db, celery_worker_process, admin_user):
     deadline = time.monotonic() + 60

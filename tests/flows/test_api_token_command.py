@@ -70,6 +70,7 @@ def test_unknown_flow_and_blank_fields_are_refused_without_writing():
     assert not AuditEvent.objects.filter(verb="migrator.apitoken.created").exists()
 
 
+@pytest.mark.slow
 def test_refusal_exits_non_zero_from_the_shell(tmp_path):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "MIGRATOR_DATA_DIR": str(tmp_path),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite3'}"}

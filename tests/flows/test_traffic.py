@@ -192,9 +192,21 @@ def test_a_remembered_etag_never_hides_a_change(served, client):
     plaintext, flow = served["plaintext"], served["flow"]
     etag = call(client, plaintext)["ETag"]
     assert call(client, plaintext, etag=etag).status_code == 304
+    # The flow's working settings are not what production gets (its release is): no change, still a 304.
     Flow.objects.filter(pk=flow.pk).update(truncation="auto")
+    assert call(client, plaintext, etag=etag).status_code == 304
+    # A release switched behind the ORM's back (no timestamp bumped) is seen on the next request.
+    from migrator.core.actors import system
+    from migrator.cutover.models import FlowRollout
+    from migrator.cutover.services import releases
+
+    flow.refresh_from_db()
+    other = releases.ensure_release(flow=flow, version=served["v1"], spec=releases.spec_for(flow, served["v1"]),
+                                    actor=system("tests"), origin="test")
+    FlowRollout.objects.filter(flow=flow).update(production_release=other)
     changed = call(client, plaintext, etag=etag)
     assert changed.status_code == 200 and changed.json()["flow"]["truncation"] == "auto"
+    assert changed.json()["release"] == other.hash and changed["ETag"].startswith('"' + other.hash[:32])
     assert changed["ETag"] != etag
     # A subject is remembered on its own (a ramp may serve it another version): the flow's ETag is not its.
     subject = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}", "HTTP_X_MIGRATOR_SUBJECT": "user-42"}

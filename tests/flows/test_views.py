@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from io import StringIO
 
 import pytest
 from django.urls import reverse
@@ -167,14 +168,19 @@ def test_flow_list_filters(client, support_lead, setup):
 
 def test_tokens_page_shows_the_secret_once(client, engineer, setup):
     login(client, engineer)
-    response = client.post(reverse("flows:token_create"),
-                           {"name": "checkout web", "consumer": "web team", "flows": setup["flow"].slug})
+    posted = client.post(reverse("flows:token_create"),
+                         {"name": "checkout web", "consumer": "web team", "flows": setup["flow"].slug})
+    # POST/redirect/GET: the secret is shown on the one GET that follows, and a reload neither shows it again
+    # nor issues a second token.
+    assert posted.status_code == 302 and posted["Location"] == reverse("flows:token_list")
+    assert "mgr_" not in posted["Location"]
+    response = client.get(posted["Location"])
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     secret = re.search(r'data-testid="token-value">(mgr_[^<]+)<', response.content.decode()).group(1)
     token = ApiToken.objects.get()
     assert token.matches(secret) and list(token.flows.all()) == [setup["flow"]]
-    listing = client.get(reverse("flows:token_list")).content.decode()
-    assert secret not in listing and token.display_prefix in listing
+    listing = client.get(reverse("flows:token_list")).content.decode()  # the reload
+    assert secret not in listing and token.display_prefix in listing and ApiToken.objects.count() == 1
     client.post(reverse("flows:token_revoke", args=[token.pk]), {"reason": "rotated"})
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -217,3 +223,28 @@ def test_engineer_records_that_production_streams(client, engineer, product_owne
     flow.streams = True
     flow.save(update_fields=["streams"])
     assert "Production streams answers (stream=true)." in client.get(reverse("flows:detail", args=[flow.slug])).content.decode()
+
+
+def test_flow_streams_command(setup):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    from migrator.core.models import AuditEvent
+
+    flow = setup["flow"]
+    out = StringIO()
+    call_command("flow_streams", flow.slug, "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"flow": "ping-web", "streams": False, "changed": False}
+    out = StringIO()
+    call_command("flow_streams", flow.slug, "--on", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"flow": "ping-web", "streams": True, "changed": True}
+    flow.refresh_from_db()
+    assert flow.streams is True
+    event = AuditEvent.objects.for_object(flow).filter(verb="migrator.flow.updated").first()
+    assert event.actor_label == "the flow_streams command"
+    out = StringIO()
+    call_command("flow_streams", flow.slug, "--on", stdout=out)
+    assert out.getvalue().strip() == "Ping web (ping-web): production streams its answers (stream=true)."
+    with pytest.raises(CommandError, match="No flow with the slug 'nope'"):
+        call_command("flow_streams", "nope")

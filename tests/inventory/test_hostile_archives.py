@@ -30,7 +30,7 @@ def _assistant_json(n: int, extra: str = "") -> str:
     return body[:-1] + (f", {extra}" if extra else "") + "}"
 
 
-def test_a_value_nested_10000_deep_crashes_the_whole_import_with_recursionerror__jsonl(tmp_path, engineer):
+def test_a_value_nested_10000_deep_is_one_located_error_and_the_rest_imports__jsonl(tmp_path, engineer):
     lines = [_assistant_json(1), _assistant_json(2, f'"metadata": {{"x": {_deep(10_000)}}}'), _assistant_json(3),
              json.dumps({"x": json.loads(_deep(900))})[:-1] + ', "object": "assistant", "id": "asst_9"}']
     path = tmp_path / "deep.jsonl"
@@ -43,7 +43,7 @@ def test_a_value_nested_10000_deep_crashes_the_whole_import_with_recursionerror_
     assert sorted(Assistant.objects.values_list("legacy_id", flat=True)) == ["asst_0001", "asst_0003"]
 
 
-def test_a_value_nested_10000_deep_crashes_the_whole_import_with_recursionerror__document(tmp_path, engineer):
+def test_a_value_nested_10000_deep_is_one_located_error_and_the_rest_imports__document(tmp_path, engineer):
     deep = _assistant_json(2, f'"tools": [{{"type": "function", "function": {{"name": "f", "parameters": '
                               f'{_deep(10_000, "{}")}}}}}]')
     text = (f'{{"format_version": 1, "assistants": [{_assistant_json(1)}, {deep}, {_assistant_json(3)}], '
@@ -58,7 +58,7 @@ def test_a_value_nested_10000_deep_crashes_the_whole_import_with_recursionerror_
     assert LegacyMessage.objects.count() == 1  # what comes after the deep object still imports
 
 
-def test_archive_reader_memory_grows_with_the_square_of_json_nesting_depth(tmp_path):
+def test_archive_reader_keeps_bounded_state_whatever_the_nesting_depth(tmp_path):
     """A top-level array nested 20,000 deep (40 KB) is one located problem, read with bounded state: the walker
     keeps at most the depth limit's worth of prefix, whatever the input depth."""
     path = tmp_path / "nest.json"
@@ -71,7 +71,7 @@ def test_archive_reader_memory_grows_with_the_square_of_json_nesting_depth(tmp_p
     assert [r.obj["id"] for r in records] == ["asst_0001"]
 
 
-def test_a_jsonl_file_whose_first_line_is_not_json_is_read_as_one_json_document(tmp_path, engineer):
+def test_a_jsonl_file_whose_first_line_is_not_json_reports_that_line_and_imports_the_rest(tmp_path, engineer):
     for first in ("this is not json", "{garbage", "[1, 2", "<html>"):
         path = tmp_path / "g.jsonl"
         lines = [first, *(_assistant_json(n) for n in (1, 2, 3))]

@@ -72,6 +72,7 @@ def test_live_import_paginates_in_order(sandbox_empty):
     assert ReportedModel.objects.filter(connection=connection).count() > 10
 
 
+@pytest.mark.slow
 def test_demo_organisation_live_then_again(sandbox):
     connection = _connection(sandbox)
     report = seed_demo_inventory(connection=connection)

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -81,7 +82,9 @@ def db_env(settings_dict: dict | None = None) -> dict[str, str]:
     auth = f"{user}{password}@" if user else ""
     host = db.get("HOST") or "127.0.0.1"
     port = db.get("PORT") or "5432"
-    return {"DATABASE_URL": f"postgres://{auth}{host}:{port}/{db['NAME']}"}
+    # The worker connects as this process does: sslmode, connect_timeout and the rest travel in the query.
+    query = urlencode({k: v for k, v in (db.get("OPTIONS") or {}).items() if isinstance(v, str | int)})
+    return {"DATABASE_URL": f"postgres://{auth}{host}:{port}/{db['NAME']}" + (f"?{query}" if query else "")}
 
 
 def base_env(settings, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -67,6 +67,7 @@ def test_missing_model_and_broken_json_and_missing_file(tmp_path):
         run("--legacy-json", str(tmp_path / "absent.json"))
 
 
+@pytest.mark.slow
 def test_exit_status_is_non_zero_from_the_shell(tmp_path):
     import subprocess
     import sys

@@ -109,6 +109,7 @@ def test_sampling_at_the_default_is_accepted_by_both():
 
 
 @pytest.mark.django_db
+@pytest.mark.slow
 def test_every_generated_demo_draft_succeeds_on_its_first_call(sandbox, product_owner):
     connection = ensure_sandbox_connection(base_url=sandbox.base_url, api_key=sandbox.api_key)
     seed_demo_inventory(connection=connection)

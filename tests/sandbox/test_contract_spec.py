@@ -31,6 +31,7 @@ def test_full_tour_matches_spec(sandbox, validator: SpecValidator) -> None:
     assert _violations(recorder, validator) == []
 
 
+@pytest.mark.slow
 def test_demo_data_matches_spec(sandbox, validator: SpecValidator) -> None:
     recorder = Recorder()
     client = sandbox.client(http_client=recorder.http_client())

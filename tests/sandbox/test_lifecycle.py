@@ -175,6 +175,7 @@ def test_lifecycle_matches_the_spec(sandbox, openai_spec) -> None:
 
 
 @pytest.mark.contract
+@pytest.mark.slow
 def test_lifecycle_through_prism(prism_proxy, prism_sandbox) -> None:
     client = openai.OpenAI(base_url=prism_proxy, api_key=prism_sandbox.api_key, max_retries=0, timeout=60)
     try:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.sandbox import scenarios
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

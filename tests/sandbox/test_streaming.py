@@ -162,7 +162,8 @@ def test_stream_delay_spreads_events(sandbox) -> None:
     started = time.perf_counter()
     stamps = [time.perf_counter() - started for _ in client.responses.create(model="gpt-4o", input="hi", stream=True)]
     assert len(stamps) > 8
-    assert stamps[-1] - stamps[0] >= 0.04 * (len(stamps) - 1) * 0.9
+    # the server pauses 40 ms before every event after the first: the last cannot arrive sooner than that
+    assert stamps[-1] >= 0.04 * (len(stamps) - 1)
 
 
 def test_drop_rate_is_seeded(make_sandbox) -> None:

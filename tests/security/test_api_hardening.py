@@ -29,7 +29,7 @@ def _auth(token: str) -> dict:
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
 @pytest.mark.parametrize("path", ["/api/v1/flows/checkout-help/config", "/api/v1/openapi.json"])
-def test_the_apis_405_answers_are_html(served, client, method, path):
+def test_the_apis_405_answers_are_json_and_name_the_allowed_methods(served, client, method, path):
     response = getattr(client, method)(path, **_auth(served["plaintext"]))
     assert response.status_code == 405
     assert response["Content-Type"].startswith("application/json")
@@ -38,7 +38,7 @@ def test_the_apis_405_answers_are_html(served, client, method, path):
     assert {m.strip() for m in response["Allow"].split(",")} >= {"GET", "HEAD"}
 
 
-def test_head_is_refused(served, client):
+def test_head_answers_like_get_without_a_body(served, client):
     got = client.get("/api/v1/flows/checkout-help/config", **_auth(served["plaintext"]))
     head = client.head("/api/v1/flows/checkout-help/config", **_auth(served["plaintext"]))
     assert got.status_code in (200, 409)  # 409 until a cutover is approved: HEAD answers the same either way
@@ -49,7 +49,7 @@ def test_head_is_refused(served, client):
     assert missing.status_code == 401 and missing.content == b""
 
 
-def test_a_flow_limited_token_can_tell_existing_slugs_from_unknown_ones(served, client):
+def test_a_flow_limited_token_cannot_tell_existing_slugs_from_unknown_ones(served, client):
     mine = FlowFactory(slug="mine", mode="stateless")
     FlowFactory(slug="secret-flow", mode="stateless")
     _t, limited = token_services.create_token(actor=served["engineer"], name="one", consumer="ops",

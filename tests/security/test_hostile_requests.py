@@ -23,7 +23,7 @@ def version():
 
 
 @pytest.mark.parametrize("name", ["prompts:assistant_prompt", "prompts:compare", "tools:assistant_tools"])
-def test_nine_requests_answer_500__superscript_digit_in_v(client, admin_user, version, name):
+def test_superscript_digits_and_25_digit_ids_in_the_query_get_a_page(client, admin_user, version, name):
     client.force_login(admin_user)
     url = reverse(name, args=[version.assistant_id])
     for query in ({"v": SUPERSCRIPT_TWO}, {"a": SUPERSCRIPT_TWO, "b": TWENTY_FIVE_DIGITS},
@@ -32,14 +32,14 @@ def test_nine_requests_answer_500__superscript_digit_in_v(client, admin_user, ve
         assert response.status_code in (200, 302), (name, query, response.status_code)
 
 
-def test_nine_requests_answer_500__superscript_digit_on_a_tool_card(client, admin_user, version):
+def test_superscript_digits_on_a_tool_card_are_not_a_500(client, admin_user, version):
     client.force_login(admin_user)
     url = reverse("tools:tool_card", args=[version.assistant_id, "function:f"])
     for query in ({"v": SUPERSCRIPT_TWO}, {"connection": SUPERSCRIPT_TWO}, {"connection": TWENTY_FIVE_DIGITS}):
         assert client.get(url, query).status_code < 500, query
 
 
-def test_nine_requests_answer_500__25_digit_ids(client, admin_user):
+def test_25_digit_ids_are_a_page_or_a_form_error_not_a_500(client, admin_user):
     FlowFactory(assistant=AssistantFactory())
     client.force_login(admin_user)
     assert client.get(reverse("flows:list"), {"assistant": TWENTY_FIVE_DIGITS}).status_code < 500
@@ -54,7 +54,7 @@ def test_nine_requests_answer_500__25_digit_ids(client, admin_user):
 
 @pytest.mark.parametrize("payload", ["deep", "digits", "float", "nan"])
 @pytest.mark.parametrize("name", ["prompts:edit", "prompts:validate"])
-def test_nine_requests_answer_500__hostile_config_json(client, product_owner, version, name, payload):
+def test_hostile_config_json_is_a_clear_refusal_and_saves_nothing(client, product_owner, version, name, payload):
     text = {
         "deep": '{"model": "gpt-4o", "x": ' + "[" * 5000 + "]" * 5000 + "}",
         "digits": '{"model": "gpt-4o", "temperature": ' + "9" * 5000 + "}",

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_failed_logins_are_not_throttled(client):
+def test_failed_logins_are_throttled_per_username_and_address(client):
     user = UserFactory(username="victim")
     user.set_password("the-right-password-42")
     user.save()
@@ -54,7 +54,8 @@ def _settings_in_subprocess(env: dict[str, str], code: str) -> subprocess.Comple
                           text=True, timeout=120)
 
 
-def test_in_make_run_stored_api_keys_decrypt_with_a_constant_in_settings_py(tmp_path):
+@pytest.mark.slow
+def test_each_data_dir_generates_its_own_keys_and_none_is_a_constant(tmp_path):
     """Each data dir gets its own generated keys (0600, under <data dir>/secrets); nothing is a constant."""
     code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE']='migrator.settings'; django.setup();"
             "from django.conf import settings; print(settings.MIGRATOR_ENCRYPTION_KEY); print(settings.SECRET_KEY)")
@@ -73,7 +74,8 @@ def test_in_make_run_stored_api_keys_decrypt_with_a_constant_in_settings_py(tmp_
     assert keys[0][0] not in (REPO / "migrator" / "settings.py").read_text()
 
 
-def test_check_deploy_accepts_a_1_character_encryption_key(tmp_path):
+@pytest.mark.slow
+def test_check_deploy_refuses_weak_encryption_keys(tmp_path):
     base = {"DEBUG": "false", "SECRET_KEY": "s" * 10 + "-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
             "ALLOWED_HOSTS": "migrator.example.com", "MIGRATOR_DATA_DIR": str(tmp_path)}
     code = ("import sys; from django.core.management import execute_from_command_line; "

@@ -85,6 +85,7 @@ def test_bad_input_is_a_clear_error(weather, args, message):
         call_command("validate", *args)
 
 
+@pytest.mark.slow
 def test_exit_status_from_a_real_process(weather, settings):
     # Flags are parsed by the real argparse: --version is the prompt version, not Django's version flag.
     result = subprocess.run([sys.executable, "manage.py", "validate", "--help"], capture_output=True, text=True,

@@ -79,6 +79,9 @@ def test_removed_tool_fails_exactly_the_tool_cases_and_names_it(weather):
     assert any("get_forecast was not called" in reason for reason in result.reasons)
     tools = _points(run)["tools"]
     assert tools["status"] == "fail" and "get_forecast" in tools["detail"] and tools["missed"] == ["get_forecast"]
+    # A missing tool call is the tools point's finding: the state point does not blame the state for it.
+    assert "get_forecast" not in _points(run)["state"]["detail"]
+    assert "_" not in _points(run)["state"]["detail"].split(" in ")[-1]  # the mode in words, not its raw value
 
 
 def test_chaining_without_store_fails_the_state_point(weather):

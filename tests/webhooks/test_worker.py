@@ -13,6 +13,8 @@ from migrator.core.services.jobs import start_job
 from migrator.webhooks import services, signing
 from migrator.webhooks.models import Delivery, DeliveryStatus
 
+pytestmark = [pytest.mark.worker]
+
 ACTOR = system("command:cutover", "the cutover command")
 
 

@@ -188,6 +188,15 @@ def _mode_url(flow: Flow) -> str:
     return url("flows:detail", flow.slug, anchor="mode")
 
 
+def _mode(value: str | None) -> str:
+    """A state mode in words ("conversation mode (durable state)"), never its raw value or an empty string."""
+    if not value:
+        return "no state mode"
+    label = FlowMode(value).label if value in FlowMode.values else value
+    name, _, detail = label.partition(" (")
+    return f"{name.lower()} mode ({detail}" if detail else f"{name.lower()} mode"
+
+
 @flow_check("history_mode", title="State mode vs thread statistics", group=HISTORY, order=30)
 def history_mode(flow: Flow) -> Finding:
     rec = data.thread_recommendation(flow)
@@ -197,7 +206,7 @@ def history_mode(flow: Flow) -> Finding:
         return Finding.fail("No state mode is chosen: production cannot know how to keep history.", evidence=evidence,
                             fix_url=fix, fix_label="Choose a mode")
     if not rec.mode:
-        return Finding.unknown(f"Mode {flow.mode}, but no threads are imported to check it against.",
+        return Finding.unknown(f"Mode {_mode(flow.mode)}, but no threads are imported to check it against.",
                                evidence=evidence, fix_url=url("inventory:import"), fix_label="Import threads")
     single = rec.evidence.get("single_turn_share", 0)
     long_lived = rec.evidence.get("long_lived_share", 0)
@@ -210,9 +219,9 @@ def history_mode(flow: Flow) -> Finding:
                             f"{RESPONSE_RETENTION_DAYS} days, when stored responses expire and previous_response_id "
                             "chains break.", evidence=evidence, fix_url=fix, fix_label="Use a conversation")
     if flow.mode != rec.mode:
-        return Finding.warn(f"The flow uses {flow.mode} where the threads suggest {rec.mode}: {rec.reason}",
+        return Finding.warn(f"The flow uses {_mode(flow.mode)} where the threads suggest {_mode(rec.mode)}: {rec.reason}",
                             evidence=evidence, fix_url=fix, fix_label="Review the mode")
-    return Finding.ok(f"{flow.mode} matches what the {rec.evidence.get('thread_count', 0)} threads suggest.",
+    return Finding.ok(f"{_mode(flow.mode).capitalize()} matches what the {rec.evidence.get('thread_count', 0)} threads suggest.",
                       evidence=evidence)
 
 
@@ -228,7 +237,7 @@ def history_store(flow: Flow) -> Finding:
                           evidence=evidence)
     if not flow.mode:
         return Finding.unknown("No state mode chosen yet.", evidence=evidence, fix_url=_mode_url(flow))
-    return Finding.ok(f"{flow.mode} does not chain stored responses.", evidence=evidence)
+    return Finding.ok(f"{_mode(flow.mode).capitalize()} does not chain stored responses.", evidence=evidence)
 
 
 def _coverage(flow: Flow) -> tuple[Finding | None, dict[str, Any] | None]:
@@ -264,7 +273,7 @@ def _judge_coverage(flow: Flow, coverage: dict[str, Any], *, when_missing: str) 
 @flow_check("history_backfill", title="Conversation flow without backfill", group=HISTORY, order=50)
 def history_backfill(flow: Flow) -> Finding:
     if flow.mode != FlowMode.CONVERSATION:
-        return Finding.ok(f"Only conversation flows carry old threads over; this flow is {flow.mode or 'unset'}.")
+        return Finding.ok(f"Only conversation flows carry old threads over; this flow uses {_mode(flow.mode)}.")
     unknown, coverage = _coverage(flow)
     if unknown is not None:
         return unknown
@@ -280,12 +289,20 @@ def history_validation_mode(flow: Flow) -> Finding:
     if not run:
         return Finding.unknown("No validation run for this flow yet.")
     evidence = {"run": run.get("id"), "run_mode": run.get("mode"), "flow_mode": flow.mode}
+    if not flow.mode:
+        return Finding.unknown(f"No state mode is chosen yet; the latest validation ran in {_mode(run.get('mode'))}.",
+                               evidence=evidence, fix_url=_mode_url(flow), fix_label="Choose a mode")
     if run.get("mode") != flow.mode:
-        return Finding.fail(f"The latest validation ran in {run.get('mode')} mode but the flow uses {flow.mode}: "
-                            "history behaves differently from what was validated.", evidence=evidence,
-                            fix_url=run.get("url", ""), fix_label="Validate again")
-    return Finding.ok(f"Validated in {flow.mode} mode, the mode the flow uses.", evidence=evidence,
-                      fix_url=run.get("url", ""))
+        return Finding.fail(f"The latest validation ran in {_mode(run.get('mode'))} but the flow uses "
+                            f"{_mode(flow.mode)}: history behaves differently from what was validated.",
+                            evidence=evidence, fix_url=run.get("url", ""), fix_label="Validate again")
+    if run.get("verdict") != "pass":
+        # Right mode, but the run did not pass: never an "ok" beside a failed run.
+        verdict = {"fail": "failed", "incomplete": "was incomplete"}.get(run.get("verdict") or "", "did not finish")
+        return Finding.warn(f"Validated in {_mode(flow.mode)}, the mode the flow uses, but that run {verdict}.",
+                            evidence=evidence, fix_url=run.get("url", ""), fix_label="Open the run")
+    return Finding.ok(f"Validated in {_mode(flow.mode)}, the mode the flow uses, and the run passed.",
+                      evidence=evidence, fix_url=run.get("url", ""))
 
 
 # --- tool calls stop appearing --------------------------------------------------------------------------------

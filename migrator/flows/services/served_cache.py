@@ -38,6 +38,8 @@ def _annotations() -> dict[str, Any]:
     return {
         "_fp_production": _rollout("production_id"),
         "_fp_candidate": _rollout("candidate_id"),
+        "_fp_production_release": _rollout("production_release_id"),
+        "_fp_candidate_release": _rollout("candidate_release_id"),
         "_fp_percent": _rollout("percent"),
         "_fp_rollout_changed": _rollout("updated_at"),
         "_fp_production_approved": _rollout("production__approved_at"),

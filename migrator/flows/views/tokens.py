@@ -40,10 +40,24 @@ def _context(request: HttpRequest, form: TokenCreateForm | None = None, **extra)
     }
 
 
+_REVEAL = "migrator.new_api_token"
+
+
+@never_cache
 def token_list(request: HttpRequest) -> HttpResponse:
     if not request.user.has_perm("flows.view_apitoken"):
         raise PermissionDenied("You may not view API tokens.")
-    return render(request, "flows/token_list.html", _context(request))
+    # The secret of a token just created is shown on the first GET after the creating POST, then forgotten:
+    # a reload shows the list without it and re-posts nothing.
+    reveal = request.session.pop(_REVEAL, None)
+    extra = {}
+    if isinstance(reveal, dict):
+        token = ApiToken.objects.filter(pk=reveal.get("id")).first()
+        if token is not None and reveal.get("plaintext"):
+            extra = {"new_token": token, "plaintext": reveal["plaintext"]}
+    response = render(request, "flows/token_list.html", _context(request, **extra))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @never_cache
@@ -63,11 +77,10 @@ def token_create(request: HttpRequest) -> HttpResponse:
     except ServiceError as exc:
         form.add_error(None, message_for(exc))
         return render(request, "flows/token_list.html", _context(request, form), status=422)
-    # Rendered, not redirected: the secret must never travel through a URL, a session or a second request.
-    response = render(request, "flows/token_list.html",
-                      _context(request, new_token=token, plaintext=plaintext))
-    response["Cache-Control"] = "no-store"
-    return response
+    # POST/redirect/GET, so a reload never issues a second token. The secret never travels through a URL: it
+    # waits in the server-side session for exactly one GET (popped there), and is never stored anywhere else.
+    request.session[_REVEAL] = {"id": token.pk, "plaintext": plaintext}
+    return redirect("flows:token_list")
 
 
 @require_POST

@@ -87,11 +87,8 @@ def _run(importer: Importer, items: Iterable[Record | Problem], log) -> ImportRe
             importer.finish()
             raise
         report = importer.finish()
+    # The summary names every kind (runs, vector stores and files too) in words, never as a dict.
     log(f"Import finished: {report.summary()}.")
-    for bucket in ("runs", "vector_stores", "files"):
-        counts = report.counts[bucket]
-        if any(counts.values()):
-            log(f"{bucket.replace('_', ' ').capitalize()}: {counts}")
     return report
 
 

@@ -74,11 +74,29 @@ class ImportReport:
         return data
 
     def summary(self) -> str:
+        """In words, leaving out what did not happen: "assistants: 3 new, 2 updated, 5 unchanged; threads: 10 new"."""
         parts = []
         for bucket in (*REPORTED, *OTHER):
             c = self.counts[bucket]
-            if any(c.values()):
-                label = bucket.replace("_", " ")
-                parts.append(f"{label}: {c['created']} created, {c['updated']} updated, {c['unchanged']} unchanged, "
-                             f"{c['rejected']} rejected")
+            said = [f"{c[outcome]} {word}" for outcome, word in _WORDS if c[outcome]]
+            if said:
+                parts.append(f"{bucket.replace('_', ' ')}: {', '.join(said)}")
         return "; ".join(parts) or "nothing to import"
+
+    def problems(self) -> str:
+        """Why an import did not fully succeed, in words ("" when it did)."""
+        said = []
+        if self.rejected:
+            said.append(f"{_count(self.rejected, 'object')} {'was' if self.rejected == 1 else 'were'} rejected")
+        if self.unreadable:
+            said.append(f"{_count(self.unreadable, 'part')} of the input could not be read")
+        if not said:
+            return ""
+        return f"{' and '.join(said).capitalize()}; each problem is listed above with where it is."
+
+
+_WORDS = (("created", "new"), ("updated", "updated"), ("unchanged", "unchanged"), ("rejected", "rejected"))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

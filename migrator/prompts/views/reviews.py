@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from migrator.core import safeinput
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
 from migrator.prompts import reviews
@@ -18,12 +19,13 @@ from migrator.prompts.views.common import visible_version
 def request_review(request: HttpRequest, pk: int) -> HttpResponse:
     version = visible_version(request, pk)
     raw = (request.POST.get("reviewer") or "").strip()
-    if raw and not raw.isdigit():
-        messages.error(request, f"Reviewer: {raw!r} is not a person; pick one from the list or the product owners.")
+    reviewer_id = safeinput.parse_int(raw, low=1)
+    if raw and reviewer_id is None:
+        messages.error(request, f"Reviewer: {raw[:40]!r} is not a person; pick one from the list or the product owners.")
         return redirect(version.get_absolute_url() + "#review")
     try:
         made = reviews.request_review(version_id=version.pk, actor=request.user,
-                                      reviewer_id=int(raw) if raw else None, note=request.POST.get("note", ""))
+                                      reviewer_id=reviewer_id, note=request.POST.get("note", ""))
     except ServiceError as exc:
         messages.error(request, message_for(exc))
     else:

@@ -72,5 +72,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"Definition drift (flagged for review): {', '.join(report.drifted)}")
         if not report.ok:
             if not options["json"]:
-                self.stderr.write(f"{report.rejected} object(s) rejected; see the errors above.")
+                self.stderr.write(report.problems())
             sys.exit(1)

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from migrator.rollouts import views
+
+app_name = "rollouts"
+
+urlpatterns = [
+    path("flows/<slug:slug>/guard/", views.guard, name="guard"),
+    path("breaches/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+]

@@ -1,0 +1,63 @@
+"""Guard pages: the support lead's guard form for a flow's ramp, and acknowledging a breach."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from migrator.core.models import Flow
+from migrator.core.services import ServiceError
+from migrator.core.views.common import message_for
+from migrator.rollouts.forms import GuardForm
+from migrator.rollouts.models import Breach, Guard
+from migrator.rollouts.services import guard as guard_services
+
+
+def _flow(request: HttpRequest, slug: str) -> Flow:
+    if not request.user.has_perm("cutover.view_cutoverrequest"):
+        raise PermissionDenied("Your role cannot see cutovers.")
+    return get_object_or_404(Flow.objects.visible_to(request.user), slug=slug)
+
+
+@login_required
+def guard(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    current = Guard.objects.filter(flow=flow).first()
+    can_set = request.user.has_perm("cutover.ramp_cutover")
+    if request.method == "POST":
+        if not can_set:
+            raise PermissionDenied("Your role cannot set rollout guards.")
+        form = GuardForm(request.POST)
+        if form.is_valid():
+            try:
+                guard_services.set_guard(flow_id=flow.pk, actor=request.user, **form.cleaned_data)
+            except ServiceError as exc:
+                messages.error(request, message_for(exc))
+            else:
+                messages.success(request, "Guard set: every ramp step is watched from now on.")
+                return redirect("cutover:flow", slug=flow.slug)
+    else:
+        initial = {}
+        if current is not None:
+            initial = {name: getattr(current, name) for name in GuardForm.base_fields}
+        form = GuardForm(initial=initial or None)
+    return render(request, "rollouts/guard.html", {"flow": flow, "form": form, "guard": current,
+                                                   "can_set": can_set})
+
+
+@login_required
+@require_POST
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    breach = get_object_or_404(Breach.objects.select_related("flow"), pk=pk)
+    _flow(request, breach.flow.slug)
+    try:
+        guard_services.acknowledge(breach_id=breach.pk, actor=request.user)
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+    else:
+        messages.success(request, f"Breach on {breach.flow.name} acknowledged.")
+    return redirect("cutover:inbox")
