@@ -10,12 +10,16 @@ from migrator.core.jobs import job_handler
 from migrator.core.jobs.context import JobContext
 
 
-@job_handler("backfill.run", label="Backfill run")
+def _resume(job) -> None:
+    runs.resume_abandoned(job=job)
+
+
+@job_handler("backfill.run", label="Backfill run", on_abandoned=_resume)
 def run_backfill(ctx: JobContext) -> dict[str, Any]:
     return runs.dispatch(actor=ctx.actor, run_id=int(ctx.params["run_id"]), log=ctx.log)
 
 
-@job_handler("backfill.chunk", label="Backfill threads")
+@job_handler("backfill.chunk", label="Backfill threads", on_abandoned=_resume)
 def backfill_chunk(ctx: JobContext) -> dict[str, Any]:
     row_ids = [int(i) for i in ctx.params["row_ids"]]
     ctx.progress(0, len(row_ids), "starting")

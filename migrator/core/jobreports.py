@@ -35,10 +35,7 @@ def register_report(kind: str, *, params: Callable[[Any], SafeString | str] | No
 
 
 def _report(kind: str) -> JobReport | None:
-    from migrator.core.activity import _autodiscover
-
-    _autodiscover()
-    return _REPORTS.get(kind)
+    return _REPORTS.get(kind)  # filled by every app's activity module (imported by CoreConfig.ready)
 
 
 def _words(key: str) -> str:

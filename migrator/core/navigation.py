@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import import_module
 
-from django.apps import apps
 from django.urls import NoReverseMatch, reverse
-from django.utils.module_loading import module_has_submodule
+
+from migrator.core.registries import app_modules
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,7 @@ class Tab:
 def _discovered() -> tuple[tuple[Tab, ...], tuple[Tab, ...]]:
     nav: list[Tab] = []
     assistant: list[Tab] = []
-    for config in apps.get_app_configs():
-        if not (config.name.startswith("migrator.") and module_has_submodule(config.module, "tabs")):
-            continue
-        module = import_module(f"{config.name}.tabs")
+    for module in app_modules("tabs"):
         nav.extend(getattr(module, "NAV", ()))
         assistant.extend(getattr(module, "ASSISTANT_TABS", ()))
     key = lambda t: (t.order, t.key)  # noqa: E731 - stable across apps

@@ -7,11 +7,6 @@ Django creates permission rows only after all migrations have run.
 
 from __future__ import annotations
 
-from importlib import import_module
-
-from django.apps import apps
-from django.utils.module_loading import module_has_submodule
-
 PRODUCT_OWNER = "Product owner"
 ENGINEER = "Engineer"
 SUPPORT_LEAD = "Support lead"
@@ -54,11 +49,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 def role_modules() -> list:
     """Every installed app's ``roles`` module (found, not listed: a new app only adds its ``roles.py``)."""
-    found = []
-    for config in apps.get_app_configs():
-        if config.name.startswith("migrator.") and module_has_submodule(config.module, "roles"):
-            found.append(import_module(f"{config.name}.roles"))
-    return found
+    from migrator.core.registries import app_modules
+
+    return app_modules("roles")
 
 
 def all_role_permissions() -> dict[str, set[str]]:

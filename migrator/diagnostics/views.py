@@ -7,8 +7,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from migrator.core import diagnostics as registry
 from migrator.core.models import Flow
-from migrator.diagnostics import registry
 
 
 def _flow(request: HttpRequest, slug: str) -> Flow:

@@ -9,8 +9,8 @@ from typing import Any
 
 from django.urls import reverse
 
+from migrator.core.evidence import Item, State, provider
 from migrator.core.models import AuditEvent
-from migrator.cutover.evidence import Item, State, provider
 from migrator.validation.checks import loosened, resolve
 from migrator.validation.models import TestSet, ValidationRun
 from migrator.validation.services.runs import evidence

@@ -347,11 +347,6 @@ def test_each_app_has_its_own_url_prefix_and_no_pattern_starts_with_a_variable()
     assert not offenders, offenders
 
 
-# Plugin modules an app defines for a registry in another app, discovered by name (like tabs.py and roles.py
-# for core): they point at the registry, so they do not count as the app depending on it. ``demo`` modules are
-# found by name by core's seed_demo and run in INSTALLED_APPS order, each on top of every step before it (the
-# cutover demo chooses modes, tests tools and validates before it requests), so they use later apps too.
-PLUGIN_MODULES = ("evidence", "diagnostics", "demo")
 # Pure code counted as its own node: the tool conversion (no Django, no database) that prompts calls.
 PURE_SHARED = "migrator.tools.conversion"
 TOP_LEVEL = {"settings", "urls", "celery", "env", "wsgi", "asgi"}
@@ -370,7 +365,7 @@ def app_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for source in _sources():
         mine = _node(source.module)
-        if mine is None or source.module.split(".")[-1] in PLUGIN_MODULES:
+        if mine is None:
             continue
         graph.setdefault(mine, set())
         for _line, name in imported_modules(source, ast.parse(source.text)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from migrator.cutover import evidence as ev
+from migrator.core import evidence as ev
 from migrator.cutover.models import FlowRollout
 
 
@@ -25,7 +25,7 @@ def serve(flow, version) -> FlowRollout:
 @contextmanager
 def evidence_passing(*keys: str, state: str = ev.State.PASSED):
     """Answer ``keys`` with ``state`` (e.g. validation while its app is elsewhere), restoring the registry after."""
-    providers = ev.discover()
+    providers = ev.providers()
     saved = {k: providers.get(k) for k in keys}
     for key in keys:
         def answer(*, flow, version, config_hash, _key=key):

@@ -94,12 +94,19 @@ def test_exports(client, engineer, weather):
     run_services.execute_run(run_id=run.pk, actor=SYSTEM)
     bundle = client.get(reverse("validation:export_run_promptfoo", args=[run.pk]))
     archive = zipfile.ZipFile(io.BytesIO(bundle.content))
-    assert set(archive.namelist()) == {"promptfooconfig.yaml", "provider.py", "config.json", "cases.jsonl"}
+    assert set(archive.namelist()) == {"promptfooconfig.yaml", "provider.py", "assert_case.py", "migrator_replay.py",
+                                       "migrator_checks.py", "checks.json", "release.json", "cases.jsonl",
+                                       "README.md"}
     document = yaml.safe_load(archive.read("promptfooconfig.yaml"))
-    assert any(p["id"].startswith("openai:responses:gpt-4o") for p in document["providers"])
+    assert [p["id"] for p in document["providers"]] == ["file://provider.py"]
     assert len(document["tests"]) == len(run.case_ids)
-    assert all(t["assert"] for t in document["tests"])
-    compile(archive.read("provider.py"), "provider.py", "exec")
+    assert all(t["assert"] == [{"type": "python", "value": "file://assert_case.py", "metric": "migrator_verdict"}]
+               for t in document["tests"])
+    for name in ("provider.py", "assert_case.py", "migrator_replay.py", "migrator_checks.py"):
+        compile(archive.read(name), name, "exec")
+    assert json.loads(archive.read("release.json"))["hash"] == run.release_hash
+    test_set_bundle = client.get(reverse("validation:export_promptfoo", args=[test_set.pk]))
+    assert "assert_case.py" in zipfile.ZipFile(io.BytesIO(test_set_bundle.content)).namelist()
     lines = client.get(reverse("validation:export_run_jsonl", args=[run.pk])).content.decode().splitlines()
     rows = [json.loads(line) for line in lines]
     assert len(rows) == len(run.case_ids) and rows[0]["results"][0]["verdict"] == "pass"

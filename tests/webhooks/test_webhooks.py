@@ -382,7 +382,7 @@ def test_rotation_signs_with_both_secrets_for_a_day_and_the_documented_receiver_
 
 @pytest.mark.django_db
 def test_system_check_reports_failed_and_overdue_deliveries(engineer):
-    from migrator.diagnostics import registry
+    from migrator.core import diagnostics as registry
 
     def check():
         return {r.key: r for r in registry.run_system()}["webhooks"]

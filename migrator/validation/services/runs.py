@@ -28,6 +28,7 @@ from migrator.validation.cases import config_contract
 from migrator.validation.checks import CaseFacts, Scorer, resolve
 from migrator.validation.judge import make_embedder, make_judge
 from migrator.validation.models import (
+    RUN_FINISHED,
     RUN_TRANSITIONS,
     CaseResult,
     RunStatus,
@@ -299,6 +300,27 @@ def execute_run(*, run_id: int, actor, report: Callable[[int, int, str], None] |
               summary=f"The run could not finish: {exc}"[:1000])
         _report_outcome(run, "validation.run_failed", actor=actor)
         raise
+
+
+def end_abandoned(*, job) -> ValidationRun | None:
+    """The job carrying a run ended without finishing it (its worker was killed and the job reaped, or it was
+    never picked up): the run ends "could not run" with the job's reason, keeping the results it stored, and the
+    assistant leaves "Validating". Idempotent: a run that already ended is left alone."""
+    from migrator.core.actors import system
+
+    run = ValidationRun.objects.filter(pk=(job.params or {}).get("run_id")).first()
+    if run is None or run.status in RUN_FINISHED:
+        return run
+    done = CaseResult.objects.filter(run=run).count()
+    reason = (job.error or "its job ended").strip()
+    if not _move(run, RunStatus.ERROR, error=f"Job #{job.pk} ended without finishing the run: {reason}"[:5000],
+                 summary=(f"The run stopped after {done} result(s): its job #{job.pk} ended ({reason}) "
+                          "Start a new run; the results so far are kept.")[:1000]):
+        return run
+    actor = system("validation:reaper", "validation run reaper")
+    _report_outcome(run, "validation.run_failed", actor=actor)
+    status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
+    return run
 
 
 def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun:
