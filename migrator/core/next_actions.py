@@ -69,9 +69,8 @@ class DashboardPanel:
 @cache
 def _panels() -> tuple[DashboardPanel, ...]:
     found: list[DashboardPanel] = []
-    for config in apps.get_app_configs():
-        if config.name.startswith("migrator.") and module_has_submodule(config.module, "tabs"):
-            found.extend(getattr(import_module(f"{config.name}.tabs"), "DASHBOARD_PANELS", ()))
+    for module in app_modules("tabs"):
+        found.extend(getattr(module, "DASHBOARD_PANELS", ()))
     return tuple(sorted(found, key=lambda p: (p.order, p.key)))
 
 
