@@ -84,3 +84,22 @@ def panels_for(user) -> list[dict]:
         if data is not None:
             out.append({"key": panel.key, "template": panel.template, "data": data})
     return out
+
+
+@dataclass(frozen=True)
+class FlowDeadlines:
+    """Days left per flow, from the app that keeps the model catalogue: ``order(qs)`` sorts flows soonest shutdown
+    first in the database, ``deadlines(flows)`` answers {flow id: deadline} for a page. Declared as
+    ``FLOW_DEADLINES`` in that app's ``tabs`` module, so the flows pages ask without importing it."""
+
+    order: Callable[..., object] = field(compare=False)
+    deadlines: Callable[..., dict] = field(compare=False)
+
+
+@cache
+def flow_deadlines() -> FlowDeadlines | None:
+    for module in app_modules("tabs"):
+        found = getattr(module, "FLOW_DEADLINES", None)
+        if found is not None:
+            return found
+    return None

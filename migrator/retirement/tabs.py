@@ -3,7 +3,7 @@
 import contextlib
 
 from migrator.core.navigation import Tab
-from migrator.core.next_actions import DashboardPanel, NextAction
+from migrator.core.next_actions import DashboardPanel, FlowDeadlines, NextAction
 
 
 def open_count(user) -> int:
@@ -76,3 +76,18 @@ DASHBOARD_PANELS = (
                    build=_notice_panel, order=10),
     DashboardPanel("days-left", "core.view_flow", "retirement/panel_days_left.html", build=_days_panel, order=20),
 )
+
+
+def _order(qs):
+    from migrator.retirement.services.exposure import order_by_days_left
+
+    return order_by_days_left(qs)
+
+
+def _deadlines(flows) -> dict:
+    from migrator.retirement.services.exposure import flow_deadlines
+
+    return flow_deadlines(flows)
+
+
+FLOW_DEADLINES = FlowDeadlines(order=_order, deadlines=_deadlines)

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from migrator.core.models import Assistant, AuditEvent, Flow
 from migrator.core.navigation import assistant_tabs
+from migrator.core.next_actions import flow_deadlines
 from migrator.core.search import text_filter
 from migrator.core.services import ServiceError
 from migrator.core.services.status import change_flow_status, flow_actions
@@ -30,7 +31,6 @@ from migrator.flows.forms import (
 from migrator.flows.found import flows_found
 from migrator.flows.services import flows as flow_services
 from migrator.flows.services import traffic
-from migrator.retirement.services.exposure import flow_deadlines, order_by_days_left
 from migrator.tools import services as tool_services
 from migrator.tools import toolset
 from migrator.tools.codegen import loop_code
@@ -74,15 +74,16 @@ def flow_list(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(assistant_id=cd["assistant"])
     # Sorted on the flow table's own (name, id) index: sorting by the assistant's name joined and sorted every row.
     qs = qs.order_by("name", "pk")
-    if form.is_valid() and form.cleaned_data["sort"] == "days":
-        qs = order_by_days_left(qs)
+    deadlines_of = flow_deadlines()  # the model catalogue's app, when installed
+    if deadlines_of is not None and form.is_valid() and form.cleaned_data["sort"] == "days":
+        qs = deadlines_of.order(qs)
     counts = {s: 0 for s in FlowStatus.values}
     for status, n in Flow.objects.visible_to(request.user).order_by().values_list("status").annotate(n=Count("pk")):
         counts[status] = counts.get(status, 0) + n
     page = paginate(request, qs)
-    deadlines = flow_deadlines(page.object_list)
+    deadlines = deadlines_of.deadlines(page.object_list) if deadlines_of is not None else {}
     for flow in page.object_list:
-        flow.deadline = deadlines[flow.pk]
+        flow.deadline = deadlines.get(flow.pk)
     context = {
         "today": timezone.localdate(),
         "form": form,
