@@ -99,6 +99,7 @@ def setup(args: argparse.Namespace, run: int):
 
     from migrator.core.actors import system
     from migrator.cutover.models import FlowRollout
+    from migrator.cutover.services.releases import ensure_release, spec_for
     from migrator.flows.services import served_cache, tokens
     from migrator.prompts.models import PromptVersion
     from migrator.rollouts.services import guard
@@ -114,9 +115,12 @@ def setup(args: argparse.Namespace, run: int):
     v2 = PromptVersion.objects.create(assistant=assistant, number=2, config={"model": CANDIDATE_MODEL, **base},
                                       approved_at=timezone.now())
     flow = FlowFactory(assistant=assistant, slug=slug, name=f"Simulated {run}", mode=args.mode)
-    FlowRollout.objects.create(flow=flow, production=v1, candidate=v2, percent=args.percent)
     actor = system("command:simulator", "the production simulator",
                    perms={"cutover.ramp_cutover", "flows.add_apitoken"})
+    r1, r2 = (ensure_release(flow=flow, version=v, spec=spec_for(flow, v), actor=actor, origin="simulator")
+              for v in (v1, v2))
+    FlowRollout.objects.create(flow=flow, production=v1, candidate=v2, production_release=r1, candidate_release=r2,
+                               percent=args.percent)
     guard.set_guard(flow_id=flow.pk, actor=actor, min_sample=args.min_sample,
                     max_error_rate_increase=args.max_error_rate_increase,
                     max_schema_invalid_increase=args.max_error_rate_increase if args.broken_json else None,

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from migrator.backfill.models import ThreadBackfill, ThreadStatus
+from migrator.backfill.services.lookup import lookup
 from migrator.flows.api import ApiTokenAuth, ErrorOut, error
 from migrator.inventory.models import LegacyThread
 
@@ -53,16 +52,6 @@ def get_thread(request: HttpRequest, thread_id: str, connection: str | None = No
     token = request.auth
     if token.flows.exists() and not token.flows.filter(slug=thread.flow_slug).exists():
         return error(403, "token_not_allowed", "This token may not read the threads of this flow.")
-    rows = ThreadBackfill.objects.filter(thread=thread).select_related("connection")
-    if connection:
-        rows = rows.filter(connection__name=connection)
-    row = rows.annotate(done_first=Case(When(status=ThreadStatus.DONE, then=Value(0)), default=Value(1),
-                                        output_field=IntegerField())).order_by("done_first", "-updated_at").first()
-    body = {"thread_id": thread.legacy_id, "flow": thread.flow_slug or None, "conversation_id": None,
-            "status": "not_backfilled", "items": 0, "connection": None}
-    if row is not None:
-        body.update(status=row.status, connection=row.connection.name,
-                    items=row.cursor if row.status != ThreadStatus.ROLLED_BACK else 0,
-                    conversation_id=row.conversation_id if row.status == ThreadStatus.DONE else None)
+    body = lookup(thread, connection=connection).as_dict()
     response = Status(200, body)
     return response

@@ -17,6 +17,7 @@ from migrator.core.confighash import canonical_json, config_hash
 from migrator.core.models import Flow
 from migrator.core.release import ReleaseSpec, make_release
 from migrator.core.services import ServiceError
+from migrator.core.signals import cutover_serving_extra
 
 BUCKETS = 10_000
 
@@ -138,6 +139,8 @@ def flow_config(flow: Flow, *, subject: str | None = None) -> ServedConfig:
         },
         "config": config,
     }
+    for _receiver, extra in cutover_serving_extra.send(sender=FlowRollout, flow=flow, rollout=rollout, role=role):
+        body.update(extra or {})  # e.g. the shadow run of migrator.rollouts
     etag = compute_etag(body)
     body["etag"] = etag.strip('"')
     return ServedConfig(body=body, etag=etag)

@@ -17,7 +17,7 @@ from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for, paginate
 from migrator.cutover import preview, services
 from migrator.cutover.forms import DecisionForm, RampForm, ReasonForm, RequestForm
-from migrator.cutover.models import CutoverRequest, FlowRollout, RequestStatus, ServingChange
+from migrator.cutover.models import CutoverRequest, FlowRollout, ServingChange
 from migrator.cutover.selectors import flow_stages
 from migrator.cutover.serving import NotServable, flow_config
 from migrator.prompts.diff import compare_configs
@@ -45,7 +45,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     awaiting = (CutoverRequest.objects.visible_to(request.user).awaiting()
                 .select_related("flow", "flow__assistant", "version", "requested_by").order_by("requested_at"))
     can_decide = request.user.has_perm("cutover.approve_cutover")
-    mine = [r for r in awaiting if can_decide and r.requested_by_id != request.user.pk]
+    mine = [r for r in awaiting if can_decide and services.may_decide(request.user, r)]
     # Every flow's stage, a page at a time: an estate has thousands of flows (bench/pages.py).
     stages_page = paginate(request, Flow.objects.visible_to(request.user).order_by("slug").values_list("pk", flat=True),
                            STAGES_PER_PAGE)
@@ -65,9 +65,8 @@ def _evidence_context(request: HttpRequest, cut: CutoverRequest) -> dict:
     return {
         "cut": cut, "flow": flow, "production": production,
         "diff": compare_configs(production.config if production else {}, cut.version.config),
-        "snapshot": cut.evidence, "current": current, "stale": services._still_current(cut, flow),
-        "can_decide": (request.user.has_perm("cutover.approve_cutover") and cut.status == RequestStatus.AWAITING
-                       and cut.requested_by_id != request.user.pk),
+        "snapshot": cut.evidence, "current": current, "stale": services.still_current(cut, flow),
+        "can_decide": services.may_decide(request.user, cut),
         "own_request": cut.requested_by_id == request.user.pk,
         "decision_form": DecisionForm(),
     }

@@ -35,7 +35,7 @@ def flow_diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def flow_summary(request: HttpRequest, slug: str) -> HttpResponse:
-    """The small card the flow page includes (``diagnostics/flow_link.html`` loads it with htmx)."""
+    """The small card the flow page includes (its page_url "flow_diagnostics_summary" loads it with htmx)."""
     flow = _flow(request, slug)
     results = registry.run_flow(flow)
     return render(request, "diagnostics/flow_summary.html", {

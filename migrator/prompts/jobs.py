@@ -12,6 +12,7 @@ from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
 from migrator.core.release import build_request
 from migrator.core.services import ServiceError
+from migrator.core.services.connection_access import require_use
 from migrator.core.status import FlowMode
 from migrator.prompts.models import PromptVersion, TryLiveText
 from migrator.prompts.trying import output_as_input, pending_calls, stream_answer, user_items
@@ -26,6 +27,8 @@ def try_version(ctx) -> dict[str, Any]:
     connection = Connection.objects.filter(pk=ctx.params.get("connection_id")).first()
     if connection is None:
         raise ServiceError("The connection no longer exists.")
+    # The job acts as the person who started it, never with more rights: checked again when it runs.
+    require_use(ctx.actor, connection, "try")
     params = ctx.params
     mode = params.get("mode") or FlowMode.STATELESS
     turn = int(params.get("turn") or 1)

@@ -85,9 +85,22 @@ def _order(qs):
 
 
 def _deadlines(flows) -> dict:
+    """{flow id: {days, late, title}}: what the flows list shows (its template knows nothing of this app)."""
+    from django.utils import timezone
+
     from migrator.retirement.services.exposure import flow_deadlines
 
-    return flow_deadlines(flows)
+    today = timezone.localdate()
+    out = {}
+    for flow_id, d in flow_deadlines(flows).items():
+        days = d.days_left(today)
+        title = (f"{d.model or 'no model'}: no shutdown announced" if days is None else
+                 f"{d.model} shuts down on {d.shutdown_date:%Y-%m-%d} ({d.info.source_label})"
+                 + (f"; successor {d.successor}" if d.successor else "")
+                 + (f"; moving to {d.moving_to}" if d.moving_to else "")
+                 + f"; the move still needs about {d.days_needed} days")
+        out[flow_id] = {"days": days, "late": d.late(today), "title": title}
+    return out
 
 
 FLOW_DEADLINES = FlowDeadlines(order=_order, deadlines=_deadlines)

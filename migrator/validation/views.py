@@ -62,7 +62,7 @@ def testset_new(request: HttpRequest) -> HttpResponse:
         initial.update(flow=flow, assistant=flow.assistant, name=f"{flow.name} replay")
     elif assistant is not None:
         initial.update(assistant=assistant, name=f"{assistant.display_name} replay")
-    form = TestSetForm(request.POST or None, initial=initial)
+    form = TestSetForm(request.POST or None, initial=initial, user=request.user)
     status = 200
     if request.method == "POST":
         if form.is_valid():

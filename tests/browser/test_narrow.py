@@ -16,14 +16,14 @@ from tests.prompts.factories import PromptVersionFactory
 
 # URL names that are not pages a person opens: actions (POST), polled fragments, downloads, redirects.
 NOT_PAGES = {
-    "core:assistant_transition", "core:job_progress", "core:job_cancel", "core:worker_selftest",
+    "core:assistant_transition", "core:job_progress", "core:job_cancel", "core:worker_selftest", "core:suggest",
     "inventory:connection_test", "prompts:generate", "prompts:move_label", "prompts:validate", "prompts:approve",
     "prompts:comment", "prompts:strict_choice", "prompts:export", "prompts:try_continue", "prompts:try_live",
     "prompts:request_review", "prompts:withdraw_review", "prompts:version_code", "prompts:assistant_code",
     "tools:test_tool", "tools:test_all_tools", "tools:check_resources", "tools:tool_gate", "tools:tool_card",
     "flows:token_create", "flows:token_revoke", "flows:choose_mode", "flows:accept_recommendation",
     "flows:refresh_recommendation", "flows:transition", "flows:edit", "cutover:decide", "cutover:withdraw", "cutover:request",
-    "cutover:ramp", "cutover:rollback", "rollouts:acknowledge", "backfill:estimate", "backfill:run_create",
+    "cutover:ramp", "cutover:rollback", "rollouts:acknowledge", "rollouts:shadow", "backfill:estimate", "backfill:run_create",
     "backfill:run_progress", "backfill:run_action", "backfill:thread_rollback", "backfill:mapping",
     "backfill:connection_budget", "backfill:plan", "validation:testset_exclude", "validation:testset_include",
     "validation:testset_redraw", "validation:testset_checks", "validation:run_start",
@@ -38,7 +38,7 @@ def _pages(o: dict) -> dict[str, list]:
     a, f = o["assistant"].pk, o["flow"].slug
     return {
         "core:dashboard": [], "core:assistant_list": [], "core:assistant_detail": [a], "core:job_list": [],
-        "core:job_detail": [o["job"]], "core:system_status": [], "core:audit_log": [],
+        "core:job_detail": [o["job"]], "core:system_status": [], "core:audit_log": [], "core:doc": ["export-format"],
         "inventory:connection_list": [], "inventory:connection_add": [], "inventory:connection_edit": [o["connection"]],
         "inventory:import": [], "inventory:usage": [], "inventory:model_radar": [], "inventory:assistant_usage": [a],
         "prompts:assistant_prompt": [a], "prompts:compare": [a], "prompts:edit": [o["version"]],
@@ -46,7 +46,7 @@ def _pages(o: dict) -> dict[str, list]:
         "flows:list": [], "flows:assistant_flows": [a], "flows:token_list": [], "flows:detail": [f],
         "cutover:inbox": [], "cutover:request_detail": [o["request"]], "cutover:flow": [f], "rollouts:guard": [f],
         "backfill:run_list": [], "backfill:new": [], "backfill:run_detail": [o["backfill"]],
-        "backfill:thread_detail": [o["thread_backfill"]], "backfill:assistant_backfill": [a],
+        "backfill:thread_detail": [o["thread_backfill"]], "backfill:thread_lookup": [], "backfill:assistant_backfill": [a],
         "validation:list": [], "validation:testset_new": [], "validation:testset_detail": [o["test_set"]],
         "validation:case_new": [o["test_set"]], "validation:run_detail": [o["run"]],
         "validation:case_result": [o["run"], o["case"]], "validation:compare": [],

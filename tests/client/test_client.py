@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from migrator.cutover.models import FlowRollout
+from migrator.cutover.models import FlowRollout, ServingChange
 from migrator_client import Migrator, MigratorError, bucket, check_output
-from tests.client.conftest import ramp_to
+from tests.client.conftest import ramp_to, release_of
 from tests.flows.factories import make_version
 
 WEATHER_TOOL = {"type": "function", "name": "get_weather", "description": "Weather for a city.",
@@ -87,7 +87,9 @@ def test_a_subject_keeps_its_release_while_the_ramp_moves(served_flow, client_fo
     assert cand.response.model.startswith("gpt-5.4") and prod.response.model.startswith("gpt-5.4-mini")
 
     # The cutover completes: v2 serves everyone. The production-side conversation stays on v1 for its life.
-    FlowRollout.objects.filter(flow=setup["flow"]).update(production=v2, candidate=None, percent=0)
+    r1, r2 = release_of(setup["flow"], setup["v1"]), release_of(setup["flow"], v2)
+    FlowRollout.objects.filter(flow=setup["flow"]).update(production=v2, production_release=r2, candidate=None,
+                                                          candidate_release=None, percent=0)
     time.sleep(0.05)
     for _ in range(3):  # the background revalidation lands within a request or two
         later = flow.respond(subject=on_production, input="And again", state=prod.state)
@@ -96,8 +98,10 @@ def test_a_subject_keeps_its_release_while_the_ramp_moves(served_flow, client_fo
     fresh = flow.respond(subject=on_production, input="New chat", state=None)
     assert fresh.release == cand.release
 
-    # A rollback past a release pulls it: conversations pinned to it move (and say so).
-    FlowRollout.objects.filter(flow=setup["flow"]).update(production=setup["v1"])
+    # A rollback pulls the release: conversations pinned to it move (and say so).
+    FlowRollout.objects.filter(flow=setup["flow"]).update(production=setup["v1"], production_release=r1)
+    ServingChange.objects.create(flow=setup["flow"], kind="rollback", from_version=v2, to_version=setup["v1"],
+                                 from_release=r2, to_release=r1, reason="set-up: a rollback")
     for _ in range(3):
         moved = flow.respond(subject=on_candidate, input="Still there?", state=cand.state)
         time.sleep(0.2)

@@ -136,7 +136,9 @@ def test_every_other_door_leaves_production_alone(client, live, engineer, admin_
     change_flow_status(flow_id=flow.pk, to=FlowStatus.BLOCKED, actor=admin_user, reason="incident")
     flow_services.choose_mode(flow_id=flow.pk, actor=engineer, mode="conversation", truncation="auto", store=True,
                               reason="while blocked")
-    change_flow_status(flow_id=flow.pk, to=FlowStatus.PLANNING, actor=admin_user, reason="incident over")
+    unblocked, _ = change_flow_status(flow_id=flow.pk, to=FlowStatus.PLANNING, actor=admin_user,
+                                      reason="incident over")
+    assert unblocked.status == FlowStatus.MIGRATED  # it serves its production release: never "planning"
     assert_unchanged(client, live, before)
 
 

@@ -237,3 +237,18 @@ def test_a_ramp_shows_as_traffic_per_served_version(served, client):
     traffic.flush()
     rows = {r.version: (r.calls, r.not_modified) for r in FlowTrafficDay.objects.filter(flow=flow)}
     assert rows == {1: (2 * seen[1], seen[1]), 2: (2 * seen[2], seen[2])}
+
+
+def test_a_remembered_token_costs_no_query_and_never_outlives_its_revocation(served, client):
+    plaintext = served["plaintext"]
+    first = call(client, plaintext)
+    assert first.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert call(client, plaintext, etag=first["ETag"]).status_code == 304
+    assert len(queries) == 1  # the token check is remembered; the one statement re-reads its revocation
+    # Revoked by another process (no chance to forget it here): the very next call is refused all the same.
+    ApiToken.objects.filter(pk=served["token"].pk).update(revoked_at=datetime.now(UTC))
+    refused = call(client, plaintext, etag=first["ETag"])
+    assert refused.status_code == 401 and "was revoked" in refused.json()["error"]["message"]
+    ApiToken.objects.filter(pk=served["token"].pk).delete()
+    assert call(client, plaintext).status_code == 401

@@ -165,3 +165,18 @@ def test_manual_case_exclusion_and_checks_forms(client, engineer, weather):
                  "text_similarity-threshold": "0.9", "text_similarity-weight": "3", "case_threshold": "0.8"})
     test_set.refresh_from_db()
     assert test_set.checks["text_similarity"] == {"enabled": True, "blocking": True, "threshold": 0.9, "weight": 3.0}
+
+
+@pytest.mark.parametrize("junk", ["NaN", "1e999", "-inf", "Infinity"])
+def test_a_case_threshold_of_nan_or_infinity_is_refused_with_a_message_not_stored(client, engineer, weather, junk):
+    """Issue 21, finding 10 (NaN/1e999 reached the JSON column: a DataError, a 500 on PostgreSQL)."""
+    client.force_login(engineer)
+    test_set = _build(client, weather)
+    before = test_set.checks
+    response = client.post(reverse("validation:testset_checks", args=[test_set.pk]),
+                           {"text_similarity-enabled": "on", "text_similarity-threshold": "0.8",
+                            "case_threshold": junk}, follow=True)
+    assert response.status_code == 200
+    assert "_case_threshold: value must be a finite number" in response.content.decode()
+    test_set.refresh_from_db()
+    assert test_set.checks == before

@@ -140,3 +140,11 @@ def job_report(context, job):
     from migrator.core.jobreports import result_html
 
     return result_html(job, context.get("request"))
+
+
+@register.simple_tag
+def page_url(key: str, *args: object) -> str:
+    """``{% page_url "flow_list" %}``: a page another app declared in its ``tabs.PAGES`` ("" when none has it)."""
+    from migrator.core.navigation import page_url as lookup
+
+    return lookup(key, *args) or ""

@@ -185,6 +185,16 @@ def withdraw(*, request_id: int, actor, reason: str) -> CutoverRequest:
 # --- decide ------------------------------------------------------------------------------------------------
 
 
+def may_decide(actor, request: CutoverRequest) -> bool:
+    """Whether ``actor`` may approve or decline ``request`` now: a person holding the permission who did not
+    request it (four eyes), while it awaits a decision. Pages ask this rather than re-stating the rule."""
+    try:
+        _check_decider(request, actor)
+    except NotAllowed:
+        return False
+    return request.status == RequestStatus.AWAITING
+
+
 def _check_decider(request: CutoverRequest, actor) -> None:
     if not is_user(actor):
         raise NotAllowed("Only a person can decide a cutover: no token, job or command acts as a support lead "
@@ -194,7 +204,7 @@ def _check_decider(request: CutoverRequest, actor) -> None:
         raise NotAllowed("You requested this cutover, so someone else must decide it.")
 
 
-def _still_current(request: CutoverRequest, flow: Flow) -> str:
+def still_current(request: CutoverRequest, flow: Flow) -> str:
     """Why the request's evidence no longer holds ('' while it does)."""
     if request.mode != flow.mode:
         return f"the flow's mode changed from {request.mode or 'none'} to {flow.mode or 'none'}"
@@ -229,7 +239,7 @@ def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
         flow = _flow(request.flow_id)
         if request.status != RequestStatus.AWAITING:
             raise ServiceError(f"This request is {request.get_status_display().lower()}, not awaiting approval.")
-        stale = _still_current(request, flow)
+        stale = still_current(request, flow)
         if stale:
             _void(request, flow, actor, stale)
             void_error = ServiceError(f"The request is void: {stale}. Request the cutover again with fresh evidence.")
@@ -381,7 +391,7 @@ def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
         if value < Decimal(rollout.percent or 0):
             raise ServiceError(f"{flow.name} serves v{rollout.candidate.number} to {rollout.percent}% already; to "
                                "serve fewer subjects, roll back.")
-        stale = _still_current(request, flow)
+        stale = still_current(request, flow)
         if stale and Decimal(rollout.percent or 0) > 0:
             raise ServiceError(f"The approval no longer holds ({stale}) while v{rollout.candidate.number} serves "
                                f"{rollout.percent}%: roll back, then request the cutover again.")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -65,8 +64,7 @@ def _review_context(request: HttpRequest, assistant, version: PromptVersion | No
             "compare_default": version.parent.number if version.parent_id else "original",
             "review_requests": list(version.review_requests.select_related("requested_by", "reviewer")),
             "open_review": version.review_requests.filter(status=ReviewStatus.OPEN).first(),
-            "reviewer_choices": [u for u in reviews.reviewers()
-                                 if settings.ALLOW_SELF_APPROVAL or u.pk != version.author_id],
+            "reviewer_choices": [u for u in reviews.reviewers() if not services.self_approval(u, version)],
         })
     context.update(extra)
     return context
