@@ -81,6 +81,8 @@ def main() -> int:
     parser.add_argument("-m", dest="marks", default="not browser and not worker and not slow")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway directory (its path is printed)")
     options = parser.parse_args()
+    options.uv = shutil.which(options.uv) or options.uv
+    options.uv = str(Path(options.uv).resolve())  # it runs in other folders too
 
     work = Path(tempfile.mkdtemp(prefix="migrator-upgrade-check-"))
     try:
@@ -90,20 +92,29 @@ def main() -> int:
         if step.returncode:
             print(f"upgrade-check: cannot read uv.lock: {step.stderr.strip()}", file=sys.stderr)
             return 2
-        step = run([options.uv, "pip", "compile", "--quiet", "--upgrade", "--extra", "dev", "--python",
-                    options.python, "--no-header", "pyproject.toml", "-o", str(newest_txt)], cwd=REPO)
+        # Resolve exactly as `make lock UPGRADE=1` would, in a copy: the same universal resolution as uv.lock.
+        project = work / "project"
+        project.mkdir()
+        for name in ("pyproject.toml", "uv.lock", "README.md"):
+            shutil.copy(REPO / name, project / name)
+        step = run([options.uv, "lock", "--quiet", "--upgrade", "--python", options.python], cwd=project)
         if step.returncode:
             print(f"upgrade-check: the newest allowed versions do not resolve:\n{step.stderr.strip()}", file=sys.stderr)
             return 1
+        step = run([options.uv, "export", "--quiet", "--frozen", "--extra", "dev", "--no-hashes",
+                    "--no-emit-project", "--no-header", "-o", str(newest_txt)], cwd=project)
+        if step.returncode:
+            print(f"upgrade-check: cannot read the upgraded lock: {step.stderr.strip()}", file=sys.stderr)
+            return 2
         locked, newest = locked_versions(), pinned(newest_txt)
         changes = {name: (locked.get(name, "-"), version) for name, version in sorted(newest.items())
                    if locked.get(name) != version}
         if not changes:
             print("upgrade-check: uv.lock already has the newest versions pyproject.toml allows. Nothing to do.")
             return 0
-        print(f"upgrade-check: {len(changes)} package(s) would move:")
+        print(f"upgrade-check: {len(changes)} package(s) would move:", flush=True)
         for name, (old, new) in changes.items():
-            print(f"  {name:32} {old:>14} -> {new}")
+            print(f"  {name:32} {old:>14} -> {new}", flush=True)
 
         print(f"\nupgrade-check: fast lane ({options.marks}) against the newest versions …", flush=True)
         try:
@@ -131,7 +142,7 @@ def main() -> int:
             try:
                 venv = make_env(options.uv, options.python, work / f"alone-{name}", alone)
             except RuntimeError as exc:
-                blamed[name] = [f"(does not install beside the locked set: {exc.splitlines()[-1]})"]
+                blamed[name] = [f"(does not install beside the locked set: {str(exc).splitlines()[-1] if str(exc) else exc})"]
                 continue
             _, broken = failed_tests(venv, failures, work / f"alone-{name}.xml")
             if broken:
