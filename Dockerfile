@@ -19,6 +19,7 @@ COPY manage.py ./
 COPY migrator ./migrator
 COPY templates ./templates
 COPY static ./static
+COPY docs ./docs
 # collectstatic needs settings to load; these throwaway values never reach a running container.
 RUN DEBUG=false SECRET_KEY=build-only MIGRATOR_ENCRYPTION_KEY=build-only MIGRATOR_DATA_DIR=/tmp/build \
     python manage.py collectstatic --noinput

@@ -141,6 +141,7 @@ def main() -> int:
 
     from migrator.core.actors import system
     from migrator.cutover.models import FlowRollout
+    from migrator.cutover.services.releases import ensure_release, spec_for
     from migrator.flows.services import tokens
     from migrator.prompts.models import PromptVersion
     from migrator.rollouts.models import Outcome, OutcomeBatch, OutcomeMinute
@@ -154,8 +155,11 @@ def main() -> int:
     v1 = PromptVersion.objects.create(assistant=assistant, number=1, config={"model": "gpt-5.4-mini"})
     v2 = PromptVersion.objects.create(assistant=assistant, number=2, config={"model": "gpt-5.4"})
     flow = FlowFactory(assistant=assistant, slug=slug, name="Bench outcomes", mode="stateless")
-    FlowRollout.objects.create(flow=flow, production=v1, candidate=v2, percent=10)
     actor = system("command:bench_outcomes", "the outcomes benchmark")
+    r1, r2 = (ensure_release(flow=flow, version=v, spec=spec_for(flow, v), actor=actor, origin="bench")
+              for v in (v1, v2))
+    FlowRollout.objects.create(flow=flow, production=v1, candidate=v2, production_release=r1, candidate_release=r2,
+                               percent=10)
     guard.set_guard(flow_id=flow.pk, actor=actor, min_sample=10_000_000, max_error_rate_increase=0.5,
                     action="pause")  # evaluated on every ingest; never fires here
     _token, secret = tokens.create_token(actor=actor, name="bench outcomes", consumer="bench")

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "migrator.rollouts",  # live outcomes and the guard on each cutover's ramp
     "migrator.webhooks",
     "migrator.diagnostics",
+    "migrator.receipts",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +249,15 @@ BACKFILL_THREADS_PER_JOB = env_int("BACKFILL_THREADS_PER_JOB", 4, minimum=1)  # 
 ALLOW_SELF_APPROVAL = env_bool("ALLOW_SELF_APPROVAL", False)
 
 # --- Outgoing webhooks (migrator/webhooks) ---
+# Address ranges connections and webhooks may reach although the outbound policy refuses them (loopback,
+# link-local, metadata; migrator/core/outbound.py). Under DEBUG and in the tests: loopback, where the sandbox runs.
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG or TESTING else [])
+for _network in OUTBOUND_ALLOWED_NETWORKS:
+    try:
+        __import__("ipaddress").ip_network(_network, strict=False)
+    except ValueError:
+        raise SystemExit(f"OUTBOUND_ALLOWED_NETWORKS: {_network!r} is not an address range such as 10.0.0.0/8.") from None
+
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)  # doubles per failed attempt

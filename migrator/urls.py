@@ -26,5 +26,6 @@ urlpatterns = [
     path("api/", include("migrator.flows.api_urls")),
     path("webhooks/", include("migrator.webhooks.urls")),
     path("diagnostics/", include("migrator.diagnostics.urls")),
+    path("receipts/", include("migrator.receipts.urls")),
     path("", include("migrator.core.urls")),
 ]

@@ -28,6 +28,12 @@ def run_resumed(e: EventView) -> SafeString:
     return say("{actor} resumed {obj}.", actor=e.actor, obj=e.obj)
 
 
+@register("migrator.backfill.run_auto_resumed")
+def run_auto_resumed(e: EventView) -> SafeString:
+    return say("{obj} resumed by itself: the worker of job #{dead} died; job #{new} carries its work (try {n}).",
+               obj=e.obj, dead=e.data.get("dead_job") or "?", new=e.data.get("new_job") or "?", n=e.data.get("try") or 1)
+
+
 @register("migrator.backfill.run_paused")
 def run_paused(e: EventView) -> SafeString:
     return say("{actor} paused {obj}; threads in flight finish their batch.", actor=e.actor, obj=e.obj)

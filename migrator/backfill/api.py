@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from migrator.backfill.models import ThreadBackfill, ThreadStatus
+from migrator.backfill.services.lookup import lookup
 from migrator.flows.api import ApiTokenAuth, ErrorOut, error
 from migrator.inventory.models import LegacyThread
 
@@ -43,26 +42,19 @@ def get_thread(request: HttpRequest, thread_id: str, connection: str | None = No
     history where it is (or start a new conversation). `connection` picks one connection by name when a thread
     was backfilled to several.
 
-    - 401 for a missing or invalid token; 403 when the token is limited to other flows;
-    - 404 `thread_not_found` for a thread id the inventory does not hold.
+    - 401 for a missing or invalid token; 403 when the token is limited to flows and the thread is not one of
+      theirs, whether or not it exists (so a limited token cannot probe thread ids);
+    - 404 `thread_not_found` (tokens not limited to flows) for a thread id the inventory does not hold.
     """
     thread = LegacyThread.objects.filter(legacy_id=thread_id[:128]).first() if len(thread_id) <= 128 else None
+    token = request.auth
+    if token.flows.exists() and (thread is None or not token.flows.filter(slug=thread.flow_slug).exists()):
+        # One answer for an unknown thread and another flow's thread: a limited token cannot probe which
+        # thread ids exist (as with flow slugs).
+        return error(403, "token_not_allowed", "This token may read only the threads of its own flows.")
     if thread is None:
         shown = thread_id[:128].encode("unicode_escape").decode()
         return error(404, "thread_not_found", f"There is no imported thread '{shown}'.")
-    token = request.auth
-    if token.flows.exists() and not token.flows.filter(slug=thread.flow_slug).exists():
-        return error(403, "token_not_allowed", "This token may not read the threads of this flow.")
-    rows = ThreadBackfill.objects.filter(thread=thread).select_related("connection")
-    if connection:
-        rows = rows.filter(connection__name=connection)
-    row = rows.annotate(done_first=Case(When(status=ThreadStatus.DONE, then=Value(0)), default=Value(1),
-                                        output_field=IntegerField())).order_by("done_first", "-updated_at").first()
-    body = {"thread_id": thread.legacy_id, "flow": thread.flow_slug or None, "conversation_id": None,
-            "status": "not_backfilled", "items": 0, "connection": None}
-    if row is not None:
-        body.update(status=row.status, connection=row.connection.name,
-                    items=row.cursor if row.status != ThreadStatus.ROLLED_BACK else 0,
-                    conversation_id=row.conversation_id if row.status == ThreadStatus.DONE else None)
+    body = lookup(thread, connection=connection).as_dict()
     response = Status(200, body)
     return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from migrator.backfill.services import coverage
-from migrator.diagnostics.registry import provider
+from migrator.core.diagnostics import provider
 
 
 @provider("backfill.coverage")

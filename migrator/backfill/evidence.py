@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.urls import reverse
 
 from migrator.backfill.services import coverage
+from migrator.core.evidence import Item, State, keeps_server_state, provider
 from migrator.core.status import FlowMode
-from migrator.cutover.evidence import Item, State, keeps_server_state, provider
 
 TITLE = "Backfill of the flow's threads"
 

@@ -5,8 +5,8 @@ from django import forms
 from migrator.backfill.mapping import HOSTED_NOTE, HOSTED_TEXT, MARKERS_KEEP, MARKERS_STRIP
 from migrator.backfill.models import ConnectionRateLimit, ThreadStatus
 from migrator.backfill.services.selection import MAX_THREAD_IDS, Selection, parse_thread_ids
-from migrator.core.models import Assistant, Connection
-from migrator.inventory.models import LegacyThread
+from migrator.core.models import Connection
+from migrator.core.suggest import SuggestInput, suggest_for
 
 SCOPES = [("flow", "The threads of a flow"), ("assistant", "The threads of an assistant"),
           ("threads", "A list of thread ids"), ("all", "Every imported thread")]
@@ -18,8 +18,11 @@ class SelectionForm(forms.Form):
     connection = forms.ModelChoiceField(Connection.objects.all(), empty_label=None,
                                         help_text="Where the conversations are created.")
     scope = forms.ChoiceField(choices=SCOPES, initial="flow")
-    flow = forms.ChoiceField(required=False, choices=())
-    assistant = forms.ChoiceField(required=False, choices=())
+    # Search boxes, never a list of every flow or assistant (see migrator.core.suggest); an unknown value is
+    # refused by the selection's own check, with the name in the message.
+    flow = forms.CharField(required=False, max_length=100, widget=SuggestInput("flow-slugs", "Flow slug…"))
+    assistant = forms.CharField(required=False, max_length=128,
+                                widget=SuggestInput("assistant-ids", "Assistant name or asst_… id"))
     thread_ids = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
                                  help_text="One thread id a line (or comma separated).")
     since = forms.DateField(required=False, label="Active since", widget=forms.DateInput(attrs={"type": "date"}))
@@ -35,12 +38,9 @@ class SelectionForm(forms.Form):
                                               (HOSTED_TEXT, "Render them as assistant text")], initial=HOSTED_NOTE,
                                      label="code_interpreter / file_search steps")
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, user=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        flows = sorted(set(LegacyThread.objects.exclude(flow_slug="").values_list("flow_slug", flat=True)))
-        self.fields["flow"].choices = [("", "—")] + [(f, f) for f in flows]
-        self.fields["assistant"].choices = [("", "—")] + [
-            (a.legacy_id, f"{a.display_name} ({a.legacy_id})") for a in Assistant.objects.only("name", "legacy_id")]
+        suggest_for(self, user)
 
     def clean_thread_ids(self) -> list[str]:
         ids = parse_thread_ids(self.cleaned_data.get("thread_ids") or "")

@@ -8,14 +8,19 @@ from migrator.backfill.models import BackfillRun, ThreadBackfill
 from migrator.backfill.services import rollback, runs
 from migrator.core.jobs import job_handler
 from migrator.core.jobs.context import JobContext
+from migrator.core.services import ServiceError
 
 
-@job_handler("backfill.run", label="Backfill run")
+def _resume(job) -> None:
+    runs.resume_abandoned(job=job)
+
+
+@job_handler("backfill.run", label="Backfill run", on_abandoned=_resume)
 def run_backfill(ctx: JobContext) -> dict[str, Any]:
     return runs.dispatch(actor=ctx.actor, run_id=int(ctx.params["run_id"]), log=ctx.log)
 
 
-@job_handler("backfill.chunk", label="Backfill threads")
+@job_handler("backfill.chunk", label="Backfill threads", on_abandoned=_resume)
 def backfill_chunk(ctx: JobContext) -> dict[str, Any]:
     row_ids = [int(i) for i in ctx.params["row_ids"]]
     ctx.progress(0, len(row_ids), "starting")
@@ -32,5 +37,16 @@ def rollback_backfill(ctx: JobContext) -> dict[str, Any]:
     if ctx.params.get("thread_ids"):
         qs = qs.filter(thread__legacy_id__in=ctx.params["thread_ids"])
     total = qs.count()
-    return rollback.rollback_rows(actor=ctx.actor, rows=list(qs),
-                                  progress=lambda n, msg: ctx.progress(n, total, f"rolled back {msg}"))
+    result = rollback.rollback_rows(actor=ctx.actor, rows=list(qs),
+                                    progress=lambda n, msg: ctx.progress(n, total, f"rolled back {msg}"))
+    refused = result["not_rolled_back"]
+    if refused:
+        # Not a success: say which threads are left and why; they stay rollable, so the run page's
+        # "Roll back" starts again with exactly those.
+        for entry in refused[:200]:
+            ctx.log(f"not rolled back: {entry['thread_id']}: {entry['why']}")
+        raise ServiceError(f"{result['rolled_back']} thread(s) rolled back, {len(refused)} not: "
+                           + "; ".join(f"{e['thread_id']} ({e['why']})" for e in refused[:5])
+                           + (" …" if len(refused) > 5 else "")
+                           + ". Fix the cause, then roll the run back again: only those threads are left.")
+    return result

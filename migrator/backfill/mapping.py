@@ -323,6 +323,9 @@ class _Builder:
         if msg.metadata:
             self.note("dropped", where, f"message metadata ({len(msg.metadata)} key(s))",
                       "items carry no metadata; migrator keeps it with the legacy message")
+        for note in (msg.extra or {}).get("migrator_replaced") or ():
+            self.note("changed", where, f"at import: {note}",
+                      "the database stores no NUL or unpaired surrogate; replacing it kept the turn")
         status = (msg.extra or {}).get("status")
         if status == "incomplete":
             reason = ((msg.extra or {}).get("incomplete_details") or {}).get("reason") or "unknown reason"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("runs/<int:pk>/", views.run_detail, name="run_detail"),
     path("runs/<int:pk>/progress/", views.run_progress, name="run_progress"),
     path("runs/<int:pk>/<str:action>/", views.run_action, name="run_action"),
+    path("threads/", views.thread_lookup, name="thread_lookup"),
     path("threads/<int:pk>/", views.thread_detail, name="thread_detail"),
     path("threads/<int:pk>/rollback/", views.thread_rollback, name="thread_rollback"),
     path("mapping.<str:fmt>", views.mapping_download, name="mapping"),

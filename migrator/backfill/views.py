@@ -20,6 +20,7 @@ from migrator.backfill.mapping import MalformedThread
 from migrator.backfill.models import BackfillRun, ConnectionRateLimit, RunStatus, ThreadBackfill, ThreadStatus
 from migrator.backfill.services import coverage as coverage_service
 from migrator.backfill.services import exports, rollback, runs
+from migrator.backfill.services import lookup as lookup_services
 from migrator.backfill.services.calls import Caller, GaveUp, Refused
 from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
 from migrator.backfill.services.selection import estimate, missing_thread_ids, selected_threads
@@ -48,7 +49,7 @@ def _selection_form(request: HttpRequest) -> SelectionForm:
     data.setdefault("scope", "flow")
     data.setdefault("markers", "strip")
     data.setdefault("hosted_tools", "note")
-    return SelectionForm(data)
+    return SelectionForm(data, user=request.user)
 
 
 # --- list and new ---------------------------------------------------------------------------------------------
@@ -401,3 +402,19 @@ def assistant_backfill(request: HttpRequest, pk: int) -> HttpResponse:
         "assistant": assistant, "flows": flows, "runs": recent, "tabs": assistant_tabs(assistant.pk, "backfill"),
         "threads": assistant.legacy_threads.count(), "can_run": request.user.has_perm(runs.RUN_PERM),
     })
+
+
+def thread_lookup(request: HttpRequest) -> HttpResponse:
+    """The page door of GET /api/v1/threads/{id}: which conversation a legacy thread became, if any."""
+    _require_view(request)
+    query = (request.GET.get("thread") or "").strip()[:200]
+    found, thread = None, None
+    if query:
+        thread = lookup_services.find_thread(query)
+        if thread is not None:
+            found = lookup_services.lookup(thread)
+    rows = (ThreadBackfill.objects.visible_to(request.user).filter(thread=thread).select_related("connection", "run")
+            .order_by("-updated_at") if thread is not None else [])
+    return render(request, "backfill/thread_lookup.html", {
+        "query": query, "thread": thread, "answer": found.as_dict() if found else None, "rows": rows,
+        "status": found.row.get_status_display() if found and found.row else "Not backfilled"})

@@ -19,14 +19,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import import_module
 from typing import Any
 
 from django.apps import apps
 from django.db import models
 from django.utils.html import format_html
-from django.utils.module_loading import module_has_submodule
 from django.utils.safestring import SafeString
 
 Presenter = Callable[["EventView"], SafeString | str]
@@ -122,13 +119,6 @@ class Entry:
         return self.event.created_at
 
 
-@cache
-def _autodiscover() -> None:
-    for config in apps.get_app_configs():
-        if config.name.startswith("migrator.") and module_has_submodule(config.module, "activity"):
-            import_module(f"{config.name}.activity")
-
-
 def _words(parts: list[str]) -> str:
     return " ".join(parts).replace("_", " ").replace("apitoken", "API token").strip().capitalize()
 
@@ -137,7 +127,6 @@ def verb_choices() -> list[tuple[str, Any]]:
     """Choices for the audit log's action filter, in words: every verb that has a sentence, grouped by what it
     acts on, each group led by "any … action" (the filter matches verbs by prefix, so a family covers all its
     verbs, ``mode_*`` families included)."""
-    _autodiscover()
     groups: dict[str, dict[str, str]] = {}
     for verb in [*_REGISTRY, *(prefix.rstrip("._") for prefix in _PREFIXES)]:
         parts = verb.split(".")
@@ -156,7 +145,6 @@ def verb_choices() -> list[tuple[str, Any]]:
 
 
 def presenter_for(verb: str) -> Presenter | None:
-    _autodiscover()
     if verb in _REGISTRY:
         return _REGISTRY[verb]
     matches = [p for p in _PREFIXES if verb.startswith(p)]

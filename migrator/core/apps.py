@@ -10,10 +10,8 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         # The Celery app is loaded here rather than in migrator/__init__.py, so that importing any migrator
         # module (the sandbox above all) does not drag in Celery and Django settings; shared tasks bind to it.
-        from django.utils.module_loading import autodiscover_modules
-
         from migrator import celery  # noqa: F401
-        from migrator.core import checks, roles, worker  # noqa: F401 - worker connects Celery signals; checks registers
+        from migrator.core import checks, registries, roles, worker  # noqa: F401 - worker connects Celery signals
 
-        autodiscover_modules("jobs")  # each app's job kinds register themselves with @job_handler
+        registries.autodiscover()  # every app's jobs, roles, tabs, activity, evidence, diagnostics and demo modules
         post_migrate.connect(roles.sync_roles_after_migrate, dispatch_uid="migrator.core.roles.sync")

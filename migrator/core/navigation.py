@@ -5,6 +5,10 @@ An app declares ``NAV`` (sidebar entries) and ``ASSISTANT_TABS`` (tabs on an ass
 ``(namespace, url-name prefix)`` pairs (the most specific prefix wins). An entry whose URL does not resolve is
 not shown; an entry with a ``permission`` is shown only to users who hold it. ``badge`` names a callable
 ``(user) -> int`` whose non-zero answer is shown beside the entry (for example "awaiting your approval").
+
+An app also names its pages that other apps link to, as ``PAGES = {"flow": "<namespace>:detail", ...}``; others ask
+:func:`page_url` (or ``{% page_url "flow" slug %}``) by that key, so linking to a page is not a dependency on
+the app that serves it, and a page whose app is not installed is simply not linked.
 """
 
 from __future__ import annotations
@@ -12,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import import_module
 
-from django.apps import apps
 from django.urls import NoReverseMatch, reverse
-from django.utils.module_loading import module_has_submodule
+
+from migrator.core.registries import app_modules
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,25 @@ class Tab:
 def _discovered() -> tuple[tuple[Tab, ...], tuple[Tab, ...]]:
     nav: list[Tab] = []
     assistant: list[Tab] = []
-    for config in apps.get_app_configs():
-        if not (config.name.startswith("migrator.") and module_has_submodule(config.module, "tabs")):
-            continue
-        module = import_module(f"{config.name}.tabs")
+    for module in app_modules("tabs"):
         nav.extend(getattr(module, "NAV", ()))
         assistant.extend(getattr(module, "ASSISTANT_TABS", ()))
     key = lambda t: (t.order, t.key)  # noqa: E731 - stable across apps
     return tuple(sorted(nav, key=key)), tuple(sorted(assistant, key=key))
+
+
+@cache
+def _pages() -> dict[str, str]:
+    pages: dict[str, str] = {}
+    for module in app_modules("tabs"):
+        pages.update(getattr(module, "PAGES", {}))
+    return pages
+
+
+def page_url(key: str, *args: object) -> str | None:
+    """The URL of the page an app declared as ``key`` in its ``tabs.PAGES``; None when no installed app has it."""
+    url_name = _pages().get(key)
+    return _try_reverse(url_name, tuple(args)) if url_name else None
 
 
 def nav_tabs() -> tuple[Tab, ...]:

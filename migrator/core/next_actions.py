@@ -14,10 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import import_module
 
-from django.apps import apps
-from django.utils.module_loading import module_has_submodule
+from migrator.core.registries import app_modules
 
 
 @dataclass(frozen=True)
@@ -40,9 +38,8 @@ class NextAction:
 @cache
 def _discovered() -> tuple[NextAction, ...]:
     found: list[NextAction] = []
-    for config in apps.get_app_configs():
-        if config.name.startswith("migrator.") and module_has_submodule(config.module, "tabs"):
-            found.extend(getattr(import_module(f"{config.name}.tabs"), "NEXT_ACTIONS", ()))
+    for module in app_modules("tabs"):
+        found.extend(getattr(module, "NEXT_ACTIONS", ()))
     return tuple(sorted(found, key=lambda a: (a.order, a.key)))
 
 

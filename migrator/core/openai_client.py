@@ -52,7 +52,17 @@ def make_client(
         max_retries=settings.OPENAI_MAX_RETRIES if max_retries is None else max_retries,
         # The SDK's own Timeout type: openai 3.x is built on httpx2, which refuses httpx's Timeout (issue 19).
         timeout=openai.Timeout(float(timeout or settings.OPENAI_TIMEOUT_SECONDS), connect=5.0),
+        # Connect only to addresses the outbound policy allows, checked on the address connected to.
+        http_client=openai.DefaultHttpxClient(transport=_guarded_transport()),
     )
+
+
+def _guarded_transport():
+    import httpx2
+
+    from migrator.core.outbound import guard_transport
+
+    return guard_transport(httpx2.HTTPTransport())
 
 
 def redact(text: str, *secrets: str) -> str:

@@ -7,11 +7,6 @@ Django creates permission rows only after all migrations have run.
 
 from __future__ import annotations
 
-from importlib import import_module
-
-from django.apps import apps
-from django.utils.module_loading import module_has_submodule
-
 PRODUCT_OWNER = "Product owner"
 ENGINEER = "Engineer"
 SUPPORT_LEAD = "Support lead"
@@ -25,6 +20,12 @@ def group_names(user) -> list[str]:
         cached = list(user.groups.values_list("name", flat=True)) if user.is_authenticated else []
         user._migrator_group_names = cached
     return cached
+
+
+def has_role(user) -> bool:
+    """Whether ``user`` holds one of the roles (or is a superuser): the infrastructure pages (System, system
+    diagnostics) name hosts, queues and workers, which a signed-in user in no group has no business reading."""
+    return bool(user.is_authenticated and (user.is_superuser or set(group_names(user)) & set(ROLES)))
 
 
 _READ = [
@@ -54,11 +55,9 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 def role_modules() -> list:
     """Every installed app's ``roles`` module (found, not listed: a new app only adds its ``roles.py``)."""
-    found = []
-    for config in apps.get_app_configs():
-        if config.name.startswith("migrator.") and module_has_submodule(config.module, "roles"):
-            found.append(import_module(f"{config.name}.roles"))
-    return found
+    from migrator.core.registries import app_modules
+
+    return app_modules("roles")
 
 
 def all_role_permissions() -> dict[str, set[str]]:

@@ -29,3 +29,6 @@ cutover_status_extra = Signal()
 # cutover_command: kwargs action (str), flow, user, options (dict); the receiver that handles the action
 # returns its message (a ServiceError refuses), the others return None.
 cutover_command = Signal()
+# cutover_serving_extra: kwargs flow, rollout, role ("production"/"candidate"); a receiver returns extra top-level
+# keys for the config API's answer (e.g. {"shadow": {...}}), or None.
+cutover_serving_extra = Signal()

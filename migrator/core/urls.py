@@ -1,6 +1,6 @@
 from django.urls import path
 
-from migrator.core.views import assistants, audit, dashboard, jobs, system
+from migrator.core.views import assistants, audit, dashboard, docs, jobs, suggest, system
 
 app_name = "core"
 
@@ -15,5 +15,7 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", jobs.job_cancel, name="job_cancel"),
     path("system/", system.system_status, name="system_status"),
     path("system/selftest/", jobs.worker_selftest, name="worker_selftest"),
+    path("suggest/<slug:kind>/", suggest.suggest, name="suggest"),
     path("audit/", audit.audit_log, name="audit_log"),
+    path("docs/<slug:name>/", docs.doc, name="doc"),
 ]

@@ -1,66 +1,18 @@
-"""The evidence a cutover needs, gathered from every app that holds some (autodiscovered, never listed).
-
-An app contributes evidence by defining ``<app>/evidence.py`` with functions decorated by :func:`provider`.
-Each provider answers for one (flow, version) pair with an :class:`Item` bound to the version's configuration
-hash and the flow's mode. The cutover app decides which keys are *required*; a required key that no installed
-app provides is "missing", never "passed".
+"""The evidence a cutover requires, gathered from the core evidence registry (``migrator.core.evidence``) that
+every app fills through its ``evidence.py``. A required key that no installed app provides is "missing", never
+"passed".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from functools import cache
-from importlib import import_module
 from typing import Any
 
-from django.apps import apps
-from django.utils.module_loading import module_has_submodule
-
+from migrator.core import evidence as registry
 from migrator.core.confighash import config_hash
-from migrator.core.status import FlowMode
+from migrator.core.evidence import Item, Provider, State, keeps_server_state
+from migrator.core.release import make_release
 
-
-class State:
-    PASSED = "passed"
-    FAILED = "failed"
-    MISSING = "missing"
-    NOT_REQUIRED = "not_required"
-
-
-@dataclass
-class Item:
-    key: str
-    title: str
-    state: str  # State.*
-    summary: str
-    url: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-    config_hash: str = ""
-    mode: str = ""
-
-    @property
-    def state_label(self) -> str:
-        return {"passed": "Passed", "failed": "Failed", "missing": "Missing", "not_required": "Not required"}.get(
-            self.state, self.state)
-
-    @property
-    def ok(self) -> bool:
-        return self.state in (State.PASSED, State.NOT_REQUIRED)
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Provider:
-    key: str
-    title: str
-    order: int
-    func: Callable[..., Item | None]
-
-
-_providers: dict[str, Provider] = {}
+__all__ = ["REQUIRED", "Item", "State", "changed_since", "gather", "keeps_server_state", "missing"]
 
 # What a cutover needs, in the order the evidence view shows it. ``backfill`` is required only when the flow's
 # mode keeps state on the server (a conversation); other modes answer "not required" through its provider.
@@ -74,26 +26,12 @@ REQUIRED: tuple[tuple[str, str], ...] = (
 )
 
 
-def provider(key: str, *, title: str, order: int = 100) -> Callable:
-    def decorate(func: Callable[..., Item | None]) -> Callable[..., Item | None]:
-        _providers[key] = Provider(key, title, order, func)
-        return func
-
-    return decorate
-
-
-@cache
-def discover() -> dict[str, Provider]:
-    for config in apps.get_app_configs():
-        if config.name.startswith("migrator.") and module_has_submodule(config.module, "evidence"):
-            import_module(f"{config.name}.evidence")
-    return _providers
-
-
 def gather(flow, version) -> list[Item]:
     """Every required item for ``flow`` cutting over to ``version``, then any extra items apps provide."""
-    providers = discover()
+    providers = registry.providers()
     digest = config_hash(version.config) if version is not None else ""
+    release = (make_release(config=version.config, mode=flow.mode, truncation=flow.truncation, store=flow.store).hash
+               if version is not None and flow.mode else "")
     items: list[Item] = []
     for key, title in REQUIRED:
         p = providers.get(key)
@@ -104,7 +42,25 @@ def gather(flow, version) -> list[Item]:
         items.append(_ask(p, flow, version, digest))
     extra = sorted((p for k, p in providers.items() if k not in dict(REQUIRED)), key=lambda p: (p.order, p.key))
     items.extend(_ask(p, flow, version, digest) for p in extra)
+    for item in items:
+        item.release = release
     return items
+
+
+def changed_since(snapshot: list[dict[str, Any]], now: list[Item]) -> list[str]:
+    """What no longer holds, comparing the evidence snapshotted at request with ``now``: one sentence per item
+    that was fine then and is not now (or is gone), naming its state then and now."""
+    before = {i.get("key"): i for i in snapshot or []}
+    out = []
+    for item in now:
+        then = before.get(item.key)
+        if item.ok:
+            continue
+        if then is None:
+            out.append(f"{item.title}: {item.state_label.lower()} now ({item.summary})")
+        else:
+            out.append(f"{item.title}: {then.get('state')} at request, {item.state_label.lower()} now ({item.summary})")
+    return out
 
 
 def _ask(p: Provider, flow, version, digest: str) -> Item:
@@ -124,7 +80,3 @@ def _ask(p: Provider, flow, version, digest: str) -> Item:
 
 def missing(items: list[Item]) -> list[Item]:
     return [i for i in items if not i.ok]
-
-
-def keeps_server_state(mode: str) -> bool:
-    return mode == FlowMode.CONVERSATION

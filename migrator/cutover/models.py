@@ -11,7 +11,43 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from migrator.core.release import ReleaseSpec
 from migrator.core.status import FlowMode
+
+
+class Release(models.Model):
+    """One release of a flow: a prompt version served in a state mode with truncation and store, named by the
+    content hash of all of it (``migrator.core.release``). Immutable once written; the rollout points at the
+    releases it serves, so nothing but a cutover changes what production gets."""
+
+    flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="releases")
+    version = models.ForeignKey("prompts.PromptVersion", on_delete=models.PROTECT, related_name="releases")
+    hash = models.CharField(max_length=64, db_index=True)
+    mode = models.CharField(max_length=32, choices=FlowMode.choices)
+    truncation = models.CharField(max_length=16, default="disabled")
+    store = models.BooleanField(default=True)
+    content = models.JSONField(default=dict, help_text="What the hash covers: call settings, mode, state.")
+    origin = models.CharField(max_length=300, blank=True, help_text="What made this release (a mode change, …).")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["flow", "hash"], name="cutover_release_unique_per_flow")]
+
+    def __str__(self) -> str:
+        return f"{self.flow_id} release {self.hash[:12]}"
+
+    @property
+    def short(self) -> str:
+        return self.hash[:12]
+
+    def spec(self) -> ReleaseSpec:
+        content = self.content or {}
+        return ReleaseSpec(call=dict(content.get("call") or {}), mode=self.mode, truncation=self.truncation,
+                           store=self.store)
 
 
 class RequestStatus(models.TextChoices):
@@ -54,6 +90,7 @@ class CutoverRequest(models.Model):
 
     flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="cutover_requests")
     version = models.ForeignKey("prompts.PromptVersion", on_delete=models.PROTECT, related_name="cutover_requests")
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT, related_name="requests")
     config_hash = models.CharField(max_length=64)
     mode = models.CharField(max_length=32, choices=FlowMode.choices)
     status = models.CharField(max_length=24, choices=RequestStatus.choices, default=RequestStatus.AWAITING,
@@ -103,6 +140,9 @@ class FlowRollout(models.Model):
                                    related_name="+", help_text="Served to subjects outside the ramp.")
     candidate = models.ForeignKey("prompts.PromptVersion", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+", help_text="Being ramped up; null when nothing is ramping.")
+    production_release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                           help_text="What production serves: the release of the production version.")
+    candidate_release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     percent = models.DecimalField(max_digits=5, decimal_places=2, default=0,
                                   help_text="Share of subjects on the candidate (0–100).")
     request = models.ForeignKey(CutoverRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -128,6 +168,8 @@ class ServingChange(models.Model):
                                      related_name="+")
     to_version = models.ForeignKey("prompts.PromptVersion", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    from_release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    to_release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     from_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     to_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     request = models.ForeignKey(CutoverRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes")

@@ -27,6 +27,8 @@ class FlowStage:
     request: CutoverRequest | None
     requested_by: str | None
     missing: list[str] = field(default_factory=list)
+    production_release: str | None = None
+    candidate_release: str | None = None
 
     @property
     def label(self) -> str:
@@ -35,7 +37,8 @@ class FlowStage:
     def as_json(self) -> dict[str, Any]:
         return {"slug": self.flow.slug, "stage": self.stage, "percent": self.percent,
                 "candidate_version": self.candidate_version, "production_version": self.production_version,
-                "requested_by": self.requested_by, "missing": self.missing}
+                "requested_by": self.requested_by, "missing": self.missing,
+                "production_release": self.production_release, "candidate_release": self.candidate_release}
 
 
 def stage_of(flow: Flow, rollout: FlowRollout | None, open_req: CutoverRequest | None,
@@ -58,10 +61,12 @@ def stage_of(flow: Flow, rollout: FlowRollout | None, open_req: CutoverRequest |
 def flow_stages(flows=None, *, with_missing: bool = False) -> list[FlowStage]:
     qs = flows if flows is not None else Flow.objects.all()
     qs = qs.select_related("assistant").prefetch_related(
-        Prefetch("cutover_requests", queryset=CutoverRequest.objects.select_related("version", "requested_by")
+        Prefetch("cutover_requests", queryset=CutoverRequest.objects.select_related("version", "requested_by",
+                                                                                   "release")
                  .order_by("-requested_at", "-id"), to_attr="_requests"),
     ).order_by("slug")
-    rollouts = {r.flow_id: r for r in FlowRollout.objects.filter(flow__in=qs).select_related("production", "candidate")}
+    rollouts = {r.flow_id: r for r in FlowRollout.objects.filter(flow__in=qs).select_related(
+        "production", "candidate", "production_release", "candidate_release")}
     out = []
     for flow in qs:
         requests = flow._requests
@@ -79,6 +84,16 @@ def flow_stages(flows=None, *, with_missing: bool = False) -> list[FlowStage]:
             version = approved_version(flow)
             missing = [f"{i.key}: {i.summary}" for i in ev.missing(ev.gather(flow, version))] if version else [
                 "prompt: no version is approved yet"]
+        production_release = rollout.production_release.hash if rollout and rollout.production_release_id else None
+        candidate_release = (rollout.candidate_release.hash if rollout and rollout.candidate_release_id
+                             else (open_req.release.hash if open_req and open_req.release_id else None))
+        if with_missing and candidate_release is None and flow.mode:
+            # Settings changed on a live flow (Save mode) make a candidate before anyone requests a cutover.
+            from migrator.cutover.services.releases import working_spec
+
+            working = working_spec(flow)
+            if working is not None and working.hash != production_release:
+                candidate_release = working.hash
         out.append(FlowStage(
             flow=flow, stage=stage,
             percent=(float(rollout.percent) if rollout and rollout.candidate_id else
@@ -86,5 +101,6 @@ def flow_stages(flows=None, *, with_missing: bool = False) -> list[FlowStage]:
             candidate_version=candidate,
             production_version=rollout.production.number if rollout and rollout.production_id else None,
             request=shown, requested_by=shown.requested_by_label if shown else None, missing=missing,
+            production_release=production_release, candidate_release=candidate_release,
         ))
     return out

@@ -8,7 +8,6 @@ production version, or the candidate once it serves 100%.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,11 +15,10 @@ from typing import Any
 
 from migrator.core.confighash import canonical_json, config_hash
 from migrator.core.models import Flow
+from migrator.core.release import ReleaseSpec, make_release
 from migrator.core.services import ServiceError
+from migrator.core.signals import cutover_serving_extra
 
-# Per-request state is the client's business: never serve it as part of the static configuration.
-_PER_REQUEST_KEYS = ("input", "conversation", "previous_response_id", "stream", "background", "prompt")
-STATE_PARAM = {"stateless": None, "conversation": "conversation", "previous_response": "previous_response_id"}
 BUCKETS = 10_000
 
 
@@ -49,7 +47,11 @@ def on_candidate(flow_slug: str, subject: str, percent: Decimal | float) -> bool
 
 
 def compute_etag(body: dict[str, Any]) -> str:
-    return '"' + hashlib.sha256(canonical_json(body).encode()).hexdigest()[:40] + '"'
+    """The release hash (what the client calls with), then a digest of the rollout part (which release this
+    subject gets and how far the ramp is). Labels around them (the flow's name and status, the assistant's
+    name) do not change it: they are not part of what production calls with."""
+    rollout = hashlib.sha256(canonical_json(body.get("rollout") or {}).encode()).hexdigest()[:8]
+    return f'"{body["release"][:32]}.{rollout}"'
 
 
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
@@ -81,6 +83,15 @@ def choose_version(flow: Flow, rollout, subject: str | None):
     return None, ""
 
 
+def served_release(flow: Flow, rollout, role: str, version) -> ReleaseSpec:
+    """The release the rollout serves in ``role``. A rollout row from before releases existed (none recorded)
+    serves its version with the flow's settings, as it did then; migration 0004 records one for every row."""
+    row = rollout.candidate_release if role == "candidate" else rollout.production_release
+    if row is not None:
+        return row.spec()
+    return make_release(config=version.config, mode=flow.mode, truncation=flow.truncation, store=flow.store)
+
+
 def flow_config(flow: Flow, *, subject: str | None = None) -> ServedConfig:
     """The configuration ``flow`` serves to ``subject`` now, or raise :class:`NotServable`."""
     from migrator.cutover.models import FlowRollout
@@ -88,28 +99,28 @@ def flow_config(flow: Flow, *, subject: str | None = None) -> ServedConfig:
     if not flow.mode:
         raise NotServable("mode_not_chosen", f"Flow '{flow.slug}' has no state mode chosen yet, so production "
                                              "cannot know how to keep state. An engineer chooses it on the flow page.")
-    rollout = (FlowRollout.objects.select_related("production", "candidate").filter(flow=flow).first())
+    rollout = (FlowRollout.objects.select_related("production", "candidate", "production_release",
+                                                  "candidate_release").filter(flow=flow).first())
     version, role = choose_version(flow, rollout, subject) if rollout else (None, "")
     if version is None:
         raise NotServable("not_cut_over", f"Flow '{flow.slug}' has not been cut over yet: nothing is served until a "
                                           "support lead approves a cutover request for it.")
-    config = copy.deepcopy(version.config or {})
-    for key in _PER_REQUEST_KEYS:
-        config.pop(key, None)
-    # The flow decides truncation and storage; they sit in the call settings so clients can pass them as-is.
-    config["truncation"] = flow.truncation
-    config["store"] = flow.store
+    # Everything a call depends on comes from the release, never from the flow's working settings: Save mode
+    # on a live flow makes a candidate, and production keeps getting this until a cutover reaches it.
+    release = served_release(flow, rollout, role, version)
+    config = release.call
     percent = float(rollout.percent or 0) if rollout.candidate_id else 100.0
     body: dict[str, Any] = {
         "flow": {
             "slug": flow.slug,
             "name": flow.name,
             "status": flow.status,
-            "mode": flow.mode,
-            "state_param": STATE_PARAM.get(flow.mode),
-            "truncation": flow.truncation,
-            "store": flow.store,
+            "mode": release.mode,
+            "state_param": release.state_param,
+            "truncation": release.truncation,
+            "store": release.store,
         },
+        "release": release.hash,
         "assistant": {"id": flow.assistant_id, "legacy_id": flow.assistant.legacy_id, "name": flow.assistant.name},
         "version": {
             "id": version.pk,
@@ -128,6 +139,8 @@ def flow_config(flow: Flow, *, subject: str | None = None) -> ServedConfig:
         },
         "config": config,
     }
+    for _receiver, extra in cutover_serving_extra.send(sender=FlowRollout, flow=flow, rollout=rollout, role=role):
+        body.update(extra or {})  # e.g. the shadow run of migrator.rollouts
     etag = compute_etag(body)
     body["etag"] = etag.strip('"')
     return ServedConfig(body=body, etag=etag)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,10 +14,10 @@ from django.views.decorators.http import require_POST
 
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for, paginate
+from migrator.core.views.common import message_for, paginate, refusals_go_to
 from migrator.cutover import preview, services
 from migrator.cutover.forms import DecisionForm, RampForm, ReasonForm, RequestForm
-from migrator.cutover.models import CutoverRequest, FlowRollout, RequestStatus, ServingChange
+from migrator.cutover.models import CutoverRequest, FlowRollout, ServingChange
 from migrator.cutover.selectors import flow_stages
 from migrator.cutover.serving import NotServable, flow_config
 from migrator.prompts.diff import compare_configs
@@ -43,7 +45,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     awaiting = (CutoverRequest.objects.visible_to(request.user).awaiting()
                 .select_related("flow", "flow__assistant", "version", "requested_by").order_by("requested_at"))
     can_decide = request.user.has_perm("cutover.approve_cutover")
-    mine = [r for r in awaiting if can_decide and r.requested_by_id != request.user.pk]
+    mine = [r for r in awaiting if can_decide and services.may_decide(request.user, r)]
     # Every flow's stage, a page at a time: an estate has thousands of flows (bench/pages.py).
     stages_page = paginate(request, Flow.objects.visible_to(request.user).order_by("slug").values_list("pk", flat=True),
                            STAGES_PER_PAGE)
@@ -63,9 +65,8 @@ def _evidence_context(request: HttpRequest, cut: CutoverRequest) -> dict:
     return {
         "cut": cut, "flow": flow, "production": production,
         "diff": compare_configs(production.config if production else {}, cut.version.config),
-        "snapshot": cut.evidence, "current": current, "stale": services._still_current(cut, flow),
-        "can_decide": (request.user.has_perm("cutover.approve_cutover") and cut.status == RequestStatus.AWAITING
-                       and cut.requested_by_id != request.user.pk),
+        "snapshot": cut.evidence, "current": current, "stale": services.still_current(cut, flow),
+        "can_decide": services.may_decide(request.user, cut),
         "own_request": cut.requested_by_id == request.user.pk,
         "decision_form": DecisionForm(),
     }
@@ -108,11 +109,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                         cancel=cut.get_absolute_url(), hidden={"decision": "approve"},
                         reason=form.cleaned_data["reason"], reason_label="Reason (kept with the decision)")
     action = services.approve if approving else services.decline
-    try:
-        cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(cut)
+    refusals_go_to(request, cut)
+    cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
     messages.success(request, f"Request #{cut.pk} {cut.get_status_display().lower()}.")
     return redirect("cutover:flow", slug=cut.flow.slug)
 
@@ -126,10 +124,8 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Not withdrawn: " + _errors(form))
         return redirect(cut)
-    try:
-        services.withdraw(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
+    refusals_go_to(request, cut)
+    services.withdraw(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
     return redirect(cut)
 
 
@@ -153,16 +149,14 @@ def flow_cutover(request: HttpRequest, slug: str) -> HttpResponse:
         "request_form": RequestForm(), "ramp_form": RampForm(), "steps": services.DEFAULT_STEPS,
         "can_request": request.user.has_perm("cutover.request_cutover"),
         "can_ramp": request.user.has_perm("cutover.ramp_cutover"),
+        "first_cutover": services.is_first_cutover(flow, rollout),
     })
 
 
 def _act(request: HttpRequest, flow: Flow, func, success: str, **kwargs) -> HttpResponse:
-    try:
-        func(**kwargs)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, success)
+    refusals_go_to(request, "cutover:flow", flow.slug)
+    func(**kwargs)
+    messages.success(request, success)
     return redirect("cutover:flow", slug=flow.slug)
 
 
@@ -203,11 +197,28 @@ def rollback(request: HttpRequest, slug: str) -> HttpResponse:
     flow = _flow(request, slug)
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"].strip() if form.is_valid() else ""
+    rollout = FlowRollout.objects.filter(flow=flow).first()
+    first = services.is_first_cutover(flow, rollout)
     if not _confirmed(request) or not reason:
-        return _confirm(request, preview.rollback(flow), action=reverse("cutover:rollback", args=[flow.slug]),
-                        cancel=reverse("cutover:flow", args=[flow.slug]), hidden={}, reason=reason,
+        shown = preview.rollback(flow)
+        if first:
+            # No previous release: the only rollback is to stop serving, and the confirmation says so.
+            shown = replace(shown, title=f"Stop serving {flow.name}?", button="Stop serving: production gets 409")
+        return _confirm(request, shown, action=reverse("cutover:rollback", args=[flow.slug]),
+                        cancel=reverse("cutover:flow", args=[flow.slug]),
+                        hidden={"stop_serving": "yes"} if first else {}, reason=reason,
                         reason_label="Why roll back? (kept in the audit log)",
                         error="Say why you roll back: the audit log keeps it." if _confirmed(request) else "")
-    sentence = preview.rollback(flow).sentence
-    return _act(request, flow, services.rollback, f"Rolled back. {sentence}",
-                flow_id=flow.pk, actor=request.user, reason=reason)
+    try:
+        rollout = services.rollback(flow_id=flow.pk, actor=request.user, reason=reason,
+                                    stop_serving=request.POST.get("stop_serving") == "yes")
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+    else:
+        # Say exactly what production gets now, never "the previous version" when there was none.
+        if rollout.production_gets == services.NOT_CUT_OVER:
+            messages.success(request, f"Stopped serving {flow.name}: production now gets {services.NOT_CUT_OVER} "
+                                      "on every request, until a new cutover is approved.")
+        else:
+            messages.success(request, f"Rolled back: {rollout.production_gets}.")
+    return redirect("cutover:flow", slug=flow.slug)

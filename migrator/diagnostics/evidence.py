@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from migrator.cutover.evidence import Item, State, provider
-from migrator.diagnostics import registry
+from migrator.core import diagnostics as registry
+from migrator.core.evidence import Item, State, provider
 
 TITLE = "Diagnostics"
 

@@ -7,8 +7,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from migrator.core import diagnostics as registry
 from migrator.core.models import Flow
-from migrator.diagnostics import registry
+from migrator.core.roles import has_role
 
 
 def _flow(request: HttpRequest, slug: str) -> Flow:
@@ -35,7 +36,7 @@ def flow_diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def flow_summary(request: HttpRequest, slug: str) -> HttpResponse:
-    """The small card the flow page includes (``diagnostics/flow_link.html`` loads it with htmx)."""
+    """The small card the flow page includes (its page_url "flow_diagnostics_summary" loads it with htmx)."""
     flow = _flow(request, slug)
     results = registry.run_flow(flow)
     return render(request, "diagnostics/flow_summary.html", {
@@ -45,7 +46,7 @@ def flow_summary(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def system_checks(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
+    if not has_role(request.user):  # hosts, queues and workers: not for a signed-in user in no group
         raise PermissionDenied
     results = registry.run_system()
     template = "diagnostics/system_checks.html" if request.htmx else "diagnostics/system.html"

@@ -120,12 +120,29 @@ class CallConfig(Schema):
     store: bool
 
 
+class ShadowInfo(Schema):
+    release: str = Field(description="The candidate release the client also calls, in the background.")
+    sample: float = Field(description="Share of production calls (0–1) to shadow.")
+    config: CallConfig = Field(description="The candidate's call settings, with store false.")
+    mode: Literal["stateless", "conversation", "previous_response"]
+
+
 class FlowConfigOut(Schema):
+    release: str = Field(description="The content hash (sha256) of the release served to this subject: the "
+                                     "configuration, state mode, store, truncation, tools and model together. "
+                                     "The ETag starts with it.")
     flow: FlowInfo
     assistant: AssistantInfo
     version: VersionInfo
     rollout: RolloutInfo
     config: CallConfig
+    pulled_releases: list[str] | None = Field(None, description=(
+        "Release hashes this flow rolled back and no longer serves: a conversation pinned to one of them moves "
+        "to what the flow serves now; every other change leaves a conversation on the release it started on."))
+    shadow: ShadowInfo | None = Field(None, description=(
+        "Present while the cutover runs in shadow and this subject is on production: call the candidate too, "
+        "in the background, with store false, show the user nothing from it, and report both outcomes "
+        "(migrator-client does this)."))
     etag: str = Field(description="The same value as the ETag header, without quotes.")
 
 
@@ -136,8 +153,13 @@ class ApiTokenAuth(HttpBearer):
     """Bearer tokens from ``flows.ApiToken``. Every authenticated call is counted on its token (by the endpoint,
     together with the flow and version it served, in one round trip to the counter store)."""
 
+    def __init__(self, remembered: bool = False) -> None:
+        super().__init__()
+        # The config API re-reads the token's revocation in its one statement, so it may skip the token query.
+        self.check = token_services.authenticate_remembered if remembered else token_services.authenticate
+
     def __call__(self, request: HttpRequest) -> Any:
-        return token_services.authenticate(request.headers.get("Authorization"))
+        return self.check(request.headers.get("Authorization"))
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:  # pragma: no cover - __call__ does it all
         return None
@@ -189,7 +211,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.get(
     "/flows/{slug}/config",
-    auth=ApiTokenAuth(),
+    auth=ApiTokenAuth(remembered=True),
     response={200: FlowConfigOut, 304: None, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     exclude_unset=True,
     summary="The configuration a flow should use now",
@@ -229,7 +251,13 @@ def get_flow_config(
     # database, which would reject some of it (PostgreSQL refuses NUL) with an error instead of a 404.
     is_slug = len(slug) <= 100 and _SLUG_SHAPE.fullmatch(slug) is not None
     shown = slug[:100].encode("unicode_escape").decode()
-    flow = served_cache.load_flow(slug, token.pk) if is_slug else None
+    try:
+        flow = served_cache.load_flow(slug if is_slug else "", token.pk)
+    except served_cache.TokenGone:
+        # Revoked or deleted since this process remembered it: forget it and answer as a fresh check would.
+        token_services.forget_verified(token.pk)
+        token = token_services.authenticate(request.headers.get("Authorization"))
+        flow = served_cache.load_flow(slug if is_slug else "", token.pk)
     # A token limited to some flows gets one answer for every other slug, existing or not: it must not be able
     # to list the other flows by trying names.
     if (flow is not None and not served_cache.token_may_read(flow)) or (flow is None and token.flows.exists()):

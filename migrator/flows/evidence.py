@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from migrator.core.evidence import Item, State, provider
 from migrator.core.status import FlowMode
-from migrator.cutover.evidence import Item, State, provider
 from migrator.tools.services import tool_gate
 
 

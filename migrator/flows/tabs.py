@@ -33,3 +33,6 @@ def _to_validate(user):
 
 
 NEXT_ACTIONS = (NextAction("validate", "core.change_flow", build=_to_validate, order=20),)
+
+# Pages other apps link to by key (migrator.core.navigation.page_url).
+PAGES = {"flow": "flows:detail", "flow_list": "flows:list", "assistant_flows": "flows:assistant_flows"}

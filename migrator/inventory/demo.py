@@ -1,6 +1,6 @@
 """Seed the inventory with the demo organisation, imported live from the Sandbox connection.
 
-``make run`` (the lead's ``seed_demo`` command) calls :func:`seed_demo_inventory` once the sandbox answers.
+``make run`` (``manage.py seed_demo``) runs :func:`seed_demo` first, like every app's demo step (``migrator.core.demo``).
 The Assistants API cannot list threads, so the demo's thread list comes from the sandbox's private endpoint
 ``GET /_sandbox/demo-thread-ids`` (CSV ``thread_id,flow,end_user_id,tags``); everything else is the ordinary
 live import, over HTTP, through the real SDK. The one private call uses migrator's own httpx directly, on purpose:
@@ -45,3 +45,14 @@ def seed_demo_inventory(*, connection: Connection, actor=SYSTEM) -> dict:
         raise ServiceError("The sandbox's demo thread list is not valid: " + "; ".join(threads.errors[:5]))
     report = import_from_connection(connection=connection, actor=actor, thread_ids=threads.refs)
     return report.to_dict()
+
+
+def seed_demo(*, connection: Connection, users: dict) -> str:
+    """The first demo step: the sandbox's demo organisation, imported by the demo seeder."""
+    from migrator.core.actors import system
+
+    try:
+        report = seed_demo_inventory(connection=connection, actor=system("seed_demo", "the demo seeder"))
+    except Exception as exc:
+        raise ServiceError(f"Importing the demo organisation from {connection.base_url} failed: {exc}") from exc
+    return str(report)

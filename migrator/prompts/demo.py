@@ -1,4 +1,4 @@
-"""Demo state for `make run`: the busiest demo assistants get drafts, some approved (cutover stages come from migrator.cutover.demo).
+"""Demo state for `make run`: the busiest demo assistants get drafts, some approved (cutover stages come from migrator.rollouts.demo).
 
 Called by ``manage.py seed_demo`` after the inventory import; idempotent (once any demo assistant has a prompt
 version it does nothing), and it goes through the same services a person would, so the audit log reads true.

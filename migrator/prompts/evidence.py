@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from migrator.cutover.evidence import Item, State, provider
+from migrator.core.evidence import Item, State, provider
 from migrator.prompts.models import LabelName, PromptLabel
 
 

@@ -10,7 +10,9 @@ import openai
 from migrator.core.jobs import job_handler
 from migrator.core.models import Connection
 from migrator.core.openai_client import client_for, describe_error
+from migrator.core.release import build_request
 from migrator.core.services import ServiceError
+from migrator.core.services.connection_access import require_use
 from migrator.core.status import FlowMode
 from migrator.prompts.models import PromptVersion, TryLiveText
 from migrator.prompts.trying import output_as_input, pending_calls, stream_answer, user_items
@@ -25,6 +27,8 @@ def try_version(ctx) -> dict[str, Any]:
     connection = Connection.objects.filter(pk=ctx.params.get("connection_id")).first()
     if connection is None:
         raise ServiceError("The connection no longer exists.")
+    # The job acts as the person who started it, never with more rights: checked again when it runs.
+    require_use(ctx.actor, connection, "try")
     params = ctx.params
     mode = params.get("mode") or FlowMode.STATELESS
     turn = int(params.get("turn") or 1)
@@ -36,7 +40,8 @@ def try_version(ctx) -> dict[str, Any]:
             f"(model {version.config.get('model')}, {FlowMode(mode).label if mode in FlowMode.values else mode}, "
             f"turn {turn})")
     client = client_for(connection, max_retries=0)
-    state: dict[str, Any] = {}
+    release = _release_for(version, mode)
+    state: str | None = None
     conversation_id = params.get("conversation_id")
     started = time.monotonic()
     try:
@@ -44,19 +49,19 @@ def try_version(ctx) -> dict[str, Any]:
             if not conversation_id:
                 conversation_id = client.conversations.create(metadata={"migrator_try": str(ctx.job_id)}).id
                 ctx.log(f"created conversation {conversation_id}")
-            state["conversation"] = conversation_id
+            state = conversation_id
             sent = new_items
         elif mode == FlowMode.PREVIOUS_RESPONSE:
-            if params.get("previous_response_id"):
-                state["previous_response_id"] = params["previous_response_id"]
+            state = params.get("previous_response_id") or None
             sent = new_items
         else:
             sent = history + new_items
-        # Streamed, so the job page shows the answer as it arrives (prompts:try_live reads TryLiveText).
+        # Streamed, so the job page shows the answer as it arrives (prompts:try_live reads TryLiveText); the
+        # request itself comes from the same builder as validation and production (migrator.core.release).
         def live(text: str, done: bool) -> None:
             TryLiveText.objects.update_or_create(job_id=ctx.job_id, defaults={"text": text, "done": done})
 
-        response = stream_answer(client, {**version.config, **state, "input": sent}, live)
+        response = stream_answer(client, build_request(release, input=sent, state=state), live)
     except openai.OpenAIError as exc:
         raise ServiceError(describe_error(exc, where="responses.create")) from None
     latency_ms = round((time.monotonic() - started) * 1000)
@@ -88,6 +93,7 @@ def try_version(ctx) -> dict[str, Any]:
         "usage": usage,
         "latency_ms": latency_ms,
         "mode": mode,
+        "release": release.hash,
         "turn": turn,
         "conversation_id": conversation_id,
         "previous_job_id": params.get("previous_job_id"),
@@ -96,3 +102,16 @@ def try_version(ctx) -> dict[str, Any]:
         "history": (sent + output_as_input(output)) if mode == FlowMode.STATELESS else [],
         "transcript": transcript,
     }
+
+
+def _release_for(version: PromptVersion, mode: str):
+    """The release a try sends: the version in ``mode``, with the truncation and store of the assistant's flow in
+    that mode when it has one (what production would send), else the version's own."""
+    from migrator.core.models import Flow
+    from migrator.core.release import make_release
+
+    config = version.config or {}
+    flow = Flow.objects.filter(assistant_id=version.assistant_id, mode=mode).order_by("name").first()
+    truncation = flow.truncation if flow else str(config.get("truncation") or "disabled")
+    store = flow.store if flow else config.get("store", True) is not False
+    return make_release(config=config, mode=mode, truncation=truncation, store=store)

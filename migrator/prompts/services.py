@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from migrator.core.actors import SYSTEM, SystemActor, label_of, may, system, user_or_none
+from migrator.core.actors import SYSTEM, label_of, may, system, user_or_none
 from migrator.core.confighash import config_hash
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.services import NotAllowed, ServiceError, audit
@@ -48,10 +48,6 @@ class ConfigInvalid(ServiceError):
         shown = "; ".join(str(p) for p in problems[:3])
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         super().__init__(f"The configuration is not valid: {shown}{more}")
-
-
-def _is_system(actor) -> bool:
-    return isinstance(actor, SystemActor)
 
 
 _DRIFT = system("drift", "upstream drift detection")
@@ -260,14 +256,25 @@ def choose_strict(*, version_id: int, pointer: str, choice: str, actor) -> Promp
     )
 
 
+def self_approval(actor, version: PromptVersion) -> bool:
+    """Whether ``actor`` approving ``version`` would approve their own edit, which the four-eyes rule refuses
+    (unless ``ALLOW_SELF_APPROVAL``). Pages ask this and :func:`may_approve` rather than re-stating the rule."""
+    return bool(version.author_id and _user(actor) and version.author_id == actor.pk
+                and not settings.ALLOW_SELF_APPROVAL)
+
+
+def may_approve(actor, version: PromptVersion) -> bool:
+    """Whether :func:`approve_version` would let ``actor`` approve ``version`` (permission and four eyes)."""
+    return may(actor, "core.approve_prompt") and not self_approval(actor, version)
+
+
 def approve_version(*, version_id: int, actor) -> PromptVersion:
     """A product owner approves a version: stamp it, move ``approved`` to it, move the status to prompt_approved."""
     _require(actor, "core.approve_prompt", "Only product owners may approve prompts.")
     with transaction.atomic():
         version = _locked_version(version_id)
         assistant = _locked_assistant(version.assistant_id)
-        if (version.author_id and _user(actor) and version.author_id == actor.pk
-                and not settings.ALLOW_SELF_APPROVAL):
+        if self_approval(actor, version):
             raise NotAllowed(f"You wrote v{version.number}; another product owner has to approve it.")
         problems = validate_config(version.config)
         if problems:
@@ -314,8 +321,9 @@ def move_label(*, assistant_id: int, label: str, version_id: int, actor, reason:
                            "not by a label: open the flow's Cutover page.")
     elif label == LabelName.APPROVED:
         _require(actor, "core.approve_prompt", "Only product owners may move the approved label.")
-    elif not _is_system(actor) and not (actor.has_perm("prompts.edit_prompt") or actor.has_perm("core.draft_prompt")):
-        raise NotAllowed("You may not move the draft label.")
+    elif not (may(actor, "prompts.edit_prompt") or may(actor, "core.draft_prompt")):
+        # A system actor is asked like a person: one holding neither permission may not move it either.
+        raise NotAllowed(f"{label_of(actor)} may not move the draft label.")
     with transaction.atomic():
         assistant = _locked_assistant(assistant_id)
         version = PromptVersion.objects.filter(pk=version_id, assistant=assistant).first()

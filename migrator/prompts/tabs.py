@@ -41,3 +41,6 @@ def _reviews(user):
 
 
 NEXT_ACTIONS = (NextAction("reviews", "core.approve_prompt", build=_reviews, order=10),)
+
+# Pages other apps link to by key (migrator.core.navigation.page_url).
+PAGES = {"try_live": "prompts:try_live"}

@@ -64,6 +64,15 @@ def continue_try(*, job_id: int, actor, input_text: str = "", tool_outputs: dict
         raise ServiceError(f"Try #{job_id} does not exist.")
     if previous.status != JobStatus.SUCCEEDED or not isinstance(previous.result, dict):
         raise ServiceError(f"Try #{job_id} did not succeed, so there is no conversation to continue.")
+    from migrator.core.models import Connection
+    from migrator.core.services.connection_access import require_use
+
+    connection = Connection.objects.filter(pk=previous.params.get("connection_id")).first()
+    if connection is None:
+        raise ServiceError(f"The connection Try #{job_id} ran on no longer exists; start a new try.")
+    # The next turn runs on the same connection: the person continuing must be allowed to use it themselves
+    # (someone else's try on a billed connection is not a way onto that connection).
+    require_use(actor, connection, "try")
     result = previous.result
     turn = int(result.get("turn") or 1)
     if turn >= MAX_TURNS:

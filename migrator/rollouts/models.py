@@ -164,3 +164,18 @@ class Breach(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flow}: {self.metric} breached"
+
+
+class Shadow(models.Model):
+    """A shadow run: production clients also call the candidate on a sampled share, in the background."""
+
+    flow = models.OneToOneField("core.Flow", on_delete=models.CASCADE, related_name="shadow")
+    share = models.DecimalField(max_digits=5, decimal_places=2, default=0,
+                                help_text="Percent of production calls shadowed (0 = off).")
+    started_at = models.DateTimeField(null=True, blank=True)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Shadow of {self.flow} at {self.share}%"

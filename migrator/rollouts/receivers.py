@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from migrator.core.services import ServiceError
-from migrator.core.signals import cutover_command, cutover_ramp_check, cutover_status_extra
+from migrator.core.signals import (
+    cutover_command,
+    cutover_ramp_check,
+    cutover_serving_extra,
+    cutover_status_extra,
+)
 
 
 def _ramp_check(sender, *, flow, **_: object) -> str:
@@ -18,7 +23,22 @@ def _status_extra(sender, *, flows, **_: object) -> dict:
     return live_status(list(flows))
 
 
+def _serving_extra(sender, *, flow, rollout, role: str, **_: object) -> dict | None:
+    from migrator.rollouts.services.shadow import serving_extra
+
+    return serving_extra(flow=flow, rollout=rollout, role=role)
+
+
 def _command(sender, *, action: str, flow, user, options: dict, **_: object) -> str | None:
+    if action == "shadow":
+        from migrator.rollouts.services.shadow import set_shadow
+
+        if options.get("share") is None:
+            raise ServiceError("cutover shadow needs --share P (percent of production calls; 0 stops it).")
+        shadow = set_shadow(flow_id=flow.pk, actor=user, share=options["share"])
+        if not shadow.share:
+            return f"{flow.slug}: shadow run stopped."
+        return f"{flow.slug}: {shadow.share}% of production calls also call the candidate in the background."
     if action != "guard":
         return None
     from migrator.rollouts.services import guard
@@ -41,3 +61,4 @@ def _command(sender, *, action: str, flow, user, options: dict, **_: object) -> 
 cutover_ramp_check.connect(_ramp_check, dispatch_uid="migrator.rollouts.ramp_check")
 cutover_status_extra.connect(_status_extra, dispatch_uid="migrator.rollouts.status_extra")
 cutover_command.connect(_command, dispatch_uid="migrator.rollouts.command")
+cutover_serving_extra.connect(_serving_extra, dispatch_uid="migrator.rollouts.serving_extra")

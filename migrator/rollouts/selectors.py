@@ -99,9 +99,15 @@ def chart(flow, *, minutes: int = 60) -> dict[str, Any] | None:
 
 def panel(flow) -> dict[str, Any]:
     """Everything the cutover page's live section shows."""
+    from migrator.rollouts.models import Shadow
+
     guard = Guard.objects.filter(flow=flow).first()
     since = (timezone.now() - LIVE_WINDOW).replace(second=0, microsecond=0)
-    live = sorted((m.as_json() for m in metrics(flow_id=flow.pk, since=since).values()),
-                  key=lambda r: (r["role"], r["release"]))
-    return {"flow": flow, "guard": guard, "live": live, "chart": chart(flow),
-            "breaches": Breach.objects.filter(flow=flow)[:10]}
+    found = metrics(flow_id=flow.pk, since=since)
+    live = sorted((m.as_json() for m in found.values()), key=lambda r: (r["role"], r["release"]))
+    shadowed = [m for (_release, role), m in found.items() if role == "shadow"]
+    compared = sum(m.agreement_n for m in shadowed)
+    agreement = {"calls": compared, "errors": sum(m.errors for m in shadowed),
+                 "share": (sum(m.agreement_sum for m in shadowed) / compared) if compared else None}
+    return {"flow": flow, "guard": guard, "live": live, "chart": chart(flow), "agreement": agreement,
+            "shadow": Shadow.objects.filter(flow=flow).first(), "breaches": Breach.objects.filter(flow=flow)[:10]}

@@ -6,5 +6,6 @@ app_name = "rollouts"
 
 urlpatterns = [
     path("flows/<slug:slug>/guard/", views.guard, name="guard"),
+    path("flows/<slug:slug>/shadow/", views.shadow, name="shadow"),
     path("breaches/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
 ]

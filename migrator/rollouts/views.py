@@ -15,6 +15,7 @@ from migrator.core.views.common import message_for
 from migrator.rollouts.forms import GuardForm
 from migrator.rollouts.models import Breach, Guard
 from migrator.rollouts.services import guard as guard_services
+from migrator.rollouts.services import shadow as shadow_services
 
 
 def _flow(request: HttpRequest, slug: str) -> Flow:
@@ -61,3 +62,18 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"Breach on {breach.flow.name} acknowledged.")
     return redirect("cutover:inbox")
+
+
+@login_required
+@require_POST
+def shadow(request: HttpRequest, slug: str) -> HttpResponse:
+    flow = _flow(request, slug)
+    share = (request.POST.get("share") or "").strip()
+    try:
+        result = shadow_services.set_shadow(flow_id=flow.pk, actor=request.user, share=share or "0")
+    except ServiceError as exc:
+        messages.error(request, message_for(exc))
+    else:
+        messages.success(request, f"Shadow run at {result.share}% of production calls." if result.share
+                         else "Shadow run stopped.")
+    return redirect("cutover:flow", slug=flow.slug)

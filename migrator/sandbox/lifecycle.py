@@ -69,6 +69,13 @@ def advance(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
         return _finish(ctx, row)
 
 
+def run_to_end(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
+    """A background response moved to its final status (streaming it waits for the end)."""
+    while "_bg" in row and row["status"] in ACTIVE:
+        row = advance(ctx, row)
+    return row
+
+
 def cancel_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
     row = get_or_404(ctx, "response", response_id, "response")
     if not row.get("background"):

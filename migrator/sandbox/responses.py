@@ -280,8 +280,19 @@ def create_response(ctx: Ctx) -> Any:
     return resp
 
 
-def retrieve_response(ctx: Ctx, response_id: str) -> dict[str, Any]:
+def retrieve_response(ctx: Ctx, response_id: str) -> Any:
     resp = get_or_404(ctx, "response", response_id, "response")
+    if ctx.query.get("stream") in ("true", "1"):
+        # Resuming a background response's stream: the same numbered events as when it was created.
+        if not resp.get("background"):
+            raise bad_request("This response cannot be streamed because it was not created with background=true.",
+                              param="stream")
+        raw_after = ctx.query.get("starting_after")
+        try:
+            after = int(raw_after) if raw_after is not None else -1
+        except ValueError:
+            raise invalid_type("starting_after", "an integer") from None
+        return streaming.sse_response(ctx, public(lifecycle.run_to_end(ctx, resp)), starting_after=after)
     return public(lifecycle.advance(ctx, resp))
 
 

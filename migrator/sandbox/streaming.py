@@ -134,7 +134,8 @@ def events(resp: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             out += _tool_events(index, item)
     end = {"completed": "response.completed", "incomplete": "response.incomplete", "failed": "response.failed"}
-    out.append({"type": end.get(resp["status"], "response.completed"), "response": resp})
+    if resp["status"] in end:  # a cancelled background response has no final event: the stream just ends
+        out.append({"type": end[resp["status"]], "response": resp})
     for number, event in enumerate(out):
         event["sequence_number"] = number
     return out
@@ -151,9 +152,11 @@ def _encode(event: dict[str, Any]) -> bytes:
     return b"event: " + event["type"].encode() + b"\ndata: " + _dumps(event).encode() + b"\n\n"
 
 
-def sse_response(ctx: Ctx, resp: dict[str, Any], fault: str | None = None) -> StreamingResponse:
-    """The SSE answer for ``resp``, with the configured delays and the requested (or seeded) fault."""
-    listed = events(resp)
+def sse_response(ctx: Ctx, resp: dict[str, Any], fault: str | None = None, *,
+                 starting_after: int = -1) -> StreamingResponse:
+    """The SSE answer for ``resp``, with the configured delays and the requested (or seeded) fault; with
+    ``starting_after`` (``GET /responses/{id}?stream=true``) only the events after that sequence number."""
+    listed = [e for e in events(resp) if e["sequence_number"] > starting_after]
     try:
         delay_ms = int(ctx.request_headers.get(STREAM_DELAY_HEADER) or ctx.config.stream_delay_ms or 0)
         after_raw = ctx.request_headers.get(AFTER_HEADER)

@@ -21,6 +21,7 @@ import openai
 
 from migrator.core import safeinput
 from migrator.core.openai_client import describe_error
+from migrator.core.release import build_request, make_release
 from migrator.tools.models import ResourceState, ToolTestStatus
 from migrator.tools.samples import sample_for, validation_errors
 
@@ -122,9 +123,13 @@ class ToolTester:
             base["reasoning"] = self.reasoning
             # Stateless reasoning calls must carry the reasoning items forward themselves.
             base["include"] = [*kwargs.pop("include", []), "reasoning.encrypted_content"]
+        # A tool test is a stateless, unstored release of its own (one tool, forced): its request is built by
+        # the same function as validation's and production's (migrator.core.release).
+        sent = kwargs.pop("input", None)
+        spec = make_release(config={**base, **kwargs}, mode="stateless", truncation="disabled", store=False)
         started = time.monotonic()
         try:
-            response = self.client.responses.create(**base, **kwargs)
+            response = self.client.responses.create(**build_request(spec, input=sent))
         except openai.OpenAIError as exc:
             status, message = classify_api_error(exc, where=step)
             self._fail(step, message, status)
@@ -132,6 +137,7 @@ class ToolTester:
         usage = getattr(response, "usage", None)
         self.details["responses"].append({
             "step": step,
+            "release": spec.hash,
             "id": getattr(response, "id", ""),
             "status": getattr(response, "status", ""),
             "latency_ms": elapsed,

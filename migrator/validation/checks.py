@@ -387,3 +387,40 @@ def _agreement(recorded: Any, got: Any, mode: str) -> float:
     if not recorded:
         return 1.0
     return sum(1 for k, v in recorded.items() if got.get(k) == v) / len(recorded)
+
+
+# Checks whose threshold is a ceiling (a latency, token or cost limit): a higher one, or none, is looser.
+_CEILINGS = ("latency", "tokens", "cost")
+
+
+def loosened(baseline: dict[str, Any] | None, now: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """What ``now`` (resolved settings) checks less strictly than ``baseline``: one ``{"check", "label",
+    "what"}`` per loosening (switched off, no longer blocking, a lower bar, a lower case threshold)."""
+    base, mine = resolve(baseline), resolve(now)
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, what: str) -> None:
+        label = "Case threshold" if name == "_case_threshold" else str(mine[name]["label"])
+        out.append({"check": name, "label": label, "what": what})
+
+    for spec in DEFAULT_CHECKS:
+        was, is_ = base[spec.name], mine[spec.name]
+        if was["enabled"] and not is_["enabled"]:
+            add(spec.name, "switched off")
+            continue
+        if not is_["enabled"]:
+            continue
+        if was["blocking"] and not is_["blocking"]:
+            add(spec.name, "no longer blocking")
+        if float(was["weight"]) > 0 and float(is_["weight"]) <= 0:
+            add(spec.name, f"weight {was['weight']:g} → 0")
+        old, new = was["threshold"], is_["threshold"]
+        if spec.name in _CEILINGS:
+            if old is not None and (new is None or float(new) > float(old)):
+                add(spec.name, f"limit {old} → {new if new is not None else 'none'}")
+        elif old is not None and (new is None or float(new) < float(old) - 1e-9):
+            add(spec.name, f"threshold {float(old):g} → {float(new) if new is not None else 0:g}")
+    old_case, new_case = base["_case_threshold"]["value"], mine["_case_threshold"]["value"]
+    if new_case < old_case - 1e-9:
+        add("_case_threshold", f"{old_case:g} → {new_case:g}")
+    return out

@@ -13,9 +13,9 @@ from typing import Any
 from django.urls import reverse
 
 from migrator.core.confighash import config_hash
+from migrator.core.diagnostics import pass_cache, provider
 from migrator.core.status import FlowMode
 from migrator.diagnostics.checks.data import candidate_version
-from migrator.diagnostics.registry import pass_cache, provider
 from migrator.validation.models import RunStatus, ValidationRun
 
 

@@ -2,17 +2,22 @@ from __future__ import annotations
 
 from django import forms
 
+from migrator.core.forms import SafeModelChoiceField
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.status import FlowMode
+from migrator.core.suggest import SuggestInput, suggest_for
 from migrator.validation.models import SamplingStrategy
 
 
 class TestSetForm(forms.Form):
     __test__ = False
 
-    assistant = forms.ModelChoiceField(queryset=Assistant.objects.all(), help_text="Whose recorded threads to draw.")
-    flow = forms.ModelChoiceField(queryset=Flow.objects.all(), required=False,
-                                  help_text="Optional: runs then use the flow's state mode and move its status.")
+    # Search boxes with server-side suggestions submitting the id (never a list of every assistant or flow).
+    assistant = SafeModelChoiceField(queryset=Assistant.objects.all(), help_text="Whose recorded threads to draw.",
+                                     widget=SuggestInput("assistants", "Assistant name or asst_… id"))
+    flow = SafeModelChoiceField(queryset=Flow.objects.all(), required=False,
+                                help_text="Optional: runs then use the flow's state mode and move its status.",
+                                widget=SuggestInput("flows", "Flow name or slug"))
     name = forms.CharField(max_length=200)
     strategy = forms.ChoiceField(choices=SamplingStrategy.choices, initial=SamplingStrategy.STRATIFIED)
     sample_size = forms.IntegerField(min_value=1, max_value=1000, initial=20, help_text="Threads to draw.")
@@ -21,6 +26,10 @@ class TestSetForm(forms.Form):
     sample_thread_id = forms.CharField(max_length=128, required=False,
                                        help_text="The thread that stands for a production workflow (default: the "
                                                  "longest drawn thread that calls tools).")
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        suggest_for(self, user)
 
     def clean(self):
         data = super().clean()

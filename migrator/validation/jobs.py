@@ -13,7 +13,8 @@ from migrator.validation.services import runs
 _LIMITS = {"soft_time_limit": 4 * 3600, "time_limit": 4 * 3600 + 300}
 
 
-@job_handler(runs.JOB_KIND, label="Validation run", unit="cases", **_LIMITS)
+@job_handler(runs.JOB_KIND, label="Validation run", unit="cases",
+             on_abandoned=lambda job: runs.end_abandoned(job=job), **_LIMITS)
 def run_validation(ctx: JobContext) -> dict:
     run = ValidationRun.objects.filter(pk=ctx.params.get("run_id")).first()
     if run is None:

@@ -207,6 +207,9 @@ class ValidationRun(models.Model):
     config_hash = models.CharField(max_length=64, db_index=True)
     mode = models.CharField(max_length=32, choices=FlowMode.choices)
     store = models.BooleanField(default=True)
+    truncation = models.CharField(max_length=16, default="disabled")
+    release_hash = models.CharField(max_length=64, blank=True, db_index=True,
+                                    help_text="The release replayed: configuration, mode, truncation and store.")
     connection = models.ForeignKey("core.Connection", null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     connection_name = models.CharField(max_length=100, blank=True)

@@ -25,6 +25,7 @@ import openai
 
 from migrator.core.openai_client import describe_error
 from migrator.core.ratebudget import estimate_tokens
+from migrator.core.release import ReleaseSpec, build_request, make_release
 
 MAX_TOOL_ROUNDS = 8
 CONVERSATION_BATCH = 20  # the Conversations API takes at most 20 items per call
@@ -139,17 +140,22 @@ def _dump(obj: Any) -> dict[str, Any]:
 
 
 class Replayer:
-    """One configuration, one state mode, one client. Thread-safe: it keeps no per-case state."""
+    """One release (configuration, state mode, truncation, store), one client. Thread-safe: it keeps no per-case
+    state. Every request goes through :func:`migrator.core.release.build_request`, like production's."""
 
-    def __init__(self, client: openai.OpenAI, *, config: dict[str, Any], mode: str, store: bool,
+    def __init__(self, client: openai.OpenAI, *, config: dict[str, Any] | None = None, mode: str = "stateless",
+                 store: bool = True, truncation: str | None = None, release: ReleaseSpec | None = None,
                  budget: Any = None, retries: int = 3, sleep: Callable[[float], None] = time.sleep,
                  stream: bool = False) -> None:
         self.client = client
         self.stream = stream  # the flow streams in production: replay with stream=true, as it runs there
-        self.config = {k: v for k, v in (config or {}).items() if k not in STATE_KEYS}
-        self.config["store"] = store
-        self.mode = mode
-        self.store = store
+        if release is None:
+            release = make_release(config=config, mode=mode, store=store,
+                                   truncation=truncation or str((config or {}).get("truncation") or "disabled"))
+        self.release = release
+        self.config = release.call
+        self.mode = release.mode
+        self.store = release.store
         self.budget = budget
         self.retries = retries
         self.sleep = sleep
@@ -214,15 +220,14 @@ class Replayer:
         stateless_input = list(first_input)
         last_id = previous
         for _ in range(MAX_TOOL_ROUNDS):
-            kwargs: dict[str, Any] = {**self.config}
-            if self.stream:
-                kwargs["stream"] = True
             if self.mode == "conversation":
-                kwargs.update(conversation=conversation, input=pending_input)
-            elif self.mode == "previous_response" and last_id:
-                kwargs.update(previous_response_id=last_id, input=pending_input)
+                kwargs = build_request(self.release, input=pending_input, state=conversation)
+            elif self.mode == "previous_response":
+                kwargs = build_request(self.release, input=pending_input, state=last_id)
             else:
-                kwargs.update(input=stateless_input if self.mode == "stateless" else pending_input)
+                kwargs = build_request(self.release, input=stateless_input)
+            if self.stream:
+                kwargs["stream"] = True  # transport only: the release (what is asked) is the same
             response = self._call(outcome, self.client.responses, "create", **kwargs)
             last_id = response.id
             outcome.response_ids.append(response.id)

@@ -21,7 +21,7 @@ from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
 from migrator.prompts.diff import word_diff
-from migrator.validation import export, report
+from migrator.validation import export, promptfoo, report
 from migrator.validation.checks import CHECKS_BY_NAME, DEFAULT_CHECKS, resolve
 from migrator.validation.forms import ManualCaseForm, RunForm, TestSetForm
 from migrator.validation.models import RUN_FINISHED, TestSet, ValidationRun, Verdict
@@ -62,7 +62,7 @@ def testset_new(request: HttpRequest) -> HttpResponse:
         initial.update(flow=flow, assistant=flow.assistant, name=f"{flow.name} replay")
     elif assistant is not None:
         initial.update(assistant=assistant, name=f"{assistant.display_name} replay")
-    form = TestSetForm(request.POST or None, initial=initial)
+    form = TestSetForm(request.POST or None, initial=initial, user=request.user)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -335,7 +335,7 @@ def _export_config(test_set: TestSet) -> dict:
 
 def export_promptfoo(request: HttpRequest, pk: int) -> HttpResponse:
     test_set = _set(request, pk)
-    body = export.promptfoo_bundle(test_set, config=_export_config(test_set))
+    body = promptfoo.zip_files(promptfoo.test_set_files(test_set, config=_export_config(test_set)))
     return _download(body, f"{slugify(test_set.name) or 'testset'}-promptfoo.zip", "application/zip")
 
 
@@ -349,8 +349,8 @@ def export_run_promptfoo(request: HttpRequest, pk: int) -> HttpResponse:
     if run.test_set is None:
         raise Http404("The test set of this run was deleted.")
     connection = Connection.objects.filter(pk=run.connection_id).first()
-    body = export.promptfoo_bundle(run.test_set, run=run, config=run.config,
-                                   base_url=connection.base_url if connection else "")
+    # The same files as `manage.py validation export --run ID --format promptfoo`: they reproduce the verdict.
+    body = promptfoo.zip_files(promptfoo.run_files(run, base_url=connection.base_url if connection else ""))
     return _download(body, f"run-{run.pk}-promptfoo.zip", "application/zip")
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from migrator.diagnostics.registry import Finding, system_check
+from migrator.core.diagnostics import Finding, system_check
 
 
 @system_check("webhooks", title="Webhook deliveries", order=70)

@@ -70,7 +70,7 @@ def _clean(name: str, url: str) -> tuple[str, str]:
     if not name:
         raise ServiceError("Name the endpoint (who receives it).")
     try:
-        url = transport.check_url(url)
+        url = transport.check_destination(url)
     except transport.BadURL as exc:
         raise ServiceError(f"URL: {exc}") from None
     if len(url) > 500:

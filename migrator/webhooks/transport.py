@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 import httpx
 from django.conf import settings
 
+from migrator.core import outbound
+from migrator.core.outbound import guard_transport
+
 USER_AGENT = "migrator-webhooks/1"
 EXCERPT_CHARS = 500
 
@@ -44,6 +47,16 @@ def check_url(url: str) -> str:
     return url
 
 
+def check_destination(url: str) -> str:
+    """``check_url`` plus the outbound policy (registration time): internal addresses are refused."""
+    url = check_url(url)
+    try:
+        outbound.check_url(url)
+    except outbound.OutboundRefused as exc:
+        raise BadURL(str(exc)) from None
+    return url
+
+
 @dataclass
 class SendResult:
     ok: bool
@@ -64,8 +77,11 @@ def _client() -> httpx.Client:
     with _lock:
         client = _clients.get(seconds)
         if client is None:
+            limits = httpx.Limits(max_keepalive_connections=20)
+            # The outbound policy again at connect time, on the address connected to (DNS rebinding).
             client = httpx.Client(timeout=httpx.Timeout(seconds, connect=min(5, seconds)), follow_redirects=False,
-                                  trust_env=False, limits=httpx.Limits(max_keepalive_connections=20))
+                                  trust_env=False, limits=limits,
+                                  transport=guard_transport(httpx.HTTPTransport(limits=limits)))
             _clients[seconds] = client
     return client
 
@@ -80,6 +96,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         excerpt = response.text[:EXCERPT_CHARS] if response.content else ""
     except BadURL as exc:
         return SendResult(False, None, 0, error=str(exc))
+    except outbound.OutboundRefused as exc:  # at connect time: the name now resolves somewhere refused
+        return SendResult(False, None, _ms(started), error=str(exc))
     except httpx.TimeoutException:
         return SendResult(False, None, _ms(started),
                           error=f"No answer within {settings.WEBHOOK_TIMEOUT_SECONDS}s (timed out).")

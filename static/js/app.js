@@ -79,3 +79,41 @@ async function readLiveText(box) {
   }
 }
 document.querySelectorAll("[data-live-url]").forEach(readLiveText);
+
+// Search boxes with server-side suggestions (templates/partials/suggest_widget.html): choosing a suggestion
+// puts its id into the hidden input and fires "change" (so a live estimate updates); editing the text away
+// from the chosen label clears the choice; Enter picks the first suggestion instead of submitting the form.
+function chooseSuggestion(option) {
+  const box = option.closest("[data-suggest]");
+  const chosen = box?.querySelector("[data-suggest-chosen]");
+  const search = box?.querySelector("input[type=search]");
+  if (!chosen || !search) return;
+  chosen.value = option.dataset.suggestValue;
+  search.value = option.dataset.suggestLabel;
+  search.dataset.chosenLabel = option.dataset.suggestLabel;
+  box.querySelector(".suggest-list")?.replaceChildren();
+  chosen.dispatchEvent(new Event("change", { bubbles: true }));
+}
+document.addEventListener("click", (event) => {
+  const option = event.target.closest("[data-suggest-value]");
+  if (option) chooseSuggestion(option);
+});
+document.addEventListener("input", (event) => {
+  const search = event.target.closest("[data-suggest] input[type=search]");
+  if (!search || search.value === search.dataset.chosenLabel) return;
+  const chosen = search.closest("[data-suggest]").querySelector("[data-suggest-chosen]");
+  if (chosen && chosen.value) {
+    chosen.value = "";
+    search.dataset.chosenLabel = "";
+    chosen.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+});
+document.addEventListener("keydown", (event) => {
+  const search = event.target.closest("[data-suggest] input[type=search]");
+  if (!search) return;
+  if (event.key === "Escape") search.closest("[data-suggest]").querySelector(".suggest-list")?.replaceChildren();
+  if (event.key !== "Enter") return;
+  event.preventDefault();
+  const first = search.closest("[data-suggest]").querySelector("[data-suggest-value]");
+  if (first) chooseSuggestion(first);
+});

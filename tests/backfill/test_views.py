@@ -40,7 +40,8 @@ def test_selection_estimate_and_plan_pages(client, engineer, sandbox_empty, tmp_
     fragment = client.get(reverse("backfill:estimate") + f"?connection={connection.pk}&scope=flow&flow=nope",
                           HTTP_HX_REQUEST="true")
     assert fragment.status_code == 200
-    assert "Flow: Select a valid choice. nope is not one of the available choices." in fragment.content.decode()
+    # The flow is a search box now (no list of every slug to choose from): an unknown slug is named in the answer.
+    assert "There is no flow &#x27;nope&#x27; and no imported thread names it." in fragment.content.decode()
     plan = client.get(reverse("backfill:plan") + "?" + query)
     body = plan.content.decode()
     assert plan.status_code == 200 and 'data-testid="start-run"' in body and "thread_plan0002" in body
@@ -105,3 +106,68 @@ def test_api_thread_lookup(client, engineer, backfilled):
     assert client.get("/api/v1/threads/thread_nope", **auth).json()["error"]["code"] == "thread_not_found"
     assert client.get("/api/v1/threads/thread_view0001").status_code == 401
     assert BackfillRun.objects.count() == 1
+    # The page door gives the same answer the API does.
+    client.force_login(engineer)
+    page = client.get(reverse("backfill:thread_lookup"), {"thread": "thread_view0001"}).content.decode()
+    assert row.conversation_id in page and 'data-testid="thread-status">Done<' in page and "billing-web" in page
+    other_page = client.get(reverse("backfill:thread_lookup"), {"thread": "thread_else0001"}).content.decode()
+    assert "Not backfilled" in other_page and "none yet" in other_page
+    missing = client.get(reverse("backfill:thread_lookup"), {"thread": "thread_nope"}).content.decode()
+    assert 'data-testid="thread-not-found"' in missing
+    assert 'data-testid="thread-lookup"' in client.get(reverse("backfill:run_list")).content.decode()
+
+
+def test_rolling_back_a_thread_whose_conversation_is_gone_ends_the_mapping_instead_of_a_500(client, engineer,
+                                                                                          backfilled):
+    """Issue 21, finding 9: the conversation was deleted elsewhere; production must stop being pointed at it."""
+    row = ThreadBackfill.objects.get(thread__legacy_id="thread_view0001")
+    gone = row.conversation_id
+    backfilled["sandbox"].client().conversations.delete(gone)
+    client.force_login(engineer)
+    response = client.post(reverse("backfill:thread_rollback", args=[row.pk]), follow=True)
+    assert response.status_code == 200 and "Rolled back" in response.content.decode()
+    row.refresh_from_db()
+    assert row.status == ThreadStatus.ROLLED_BACK and row.conversation_id == ""
+    assert row.reason == f"rolled back: {gone} was already gone"
+    _, raw = token_services.create_token(actor=engineer, name="prod", consumer="web")
+    answer = client.get("/api/v1/threads/thread_view0001", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
+    assert answer["status"] == "rolled_back" and answer["conversation_id"] is None
+
+
+def test_a_run_rollback_that_leaves_threads_fails_saying_which_and_a_second_rollback_finishes_them(
+        client, engineer, backfilled, run_queued_jobs):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from migrator.core.models import Job, JobStatus
+
+    run = backfilled["run"]
+    held = ThreadBackfill.objects.get(thread__legacy_id="thread_view0002")
+    ThreadBackfill.objects.filter(pk=held.pk).update(lease_token="w:1", lease_until=timezone.now() + timedelta(hours=1))
+    client.force_login(engineer)
+    client.post(reverse("backfill:run_action", args=[run.pk, "rollback"]))
+    [job] = run_queued_jobs()
+    assert job.status == JobStatus.FAILED
+    assert "1 thread(s) rolled back, 1 not: thread_view0002 (a worker is writing it right now" in job.error
+    ThreadBackfill.objects.filter(pk=held.pk).update(lease_token="", lease_until=None)
+    client.post(reverse("backfill:run_action", args=[run.pk, "rollback"]))
+    [again] = [j for j in run_queued_jobs() if j.kind == "backfill.rollback"]
+    assert again.status == JobStatus.SUCCEEDED and again.result["rolled_back"] == 1
+    assert set(ThreadBackfill.objects.filter(run=run).values_list("status", flat=True)) == {ThreadStatus.ROLLED_BACK}
+    assert Job.objects.filter(kind="backfill.rollback").count() == 2
+
+
+def test_a_flow_limited_token_gets_one_answer_for_unknown_and_other_flows_threads(client, engineer, backfilled):
+    """Issue 21, finding 11: 404 for an unknown thread but 403 for another flow's was an oracle on thread ids."""
+    from migrator.core.models import Flow
+    from tests.factories import FlowFactory
+
+    flow = Flow.objects.filter(slug="billing-web").first() or FlowFactory(slug="billing-web")
+    _, plaintext = token_services.create_token(actor=engineer, name="billing", consumer="web", flow_ids=[flow.pk])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+    assert client.get("/api/v1/threads/thread_view0001", **auth).status_code == 200
+    other = client.get("/api/v1/threads/thread_else0001", **auth)
+    unknown = client.get("/api/v1/threads/thread_nope0001", **auth)
+    assert other.status_code == unknown.status_code == 403
+    assert other.json() == unknown.json()

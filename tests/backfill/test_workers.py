@@ -58,3 +58,30 @@ def test_sigkill_mid_run_then_resume_leaves_no_duplicate_and_no_gap(start_worker
         assert_exactly_the_plan(box, row)
     shown = progress(BackfillRun.objects.get(pk=run.pk))
     assert shown["threads"]["done"] == 24 and shown["percent"] == 100 and shown["items"]["left"] == 0
+
+
+def test_a_backfill_whose_worker_died_resumes_by_itself_once_the_job_is_reaped(start_worker, make_sandbox, tmp_path,
+                                                                              engineer, settings):
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings.CELERY_QUEUE = queue
+    env = {**WORKER_ENV, "JOB_STALE_SECONDS": "4"}  # the surviving worker's reaper fails the dead one's jobs
+    first = start_worker(queue=queue, env=env)
+    box = make_sandbox(latency_ms=60, seed_random=5)
+    connection = connect(box)
+    import_threads(tmp_path, [(f"thread_self{n:04d}", 4 + n % 17) for n in range(24)])
+    run = start_run(actor=engineer, run=create_run(actor=engineer, connection=connection,
+                                                   selection=Selection(flow="billing-web")))
+    _wait(lambda: ThreadBackfill.objects.filter(run=run, status=ThreadStatus.DONE).count() >= 4, 120,
+          "some threads to finish")
+    first.kill()
+    assert ThreadBackfill.objects.filter(run=run).exclude(status=ThreadStatus.DONE).exists()
+
+    start_worker(queue=queue, env=env)  # nobody presses Resume
+    _wait(lambda: _status(run) == RunStatus.FINISHED, 240, "the run to resume by itself and finish")
+    rows = list(ThreadBackfill.objects.filter(run=run).select_related("thread"))
+    assert {r.status for r in rows} == {ThreadStatus.DONE}
+    for row in rows:
+        assert_exactly_the_plan(box, row)
+    from migrator.core.models import AuditEvent
+
+    assert AuditEvent.objects.filter(verb="migrator.backfill.run_auto_resumed").exists()

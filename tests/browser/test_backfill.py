@@ -28,7 +28,8 @@ def test_engineer_backfills_a_flow_and_rolls_one_thread_back(page_as, sandbox_em
     page.get_by_test_id("new-backfill").click()
     page.select_option("#id_connection", str(connection.pk))
     page.select_option("#id_scope", "flow")
-    page.select_option("#id_flow", "billing-web")
+    page.get_by_test_id("flow-search").fill("bill")  # a search box with server suggestions, not a list of all
+    page.get_by_test_id("flow-suggestions").get_by_role("button", name="billing-web").click()
     expect(page.get_by_test_id("estimate-threads")).to_have_text("3")  # the live count (htmx)
     screenshot(page, "selection")
 

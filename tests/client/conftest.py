@@ -29,6 +29,7 @@ def served_flow(transactional_db, engineer) -> Callable[..., dict[str, Any]]:
         v1 = make_version(assistant, {**BASE_CONFIG, **(config or {})}, approved=True)
         flow = FlowFactory(assistant=assistant, slug=slug, name=slug, mode=mode, store=store)
         FlowRollout.objects.update_or_create(flow=flow, defaults={"production": v1, "candidate": None,
+                                                                  "production_release": release_of(flow, v1),
                                                                   "percent": 0, "request": None})
         _token, plaintext = token_services.create_token(actor=engineer, name=f"{slug} web", consumer="web team")
         served_cache.forget_all()
@@ -37,9 +38,19 @@ def served_flow(transactional_db, engineer) -> Callable[..., dict[str, Any]]:
     return make
 
 
+def release_of(flow, version):
+    """The flow's release row of ``version`` (set-up; the cutover services record them in product code)."""
+    from migrator.core.actors import system
+    from migrator.cutover.services.releases import ensure_release, spec_for
+
+    return ensure_release(flow=flow, version=version, spec=spec_for(flow, version), actor=system("tests"),
+                          origin="test set-up")
+
+
 def ramp_to(flow, candidate, percent: float) -> None:
     """Set-up only (product code ramps through the cutover services)."""
-    FlowRollout.objects.filter(flow=flow).update(candidate=candidate, percent=Decimal(str(percent)))
+    FlowRollout.objects.filter(flow=flow).update(candidate=candidate, percent=Decimal(str(percent)),
+                                                 candidate_release=release_of(flow, candidate))
 
 
 @pytest.fixture

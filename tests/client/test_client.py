@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from migrator.cutover.models import FlowRollout
+from migrator.cutover.models import FlowRollout, ServingChange
 from migrator_client import Migrator, MigratorError, bucket, check_output
-from tests.client.conftest import ramp_to
+from tests.client.conftest import ramp_to, release_of
 from tests.flows.factories import make_version
 
 WEATHER_TOOL = {"type": "function", "name": "get_weather", "description": "Weather for a city.",
@@ -87,7 +87,9 @@ def test_a_subject_keeps_its_release_while_the_ramp_moves(served_flow, client_fo
     assert cand.response.model.startswith("gpt-5.4") and prod.response.model.startswith("gpt-5.4-mini")
 
     # The cutover completes: v2 serves everyone. The production-side conversation stays on v1 for its life.
-    FlowRollout.objects.filter(flow=setup["flow"]).update(production=v2, candidate=None, percent=0)
+    r1, r2 = release_of(setup["flow"], setup["v1"]), release_of(setup["flow"], v2)
+    FlowRollout.objects.filter(flow=setup["flow"]).update(production=v2, production_release=r2, candidate=None,
+                                                          candidate_release=None, percent=0)
     time.sleep(0.05)
     for _ in range(3):  # the background revalidation lands within a request or two
         later = flow.respond(subject=on_production, input="And again", state=prod.state)
@@ -96,8 +98,10 @@ def test_a_subject_keeps_its_release_while_the_ramp_moves(served_flow, client_fo
     fresh = flow.respond(subject=on_production, input="New chat", state=None)
     assert fresh.release == cand.release
 
-    # A rollback past a release pulls it: conversations pinned to it move (and say so).
-    FlowRollout.objects.filter(flow=setup["flow"]).update(production=setup["v1"])
+    # A rollback pulls the release: conversations pinned to it move (and say so).
+    FlowRollout.objects.filter(flow=setup["flow"]).update(production=setup["v1"], production_release=r1)
+    ServingChange.objects.create(flow=setup["flow"], kind="rollback", from_version=v2, to_version=setup["v1"],
+                                 from_release=r2, to_release=r1, reason="set-up: a rollback")
     for _ in range(3):
         moved = flow.respond(subject=on_candidate, input="Still there?", state=cand.state)
         time.sleep(0.2)
@@ -160,3 +164,23 @@ def test_the_client_package_depends_on_openai_only():
     for forbidden in ("import django", "from django", "import httpx", "from httpx", "import requests"):
         assert forbidden not in source
     assert Migrator.__init__.__kwdefaults__["ttl"] > 0
+
+
+def test_outcomes_reach_migrator_once_each_with_the_release_and_the_schema_check(served_flow, client_for):
+    from django.db.models import Sum
+
+    from migrator.rollouts.models import Outcome, OutcomeMinute
+
+    fmt = {"type": "json_schema", "name": "reply", "strict": True, "schema": {
+        "type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"],
+        "additionalProperties": False}}
+    setup = served_flow(mode="stateless", config={"text": {"format": fmt}})
+    m = client_for(setup["token"], send_interval=0.2)
+    flow = m.flow("support-web")
+    replies = [flow.respond(subject=f"u{i}", input="Hello", state=None) for i in range(5)]
+    assert m.flush(timeout=20)
+    assert m.reporter.stats["sent"] == 5 and m.reporter.stats["rejected"] == 0
+    rows = list(Outcome.objects.values("release", "role", "schema_valid", "error", "input_tokens"))
+    assert len(rows) == 5 and {r["release"] for r in rows} == {replies[0].release}
+    assert all(r["schema_valid"] is True and r["error"] == "" and r["input_tokens"] > 0 for r in rows)
+    assert OutcomeMinute.objects.aggregate(n=Sum("n"))["n"] == 5

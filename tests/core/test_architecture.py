@@ -19,6 +19,7 @@ oa``, ``from openai import OpenAI as Fresh``). Each rule is shown to fail on a t
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -347,11 +348,6 @@ def test_each_app_has_its_own_url_prefix_and_no_pattern_starts_with_a_variable()
     assert not offenders, offenders
 
 
-# Plugin modules an app defines for a registry in another app, discovered by name (like tabs.py and roles.py
-# for core): they point at the registry, so they do not count as the app depending on it. ``demo`` modules are
-# found by name by core's seed_demo and run in INSTALLED_APPS order, each on top of every step before it (the
-# cutover demo chooses modes, tests tools and validates before it requests), so they use later apps too.
-PLUGIN_MODULES = ("evidence", "diagnostics", "demo")
 # Pure code counted as its own node: the tool conversion (no Django, no database) that prompts calls.
 PURE_SHARED = "migrator.tools.conversion"
 TOP_LEVEL = {"settings", "urls", "celery", "env", "wsgi", "asgi"}
@@ -370,7 +366,7 @@ def app_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for source in _sources():
         mine = _node(source.module)
-        if mine is None or source.module.split(".")[-1] in PLUGIN_MODULES:
+        if mine is None:
             continue
         graph.setdefault(mine, set())
         for _line, name in imported_modules(source, ast.parse(source.text)):
@@ -407,9 +403,97 @@ def test_the_cycle_finder_finds_cycles():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
-def test_apps_depend_on_each_other_without_cycles():
-    """Each app can be read (and tested) on top of the ones below it; core depends on no app."""
+# --- URL names and template includes are dependencies too ------------------------------------------------------
+
+TEMPLATE_REF = re.compile(r"""\{%\s*(?:include|extends)\s+["']([\w-]+)/""")
+TEMPLATE_URL = re.compile(r"""\{%\s*url\s+["']([\w-]+):""")
+PY_STRING = re.compile(r"""["']([a-z_]+):[a-z0-9_]+(?::[a-z0-9_-]+)?["']""")
+
+
+def _namespace_owners() -> dict[str, str]:
+    """URL namespace → the app whose urlconf defines it, from the resolver (``api`` → flows, say)."""
+    from django.urls import URLResolver, get_resolver
+
+    owners: dict[str, str] = {}
+
+    def walk(resolver: URLResolver) -> None:
+        for entry in resolver.url_patterns:
+            if isinstance(entry, URLResolver):
+                module = getattr(entry.urlconf_module, "__name__", "")
+                app = _node(module) if module.startswith("migrator.") else None
+                if entry.namespace and app and entry.namespace not in owners:
+                    owners[entry.namespace] = app
+                walk(entry)
+
+    walk(get_resolver())
+    return owners
+
+
+def _template_owner(path: Path) -> str | None:
+    relative = path.relative_to(REPO).parts
+    if relative[0] == "templates":  # project templates: templates/<app>/…, the rest (base.html, partials) is core's
+        return relative[1] if len(relative) > 2 and (ROOT / relative[1] / "apps.py").exists() else "core"
+    return relative[1]  # migrator/<app>/templates/…
+
+
+def reference_edges(owners: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(from app, to app, where) for every URL name an app's code or templates name in another app, and every
+    template of another app it includes or extends."""
+    owners = _namespace_owners() if owners is None else owners
+    apps_with_templates = {p.name for p in ROOT.iterdir() if (p / "apps.py").exists()}
+    edges: list[tuple[str, str, str]] = []
+    for source in _sources():
+        mine = _node(source.module)
+        if mine is None:
+            continue
+        for match in PY_STRING.finditer(source.text):
+            theirs = owners.get(match.group(1))
+            if theirs and theirs != mine:
+                edges.append((mine, theirs, f"{source.module} names {match.group(0)}"))
+    templates = [*(REPO / "templates").rglob("*.html"), *ROOT.glob("*/templates/**/*.html")]
+    for path in sorted(templates):
+        mine = _template_owner(path)
+        if mine is None or mine == "sandbox":
+            continue
+        text = path.read_text()
+        where = str(path.relative_to(REPO))
+        for match in TEMPLATE_URL.finditer(text):
+            theirs = owners.get(match.group(1))
+            if theirs and theirs != mine:
+                edges.append((mine, theirs, f"{where} names {match.group(1)}:…"))
+        for match in TEMPLATE_REF.finditer(text):
+            theirs = match.group(1)
+            if theirs in apps_with_templates and theirs != mine:
+                edges.append((mine, theirs, f"{where} includes {theirs}/…"))
+    return edges
+
+
+def full_graph() -> dict[str, set[str]]:
+    """Imports, URL names and template includes: every way one app can need another."""
     graph = app_graph()
+    for mine, theirs, _where in reference_edges():
+        graph.setdefault(mine, set()).add(theirs)
+    return graph
+
+
+def test_the_reference_scanner_sees_url_names_and_includes(tmp_path):
+    owners = {"flows": "flows", "core": "core"}
+    assert PY_STRING.search('reverse("flows:detail", args=[1])').group(1) == "flows"
+    assert TEMPLATE_URL.search("{% url 'flows:list' %}").group(1) == "flows"
+    assert TEMPLATE_REF.search('{% include "diagnostics/flow_link.html" %}').group(1) == "diagnostics"
+    assert not TEMPLATE_URL.search('{% page_url "flow_list" %}')  # by key, through the registry: not a dependency
+    assert _namespace_owners().get("api") == "flows" and owners["flows"] == "flows"
+
+
+def test_core_names_no_other_apps_urls_or_templates():
+    offenders = [where for mine, _theirs, where in reference_edges() if mine == "core"]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_apps_depend_on_each_other_without_cycles():
+    """Each app can be read (and tested) on top of the ones below it; core depends on no app. Imports, URL names
+    and template includes all count; an app links to a page of an app above it by key (``page_url``)."""
+    graph = full_graph()
     assert graph["core"] == set(), graph["core"]
     assert {"tools", "prompts", "flows"} <= set(graph)
     cycle = _cycle(graph)

@@ -15,10 +15,10 @@ from migrator.core.models import Assistant, Connection, Flow, Job, JobStatus
 from migrator.core.services.status import flow_progress
 from migrator.core.status import FlowStatus as F
 from migrator.core.status import MigrationStatus as S
-from migrator.cutover.demo import REVISION
 from migrator.cutover.models import CutoverRequest, RequestStatus, ServingChange
 from migrator.cutover.selectors import flow_stages
 from migrator.prompts.models import PromptVersion
+from migrator.rollouts.demo import REVISION
 from migrator.validation.models import RunStatus, ValidationRun
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -45,7 +45,7 @@ def test_seed_demo_builds_a_usable_demo_and_is_idempotent(sandbox, capsys):
     # flows it takes through cutover. The rest stay undecided: the engineer's next choice.
     assert flows.count() >= 4 and flows.exclude(mode="").count() == 5
     assert all(f.recommended_mode for f in flows)
-    assert "cutover:" in out and "still planning" in out and "stopped" not in out
+    assert "Demo rollouts:" in out and "still planning" in out and "stopped" not in out
     # Before gpt-4o and gpt-4.1 shut down the second cutover moves to a successor model, after it revises.
     _assert_a_flow_at_every_cutover_stage_on_real_evidence(revision=lookup("gpt-4o").is_retired())
     stages = _stages()
@@ -165,7 +165,7 @@ def _assert_a_flow_at_every_cutover_stage_on_real_evidence(*, revision: bool) ->
 
 def test_with_no_prompt_on_a_retiring_model_the_second_cutover_is_a_reviewed_revision(sandbox, monkeypatch):
     """What the demo shows from 2027-01-14 (no demo prompt is on a retiring model then), shown today."""
-    from migrator.cutover import demo
+    from migrator.rollouts import demo
 
     monkeypatch.setattr(demo, "_successor", lambda model: "")
     sandbox.reset("demo")
@@ -175,7 +175,7 @@ def test_with_no_prompt_on_a_retiring_model_the_second_cutover_is_a_reviewed_rev
 
 def test_moving_a_configuration_to_a_reasoning_successor_drops_what_it_would_refuse():
     from migrator.core.model_catalog import parameter_problems
-    from migrator.cutover.demo import on_model
+    from migrator.rollouts.demo import on_model
 
     config = {"model": "gpt-4o", "instructions": "Hi.", "temperature": 0.2, "top_p": 1}
     moved = on_model(config, "gpt-6-luna")

@@ -153,3 +153,13 @@ def test_sort_links_keep_the_filters_and_unnamed_assistants_print_their_id_once(
     assert "??" not in html
     assert 'href="?status=prompt_drafted&amp;sort=priority"' in html
     assert html.count("asst_nameless") == 1 and "(unnamed)" in html
+
+
+def test_the_import_page_links_the_archive_format_and_docs_open_inside_the_app(client, engineer):
+    client.force_login(engineer)
+    page = client.get(reverse("inventory:import")).content.decode()
+    assert reverse("core:doc", args=["export-format"]) in page
+    doc = client.get(reverse("core:doc", args=["export-format"])).content.decode()
+    assert "Export archive format (version 1)" in doc and "migrator.archive" in doc
+    assert client.get(reverse("core:doc", args=["nope"])).status_code == 404
+    assert client.get("/docs/..%2Fpyproject/").status_code == 404

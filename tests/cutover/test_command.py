@@ -38,8 +38,13 @@ def test_status_json_names_every_flow_with_its_stage(flows, engineer, support_le
     body = json.loads(run("status", "--json"))
     by_slug = {f["slug"]: f for f in body["flows"]}
     assert set(by_slug["live-flow"]) == {"slug", "stage", "percent", "candidate_version", "production_version",
-                                         "requested_by", "missing", "guard", "live"}
+                                         "requested_by", "missing", "guard", "live", "production_release",
+                                         "candidate_release"}
     assert by_slug["live-flow"]["stage"] == "migrated" and by_slug["live-flow"]["production_version"] == 1
+    served = flows["live"].rollout.production_release
+    assert by_slug["live-flow"]["production_release"] == served.hash and len(served.hash) == 64
+    assert by_slug["live-flow"]["candidate_release"] is None
+    assert by_slug["planning-flow"]["production_release"] is None
     assert by_slug["planning-flow"]["stage"] == "planning"
     assert by_slug["planning-flow"]["missing"] == ["prompt: no version is approved yet"]
 

@@ -56,7 +56,9 @@ def test_approving_a_cutover_and_rolling_back_ask_first(client, flow, engineer, 
     html = client.post(rollback, {"reason": "answers regressed"}).content.decode()
     assert "v1 (gpt-5.4-mini) stops serving, and Orders serves nothing" in html
     assert FlowRollout.objects.get(flow=flow).production_id is not None
-    client.post(rollback, {"reason": "answers regressed", "confirmed": "yes"})
+    # A first cutover has no previous release: the confirmation offers "stop serving" (its form carries it).
+    assert 'name="stop_serving" value="yes"' in html
+    client.post(rollback, {"reason": "answers regressed", "confirmed": "yes", "stop_serving": "yes"})
     assert FlowRollout.objects.get(flow=flow).production_id is None
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from migrator.core import diagnostics as registry
 from migrator.core.status import FlowMode
-from migrator.diagnostics import registry
 from migrator.tools import toolset
 from migrator.tools.models import ToolTestResult
 from tests.flows.factories import AssistantFactory, FlowFactory, make_threads, make_version
@@ -87,7 +87,6 @@ def test_previous_response_without_store_fails():
 
 def test_conversation_flow_backfill_is_unknown_until_a_provider_answers():
     flow = _flow(mode=FlowMode.CONVERSATION)
-    registry.autodiscover()
     installed = registry._providers.pop("backfill.coverage", None)  # as in an installation without backfill
     try:
         results = _results(flow)
@@ -188,7 +187,6 @@ def test_latency_against_recorded_runs():
     [thread] = make_threads(flow.assistant, [(1, 100, 0)], flow_slug=flow.slug)
     LegacyRun.objects.bulk_create([LegacyRun(thread=thread, legacy_id=f"run_{i}", raw={
         "created_at": 1_700_000_000, "completed_at": 1_700_000_000 + i}) for i in (2, 3, 4)])
-    registry.autodiscover()
     installed = registry._providers.pop("validation.latencies", None)  # as in an installation without validation
     try:
         result = _results(flow)["ux_latency"]
@@ -228,7 +226,6 @@ def test_low_similarity_is_judged_by_the_runs_own_threshold_and_verdicts():
     so no cutover could ever gather passing diagnostics. Now the run's threshold and verdicts decide."""
     flow = _flow()
     make_version(flow.assistant, {"model": "gpt-4o", "instructions": "Help with invoices."})
-    registry.autodiscover()
     installed = registry._providers.get("validation.lowest_similarity")
     rows: list[dict] = []
 

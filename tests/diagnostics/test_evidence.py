@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from migrator.cutover.evidence import State, discover
+from migrator.core.evidence import State
+from migrator.core.evidence import providers as discover
 from migrator.inventory.models import LegacyMessage, LegacyRun
 from tests.flows.factories import AssistantFactory, FlowFactory, make_threads, make_version
 
@@ -34,9 +35,8 @@ def test_passes_when_no_check_fails_and_every_check_had_its_data():
     # With the validation app installed its checks wait for a run: diagnostics is incomplete, never passed.
     waiting = _item(flow, version)
     assert waiting.state == State.MISSING and "No validation run" in waiting.summary
-    from migrator.diagnostics import registry
+    from migrator.core import diagnostics as registry
 
-    registry.autodiscover()
     saved = {k: registry._providers.pop(k) for k in list(registry._providers) if k.startswith("validation.")}
     try:  # as in an installation without validation: its own required evidence item stands for those checks
         item = _item(flow, version)

@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from migrator.core import diagnostics as registry
 from migrator.core.models import Job, JobStatus, WorkerHeartbeat
-from migrator.diagnostics import registry
 from tests.factories import ConnectionFactory, FlowFactory, JobFactory
 
 pytestmark = pytest.mark.django_db

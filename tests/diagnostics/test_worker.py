@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from migrator.core import diagnostics as registry
 from migrator.core.services.jobs import start_job
-from migrator.diagnostics import registry
 
 pytestmark = [pytest.mark.worker]
 

@@ -84,3 +84,20 @@ def test_refusal_exits_non_zero_from_the_shell(tmp_path):
                            "--json"], cwd=REPO, env=env, capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
     assert TOKEN_RE.match(json.loads(good.stdout)["token"])
+
+
+@pytest.mark.django_db
+def test_revoke_by_id_or_prefix_with_a_reason_and_json():
+    out, _err = _run("create", "--name", "old bot", "--consumer", "ops", "--json")
+    token = authenticate(f"Bearer {json.loads(out)['token']}")
+    with pytest.raises(CommandError, match="No API token #999"):
+        _run("revoke", "--id", "999", "--reason", "x")
+    out, _err = _run("revoke", "--prefix", token.display_prefix + "…", "--reason", "leaked in a log", "--json")
+    body = json.loads(out)
+    assert body["id"] == token.pk and body["already_revoked"] is False
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    event = AuditEvent.objects.get(verb="migrator.apitoken.revoked")
+    assert event.data["reason"] == "leaked in a log" and event.actor_label == "the api_token command"
+    out, _err = _run("revoke", "--id", str(token.pk), "--reason", "again")
+    assert "was already revoked" in out

@@ -67,8 +67,13 @@ def test_percentile_is_nearest_rank():
 
 
 def test_etag_comparison():
-    etag = compute_etag({"a": 1})
-    assert etag.startswith('"') and etag == compute_etag({"a": 1}) != compute_etag({"a": 2})
+    body = {"release": "ab" * 32, "rollout": {"percent": 10.0}, "flow": {"name": "Help"}}
+    etag = compute_etag(body)
+    assert etag.startswith('"' + "ab" * 16) and etag == compute_etag(dict(body))
+    # The release and the rollout change it; a label (the flow's name) does not.
+    assert etag != compute_etag({**body, "release": "cd" * 32})
+    assert etag != compute_etag({**body, "rollout": {"percent": 50.0}})
+    assert etag == compute_etag({**body, "flow": {"name": "Renamed"}})
     assert etag_matches(etag, etag) and etag_matches(f'W/{etag}', etag) and etag_matches(f'"x", {etag}', etag)
     assert etag_matches("*", etag)
     assert not etag_matches(None, etag) and not etag_matches('"other"', etag) and not etag_matches(etag[1:-1], etag)

@@ -192,9 +192,21 @@ def test_a_remembered_etag_never_hides_a_change(served, client):
     plaintext, flow = served["plaintext"], served["flow"]
     etag = call(client, plaintext)["ETag"]
     assert call(client, plaintext, etag=etag).status_code == 304
+    # The flow's working settings are not what production gets (its release is): no change, still a 304.
     Flow.objects.filter(pk=flow.pk).update(truncation="auto")
+    assert call(client, plaintext, etag=etag).status_code == 304
+    # A release switched behind the ORM's back (no timestamp bumped) is seen on the next request.
+    from migrator.core.actors import system
+    from migrator.cutover.models import FlowRollout
+    from migrator.cutover.services import releases
+
+    flow.refresh_from_db()
+    other = releases.ensure_release(flow=flow, version=served["v1"], spec=releases.spec_for(flow, served["v1"]),
+                                    actor=system("tests"), origin="test")
+    FlowRollout.objects.filter(flow=flow).update(production_release=other)
     changed = call(client, plaintext, etag=etag)
     assert changed.status_code == 200 and changed.json()["flow"]["truncation"] == "auto"
+    assert changed.json()["release"] == other.hash and changed["ETag"].startswith('"' + other.hash[:32])
     assert changed["ETag"] != etag
     # A subject is remembered on its own (a ramp may serve it another version): the flow's ETag is not its.
     subject = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}", "HTTP_X_MIGRATOR_SUBJECT": "user-42"}
@@ -225,3 +237,18 @@ def test_a_ramp_shows_as_traffic_per_served_version(served, client):
     traffic.flush()
     rows = {r.version: (r.calls, r.not_modified) for r in FlowTrafficDay.objects.filter(flow=flow)}
     assert rows == {1: (2 * seen[1], seen[1]), 2: (2 * seen[2], seen[2])}
+
+
+def test_a_remembered_token_costs_no_query_and_never_outlives_its_revocation(served, client):
+    plaintext = served["plaintext"]
+    first = call(client, plaintext)
+    assert first.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert call(client, plaintext, etag=first["ETag"]).status_code == 304
+    assert len(queries) == 1  # the token check is remembered; the one statement re-reads its revocation
+    # Revoked by another process (no chance to forget it here): the very next call is refused all the same.
+    ApiToken.objects.filter(pk=served["token"].pk).update(revoked_at=datetime.now(UTC))
+    refused = call(client, plaintext, etag=first["ETag"])
+    assert refused.status_code == 401 and "was revoked" in refused.json()["error"]["message"]
+    ApiToken.objects.filter(pk=served["token"].pk).delete()
+    assert call(client, plaintext).status_code == 401

@@ -187,6 +187,20 @@ def test_tokens_page_shows_the_secret_once(client, engineer, setup):
     assert token.display_prefix in client.get(reverse("flows:token_list"), {"show": "revoked"}).content.decode()
 
 
+def test_tokens_page_is_paginated(client, engineer, setup):
+    from migrator.flows.services.tokens import create_token
+    from migrator.flows.views.tokens import TOKENS_PER_PAGE
+
+    login(client, engineer)
+    for n in range(TOKENS_PER_PAGE + 3):
+        create_token(actor=engineer, name=f"token {n:02d}", consumer="load test", flow_ids=[])
+    first = client.get(reverse("flows:token_list")).content.decode()
+    assert first.count('data-testid="token-row"') == TOKENS_PER_PAGE and "Page 1 of 2" in first
+    assert "token 27" in first and "token 00" not in first  # newest first
+    second = client.get(reverse("flows:token_list"), {"page": 2, "show": "all"}).content.decode()
+    assert second.count('data-testid="token-row"') == 3 and "token 00" in second
+
+
 def test_any_slug_is_a_flow_page_and_old_tab_links_redirect(client, engineer):
     """Flow pages live under /flows/f/<slug>/, so slugs that name other pages need no reserving."""
     login(client, engineer)

@@ -154,7 +154,8 @@ def test_huge_text_is_rejected_and_oversized_lines_are_skipped(tmp_path, enginee
     assert report.counts["messages"]["rejected"] == 1 and Assistant.objects.filter(legacy_id="asst_0003").exists()
 
 
-def test_unicode_round_trips_and_unstorable_text_is_rejected(tmp_path, engineer):
+def test_unicode_round_trips_and_a_nul_or_lone_surrogate_becomes_u_fffd_with_a_note_instead_of_losing_the_turn(
+        tmp_path, engineer):
     text = "Grüße 👋🏽 — 你好，世界 — مرحبا — 🇩🇪 e\u0301 \u202e"
     objs = [a.assistant(1, name="Kundendienst 🇩🇪", instructions=text),
             a.message("thread_uni", 0, text=text),
@@ -162,11 +163,16 @@ def test_unicode_round_trips_and_unstorable_text_is_rejected(tmp_path, engineer)
             '{"id": "msg_sur", "object": "thread.message", "thread_id": "thread_uni", "role": "user", '
             '"content": [{"type": "text", "text": {"value": "lone \\ud800 half"}}]}']
     report = import_archive(path=a.write_jsonl(tmp_path / "u.jsonl", objs), actor=engineer)
+    assert report.counts["messages"] == {"created": 3, "updated": 0, "unchanged": 0, "rejected": 0}
     errors = _errors(report)
-    assert len(errors) == 2
-    assert "NUL character" in errors[0][1] and "unpaired" in errors[1][1]
+    assert len(errors) == 2  # noted, not rejected
+    assert "content[0].text.value: 1 character(s) (NUL or unpaired surrogate) replaced by U+FFFD" in errors[0][1]
+    assert "msg_" in errors[0][0] and "kept" in errors[1][1]
     assert Assistant.objects.get().instructions == text and Assistant.objects.get().name == "Kundendienst 🇩🇪"
-    assert LegacyMessage.objects.get().text == text
+    by_id = {m.legacy_id: m for m in LegacyMessage.objects.all()}
+    assert by_id["msg_sur"].text == "lone \ufffd half"
+    assert [m.text for m in by_id.values() if "byte" in m.text] == ["bad \ufffd byte"]
+    assert sum(1 for m in by_id.values() if m.text == text) == 1
 
     path = tmp_path / "latin1.jsonl"
     path.write_bytes(json.dumps(a.assistant(5)).encode() + b"\n" + b'{"id": "asst_\xe9", "object": "assistant"}\n')

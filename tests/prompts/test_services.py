@@ -212,6 +212,19 @@ def test_move_label_rejects_bad_input(assistant, product_owner, admin_user):
         services.move_label(assistant_id=other.pk, label="draft", version_id=v1.pk, actor=admin_user)
 
 
+def test_a_system_actor_without_the_permission_may_not_move_the_draft_label(assistant, product_owner):
+    from migrator.core.actors import system
+    from migrator.core.services import NotAllowed
+
+    v1 = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
+    bare = system("command:test", "a command with no permissions", perms=set())
+    with pytest.raises(NotAllowed, match="may not move the draft label"):
+        services.move_label(assistant_id=assistant.pk, label="draft", version_id=v1.pk, actor=bare)
+    allowed = system("command:test", "a drafting command", perms={"core.draft_prompt"})
+    row = services.move_label(assistant_id=assistant.pk, label="draft", version_id=v1.pk, actor=allowed)
+    assert row.version_id == v1.pk
+
+
 def test_one_version_per_label(assistant, product_owner):
     v1 = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
     services.generate_version(assistant_id=assistant.pk, actor=product_owner)

@@ -188,3 +188,22 @@ def test_the_live_answer_arrives_in_pieces_while_the_try_runs(client, make_sandb
     assert events[-1][0] == "done"
     job.refresh_from_db()
     assert "".join(pieces) == job.result["output_text"]
+
+
+def test_continuing_an_engineers_try_on_a_billed_connection_needs_the_right_to_use_that_connection(
+        product_owner, support_lead, engineer):
+    """Issue 21, finding 8: the next turn runs on the try's connection, so continuing is using it."""
+    from migrator.core.services import NotAllowed
+    from migrator.prompts import trying
+    from tests.factories import ConnectionFactory, JobFactory
+
+    billed = ConnectionFactory(name="Production", is_sandbox=False)
+    job = JobFactory(kind="prompts.try_version", status=JobStatus.SUCCEEDED, created_by=engineer,
+                     params={"connection_id": billed.pk, "version_id": 1},
+                     result={"turn": 1, "pending_calls": [], "mode": "stateless", "version_id": 1})
+    for outsider in (product_owner, support_lead):
+        with pytest.raises(NotAllowed, match="may not use the connection “Production”"):
+            trying.continue_try(job_id=job.pk, actor=outsider, input_text="and then?")
+    assert JobStatus.QUEUED not in set(type(job).objects.values_list("status", flat=True))
+    again = trying.continue_try(job_id=job.pk, actor=engineer, input_text="and then?")
+    assert again.params["connection_id"] == billed.pk and again.status == JobStatus.QUEUED

@@ -182,3 +182,19 @@ def test_lifecycle_through_prism(prism_proxy, prism_sandbox) -> None:
         lifecycle_tour(client)
     except openai.APIStatusError as exc:  # Prism's list of violations
         pytest.fail(f"{exc.request.method} {exc.request.url}: {exc.status_code} {exc.response.text[:3000]}")
+
+
+def test_background_stream_resumes_after_a_sequence_number(sandbox_empty) -> None:
+    client = sandbox_empty.client()
+    started = client.responses.create(model="gpt-4o", input="Hello, my name is Ada.", background=True)
+    assert started.status == "queued"
+    resumed = list(client.responses.retrieve(started.id, stream=True, starting_after=3))
+    assert [e.sequence_number for e in resumed] == list(range(4, 4 + len(resumed)))
+    assert resumed[-1].type == "response.completed" and resumed[-1].response.id == started.id
+    whole = list(client.responses.retrieve(started.id, stream=True))
+    assert [e.sequence_number for e in whole[4:]] == [e.sequence_number for e in resumed]
+    assert "".join(e.delta for e in whole if e.type == "response.output_text.delta") == resumed[-1].response.output_text
+    assert client.responses.retrieve(started.id).status == "completed"
+    foreground = client.responses.create(model="gpt-4o", input="hi")
+    with pytest.raises(openai.BadRequestError, match="background=true"):
+        client.responses.retrieve(foreground.id, stream=True)

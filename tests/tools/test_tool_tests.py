@@ -52,6 +52,8 @@ def test_every_tool_of_a_demo_assistant_passes_and_opens_the_gate(sandbox, engin
         assert [c["name"] for c in result.checks] == [
             "Sample input", "Forced call", "Arguments match the schema", "Finishes after the output"]
         assert result.details["responses"][0]["output_types"] == ["function_call"]
+        # Each call was built by migrator.core.release.build_request, and says which release it was.
+        assert all(len(r["release"]) == 64 for r in result.details["responses"])
         flow.refresh_from_db()
         assert (flow.tools_tested_at is not None) == (number == len(rows))  # the gate opens on the last pass
 

@@ -262,7 +262,7 @@ def test_redraw_keeps_unchanged_cases_and_exclusions(weather, sandbox_empty):
 
 
 def test_diagnostics_providers_read_the_latest_run(weather):
-    from migrator.diagnostics.registry import get_provider
+    from migrator.core.diagnostics import get_provider
 
     flow = make_flow(weather.assistant, mode="stateless")
     assert get_provider("validation.latest_run")(flow) is None
@@ -279,7 +279,7 @@ def test_diagnostics_providers_read_the_latest_run(weather):
 def test_diagnostics_judge_the_candidate_by_its_own_runs_only(weather):
     """A cutover request for v2 is not vouched for by a run of v1: its validation-backed checks are unknown (so
     the diagnostics evidence is incomplete) until v2 itself is replayed."""
-    from migrator.diagnostics import registry
+    from migrator.core import diagnostics as registry
     from migrator.prompts.models import PromptVersion
 
     flow = make_flow(weather.assistant, mode="stateless")

@@ -3,11 +3,15 @@ the answers are the same as a non-streamed replay's, and time to first token is 
 
 from __future__ import annotations
 
+from io import StringIO
+
 import pytest
 from django.urls import reverse
 
 from migrator.core.actors import SYSTEM
 from migrator.core.openai_client import client_for
+from migrator.validation.management.commands.validate import Command as ValidateCommand
+from migrator.validation.management.commands.validate import result_json
 from migrator.validation.models import Verdict
 from migrator.validation.replay import CallFailed, Replayer, TurnOutcome, _consume_stream
 from migrator.validation.services import runs as run_services
@@ -51,6 +55,11 @@ def test_report_shows_time_to_first_token(weather, admin_client):
     run = _run(weather, flow)
     page = admin_client.get(reverse("validation:run_detail", args=[run.pk])).content.decode()
     assert "Time to first token" in page and f"p50 {run.totals['ttft_p50_ms']} ms" in page
+    out = StringIO()
+    command = ValidateCommand(stdout=out)
+    command._summary(run)  # what `manage.py validate` prints after a run
+    assert f"Streamed: time to first token p50 {run.totals['ttft_p50_ms']} ms" in out.getvalue()
+    assert result_json(run)["totals"]["ttft_p95_ms"] == run.totals["ttft_p95_ms"]  # and --json carries it
 
 
 def _events(weather, **headers):

@@ -94,12 +94,19 @@ def test_exports(client, engineer, weather):
     run_services.execute_run(run_id=run.pk, actor=SYSTEM)
     bundle = client.get(reverse("validation:export_run_promptfoo", args=[run.pk]))
     archive = zipfile.ZipFile(io.BytesIO(bundle.content))
-    assert set(archive.namelist()) == {"promptfooconfig.yaml", "provider.py", "config.json", "cases.jsonl"}
+    assert set(archive.namelist()) == {"promptfooconfig.yaml", "provider.py", "assert_case.py", "migrator_replay.py",
+                                       "migrator_checks.py", "checks.json", "release.json", "cases.jsonl",
+                                       "README.md"}
     document = yaml.safe_load(archive.read("promptfooconfig.yaml"))
-    assert any(p["id"].startswith("openai:responses:gpt-4o") for p in document["providers"])
+    assert [p["id"] for p in document["providers"]] == ["file://provider.py"]
     assert len(document["tests"]) == len(run.case_ids)
-    assert all(t["assert"] for t in document["tests"])
-    compile(archive.read("provider.py"), "provider.py", "exec")
+    assert all(t["assert"] == [{"type": "python", "value": "file://assert_case.py", "metric": "migrator_verdict"}]
+               for t in document["tests"])
+    for name in ("provider.py", "assert_case.py", "migrator_replay.py", "migrator_checks.py"):
+        compile(archive.read(name), name, "exec")
+    assert json.loads(archive.read("release.json"))["hash"] == run.release_hash
+    test_set_bundle = client.get(reverse("validation:export_promptfoo", args=[test_set.pk]))
+    assert "assert_case.py" in zipfile.ZipFile(io.BytesIO(test_set_bundle.content)).namelist()
     lines = client.get(reverse("validation:export_run_jsonl", args=[run.pk])).content.decode().splitlines()
     rows = [json.loads(line) for line in lines]
     assert len(rows) == len(run.case_ids) and rows[0]["results"][0]["verdict"] == "pass"
@@ -158,3 +165,18 @@ def test_manual_case_exclusion_and_checks_forms(client, engineer, weather):
                  "text_similarity-threshold": "0.9", "text_similarity-weight": "3", "case_threshold": "0.8"})
     test_set.refresh_from_db()
     assert test_set.checks["text_similarity"] == {"enabled": True, "blocking": True, "threshold": 0.9, "weight": 3.0}
+
+
+@pytest.mark.parametrize("junk", ["NaN", "1e999", "-inf", "Infinity"])
+def test_a_case_threshold_of_nan_or_infinity_is_refused_with_a_message_not_stored(client, engineer, weather, junk):
+    """Issue 21, finding 10 (NaN/1e999 reached the JSON column: a DataError, a 500 on PostgreSQL)."""
+    client.force_login(engineer)
+    test_set = _build(client, weather)
+    before = test_set.checks
+    response = client.post(reverse("validation:testset_checks", args=[test_set.pk]),
+                           {"text_similarity-enabled": "on", "text_similarity-threshold": "0.8",
+                            "case_threshold": junk}, follow=True)
+    assert response.status_code == 200
+    assert "_case_threshold: value must be a finite number" in response.content.decode()
+    test_set.refresh_from_db()
+    assert test_set.checks == before

@@ -196,8 +196,9 @@ class Caller:
             conversation_id, items=[], extra_body={"items": items}), payload={"items": items},
             before_send=before_send)
 
-    def list_items(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Every item of a conversation, oldest first (pages of 100)."""
+    def list_items(self, conversation_id: str, *, missing_ok: bool = False) -> list[dict[str, Any]] | None:
+        """Every item of a conversation, oldest first (pages of 100); with ``missing_ok``, None when the
+        conversation is gone (404)."""
         out: list[dict[str, Any]] = []
         after: str | None = None
         while True:
@@ -205,7 +206,9 @@ class Caller:
             if after:
                 kwargs["after"] = after
             page = self.read(lambda kw=kwargs: self.client.conversations.items.with_raw_response.list(
-                conversation_id, **kw))
+                conversation_id, **kw), missing_ok=missing_ok)
+            if page is None:
+                return None
             data = [item.model_dump(mode="json", exclude_none=True) for item in page.data]
             out.extend(data)
             if not page.has_more or not data:

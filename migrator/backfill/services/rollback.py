@@ -52,9 +52,14 @@ def rollback_rows(*, actor, rows: Iterable[ThreadBackfill], progress: Callable[[
         if caller is None:
             caller = callers[row.connection_id] = (caller_for or (lambda c: Caller(c)))(row.connection)
         deleted = 0
+        gone = False
         try:
             if row.conversation_id:
-                for item in caller.list_items(row.conversation_id) or []:
+                # A conversation deleted elsewhere (404) has nothing left to delete: the rollback still ends
+                # the mapping, so production stops being pointed at a conversation that does not exist.
+                items = caller.list_items(row.conversation_id, missing_ok=True)
+                gone = items is None
+                for item in items or []:
                     caller.delete_item(row.conversation_id, item["id"])
                     deleted += 1
                 caller.delete_conversation(row.conversation_id)
@@ -65,10 +70,12 @@ def rollback_rows(*, actor, rows: Iterable[ThreadBackfill], progress: Callable[[
         before = {"status": row.status, "conversation_id": row.conversation_id, "items": row.cursor}
         ThreadBackfill.objects.filter(pk=row.pk, lease_token=token).update(
             status=ThreadStatus.ROLLED_BACK, conversation_id="", cursor=0, lease_token="", lease_until=None,
-            reason=f"rolled back: {row.conversation_id or 'no conversation'} deleted ({deleted} item(s))",
+            reason=(f"rolled back: {row.conversation_id} was already gone" if gone else
+                    f"rolled back: {row.conversation_id or 'no conversation'} deleted ({deleted} item(s))"),
             finished_at=timezone.now(), updated_at=timezone.now())
         audit.record(actor=actor, verb="migrator.backfill.thread_rolled_back", obj=row, before=before,
-                     after={"status": ThreadStatus.ROLLED_BACK, "items_deleted": deleted})
+                     after={"status": ThreadStatus.ROLLED_BACK, "items_deleted": deleted,
+                            **({"conversation": "already gone"} if gone else {})})
         result["rolled_back"] += 1
         result["items_deleted"] += deleted
         result["threads"].append({"thread_id": row.thread.legacy_id, "conversation_id": before["conversation_id"],

@@ -70,6 +70,51 @@ def _bank_active_time(run: BackfillRun) -> float:
     return run.active_seconds
 
 
+# --- leases of dead command-line runs ------------------------------------------------------------------------
+
+
+def _host_tag() -> str:
+    import hashlib
+    import socket
+
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
+def inline_owner() -> str:
+    """The lease owner of ``manage.py backfill`` in this process: ``cli-<host>-<pid>`` (at most 20 characters), so
+    a re-run on the same machine can tell that the process holding a lease is gone."""
+    import os
+
+    return f"cli-{_host_tag()}-{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def release_dead_inline_leases(connection: Connection) -> int:
+    """Free the leases held by ``manage.py backfill`` processes of this machine that are gone (SIGKILL, a crash):
+    a re-run takes their threads over at once instead of leaving them "appending" until the lease runs out."""
+    prefix = f"cli-{_host_tag()}-"
+    freed = 0
+    rows = ThreadBackfill.objects.filter(connection=connection, status__in=UNFINISHED,
+                                         lease_token__startswith=prefix, lease_until__gt=timezone.now())
+    for pk, token in rows.values_list("pk", "lease_token"):
+        pid = token[len(prefix):].split(":", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            # Compare-and-set on the token: a lease renewed or taken meanwhile is left alone.
+            freed += ThreadBackfill.objects.filter(pk=pk, lease_token=token).update(lease_token="", lease_until=None)
+    return freed
+
+
 # --- create ---------------------------------------------------------------------------------------------------
 
 
@@ -77,6 +122,7 @@ def create_run(*, actor, connection: Connection, selection: Selection, options: 
     """A planned run owning every selected thread that is not done (nor held by a live worker elsewhere)."""
     require(actor, RUN_PERM, action="start a backfill")
     opts = clean_options(options)
+    release_dead_inline_leases(connection)
     threads = selected_threads(selection, connection)
     missing = missing_thread_ids(selection)
     flow = Flow.objects.filter(slug=selection.flow).first() if selection.flow else None
@@ -85,6 +131,7 @@ def create_run(*, actor, connection: Connection, selection: Selection, options: 
     with transaction.atomic():
         run = BackfillRun.objects.create(
             connection=connection, flow=flow, assistant=assistant, options=opts, created_by=user_or_none(actor),
+            release_hash=_release_of(flow),
             selection={**selection.to_json(), **({"missing_thread_ids": missing[:50]} if missing else {})},
         )
         thread_ids = list(threads.values_list("id", flat=True))
@@ -106,6 +153,7 @@ def create_run(*, actor, connection: Connection, selection: Selection, options: 
                 restart.append(row.pk)
             elif row.status in (ThreadStatus.FAILED, ThreadStatus.SKIPPED) and not row.conversation_id:
                 replan.append(row.pk)
+        earlier_runs = set(ThreadBackfill.objects.filter(pk__in=take).exclude(run=None).values_list("run_id", flat=True))
         ThreadBackfill.objects.filter(pk__in=take).update(run=run)
         ThreadBackfill.objects.filter(pk__in=restart).update(
             status=ThreadStatus.PENDING, conversation_id="", cursor=0, plan_items=[], plan_metadata={}, ledger=[],
@@ -123,6 +171,9 @@ def create_run(*, actor, connection: Connection, selection: Selection, options: 
         run.planned_calls = sum(max(1, math.ceil(max(n, 1) / BATCH_SIZE)) for n in ThreadBackfill.objects.filter(
             run=run).values_list("thread__message_count", flat=True))
         run.save(update_fields=["thread_count", "planned_items", "planned_calls"])
+        for earlier in earlier_runs:
+            # A command-line run whose process died stays "running"; with its threads taken over it is finished.
+            transaction.on_commit(lambda pk=earlier: maybe_finish(pk))
         audit.record(actor=actor, verb="migrator.backfill.run_created", obj=run,
                      data={"connection": connection.name, "selection": run.selection, "options": opts,
                            "threads": count})
@@ -314,6 +365,44 @@ def process_rows(*, run_id: int, row_ids: list[int], owner: str,
     return outcomes
 
 
+MAX_AUTO_RESUMES = 5
+
+
+def resume_abandoned(*, job) -> BackfillRun | None:
+    """A coordinator or chunk job of a running backfill ended without its handler (its worker was killed and the
+    job reaped): send the same work again, so the run resumes by itself (threads the dead worker held are taken
+    over when their lease expires). After MAX_AUTO_RESUMES such restarts the run is paused instead, saying why,
+    so a worker that dies on every try does not loop forever."""
+    from migrator.core.actors import actor_for_job, system
+    from migrator.core.services.jobs import start_job
+
+    params = dict(job.params or {})
+    run = BackfillRun.objects.filter(pk=params.get("run_id")).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        return run
+    resumed = int(params.get("auto_resumed", 0)) + 1
+    robot = system(f"backfill:{run.pk}", f"backfill #{run.pk}")
+    if resumed > MAX_AUTO_RESUMES:
+        with transaction.atomic():
+            locked = BackfillRun.objects.select_for_update().get(pk=run.pk)
+            if locked.status == RunStatus.RUNNING:
+                locked.active_seconds = _bank_active_time(locked)
+                locked.status = RunStatus.PAUSED
+                locked.save(update_fields=["status", "active_seconds"])
+                audit.record(actor=robot, verb="migrator.backfill.run_paused", obj=locked,
+                             data={"why": f"its jobs' workers died {MAX_AUTO_RESUMES} times in a row; "
+                                          f"last: job #{job.pk}: {job.error[:300]}"})
+        return BackfillRun.objects.get(pk=run.pk)
+    params["auto_resumed"] = resumed
+    again = start_job(kind=job.kind, actor=actor_for_job(job), params=params, subject=run,
+                      subject_label=job.subject_label or str(run))
+    audit.record(actor=robot, verb="migrator.backfill.run_auto_resumed", obj=run,
+                 data={"dead_job": job.pk, "new_job": again.pk, "kind": job.kind, "try": resumed})
+    if job.kind == "backfill.run":
+        BackfillRun.objects.filter(pk=run.pk).update(job=again)
+    return run
+
+
 def run_inline(*, actor, run: BackfillRun, progress: Callable[[int, int, str], None] = lambda d, t, m: None) -> BackfillRun:
     """Carry the whole run in this process (the ``backfill`` command): no Celery involved."""
     require(actor, RUN_PERM, action="run a backfill")
@@ -325,7 +414,7 @@ def run_inline(*, actor, run: BackfillRun, progress: Callable[[int, int, str], N
         run.started_at = timezone.now()
         run.save(update_fields=["status", "started_at", "active_seconds"])
         audit.record(actor=actor, verb="migrator.backfill.run_started", obj=run, data={"inline": True})
-    process_rows(run_id=run.pk, row_ids=unfinished_row_ids(run), owner="cli", progress=progress)
+    process_rows(run_id=run.pk, row_ids=unfinished_row_ids(run), owner=inline_owner(), progress=progress)
     run.refresh_from_db()
     return run
 
@@ -369,3 +458,12 @@ def stale_in_flight(run: BackfillRun) -> int:
     return ThreadBackfill.objects.filter(run=run, status__in=IN_FLIGHT).filter(
         Q(lease_until__lt=timezone.now()) | Q(lease_until__isnull=True)).count()
 
+
+def _release_of(flow: Flow | None) -> str:
+    """The release the flow stands on now (its working release), so the run says what it was made for."""
+    if flow is None or not flow.mode:
+        return ""
+    from migrator.cutover.services.releases import working_spec
+
+    spec = working_spec(flow)
+    return spec.hash if spec is not None else ""

@@ -151,18 +151,23 @@ class Estimate:
 
 
 def estimate(selection: Selection, connection: Connection) -> Estimate:
-    """Threads, estimated write calls (ceil(items/20) each, from message counts) and time at the budget."""
-    from django.db.models import Count, Sum
+    """Threads, estimated write calls (ceil(items/20) each, from message counts) and time at the budget.
 
-    qs = selected_threads(selection, connection)
-    totals = qs.aggregate(n=Count("id"), messages=Sum("message_count"), runs=Sum("run_count"))
-    calls = 0
-    for count in qs.values_list("message_count", flat=True).iterator(chunk_size=2000):
-        calls += max(1, -(-max(count, 1) // BATCH_SIZE))
-    done_qs = ThreadBackfill.objects.filter(connection=connection, status=ThreadStatus.DONE)
-    already = done_qs.filter(thread__in=selected_threads(
-        Selection(**{**asdict(selection), "include_done": True}), connection)).count()
+    One aggregate in SQL over the selection's index-served rows (the threads already done on this connection
+    counted apart by a conditional aggregate): nothing is read into Python, whatever the selection's size."""
+    from django.db.models import Count, F, Sum, Value
+    from django.db.models.functions import Greatest
+
+    qs = selected_threads(Selection(**{**asdict(selection), "include_done": True}), connection).order_by()
+    done = Exists(ThreadBackfill.objects.filter(connection=connection, thread=OuterRef("pk"), status=ThreadStatus.DONE))
+    keep = Q() if selection.include_done else ~Q(done)
+    # Integer division on both databases: a thread of n messages takes ceil(max(n, 1) / BATCH_SIZE) writes.
+    calls = (Greatest(F("message_count"), Value(1)) + Value(BATCH_SIZE - 1)) / Value(BATCH_SIZE)
+    totals = qs.aggregate(n=Count("id", filter=keep), messages=Sum("message_count", filter=keep),
+                          calls=Sum(calls, filter=keep), already=Count("id", filter=Q(done)))
+    calls_total = totals["calls"] or 0
     budget = RateBudget.for_connection(connection)
     limits = budget.limits()
-    return Estimate(threads=totals["n"] or 0, messages=totals["messages"] or 0, already_done=already, calls=calls,
-                    seconds=budget.estimate_seconds(calls), rpm=limits.rpm, source=limits.source)
+    return Estimate(threads=totals["n"] or 0, messages=totals["messages"] or 0, already_done=totals["already"] or 0,
+                    calls=calls_total, seconds=budget.estimate_seconds(calls_total), rpm=limits.rpm,
+                    source=limits.source)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.urls import reverse
 
 from migrator.core.status import FlowMode, FlowStatus
 
@@ -51,7 +50,9 @@ class Flow(models.Model):
         return self.name
 
     def get_absolute_url(self) -> str:
-        return reverse("flows:detail", args=[self.slug])
+        from migrator.core.navigation import page_url
+
+        return page_url("flow", self.slug) or ""  # the flows app declares its page (tabs.PAGES)
 
 
 class FlowStatusChange(models.Model):

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
-from migrator.core import crypto
+from migrator.core import crypto, outbound
 from migrator.core.actors import may, system, user_or_none
 from migrator.core.models import Connection
 from migrator.core.services import NotAllowed, ServiceError, audit
@@ -61,6 +61,9 @@ def save_connection(
     perm = "core.change_connection" if connection else "core.add_connection"
     if not may(actor, perm):
         raise NotAllowed("You may not manage connections.")
+    if base_url.strip().rstrip("/") != settings.SANDBOX_URL.rstrip("/"):
+        # The bundled sandbox's address comes from the deployment's settings, not from a user.
+        outbound.check_url(base_url)
     with transaction.atomic():
         creating = connection is None
         connection = connection or Connection()

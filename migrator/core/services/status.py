@@ -177,9 +177,19 @@ def change_flow_status(*, flow_id: int, to: str, actor, reason: str = "") -> tup
             raise NotAllowed(f"You need the '{transition.permission}' permission to {transition.label.lower()}.")
         if not reason:
             raise ServiceError(f"Say why you {transition.label.lower()} flow {flow.name}: a reason is required.")
+        if flow.status == FlowStatus.BLOCKED and to == FlowStatus.PLANNING and _serves_production(flow):
+            # Unblocking a flow that serves a production release: it is migrated (it serves everyone), never
+            # "planning" (blocking changed nothing production gets, and neither does unblocking).
+            to = FlowStatus.MIGRATED
         _move_flow(flow, to, actor=actor, reason=reason, outcome="", evidence={})
         _sync_locked(Assistant.objects.select_for_update().get(pk=flow.assistant_id), actor=actor, reason=reason)
     return flow, True
+
+
+def _serves_production(flow: Flow) -> bool:
+    # The cutover app's rollout, read through the reverse relation so that core imports no app.
+    rollout = getattr(flow, "rollout", None)
+    return bool(rollout is not None and getattr(rollout, "production_id", None))
 
 
 # --- The one status story (the rule itself is ``FlowProgress`` in ``migrator.core.status``) ----------------------

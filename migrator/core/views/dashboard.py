@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from migrator.core import model_catalog
 from migrator.core.models import Assistant, AuditEvent, Flow, Job
-from migrator.core.navigation import _try_reverse
+from migrator.core.navigation import page_url
 from migrator.core.next_actions import suggestions_for
 from migrator.core.status import FlowStatus, MigrationStatus
 
@@ -84,8 +84,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "top": assistants.order_by("-traffic_share", "name", "id")[:6],
         "jobs": Job.objects.visible_to(user).select_related("created_by")[:5],
         "events": AuditEvent.objects.visible_to(user).select_related("actor")[:8],
-        "import_url": _try_reverse("inventory:import") if user.has_perm("inventory.import_assistants") else None,
+        "import_url": page_url("import") if user.has_perm("inventory.import_assistants") else None,
         "next_actions": suggestions_for(user),
-        "usage_url": _try_reverse("inventory:usage"),
+        "usage_url": page_url("usage"),
     }
     return render(request, "core/dashboard.html", context)

@@ -12,11 +12,11 @@ import math
 import statistics
 from typing import Any
 
+from migrator.core.diagnostics import Finding, flow_check, get_provider
 from migrator.core.models import Flow
 from migrator.core.status import FlowMode
 from migrator.diagnostics.checks import data
 from migrator.diagnostics.checks.common import url
-from migrator.diagnostics.registry import Finding, flow_check, get_provider
 
 OUTPUTS = "Outputs differ"
 HISTORY = "Conversation history feels broken"

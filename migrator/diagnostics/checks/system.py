@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from migrator.core.diagnostics import Finding, system_check
 from migrator.core.models import Connection, Job, JobStatus
 from migrator.diagnostics.checks.common import ago, url
-from migrator.diagnostics.registry import Finding, system_check
 
 QUEUE_WARN_SECONDS = 300  # a job queued this long with live workers means they are saturated or stuck
 CONNECTION_TEST_MAX_AGE = timedelta(days=7)

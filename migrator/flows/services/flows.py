@@ -12,7 +12,7 @@ from migrator.core.models import Assistant, Flow
 from migrator.core.services import ServiceError, audit
 from migrator.core.services.status import sync_assistant_with_flows
 from migrator.core.signals import flow_settings_changed
-from migrator.core.status import FlowMode, FlowStatus
+from migrator.core.status import FlowMode
 from migrator.flows.recommend import Recommendation, ThreadStat, recommend
 from migrator.tools import toolset
 
@@ -144,11 +144,8 @@ def choose_mode(
                            "store=true.")
     with transaction.atomic():
         flow = Flow.objects.select_for_update().get(pk=flow_id)
-        if flow.status in (FlowStatus.APPROVED, FlowStatus.ROLLING_OUT, FlowStatus.MIGRATED):
-            # Production reads the mode with the served configuration; changing it would change what production
-            # does outside a cutover. (Awaiting approval is fine: the change voids the request.)
-            raise ServiceError(f"{flow.name} is {flow.get_status_display().lower()}, and production reads its mode "
-                               "with the served configuration; roll the cutover back before changing the mode.")
+        # Production never reads these working settings: it gets the release its rollout points at. On a live
+        # flow the change makes a candidate release, which reaches production only through a cutover.
         decision = "accepted" if flow.recommended_mode and mode == flow.recommended_mode else "overridden"
         if decision == "overridden" and len(reason) < 5:
             raise ServiceError(
@@ -170,7 +167,32 @@ def choose_mode(
             data={"recommended_mode": flow.recommended_mode, "reason": reason},
         )
         flow_settings_changed.send(sender=Flow, flow=flow, before=before, after=_snapshot(flow), actor=actor)
+        _record_candidate(flow, actor=actor, why=f"mode {mode}, truncation {truncation}, store "
+                                                 f"{str(bool(store)).lower()}: {reason}")
     return flow, decision
+
+
+def _record_candidate(flow: Flow, *, actor, why: str) -> None:
+    """On a live flow, record the release the new settings make (a candidate; production is unchanged)."""
+    from migrator.cutover.services import approved_version, releases
+
+    served = releases.production_release(flow)
+    version = approved_version(flow)
+    if served is None or version is None:
+        return
+    spec = releases.spec_for(flow, version)
+    if spec.hash != served.hash:
+        releases.ensure_release(flow=flow, version=version, spec=spec, actor=actor, origin=why)
+
+
+def mode_outcome(flow: Flow) -> dict:
+    """What production serves and what is waiting, after a mode change (for pages and ``flow mode --json``)."""
+    from migrator.cutover.services import releases
+
+    served = releases.production_release(flow)
+    return {"flow": flow.slug, "mode": flow.mode, "truncation": flow.truncation, "store": flow.store,
+            "production_release": served.hash if served else None,
+            "candidate_release": releases.candidate_release(flow)}
 
 
 # --- status ----------------------------------------------------------------------------------------------

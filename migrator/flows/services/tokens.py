@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -81,6 +83,37 @@ class TokenError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+_verified: OrderedDict[str, ApiToken] = OrderedDict()  # sha256 of a raw token -> the token it matched
+_verified_lock = threading.Lock()
+MAX_VERIFIED = 1024
+
+
+def authenticate_remembered(authorization: str | None) -> ApiToken:
+    """:func:`authenticate`, remembering per process the tokens it accepted (by the hash of the whole secret), so
+    a repeat call costs no query and no row to build. Only for callers whose next statement re-reads the token's
+    ``revoked_at`` (the config API: ``served_cache.load_flow``) and call :func:`forget_verified` when it is gone,
+    so a revocation still takes effect on the very next request in every process."""
+    raw = (authorization or "").strip().partition(" ")[2].strip()
+    key = ApiToken.hash_token(raw) if raw else ""
+    if key:
+        with _verified_lock:
+            token = _verified.get(key)
+        if token is not None:
+            return token
+    token = authenticate(authorization)
+    with _verified_lock:
+        _verified[key] = token
+        while len(_verified) > MAX_VERIFIED:
+            _verified.popitem(last=False)
+    return token
+
+
+def forget_verified(token_id: int | None = None) -> None:
+    with _verified_lock:
+        for key in [k for k, t in _verified.items() if token_id is None or t.pk == token_id]:
+            del _verified[key]
 
 
 def authenticate(authorization: str | None) -> ApiToken:

@@ -204,8 +204,20 @@ def choose_mode(request: HttpRequest, slug: str) -> HttpResponse:
         form.add_error(None, message_for(exc))
         return _rerender(request, flow, f"The mode was not saved: {exc}", mode_form=form)
     verb = "Accepted the recommendation" if decision == "accepted" else "Overrode the recommendation"
-    messages.success(request, f"{verb}: {flow.name} uses {flow.get_mode_display().lower()}.")
+    messages.success(request, f"{verb}: {flow.name} uses {flow.get_mode_display().lower()}.{_serving_note(flow)}")
     return redirect(flow)
+
+
+def _serving_note(flow: Flow) -> str:
+    """On a live flow, say that production is unchanged and what is now the candidate."""
+    outcome = flow_services.mode_outcome(flow)
+    if not outcome["production_release"]:
+        return ""
+    served = outcome["production_release"][:12]
+    if not outcome["candidate_release"]:
+        return f" Production serves release {served}, unchanged."
+    return (f" Production still serves release {served}; these settings are candidate release "
+            f"{outcome['candidate_release'][:12]}, served only after a cutover (validate, request, approval).")
 
 
 @require_POST
@@ -223,7 +235,8 @@ def accept_recommendation(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except ServiceError as exc:
         return _rerender(request, flow, f"The recommendation was not accepted: {message_for(exc)}")
-    messages.success(request, f"Accepted the recommendation: {flow.name} uses {flow.get_mode_display().lower()}.")
+    messages.success(request, f"Accepted the recommendation: {flow.name} uses {flow.get_mode_display().lower()}."
+                              f"{_serving_note(flow)}")
     return redirect(flow)
 
 

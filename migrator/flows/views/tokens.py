@@ -11,11 +11,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import message_for, paginate
 from migrator.flows.forms import TokenCreateForm, TokenRevokeForm
 from migrator.flows.models import ApiToken
 from migrator.flows.services import tokens as token_services
 from migrator.flows.services import traffic
+
+TOKENS_PER_PAGE = 25
 
 
 def _context(request: HttpRequest, form: TokenCreateForm | None = None, **extra) -> dict:
@@ -25,12 +27,15 @@ def _context(request: HttpRequest, form: TokenCreateForm | None = None, **extra)
         tokens = tokens.filter(revoked_at__isnull=True)
     elif show == "revoked":
         tokens = tokens.filter(revoked_at__isnull=False)
-    tokens = list(tokens)
+    # A page of tokens at a time: each row carries 14 days of calls, and an estate may hold hundreds of tokens.
+    page = paginate(request, tokens.order_by("-created_at", "-id"), TOKENS_PER_PAGE)
+    tokens = list(page.object_list)
     days = traffic.token_days([t.pk for t in tokens])
     for token in tokens:
         token.recent_days = days[token.pk]
     return {
         "tokens": tokens,
+        "page": page,
         "show": show,
         "form": form or TokenCreateForm(),
         "can_add": request.user.has_perm("flows.add_apitoken"),

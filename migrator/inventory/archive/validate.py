@@ -318,6 +318,35 @@ def clean_content(value: Any) -> list[dict[str, Any]]:
     return value
 
 
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+REPLACED_KEY = "migrator_replaced"  # in a message's ``extra``: what the import replaced (the backfill ledger says so)
+
+
+def _replace_bad_chars(value: Any, where: str, found: list[str]) -> Any:
+    """NUL and unpaired surrogates → U+FFFD (one for one) in every string of ``value``, noting where: PostgreSQL
+    stores neither, and a replaced character is better than a lost turn."""
+    if isinstance(value, str):
+        if "\x00" not in value and not _has_surrogate(value):
+            return value
+        fixed, n = _BAD_CHARS.subn("\ufffd", value)
+        if n:
+            found.append(f"{where}: {n} character(s) (NUL or unpaired surrogate) replaced by U+FFFD")
+        return fixed
+    if isinstance(value, list):
+        return [_replace_bad_chars(item, f"{where}[{i}]", found) for i, item in enumerate(value)]
+    if isinstance(value, dict):
+        return {key: _replace_bad_chars(item, f"{where}.{key}", found) for key, item in value.items()}
+    return value
+
+
+def _has_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def clean_message(obj: dict[str, Any], *, thread_hint: str = "") -> dict[str, Any]:
     check_object(obj, "thread.message")
     legacy = object_id(obj)
@@ -327,7 +356,8 @@ def clean_message(obj: dict[str, Any], *, thread_hint: str = "") -> dict[str, An
     role = obj.get("role")
     if role not in MESSAGE_ROLES:
         raise Rejected("role", f"{role!r} is not 'user' or 'assistant'")
-    content = clean_content(obj.get("content"))
+    replaced: list[str] = []
+    content = _replace_bad_chars(clean_content(obj.get("content")), "content", replaced)
     text = text_of(content)
     if len(text) > MAX_MESSAGE_TEXT:
         raise Rejected("content", f"holds {len(text):,} characters of text; at most {MAX_MESSAGE_TEXT:,} per message")
@@ -347,7 +377,9 @@ def clean_message(obj: dict[str, Any], *, thread_hint: str = "") -> dict[str, An
         "run_legacy_id": optional_id(obj, "run_id"),
         "assistant_legacy_id": optional_id(obj, "assistant_id"),
         "created_at_legacy": timestamp(obj.get("created_at"), "created_at"),
-        "extra": {k: v for k, v in obj.items() if k not in _MESSAGE_COLUMNS},
+        "extra": {**{k: v for k, v in obj.items() if k not in _MESSAGE_COLUMNS},
+                  **({REPLACED_KEY: replaced} if replaced else {})},
+        "replaced": replaced,
     }
 
 

@@ -149,6 +149,9 @@ class Intake:
         cleaned = self._clean(record)
         if not cleaned or self._duplicate(record, cleaned, f"{cleaned['thread_legacy_id']}/{cleaned['legacy_id']}"):
             return
+        for note in cleaned.get("replaced") or ():
+            # Kept, not rejected: the report says what was changed (the database stores no NUL).
+            self.report.error(where_of(record, cleaned), f"{note}; the message was kept.", rejected=False)
         pending = self._messages
         # Flush at thread boundaries so a thread's messages land together and get positions in one go.
         if pending and (

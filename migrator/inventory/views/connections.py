@@ -12,6 +12,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from migrator.core.models import Connection, Job
 from migrator.core.models.connection import API_NAMES
+from migrator.core.outbound import OutboundRefused
 from migrator.core.services.connections import KeyNotRebound, save_connection
 from migrator.core.services.jobs import start_job
 from migrator.inventory.forms import ConnectionForm
@@ -51,6 +52,9 @@ def _save(request: HttpRequest, form: ConnectionForm, connection: Connection | N
         )
     except KeyNotRebound as exc:
         form.add_error("api_key", str(exc))
+        return None
+    except OutboundRefused as exc:
+        form.add_error("base_url", str(exc))
         return None
 
 

@@ -24,7 +24,7 @@ def require_perm(request: HttpRequest, perm: str, message: str) -> None:
 
 
 def abilities(user, version: PromptVersion | None = None) -> dict[str, bool]:
-    from django.conf import settings
+    from migrator.prompts import services
 
     can_approve = user.has_perm("core.approve_prompt")
     own = bool(version and version.author_id and version.author_id == user.pk)
@@ -32,7 +32,7 @@ def abilities(user, version: PromptVersion | None = None) -> dict[str, bool]:
         "generate": user.has_perm("core.draft_prompt"),
         "edit": user.has_perm("prompts.edit_prompt"),
         "approve": can_approve,
-        "approve_this": can_approve and (not own or settings.ALLOW_SELF_APPROVAL),
+        "approve_this": can_approve and (version is None or not services.self_approval(user, version)),
         "own_version": own,
         "comment": user.has_perm("prompts.add_promptcomment"),
         "try": user.has_perm("prompts.try_prompt"),

@@ -12,7 +12,8 @@ register = template.Library()
 @register.inclusion_tag("rollouts/_panel.html", takes_context=True)
 def rollout_panel(context, flow):
     user = context["request"].user
-    return {**selectors.panel(flow), "can_set": user.has_perm("cutover.ramp_cutover"), "request": context["request"]}
+    return {**selectors.panel(flow), "can_set": user.has_perm("cutover.ramp_cutover"), "request": context["request"],
+            "csrf_token": context.get("csrf_token")}
 
 
 @register.inclusion_tag("rollouts/_breaches.html", takes_context=True)

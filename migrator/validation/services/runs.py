@@ -19,6 +19,7 @@ from migrator.core.lanes import LanePool
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.openai_client import client_for
 from migrator.core.ratebudget import RateBudget
+from migrator.core.release import make_release
 from migrator.core.services import ServiceError, audit
 from migrator.core.services import status as status_service
 from migrator.core.status import FlowMode
@@ -27,6 +28,7 @@ from migrator.validation.cases import config_contract
 from migrator.validation.checks import CaseFacts, Scorer, resolve
 from migrator.validation.judge import make_embedder, make_judge
 from migrator.validation.models import (
+    RUN_FINISHED,
     RUN_TRANSITIONS,
     CaseResult,
     RunStatus,
@@ -82,6 +84,8 @@ def is_stale(run: ValidationRun) -> str:
             return f"the flow's state mode changed from {run.mode} to {mode}"
         if flow.store != run.store:
             return f"the flow's store setting changed from {str(run.store).lower()} to {str(flow.store).lower()}"
+        if flow.truncation != run.truncation:
+            return f"the flow's truncation changed from {run.truncation} to {flow.truncation}"
         return ""
     version = candidate_version(run.assistant_id)
     if version is None or config_hash(version.config) != run.config_hash:
@@ -119,7 +123,7 @@ def resolve_version(assistant: Assistant, *, version_id: int | None = None, vers
 
 def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict[str, Any], config_label: str,
                prompt_version=None, mode: str = "", repeats: int = 1, concurrency: int = 4,
-               source: str = "ui") -> ValidationRun:
+               source: str = "ui", truncation: str = "", store: bool | None = None) -> ValidationRun:
     """A queued run bound to ``config`` (hash) and the mode; the caller enqueues or executes it."""
     require(actor, "core.run_validation", action="run validations")
     flow = test_set.flow
@@ -135,12 +139,18 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
     version = test_set.current_version
     if version is None or not version.case_ids:
         raise ServiceError(f"Test set {test_set.name} has no cases to run.")
-    store = flow.store if flow is not None else config.get("store", True) is not False
+    # The run replays a release: the flow's truncation and store (or the given ones) wrap the configuration
+    # exactly as the config API will serve them, so what was validated is what production sends.
+    if store is None:
+        store = flow.store if flow is not None else config.get("store", True) is not False
+    truncation = truncation or (flow.truncation if flow is not None else str(config.get("truncation") or "disabled"))
+    release = make_release(config=config, mode=mode, truncation=truncation, store=store)
     with transaction.atomic():
         run = ValidationRun.objects.create(
             test_set=test_set, test_set_version=version, case_ids=list(version.case_ids),
             assistant_id=test_set.assistant_id, flow=flow, prompt_version=prompt_version, config_label=config_label,
             config=config, config_hash=config_hash(config), mode=mode, store=store, connection=connection,
+            truncation=release.truncation, release_hash=release.hash,
             connection_name=connection.name, repeats=repeats, concurrency=concurrency,
             # a flow that streams in production is replayed streamed (time to first token, assembled events)
             options={"checks": resolve(test_set.checks), "stream": bool(flow is not None and flow.streams)},
@@ -149,7 +159,7 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
         )
         audit.record(actor=actor, verb="migrator.validation.run_created", obj=run,
                      data={"test_set": test_set.pk, "version": version.number, "config_hash": run.config_hash,
-                           "mode": mode, "config": config_label})
+                           "release": run.release_hash, "mode": mode, "config": config_label})
     return run
 
 
@@ -292,6 +302,27 @@ def execute_run(*, run_id: int, actor, report: Callable[[int, int, str], None] |
         raise
 
 
+def end_abandoned(*, job) -> ValidationRun | None:
+    """The job carrying a run ended without finishing it (its worker was killed and the job reaped, or it was
+    never picked up): the run ends "could not run" with the job's reason, keeping the results it stored, and the
+    assistant leaves "Validating". Idempotent: a run that already ended is left alone."""
+    from migrator.core.actors import system
+
+    run = ValidationRun.objects.filter(pk=(job.params or {}).get("run_id")).first()
+    if run is None or run.status in RUN_FINISHED:
+        return run
+    done = CaseResult.objects.filter(run=run).count()
+    reason = (job.error or "its job ended").strip()
+    if not _move(run, RunStatus.ERROR, error=f"Job #{job.pk} ended without finishing the run: {reason}"[:5000],
+                 summary=(f"The run stopped after {done} result(s): its job #{job.pk} ended ({reason}) "
+                          "Start a new run; the results so far are kept.")[:1000]):
+        return run
+    actor = system("validation:reaper", "validation run reaper")
+    _report_outcome(run, "validation.run_failed", actor=actor)
+    status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
+    return run
+
+
 def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun:
     if run.connection is None:
         raise ServiceError("The run's connection no longer exists.")
@@ -302,7 +333,8 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
     settings = run.options.get("checks") or resolve({})
     client = client or client_for(run.connection, **_CLIENT_OPTIONS)
     budget = _budget_for(run.connection, log)
-    replayer = Replayer(client, config=run.config, mode=run.mode, store=run.store, budget=budget,
+    replayer = Replayer(client, release=make_release(config=run.config, mode=run.mode, truncation=run.truncation,
+                                                     store=run.store), budget=budget,
                         stream=bool(run.options.get("stream")))
     contract, contract_missing = _contract(run, run.test_set)
     scorer = Scorer(settings, embed=make_embedder(client, settings) if settings["embedding_similarity"]["enabled"]
@@ -481,6 +513,7 @@ def evidence(flow: Flow, version=None) -> dict[str, Any] | None:
     if not digest:
         return None
     run = (ValidationRun.objects.filter(flow=flow, config_hash=digest, mode=mode, store=flow.store,
+                                        truncation=flow.truncation,
                                         status__in=[RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE])
            .order_by("-finished_at", "-id").first())
     if run is None:
@@ -497,12 +530,16 @@ def evidence(flow: Flow, version=None) -> dict[str, Any] | None:
         "config_hash": run.config_hash,
         "mode": run.mode,
         "store": run.store,
+        "truncation": run.truncation,
+        "release": run.release_hash,
         "config_label": run.config_label,
         "version_id": run.prompt_version_id,
         "connection": run.connection_name,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "points": run.points,
         "totals": run.totals,
+        "test_set_id": run.test_set_id,
+        "checks": run.options.get("checks") or resolve({}),
         "failing_cases": failing[:20],
         "borderline_cases": borderline[:20],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.db import transaction
@@ -209,8 +210,11 @@ def set_checks(*, actor, test_set_id: int, checks: dict[str, dict[str, Any]]) ->
                     continue
                 try:
                     entry[key] = float(value)
-                except (TypeError, ValueError) as exc:
-                    raise ServiceError(f"{name}: {key} must be a number, not {value!r}.") from exc
+                except (TypeError, ValueError, OverflowError) as exc:
+                    raise ServiceError(f"{name}: {key} must be a number, not {str(value)[:40]!r}.") from exc
+                if not math.isfinite(entry[key]):
+                    # NaN and 1e999 (infinity) cannot be stored as JSON (PostgreSQL refuses them) nor compared.
+                    raise ServiceError(f"{name}: {key} must be a finite number, not {str(value)[:40]!r}.")
                 if entry[key] < 0:
                     raise ServiceError(f"{name}: {key} cannot be negative.")
             elif key in ("blocking", "enabled"):

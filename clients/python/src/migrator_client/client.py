@@ -105,10 +105,10 @@ class Flow:
     def _pulled(self, pinned: dict[str, Any], served: Served) -> bool:
         """Whether a rollback took the pinned release away: it is neither production nor candidate now, and
         production went back below it (a completion moves production forward; the old release stays usable)."""
+        pulled = served.body.get("pulled_releases")
+        if isinstance(pulled, list):  # migrator names the releases it rolled back
+            return release_of(pinned) in pulled
         rollout = served.body.get("rollout") or {}
-        live = set(rollout.get("releases") or [])  # when migrator lists the live release hashes
-        if live:
-            return release_of(pinned) not in live and not _newer_production(pinned, rollout)
         number = (pinned.get("version") or {}).get("number")
         production, candidate = rollout.get("production_version"), rollout.get("candidate_version")
         if number is None or number in (production, candidate):
@@ -130,12 +130,6 @@ class Flow:
         return turn.run()
 
 
-def _newer_production(pinned: dict[str, Any], rollout: dict[str, Any]) -> bool:
-    number = (pinned.get("version") or {}).get("number")
-    production = rollout.get("production_version")
-    return number is not None and production is not None and production > number
-
-
 class _Turn:
     """One respond() call: the request, the tool loop, the state to hand back and the outcome."""
 
@@ -152,6 +146,7 @@ class _Turn:
         self.switched = switched
         self.new_items = [{"role": "user", "content": user_input}] if isinstance(user_input, str) else list(user_input)
         self.history: list[dict[str, Any]] = list(prior.get("h") or [])
+        self.history_before = list(self.history)
         self.state: dict[str, Any] = {"r": self.release}
         self.started = time.monotonic()
         self.first_token: float | None = None
@@ -252,7 +247,9 @@ class _Turn:
             try:
                 next(steps)
             except StopIteration as done:
-                return self.reply(done.value)
+                reply = self.reply(done.value)
+                self.flow.migrator.shadows.maybe(self, reply)
+                return reply
 
     def reply(self, response: Any) -> Reply:
         if self.mode == "stateless":
@@ -316,6 +313,7 @@ class StreamedReply:
 
         response = yield from turn.loop(call)
         self.reply = turn.reply(response)
+        turn.flow.migrator.shadows.maybe(turn, self.reply)
 
 
 def _default_cache_dir(base_url: str) -> Path:
@@ -336,7 +334,7 @@ class Migrator:
 
     def __init__(self, *, base_url: str, token: str, openai_client: Any, ttl: float = 2.0, timeout: float = 3.0,
                  cache_dir: str | Path | bool | None = None, max_queue: int = 10_000, batch_size: int = 500,
-                 send_interval: float = 1.0) -> None:
+                 send_interval: float = 1.0, shadow_in_flight: int = 4) -> None:
         if cache_dir is None:
             folder: Path | None = _default_cache_dir(base_url)
         elif cache_dir is False:
@@ -348,6 +346,7 @@ class Migrator:
         self.reporter = Reporter(base_url=base_url, token=token, timeout=timeout, max_queue=max_queue,
                                  batch_size=batch_size, interval=send_interval)
         self.stats = {"requests": 0, "errors": 0, "switched": 0}
+        self.shadows = Shadows(self, max_in_flight=shadow_in_flight)
         self._flows: dict[str, Flow] = {}
 
     def flow(self, slug: str) -> Flow:
@@ -361,8 +360,93 @@ class Migrator:
 
     def close(self, timeout: float = 30.0) -> bool:
         """Flush, then stop the background sender; outcomes reported after this are dropped (and counted)."""
+        self.shadows.close()
         return self.reporter.close(timeout)
 
     @property
     def dropped(self) -> int:
         return self.reporter.stats["dropped"]
+
+
+def agreement(production: Reply, shadow: Any) -> float:
+    """How alike the two answers are, computed here so no content leaves the app: the same function calls
+    (Jaccard of their names) when either called tools, else the text similarity (difflib ratio)."""
+    import difflib
+
+    theirs = [getattr(i, "name", "") for i in getattr(shadow, "output", None) or [] if getattr(i, "type", "") ==
+              "function_call"]
+    if production.tool_calls or theirs:
+        a, b = set(production.tool_calls), set(theirs)
+        return len(a & b) / len(a | b) if a | b else 1.0
+    return difflib.SequenceMatcher(None, production.output_text, getattr(shadow, "output_text", "") or "").ratio()
+
+
+class Shadows:
+    """Background calls of the candidate for a sampled share of production calls (``shadow`` in the config
+    answer): ``store: false``, nothing returned to the app, tools not run; at most ``max_in_flight`` at once
+    (more are skipped and counted), so a shadow run never slows production."""
+
+    def __init__(self, migrator: Migrator, *, max_in_flight: int) -> None:
+        import random
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.migrator = migrator
+        self._pool = ThreadPoolExecutor(max_workers=max(1, max_in_flight), thread_name_prefix="migrator-shadow")
+        self._slots = threading.BoundedSemaphore(max(1, max_in_flight))
+        self._random = random.Random()
+        self.stats = {"started": 0, "skipped_busy": 0, "failed": 0}
+
+    def maybe(self, turn: _Turn, reply: Reply) -> None:
+        shadow = turn.body.get("shadow")
+        if not isinstance(shadow, dict) or turn.role != "production" or not shadow.get("config"):
+            return
+        if self._random.random() >= float(shadow.get("sample") or 0):
+            return
+        if not self._slots.acquire(blocking=False):
+            self.stats["skipped_busy"] += 1
+            return
+        self.stats["started"] += 1
+        try:
+            self._pool.submit(self._run, turn, reply, shadow)
+        except RuntimeError:  # closing
+            self._slots.release()
+
+    def _run(self, turn: _Turn, reply: Reply, shadow: dict[str, Any]) -> None:
+        started = time.monotonic()
+        kwargs = {**dict(shadow["config"]), "store": False}
+        mode = shadow.get("mode") or turn.mode
+        if mode == "stateless":
+            kwargs["input"] = turn.history_before + turn.new_items
+        elif mode == "previous_response" and turn.prior.get("p"):
+            kwargs["previous_response_id"] = turn.prior["p"]  # read-only: the new response is not stored
+            kwargs["input"] = turn.new_items
+        else:  # a conversation is never written to by a shadow: this turn's input alone
+            kwargs["input"] = turn.new_items
+        response, error = None, None
+        try:
+            response = self.migrator.openai.responses.create(**kwargs)
+        except Exception as exc:  # the candidate's failure is an outcome, never the app's problem
+            error = exc
+            self.stats["failed"] += 1
+        finally:
+            self._slots.release()
+        text = getattr(response, "output_text", "") if response is not None else ""
+        fmt = (kwargs.get("text") or {}).get("format") if isinstance(kwargs.get("text"), dict) else None
+        usage = getattr(response, "usage", None)
+        items = getattr(response, "output", None) or []
+        self.migrator.reporter.put(turn.flow.slug, {
+            "id": uuid.uuid4().hex, "at": time.time(), "release": str(shadow.get("release") or ""), "role": "shadow",
+            "model": kwargs.get("model"), "latency_ms": round((time.monotonic() - started) * 1000, 2),
+            "ttft_ms": None, "error": _error_class(error) if error is not None else None,
+            "output_types": [getattr(i, "type", "") for i in items][:50],
+            "tool_calls": [getattr(i, "name", "") for i in items if getattr(i, "type", "") == "function_call"][:50],
+            "schema_valid": check_output(fmt, text) if error is None else None,
+            "refusal": any(getattr(p, "type", "") == "refusal" for i in items for p in getattr(i, "content", None) or []),
+            "input_tokens": getattr(usage, "input_tokens", 0) or 0 if usage else 0,
+            "output_tokens": getattr(usage, "output_tokens", 0) or 0 if usage else 0,
+            "agreement": round(agreement(reply, response), 4) if error is None else 0.0,
+        })
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

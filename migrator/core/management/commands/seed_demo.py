@@ -6,17 +6,15 @@ Only this command creates demo accounts; production deployments never run it.
 from __future__ import annotations
 
 import secrets
-from importlib import import_module
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.module_loading import module_has_submodule
 
-from migrator.core.actors import system
+from migrator.core import demo
 from migrator.core.roles import ENGINEER, PRODUCT_OWNER, SUPPORT_LEAD
+from migrator.core.services import ServiceError
 from migrator.core.services.connections import ensure_sandbox_connection
 
 DEMO_USERS = (
@@ -68,19 +66,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<9} {label}")
 
     def _seed_apps(self, connection, users) -> None:
-        inventory_demo = import_module("migrator.inventory.demo")
+        # Every app's demo step in INSTALLED_APPS order (found, not listed), inventory's import first.
         try:
-            report = inventory_demo.seed_demo_inventory(connection=connection, actor=system("seed_demo", "the demo seeder"))
-        except Exception as exc:
-            raise CommandError(f"Importing the demo organisation from {connection.base_url} failed: {exc}") from exc
-        self.stdout.write(f"Demo inventory: {report}")
-        # Every other app's ``demo.seed_demo`` in INSTALLED_APPS order (found, not listed): each step builds on
-        # the ones before it, through the same services people use.
-        for config in apps.get_app_configs():
-            if config.name in ("migrator.core", "migrator.inventory") or not config.name.startswith("migrator."):
-                continue
-            if not module_has_submodule(config.module, "demo"):
-                continue
-            module = import_module(f"{config.name}.demo")
-            summary = module.seed_demo(connection=connection, users=users)
-            self.stdout.write(f"{config.label}: {summary}")
+            for label, summary in demo.seed_all(connection=connection, users=users):
+                self.stdout.write(f"Demo {label}: {summary}")
+        except ServiceError as exc:
+            raise CommandError(str(exc)) from exc

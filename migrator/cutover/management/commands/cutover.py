@@ -1,4 +1,4 @@
-"""`manage.py cutover status|request|approve|decline|ramp|rollback|guard`: the cutover, for automation.
+"""`manage.py cutover status|request|approve|decline|ramp|rollback|guard|shadow`: the cutover, for automation.
 
 Each action acts as ``--by USERNAME`` with that user's permissions (a person is always named: nobody approves
 as "the system"); a refusal exits 1 with the reason on stderr (for ``request``, the missing evidence named).
@@ -18,7 +18,7 @@ from migrator.cutover import services
 from migrator.cutover.models import RequestStatus
 from migrator.cutover.selectors import flow_stages
 
-ACTIONS = ("status", "request", "approve", "decline", "ramp", "rollback", "guard")
+ACTIONS = ("status", "request", "approve", "decline", "ramp", "rollback", "guard", "shadow")
 
 
 class Command(BaseCommand):
@@ -36,6 +36,8 @@ class Command(BaseCommand):
         parser.add_argument("--percent", help="ramp: the share of subjects on the candidate, 0.01 to 100.")
         parser.add_argument("--reason", default="", help="Why (required to approve, decline and roll back).")
         parser.add_argument("--json", action="store_true", help="status: print JSON.")
+        parser.add_argument("--stop-serving", action="store_true",
+                            help="rollback of a first cutover: confirm that production then gets 409 not_cut_over.")
         # guard: the support lead's guardrails for each ramp step (docs/rollouts.md).
         parser.add_argument("--min-sample", help="guard: candidate outcomes before any decision.")
         parser.add_argument("--max-error-rate-increase", help="guard: largest allowed error-rate worsening (0.02).")
@@ -46,6 +48,7 @@ class Command(BaseCommand):
         parser.add_argument("--action", dest="on_breach", choices=("pause", "rollback"),
                             help="guard: what a breach does.")
         parser.add_argument("--auto-advance", action="store_true", help="guard: ramp a healthy step on by itself.")
+        parser.add_argument("--share", help="shadow: percent of production calls that also call the candidate.")
 
     def handle(self, *args, **options) -> None:
         action = options["action"]
@@ -70,8 +73,8 @@ class Command(BaseCommand):
         self.stdout.write(message)
 
     def _act(self, action: str, flow: Flow, user, options: dict, reason: str) -> str:
-        if action == "guard":
-            return self._guard(flow, user, options)
+        if action in ("guard", "shadow"):
+            return self._extension(action, flow, user, options)
         if action == "request":
             req = services.request_cutover(flow_id=flow.pk, actor=user, version_number=options["version"], note=reason)
             return f"Requested cutover #{req.pk} of {flow.slug} to v{req.version.number}; awaiting approval."
@@ -89,17 +92,18 @@ class Command(BaseCommand):
             if rollout.candidate_id:
                 return f"{flow.slug}: v{rollout.candidate.number} serves {rollout.percent}% of subjects."
             return f"{flow.slug}: v{rollout.production.number} serves everyone (migrated)."
-        rollout = services.rollback(flow_id=flow.pk, actor=user, reason=reason)
-        now = f"v{rollout.production.number}" if rollout.production_id else "nothing"
-        return f"{flow.slug} rolled back: {now} serves everyone."
+        rollout = services.rollback(flow_id=flow.pk, actor=user, reason=reason, stop_serving=options["stop_serving"])
+        if rollout.production_gets == services.NOT_CUT_OVER:
+            return f"{flow.slug}: stopped serving; production now gets {services.NOT_CUT_OVER}."
+        return f"{flow.slug} rolled back: {rollout.production_gets}."
 
-    def _guard(self, flow: Flow, user, options: dict) -> str:
-        # The guard lives in migrator.rollouts, which answers this signal (cutover does not import it).
-        for _receiver, message in cutover_command.send(sender=type(self), action="guard", flow=flow, user=user,
+    def _extension(self, action: str, flow: Flow, user, options: dict) -> str:
+        # Guards and shadow runs live in migrator.rollouts, which answers this signal (cutover does not import it).
+        for _receiver, message in cutover_command.send(sender=type(self), action=action, flow=flow, user=user,
                                                        options=options):
             if message:
                 return message
-        raise ServiceError("Rollout guards are not installed (migrator.rollouts).")
+        raise ServiceError("Guarded rollouts are not installed (migrator.rollouts).")
 
     def _status(self, *, as_json: bool) -> None:
         stages = flow_stages(with_missing=True)

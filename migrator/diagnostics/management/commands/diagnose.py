@@ -12,8 +12,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 
+from migrator.core import diagnostics as registry
 from migrator.core.models import Flow
-from migrator.diagnostics import registry
 
 MARK = {registry.OK: "ok  ", registry.WARN: "WARN", registry.FAIL: "FAIL", registry.UNKNOWN: "?   "}
 

@@ -152,6 +152,11 @@ class Command(BaseCommand):
         self.stdout.write(f"Run #{run.pk}: {run.verdict.upper()} — {run.summary}")
         for point in run.points:
             self.stdout.write(f"  [{point['status']}] {point['title']}: {point['detail']}")
+        totals = run.totals or {}
+        if totals.get("streamed"):
+            first = (f"p50 {totals['ttft_p50_ms']} ms · p95 {totals['ttft_p95_ms']} ms"
+                     if totals.get("ttft_p50_ms") is not None else "no text was streamed")
+            self.stdout.write(f"  Streamed: time to first token {first}; latency p50 {totals.get('latency_p50_ms')} ms")
         for check in run.check_summary:
             rate = "—" if check["pass_rate"] is None else f"{check['pass_rate']:.0%}"
             self.stdout.write(f"  {check['label']}: {rate} of {check['ran']} passed")
@@ -178,6 +183,7 @@ def result_json(run) -> dict[str, Any]:
         "url": run.get_absolute_url(),
         "assistant": run.assistant.legacy_id,
         "config": {"label": run.config_label, "hash": run.config_hash},
+        "release": run.release_hash,
         "mode": run.mode,
         "store": run.store,
         "connection": run.connection_name,

@@ -29,6 +29,7 @@ from migrator.cutover.models import (
     RequestStatus,
     ServingChange,
 )
+from migrator.cutover.services import releases
 from migrator.prompts.models import LabelName, PromptLabel, PromptVersion
 
 DEFAULT_STEPS = (1, 10, 50, 100)
@@ -132,16 +133,22 @@ def request_cutover(*, flow_id: int, actor, version_number: int | None = None, n
             if version is None:
                 raise ServiceError(f"{flow.assistant.display_name} has no version {version_number}.")
         rollout = rollout_of(flow)
-        if rollout.production_id == version.pk and not rollout.candidate_id:
-            raise ServiceError(f"{flow.name} already serves v{version.number} to everyone.")
+        spec = releases.spec_for(flow, version)
+        if (rollout.production_release_id and rollout.production_release.hash == spec.hash
+                and not rollout.candidate_id):
+            raise ServiceError(f"{flow.name} already serves release {spec.hash[:12]} (v{version.number}, "
+                               f"{flow.mode}) to everyone.")
         items = ev.gather(flow, version)
         missing = ev.missing(items)
         if missing:
             raise EvidenceIncomplete(flow, missing)
+        release = releases.ensure_release(flow=flow, version=version, spec=spec, actor=actor,
+                                          origin=f"cutover request of v{version.number}")
         try:
             with transaction.atomic():
                 request = CutoverRequest.objects.create(
-                    flow=flow, version=version, config_hash=config_hash(version.config), mode=flow.mode,
+                    flow=flow, version=version, release=release, config_hash=config_hash(version.config),
+                    mode=flow.mode,
                     evidence=[i.as_json() for i in items], note=(note or "").strip()[:4000],
                     requested_by=user_or_none(actor), requested_by_label=label_of(actor),
                 )
@@ -152,7 +159,7 @@ def request_cutover(*, flow_id: int, actor, version_number: int | None = None, n
                       evidence={"request_id": request.pk, "config_hash": request.config_hash, "mode": flow.mode},
                       flow_to=FlowStatus.AWAITING_APPROVAL)
         audit.record(actor=actor, verb="migrator.cutover.requested", obj=flow,
-                     after={"request_id": request.pk, "version": version.number},
+                     after={"request_id": request.pk, "version": version.number, "release": release.hash},
                      data={"config_hash": request.config_hash, "mode": flow.mode, "note": request.note})
         _emit("cutover.requested", request, flow, actor)
     return request
@@ -177,6 +184,16 @@ def withdraw(*, request_id: int, actor, reason: str) -> CutoverRequest:
 # --- decide ------------------------------------------------------------------------------------------------
 
 
+def may_decide(actor, request: CutoverRequest) -> bool:
+    """Whether ``actor`` may approve or decline ``request`` now: a person holding the permission who did not
+    request it (four eyes), while it awaits a decision. Pages ask this rather than re-stating the rule."""
+    try:
+        _check_decider(request, actor)
+    except NotAllowed:
+        return False
+    return request.status == RequestStatus.AWAITING
+
+
 def _check_decider(request: CutoverRequest, actor) -> None:
     if not is_user(actor):
         raise NotAllowed("Only a person can decide a cutover: no token, job or command acts as a support lead "
@@ -186,7 +203,7 @@ def _check_decider(request: CutoverRequest, actor) -> None:
         raise NotAllowed("You requested this cutover, so someone else must decide it.")
 
 
-def _still_current(request: CutoverRequest, flow: Flow) -> str:
+def still_current(request: CutoverRequest, flow: Flow) -> str:
     """Why the request's evidence no longer holds ('' while it does)."""
     if request.mode != flow.mode:
         return f"the flow's mode changed from {request.mode or 'none'} to {flow.mode or 'none'}"
@@ -195,6 +212,14 @@ def _still_current(request: CutoverRequest, flow: Flow) -> str:
         return "a different version is approved now"
     if config_hash(request.version.config) != request.config_hash:
         return "the configuration changed"
+    if request.release_id:
+        now = releases.spec_for(flow, current)
+        if now.hash != request.release.hash:
+            changed = [f"{name} from {old} to {new}" for name, old, new in (
+                ("truncation", request.release.truncation, now.truncation),
+                ("store", request.release.store, now.store)) if old != new]
+            return (f"the release changed from {request.release.hash[:12]} to {now.hash[:12]}"
+                    + (f" ({', '.join(changed)})" if changed else ""))
     return ""
 
 
@@ -210,7 +235,7 @@ def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
         flow = _flow(request.flow_id)
         if request.status != RequestStatus.AWAITING:
             raise ServiceError(f"This request is {request.get_status_display().lower()}, not awaiting approval.")
-        stale = _still_current(request, flow)
+        stale = still_current(request, flow)
         if stale:
             _void(request, flow, actor, stale)
             void_error = ServiceError(f"The request is void: {stale}. Request the cutover again with fresh evidence.")
@@ -221,10 +246,31 @@ def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
     return request
 
 
+class EvidenceChanged(EvidenceIncomplete):
+    """Approval refused: evidence that held at request no longer holds now; ``changes`` says what moved."""
+
+    def __init__(self, flow: Flow, missing: list[ev.Item], changes: list[str]) -> None:
+        super().__init__(flow, missing)
+        self.changes = changes
+        self.args = (f"Not approved: the evidence for release {flow_release_short(flow)} changed since the request "
+                     f"— {'; '.join(changes)}. Nothing was served; fix it and request again.",)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def flow_release_short(flow: Flow) -> str:
+    spec = releases.working_spec(flow)
+    return spec.hash[:12] if spec else "(none)"
+
+
 def _approve_locked(request: CutoverRequest, flow: Flow, actor, reason: str) -> None:
-    missing = ev.missing(ev.gather(flow, request.version))
+    # Every piece of evidence is gathered again, for this release, now: what held at request may not any more
+    # (a newer failing run, a tool test that broke, diagnostics gone red). Refuse, naming what changed.
+    now = ev.gather(flow, request.version)
+    missing = ev.missing(now)
     if missing:
-        raise EvidenceIncomplete(flow, missing)
+        raise EvidenceChanged(flow, missing, ev.changed_since(request.evidence, now))
     _set_request_status(request, RequestStatus.APPROVED, decided_by=actor, decided_at=timezone.now(),
                         decision_reason=reason)
     apply_outcome(outcome=Outcome.CUTOVER_APPROVED, actor=actor, flow_id=flow.pk,
@@ -235,6 +281,7 @@ def _approve_locked(request: CutoverRequest, flow: Flow, actor, reason: str) -> 
     _emit("cutover.approved", request, flow, actor, reason=reason)
     rollout = FlowRollout.objects.select_for_update().get_or_create(flow=flow)[0]
     rollout.candidate = request.version
+    rollout.candidate_release = request.release
     rollout.percent = Decimal(0)
     rollout.request = request
     rollout.save()
@@ -284,14 +331,18 @@ def _apply_percent(flow: Flow, rollout: FlowRollout, request: CutoverRequest, pe
                    reason: str) -> None:
     before_percent = Decimal(rollout.percent or 0)
     before_version = rollout.production
+    before_release = rollout.production_release
     if percent >= 100:
         rollout.production = request.version
+        rollout.production_release = request.release
         rollout.candidate = None
+        rollout.candidate_release = None
         rollout.percent = Decimal(0)
         rollout.request = None
         rollout.save()
         ServingChange.objects.create(flow=flow, kind=ChangeKind.COMPLETE, from_version=before_version,
-                                     to_version=request.version, from_percent=before_percent, to_percent=100,
+                                     to_version=request.version, from_release=before_release,
+                                     to_release=request.release, from_percent=before_percent, to_percent=100,
                                      request=request, actor=user_or_none(actor), actor_label=label_of(actor),
                                      reason=reason)
         _set_request_status(request, RequestStatus.COMPLETED)
@@ -307,7 +358,8 @@ def _apply_percent(flow: Flow, rollout: FlowRollout, request: CutoverRequest, pe
     rollout.percent = percent
     rollout.save(update_fields=["percent", "updated_at"])
     ServingChange.objects.create(flow=flow, kind=ChangeKind.RAMP, from_version=before_version,
-                                 to_version=request.version, from_percent=before_percent, to_percent=percent,
+                                 to_version=request.version, from_release=before_release,
+                                 to_release=request.release, from_percent=before_percent, to_percent=percent,
                                  request=request, actor=user_or_none(actor), actor_label=label_of(actor),
                                  reason=reason)
     apply_outcome(outcome=Outcome.CUTOVER_RAMPED, actor=actor, flow_id=flow.pk,
@@ -335,7 +387,7 @@ def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
         if value < Decimal(rollout.percent or 0):
             raise ServiceError(f"{flow.name} serves v{rollout.candidate.number} to {rollout.percent}% already; to "
                                "serve fewer subjects, roll back.")
-        stale = _still_current(request, flow)
+        stale = still_current(request, flow)
         if stale and Decimal(rollout.percent or 0) > 0:
             raise ServiceError(f"The approval no longer holds ({stale}) while v{rollout.candidate.number} serves "
                                f"{rollout.percent}%: roll back, then request the cutover again.")
@@ -352,8 +404,39 @@ def ramp(*, flow_id: int, actor, percent, reason: str = "") -> FlowRollout:
     return rollout
 
 
-def rollback(*, flow_id: int, actor, reason: str) -> FlowRollout:
-    """One click: the previous version serves 100% again, in one transaction with the status."""
+NOT_CUT_OVER = "409 not_cut_over"
+
+
+class NoPreviousRelease(ServiceError):
+    """Rolling back a first cutover: there is nothing to go back to. Refused unless ``stop_serving`` says so."""
+
+    code = "no_previous_release"
+
+
+def is_first_cutover(flow: Flow, rollout: FlowRollout | None) -> bool:
+    """Whether a rollback now would leave production with nothing: no ramp to cancel, and the release in
+    production was the flow's first (its completion came from nothing)."""
+    if rollout is None or rollout.candidate_id or rollout.production_id is None:
+        return False
+    last = ServingChange.objects.filter(flow=flow, kind__in=[ChangeKind.COMPLETE, ChangeKind.IMPORTED]).first()
+    return last is None or last.from_version_id is None
+
+
+def production_gets(version: PromptVersion | None, release) -> str:
+    """What the config API answers after a change, in words: the release for everyone, or the 409."""
+    if version is None:
+        return NOT_CUT_OVER
+    if release is None:
+        return f"v{version.number} serves everyone"
+    return f"v{version.number} serves everyone (release {release.hash[:12]}, {release.mode})"
+
+
+def rollback(*, flow_id: int, actor, reason: str, stop_serving: bool = False) -> FlowRollout:
+    """One click: the previous release serves 100% again, in one transaction with the status.
+
+    A first cutover has no previous release: rolling it back stops serving the flow, and production then gets
+    ``409 not_cut_over``. That is refused (:class:`NoPreviousRelease`, saying so) unless ``stop_serving`` is
+    given, which is the confirmation that this is what the person wants."""
     require(actor, "cutover.ramp_cutover", action="roll back a rollout")
     reason = _reason(reason, "roll back")
     with transaction.atomic():
@@ -362,34 +445,52 @@ def rollback(*, flow_id: int, actor, reason: str) -> FlowRollout:
             flow=flow).first()
         if rollout is None or (rollout.production_id is None and rollout.candidate_id is None):
             raise ServiceError(f"{flow.name} serves nothing yet, so there is nothing to roll back.")
+        if is_first_cutover(flow, rollout) and not stop_serving:
+            raise NoPreviousRelease(
+                f"{flow.name} has no previous release to roll back to: its first cutover put "
+                f"v{rollout.production.number} in production. Rolling back stops serving it, and production then "
+                f"gets {NOT_CUT_OVER} on every request. Confirm 'stop serving' to do that; nothing was changed.")
         request = open_request(flow)
         if rollout.candidate_id:
             # Mid-ramp (or approved, not ramped): everyone goes back to production.
             from_version, to_version, from_percent = rollout.candidate, rollout.production, Decimal(rollout.percent)
+            from_release, to_release = rollout.candidate_release, rollout.production_release
             rollout.candidate = None
+            rollout.candidate_release = None
             rollout.percent = Decimal(0)
             rollout.request = None
         else:
             last = (ServingChange.objects.filter(flow=flow, kind__in=[ChangeKind.COMPLETE, ChangeKind.IMPORTED])
-                    .select_related("from_version", "request").first())
+                    .select_related("from_version", "from_release", "request").first())
             from_version, to_version, from_percent = rollout.production, (last.from_version if last else None), 100
+            from_release, to_release = rollout.production_release, (last.from_release if last else None)
             request = last.request if last else None
             rollout.production = to_version
+            rollout.production_release = to_release
         rollout.save()
         ServingChange.objects.create(flow=flow, kind=ChangeKind.ROLLBACK, from_version=from_version,
-                                     to_version=to_version, from_percent=from_percent, to_percent=100,
+                                     to_version=to_version, from_release=from_release, to_release=to_release,
+                                     from_percent=from_percent, to_percent=100,
                                      request=request, actor=user_or_none(actor), actor_label=label_of(actor),
                                      reason=reason)
         if request is not None and request.status in (RequestStatus.APPROVED, RequestStatus.COMPLETED):
             _set_request_status(request, RequestStatus.ROLLED_BACK, closed_reason=reason)
         target = FlowStatus.MIGRATED if to_version is not None else FlowStatus.VALIDATED
+        gets = production_gets(to_version, to_release)
+        stopped = to_version is None
         apply_outcome(outcome=Outcome.CUTOVER_ROLLED_BACK, actor=actor, flow_id=flow.pk, flow_to=target,
-                      reason=f"Rolled back to {'v' + str(to_version.number) if to_version else 'nothing'}: {reason}")
-        audit.record(actor=actor, verb="migrator.cutover.rolled_back", obj=flow,
-                     before={"version": from_version.number if from_version else None},
-                     after={"version": to_version.number if to_version else None}, data={"reason": reason})
+                      reason=(f"Stopped serving: production gets {NOT_CUT_OVER}: {reason}" if stopped else
+                              f"Rolled back to {gets}: {reason}"))
+        audit.record(actor=actor, verb="migrator.cutover.stopped_serving" if stopped else "migrator.cutover.rolled_back",
+                     obj=flow,
+                     before={"version": from_version.number if from_version else None,
+                             "release": from_release.hash if from_release else None},
+                     after={"version": to_version.number if to_version else None,
+                            "release": to_release.hash if to_release else None},
+                     data={"reason": reason, "production_gets": gets})
         _emit("cutover.rolled_back", request, flow, actor, reason=reason,
-              to_version=to_version.number if to_version else None)
+              to_version=to_version.number if to_version else None, production_gets=gets)
+    rollout.production_gets = gets
     return rollout
 
 
@@ -401,6 +502,7 @@ def _void(request: CutoverRequest, flow: Flow, actor, why: str) -> None:
     rollout = FlowRollout.objects.filter(flow=flow).first()
     if rollout and rollout.candidate_id == request.version_id and Decimal(rollout.percent or 0) == 0:
         rollout.candidate = None
+        rollout.candidate_release = None
         rollout.request = None
         rollout.save()
     resting = _resting_status(flow)

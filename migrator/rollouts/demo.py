@@ -1,5 +1,8 @@
 """Demo cutover stages for `make run`: a flow at each stage, so every role has work in the first minute.
 
+It lives in rollouts, the last step, because it drives every step before it (modes, tool tests, validation,
+requests and ramps); a demo module may only use the apps its own app builds on.
+
 - **migrated**: a first cutover, approved by the support lead, serves v1 to everyone at once;
 - **rolling out**: v1 in production on a retiring model (gpt-4o, gpt-4.1), v2 on its successor approved and
   ramped to 10% of subjects. Once no demo prompt is on a retiring model any more (after 2027-01-14 the

@@ -1,8 +1,9 @@
 """The diagnostics registry: checks (per flow, or for the whole system) and data providers, from every app.
 
-An app adds checks in ``<app>/diagnostics.py`` (found by :func:`autodiscover`, never listed)::
+An app adds checks in ``<app>/diagnostics.py`` (imported by ``CoreConfig.ready`` like every registry's
+modules, see :mod:`migrator.core.registries`; never listed)::
 
-    from migrator.diagnostics.registry import Finding, flow_check, system_check
+    from migrator.core.diagnostics import Finding, flow_check, system_check
 
     @flow_check("history_broken", title="Conversation history", group="History feels broken")
     def history(flow) -> Finding:
@@ -25,11 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any
-
-from django.apps import apps
-from django.utils.module_loading import module_has_submodule
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +105,6 @@ class Result:
 
 _checks: dict[tuple[str, str], Check] = {}
 _providers: dict[str, Callable[..., Any]] = {}
-_discovered = False
 
 
 def _register(scope: str, key: str, title: str, group: str, order: int) -> Callable:
@@ -149,24 +145,10 @@ def pass_cache(flow) -> dict[Any, Any]:
 
 
 def get_provider(name: str) -> Callable[..., Any] | None:
-    autodiscover()
     return _providers.get(name)
 
 
-def autodiscover() -> None:
-    """Import every installed migrator app's ``diagnostics`` module once (this app's own checks included)."""
-    global _discovered
-    if _discovered:
-        return
-    _discovered = True
-    import_module("migrator.diagnostics.checks")
-    for config in apps.get_app_configs():
-        if config.name.startswith("migrator.") and module_has_submodule(config.module, "diagnostics"):
-            import_module(f"{config.name}.diagnostics")
-
-
 def checks(scope: str) -> list[Check]:
-    autodiscover()
     return sorted((c for c in _checks.values() if c.scope == scope), key=lambda c: (c.order, c.key))
 
 
