@@ -51,7 +51,21 @@ $PY manage.py seed_demo --sandbox-url "$SANDBOX_URL"
 # `make run`s sharing one Redis never take each other's jobs. Web and worker derive the same name.
 QUEUE=$($PY manage.py job_queue)
 echo "Job queue: $($PY manage.py job_queue --explain)"
-.venv/bin/celery -A migrator worker -l INFO -c 2 -Q "$QUEUE" -n "$QUEUE@%h" > "$LOGS/worker.log" 2>&1 &
+# Supervised: a worker that exits (it lost Redis or the database, or was killed) is started again, instead of
+# `make run` stopping everything; Ctrl-C still stops it with the rest.
+supervise_worker() {
+  local child=""
+  trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' INT TERM
+  while true; do
+    .venv/bin/celery -A migrator worker -l INFO -c 2 -Q "$QUEUE" -n "$QUEUE@%h" >> "$LOGS/worker.log" 2>&1 &
+    child=$!
+    wait "$child"
+    echo "$(date '+%H:%M:%S') the Celery worker exited ($?); starting it again in 2 s (log: $LOGS/worker.log)" >&2
+    sleep 2
+  done
+}
+: > "$LOGS/worker.log"
+supervise_worker &
 pids+=($!)
 echo "Celery worker started on queue $QUEUE (log: $LOGS/worker.log)"
 

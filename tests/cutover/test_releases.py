@@ -178,3 +178,24 @@ def test_create_candidate_is_callable_by_a_system_actor(live):
     again = releases.create_candidate(flow_id=flow.pk, actor=system("autopilot"), version_id=successor.pk,
                                       reason="same again")
     assert again.pk == release.pk  # same content, same release
+
+
+def test_the_other_page_doors_leave_production_alone(client, live, engineer):
+    """Accept the recommendation, and the Details form (rename, streams): production's answer is unchanged."""
+    from migrator.core.models import Flow
+
+    flow = live["flow"]
+    Flow.objects.filter(pk=flow.pk).update(recommended_mode="conversation",
+                                           recommendation={"mode": "conversation", "truncation": "auto",
+                                                           "store": True, "reason": "long chats"})
+    before = served(client, live)
+    client.force_login(engineer)
+    assert client.post(reverse("flows:accept_recommendation", args=["orders"])).status_code == 302
+    flow.refresh_from_db()
+    assert flow.mode == "conversation" and flow.truncation == "auto"
+    assert_unchanged(client, live, before)
+    assert status_row("orders")["candidate_release"] not in (None, before[0]["release"])
+    answer = client.post(reverse("flows:edit", args=["orders"]),
+                         {"name": "Orders and refunds", "description": "renamed", "streams": "on"})
+    assert answer.status_code == 302
+    assert_unchanged(client, live, before)

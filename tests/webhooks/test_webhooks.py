@@ -418,3 +418,22 @@ def test_webhook_audit_events_read_as_sentences(engineer):
     assert "disabled the webhook endpoint" in sentences["migrator.webhook.disabled"]
     for sentence in sentences.values():
         assert "{" not in sentence and "migrator." not in sentence
+
+
+def test_a_receivers_answer_is_shown_only_to_those_who_manage_webhooks(client, engineer, support_lead, receiver):
+    """Issue 21, finding 7: what an internal address answers must not reach read-only roles."""
+    from django.urls import reverse
+
+    from migrator.webhooks.models import Delivery, DeliveryAttempt
+
+    endpoint, _secret = _endpoint(engineer, receiver.url)
+    services.send_test(actor=engineer, endpoint_id=endpoint.pk)
+    _run_jobs()
+    delivery = Delivery.objects.get(endpoint=endpoint)
+    DeliveryAttempt.objects.filter(delivery=delivery).update(response_excerpt="ami-id secret-token-from-metadata")
+    url = reverse("webhooks:delivery", args=[delivery.pk])
+    client.force_login(support_lead)
+    page = client.get(url)
+    assert page.status_code == 200 and "secret-token-from-metadata" not in page.content.decode()
+    client.force_login(engineer)
+    assert "secret-token-from-metadata" in client.get(url).content.decode()
