@@ -149,6 +149,8 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="migrator-bench-backfill-"))
     os.environ.setdefault("DEBUG", "false")
+    # Production settings, but the bench's sandbox answers on loopback, which the outbound policy refuses there.
+    os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123456789")
     os.environ.setdefault("MIGRATOR_ENCRYPTION_KEY", "bench-only-encryption-passphrase")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

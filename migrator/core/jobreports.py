@@ -49,9 +49,20 @@ def _fallback_params(params: dict[str, Any]) -> SafeString:
     return format_html('<dl class="fields">{}</dl>', format_html_join("", "<dt>{}</dt><dd>{}</dd>", rows))
 
 
+SERVER_PATH = "(a file on the server)"
+
+
+def shown_params(params: Any) -> dict[str, Any]:
+    """A job's parameters as pages show them: server-side file paths (an upload's location) are left out."""
+    if not isinstance(params, dict):
+        return {}
+    return {key: SERVER_PATH if isinstance(value, str) and (key in ("path", "threads_file") or value.startswith("/"))
+            else value for key, value in params.items()}
+
+
 def params_html(job: Any) -> SafeString:
     report = _report(job.kind)
-    params = job.params if isinstance(job.params, dict) else {}
+    params = shown_params(job.params)
     if report and report.params:
         try:
             return format_html("<p data-testid=\"job-params-sentence\">{}</p>", report.params(job))

@@ -8,9 +8,10 @@ import logging
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseServerError
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template import loader
 
 from migrator.core.safeinput import MalformedNumber
@@ -29,6 +30,9 @@ class ServiceErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, NotAllowed):
             raise PermissionDenied(str(exception)) from exception  # Django renders 403.html
+        if isinstance(exception, ServiceError) and getattr(request, "refusals_go_to", None):
+            messages.error(request, str(exception))  # the view said where (core.views.common.refusals_go_to)
+            return redirect(request.refusals_go_to)
         if isinstance(exception, ServiceError | MalformedNumber):
             return render(request, "400.html", {"message": str(exception)}, status=400)
         return None

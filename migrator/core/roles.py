@@ -22,6 +22,12 @@ def group_names(user) -> list[str]:
     return cached
 
 
+def has_role(user) -> bool:
+    """Whether ``user`` holds one of the roles (or is a superuser): the infrastructure pages (System, system
+    diagnostics) name hosts, queues and workers, which a signed-in user in no group has no business reading."""
+    return bool(user.is_authenticated and (user.is_superuser or set(group_names(user)) & set(ROLES)))
+
+
 _READ = [
     "core.view_assistant",
     "core.view_flow",

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for, paginate
+from migrator.core.views.common import message_for, paginate, refusals_go_to
 from migrator.cutover import preview, services
 from migrator.cutover.forms import DecisionForm, RampForm, ReasonForm, RequestForm
 from migrator.cutover.models import CutoverRequest, FlowRollout, ServingChange
@@ -109,11 +109,8 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
                         cancel=cut.get_absolute_url(), hidden={"decision": "approve"},
                         reason=form.cleaned_data["reason"], reason_label="Reason (kept with the decision)")
     action = services.approve if approving else services.decline
-    try:
-        cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(cut)
+    refusals_go_to(request, cut)
+    cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
     messages.success(request, f"Request #{cut.pk} {cut.get_status_display().lower()}.")
     return redirect("cutover:flow", slug=cut.flow.slug)
 
@@ -127,10 +124,8 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Not withdrawn: " + _errors(form))
         return redirect(cut)
-    try:
-        services.withdraw(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
+    refusals_go_to(request, cut)
+    services.withdraw(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
     return redirect(cut)
 
 
@@ -159,12 +154,9 @@ def flow_cutover(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _act(request: HttpRequest, flow: Flow, func, success: str, **kwargs) -> HttpResponse:
-    try:
-        func(**kwargs)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, success)
+    refusals_go_to(request, "cutover:flow", flow.slug)
+    func(**kwargs)
+    messages.success(request, success)
     return redirect("cutover:flow", slug=flow.slug)
 
 

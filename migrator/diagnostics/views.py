@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from migrator.core import diagnostics as registry
 from migrator.core.models import Flow
+from migrator.core.roles import has_role
 
 
 def _flow(request: HttpRequest, slug: str) -> Flow:
@@ -45,7 +46,7 @@ def flow_summary(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def system_checks(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
+    if not has_role(request.user):  # hosts, queues and workers: not for a signed-in user in no group
         raise PermissionDenied
     results = registry.run_system()
     template = "diagnostics/system_checks.html" if request.htmx else "diagnostics/system.html"

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import message_for, refusals_go_to
 from migrator.webhooks import services, signing
 from migrator.webhooks.events import EVENTS
 from migrator.webhooks.forms import EndpointForm
@@ -129,12 +129,8 @@ def endpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _act(request: HttpRequest, pk: int, perm: str, what: str, action) -> HttpResponse:
     _need(request, perm, what)
     endpoint = _endpoint(request, pk)
-    try:
-        result = action(endpoint)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(endpoint)
-    return result
+    refusals_go_to(request, endpoint)
+    return action(endpoint)
 
 
 @require_POST

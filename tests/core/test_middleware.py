@@ -56,3 +56,18 @@ def test_under_debug_a_wrong_address_and_a_crash_get_the_friendly_pages(client, 
     assert middleware.process_exception(RequestFactory().get("/api/v1/flows/x/config"), ValueError("x")) is None
     settings.DEBUG = False
     assert middleware.process_exception(request, ValueError("boom")) is None
+
+
+@pytest.mark.django_db
+def test_a_refusal_goes_where_the_view_said_with_its_message_and_permission_refusals_stay_403(client, product_owner):
+    from tests.prompts.factories import PromptVersionFactory
+
+    version = PromptVersionFactory()
+    client.force_login(product_owner)
+    # A rule refusal (moving the production label) is a flash message on the page the view named.
+    response = client.post(f"/prompts/assistants/{version.assistant_id}/labels/",
+                           {"label": "production", "version": version.number, "reason": "x"}, follow=True)
+    assert response.redirect_chain and response.redirect_chain[-1][1] == 302
+    assert "set per flow by a cutover" in response.content.decode()
+    client.force_login(product_owner.__class__.objects.create(username="nobody"))
+    assert client.post(f"/prompts/assistants/{version.assistant_id}/generate/").status_code in (403, 404)

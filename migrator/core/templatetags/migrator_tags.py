@@ -134,6 +134,14 @@ def job_params(job):
     return params_html(job)
 
 
+@register.filter
+def shown_params(params):
+    """A job's parameters without server-side file paths (``{{ job.params|shown_params|pretty_json }}``)."""
+    from migrator.core.jobreports import shown_params as shown
+
+    return shown(params)
+
+
 @register.simple_tag(takes_context=True)
 def job_report(context, job):
     """``{% job_report job %}``: a job's result as tables and sentences (with forms, e.g. continue a try)."""

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
 
 from migrator.core.services import NotAllowed, ServiceError
 
@@ -24,3 +27,11 @@ def message_for(exc: ServiceError) -> str:
     if isinstance(exc, NotAllowed):
         raise exc
     return str(exc)
+
+
+def refusals_go_to(request: HttpRequest, to: Any, *args: Any) -> None:
+    """Where a service's refusal sends this request: call it before the service, then call the service with no
+    ``try``. A ``ServiceError`` the view lets through becomes a flash message and a redirect to ``to`` (a model,
+    URL name or path, as ``redirect`` takes), in ``ServiceErrorMiddleware``, the one refusal path; a
+    ``NotAllowed`` is still a 403, and without this call a refusal is a 400 page."""
+    request.refusals_go_to = resolve_url(to, *args)

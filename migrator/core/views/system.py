@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -11,6 +12,7 @@ from django.utils import timezone
 from migrator.celery import broker_choice, redis_answers
 from migrator.core.jobs.queues import installation_id, job_queue, queue_source
 from migrator.core.models import Connection, Job, JobStatus, WorkerHeartbeat
+from migrator.core.roles import has_role
 from migrator.core.services.jobs import live_workers
 
 
@@ -63,6 +65,8 @@ def _check_queue(workers: list[WorkerHeartbeat]) -> dict:
 
 def system_status(request: HttpRequest) -> HttpResponse:
     """Read-only: it reports; the worker loop and ``manage.py reap_jobs`` do the reaping."""
+    if not has_role(request.user):
+        raise PermissionDenied("The System page is for people with a role.")
     workers = live_workers()
     queue = _check_queue(workers)
     context = {

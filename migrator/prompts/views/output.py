@@ -19,7 +19,7 @@ from migrator.core.models import Job
 from migrator.core.models.job import JOB_FINISHED
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import message_for, refusals_go_to
 from migrator.prompts import codegen, selectors, services, trying
 from migrator.prompts.diff import pretty, word_diff
 from migrator.prompts.forms import TryForm
@@ -141,12 +141,9 @@ def try_continue(request: HttpRequest, pk: int) -> HttpResponse:
     """The next turn of a try: new text and the outputs typed for the model's tool calls."""
     job = get_object_or_404(Job.objects.visible_to(request.user), pk=pk, kind=services.TRY_JOB_KIND)
     outputs = {key.removeprefix("output_"): value for key, value in request.POST.items() if key.startswith("output_")}
-    try:
-        nxt = trying.continue_try(job_id=job.pk, actor=request.user, input_text=request.POST.get("input", ""),
-                                  tool_outputs=outputs)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(job.get_absolute_url() + "#continue")
+    refusals_go_to(request, job.get_absolute_url() + "#continue")
+    nxt = trying.continue_try(job_id=job.pk, actor=request.user, input_text=request.POST.get("input", ""),
+                              tool_outputs=outputs)
     messages.success(request, f"Sending turn {nxt.params.get('turn')}.")
     return redirect(nxt.get_absolute_url())
 

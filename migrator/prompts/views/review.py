@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from migrator.core import safeinput
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import message_for, refusals_go_to
 from migrator.prompts import presenters, reviews, selectors, services
 from migrator.prompts.decisions import resolve_ledger
 from migrator.prompts.forms import CommentForm, LabelForm, StrictChoiceForm, TryForm
@@ -87,11 +87,8 @@ def assistant_prompt(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def generate(request: HttpRequest, pk: int) -> HttpResponse:
     assistant = visible_assistant(request, pk)
-    try:
-        version = services.generate_version(assistant_id=assistant.pk, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(_prompt_url(assistant.pk))
+    refusals_go_to(request, _prompt_url(assistant.pk))
+    version = services.generate_version(assistant_id=assistant.pk, actor=request.user)
     messages.success(request, f"Generated v{version.number} from the legacy assistant; it is the draft now.")
     return redirect(_prompt_url(assistant.pk, version.number))
 
@@ -113,12 +110,9 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "prompts/approve_confirm.html", {
             "version": version, "assistant": version.assistant, "findings": findings,
             "back": _prompt_url(version.assistant_id, version.number)})
-    try:
-        services.approve_version(version_id=version.pk, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, f"v{version.number} is approved.")
+    refusals_go_to(request, _prompt_url(version.assistant_id, version.number))
+    services.approve_version(version_id=version.pk, actor=request.user)
+    messages.success(request, f"v{version.number} is approved.")
     return redirect(_prompt_url(version.assistant_id, version.number))
 
 
@@ -135,13 +129,10 @@ def move_label(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"There is no v{form.cleaned_data['version']} of this assistant.")
         return redirect(_prompt_url(assistant.pk))
     label = form.cleaned_data["label"]
-    try:
-        services.move_label(assistant_id=assistant.pk, label=label, version_id=version.pk, actor=request.user,
-                            reason=form.cleaned_data["reason"])
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, f"{LabelName(label).label} now points at v{version.number}.")
+    refusals_go_to(request, _prompt_url(assistant.pk, version.number))
+    services.move_label(assistant_id=assistant.pk, label=label, version_id=version.pk, actor=request.user,
+                        reason=form.cleaned_data["reason"])
+    messages.success(request, f"{LabelName(label).label} now points at v{version.number}.")
     return redirect(_prompt_url(assistant.pk, version.number))
 
 
@@ -176,12 +167,9 @@ def strict_choice(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose the fixed or the original schema.")
         return redirect(_prompt_url(version.assistant_id, version.number))
-    try:
-        new = services.choose_strict(version_id=version.pk, pointer=form.cleaned_data["pointer"],
-                                     choice=form.cleaned_data["choice"], actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(_prompt_url(version.assistant_id, version.number, "schemas"))
+    refusals_go_to(request, _prompt_url(version.assistant_id, version.number, "schemas"))
+    new = services.choose_strict(version_id=version.pk, pointer=form.cleaned_data["pointer"],
+                                 choice=form.cleaned_data["choice"], actor=request.user)
     messages.success(request, f"Saved as v{new.number}: {new.message}")
     return redirect(_prompt_url(version.assistant_id, new.number, "schemas"))
 

@@ -8,8 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from migrator.core import safeinput
-from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import refusals_go_to
 from migrator.prompts import reviews
 from migrator.prompts.models import ReviewRequest, ReviewStatus
 from migrator.prompts.views.common import visible_version
@@ -23,13 +22,10 @@ def request_review(request: HttpRequest, pk: int) -> HttpResponse:
     if raw and reviewer_id is None:
         messages.error(request, f"Reviewer: {raw[:40]!r} is not a person; pick one from the list or the product owners.")
         return redirect(version.get_absolute_url() + "#review")
-    try:
-        made = reviews.request_review(version_id=version.pk, actor=request.user,
-                                      reviewer_id=reviewer_id, note=request.POST.get("note", ""))
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, f"Asked {made.reviewer_label} to review v{version.number}.")
+    refusals_go_to(request, version.get_absolute_url() + "#review")
+    made = reviews.request_review(version_id=version.pk, actor=request.user,
+                                  reviewer_id=reviewer_id, note=request.POST.get("note", ""))
+    messages.success(request, f"Asked {made.reviewer_label} to review v{version.number}.")
     return redirect(version.get_absolute_url() + "#review")
 
 
@@ -39,12 +35,9 @@ def withdraw_review(request: HttpRequest, pk: int) -> HttpResponse:
     if found is None:
         messages.error(request, f"Review request #{pk} does not exist.")
         return redirect("prompts:reviews")
-    try:
-        reviews.withdraw_review(request_id=found.pk, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, f"Withdrew the review request for v{found.version.number}.")
+    refusals_go_to(request, found.version.get_absolute_url() + "#review")
+    reviews.withdraw_review(request_id=found.pk, actor=request.user)
+    messages.success(request, f"Withdrew the review request for v{found.version.number}.")
     return redirect(found.version.get_absolute_url() + "#review")
 
 
