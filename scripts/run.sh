@@ -54,13 +54,14 @@ echo "Job queue: $($PY manage.py job_queue --explain)"
 # Supervised: a worker that exits (it lost Redis or the database, or was killed) is started again, instead of
 # `make run` stopping everything; Ctrl-C still stops it with the rest.
 supervise_worker() {
-  local child=""
+  local child="" code
   trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' INT TERM
   while true; do
     .venv/bin/celery -A migrator worker -l INFO -c 2 -Q "$QUEUE" -n "$QUEUE@%h" >> "$LOGS/worker.log" 2>&1 &
     child=$!
-    wait "$child"
-    echo "$(date '+%H:%M:%S') the Celery worker exited ($?); starting it again in 2 s (log: $LOGS/worker.log)" >&2
+    code=0
+    wait "$child" || code=$?  # (set -e must not end the supervisor when the worker fails)
+    echo "$(date '+%H:%M:%S') the Celery worker exited ($code); starting it again in 2 s (log: $LOGS/worker.log)" >&2
     sleep 2
   done
 }
