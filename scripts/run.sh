@@ -54,13 +54,14 @@ echo "Job queue: $($PY manage.py job_queue --explain)"
 # Supervised: a worker that exits (it lost Redis or the database, or was killed) is started again, instead of
 # `make run` stopping everything; Ctrl-C still stops it with the rest.
 supervise_worker() {
-  local child=""
+  local child="" code
   trap 'kill "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' INT TERM
   while true; do
     .venv/bin/celery -A migrator worker -l INFO -c 2 -Q "$QUEUE" -n "$QUEUE@%h" >> "$LOGS/worker.log" 2>&1 &
     child=$!
-    wait "$child"
-    echo "$(date '+%H:%M:%S') the Celery worker exited ($?); starting it again in 2 s (log: $LOGS/worker.log)" >&2
+    code=0
+    wait "$child" || code=$?  # (set -e must not end the supervisor when the worker fails)
+    echo "$(date '+%H:%M:%S') the Celery worker exited ($code); starting it again in 2 s (log: $LOGS/worker.log)" >&2
     sleep 2
   done
 }
@@ -68,6 +69,9 @@ supervise_worker() {
 supervise_worker &
 pids+=($!)
 echo "Celery worker started on queue $QUEUE (log: $LOGS/worker.log)"
+# Beat sends the daily model catalogue sync and autopilot run (migrator.celery's beat_schedule) to that queue.
+.venv/bin/celery -A migrator beat -l INFO -s "${MIGRATOR_DATA_DIR:-var}/celerybeat-schedule" > "$LOGS/beat.log" 2>&1 &
+pids+=($!)
 
 echo
 echo "  migrator is running at http://$HOST:$PORT/  — log in with the demo accounts above. Ctrl-C stops everything."

@@ -61,7 +61,8 @@ def make_env(uv: str, python: str, where: Path, requirements: Path) -> Path:
 
 def failed_tests(venv: Path, args: list[str], report: Path) -> tuple[int, list[str]]:
     """Run pytest from the checkout with ``venv``'s interpreter; the ids of the tests that failed or errored."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # MIGRATOR_UPGRADE_CHECK: this environment differs from uv.lock on purpose (the pinned-build test skips).
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MIGRATOR_UPGRADE_CHECK": "1"}
     env.pop("VIRTUAL_ENV", None)
     proc = subprocess.run([str(venv / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            f"--junitxml={report}", *args], cwd=REPO, env=env, text=True, capture_output=True)
@@ -81,6 +82,8 @@ def main() -> int:
     parser.add_argument("-m", dest="marks", default="not browser and not worker and not slow")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway directory (its path is printed)")
     options = parser.parse_args()
+    options.uv = shutil.which(options.uv) or options.uv
+    options.uv = str(Path(options.uv).resolve())  # it runs in other folders too
 
     work = Path(tempfile.mkdtemp(prefix="migrator-upgrade-check-"))
     try:
@@ -90,20 +93,29 @@ def main() -> int:
         if step.returncode:
             print(f"upgrade-check: cannot read uv.lock: {step.stderr.strip()}", file=sys.stderr)
             return 2
-        step = run([options.uv, "pip", "compile", "--quiet", "--upgrade", "--extra", "dev", "--python",
-                    options.python, "--no-header", "pyproject.toml", "-o", str(newest_txt)], cwd=REPO)
+        # Resolve exactly as `make lock UPGRADE=1` would, in a copy: the same universal resolution as uv.lock.
+        project = work / "project"
+        project.mkdir()
+        for name in ("pyproject.toml", "uv.lock", "README.md"):
+            shutil.copy(REPO / name, project / name)
+        step = run([options.uv, "lock", "--quiet", "--upgrade", "--python", options.python], cwd=project)
         if step.returncode:
             print(f"upgrade-check: the newest allowed versions do not resolve:\n{step.stderr.strip()}", file=sys.stderr)
             return 1
+        step = run([options.uv, "export", "--quiet", "--frozen", "--extra", "dev", "--no-hashes",
+                    "--no-emit-project", "--no-header", "-o", str(newest_txt)], cwd=project)
+        if step.returncode:
+            print(f"upgrade-check: cannot read the upgraded lock: {step.stderr.strip()}", file=sys.stderr)
+            return 2
         locked, newest = locked_versions(), pinned(newest_txt)
         changes = {name: (locked.get(name, "-"), version) for name, version in sorted(newest.items())
                    if locked.get(name) != version}
         if not changes:
             print("upgrade-check: uv.lock already has the newest versions pyproject.toml allows. Nothing to do.")
             return 0
-        print(f"upgrade-check: {len(changes)} package(s) would move:")
+        print(f"upgrade-check: {len(changes)} package(s) would move:", flush=True)
         for name, (old, new) in changes.items():
-            print(f"  {name:32} {old:>14} -> {new}")
+            print(f"  {name:32} {old:>14} -> {new}", flush=True)
 
         print(f"\nupgrade-check: fast lane ({options.marks}) against the newest versions …", flush=True)
         try:
@@ -120,18 +132,39 @@ def main() -> int:
             print(f"upgrade-check: pytest exited {code} without a failed test (collection or start-up broke); "
                   f"run it by hand in {work} with --keep to see why.")
             return 1
-        print(f"upgrade-check: {len(failures)} test(s) fail with every upgrade together. Trying each upgrade alone …",
+        print(f"upgrade-check: {len(failures)} test(s) fail with every upgrade together. Running them on uv.lock …",
               flush=True)
+        try:
+            _, baseline = failed_tests(make_env(options.uv, options.python, work / "locked", locked_txt), failures,
+                                       work / "locked.xml")
+        except RuntimeError as exc:
+            print(f"upgrade-check: uv.lock itself does not install: {exc}", file=sys.stderr)
+            return 2
+        if baseline:
+            print(f"upgrade-check: {len(baseline)} of them fail on uv.lock too (not an upgrade's doing):")
+            for test in baseline:
+                print(f"      {test}")
+            failures = [test for test in failures if test not in baseline]
+            if not failures:
+                print("upgrade-check: the upgrades break nothing the lock does not. Fix those tests first.")
+                return 1
+        print("upgrade-check: trying each upgrade alone …", flush=True)
         blamed: dict[str, list[str]] = {}
         for name, (_old, new) in changes.items():
+            # The locked set without this package, then this package at its newest version: whatever it
+            # requires moves with it (deepdiff 9.2 needs cachebox 6), nothing else does.
             alone = work / f"alone-{name}.txt"
             alone.write_text("".join(line + "\n" for line in locked_txt.read_text().splitlines()
-                                     if normalise(re.split(r"[=\[<> ;]", line.strip(), maxsplit=1)[0]) != name)
-                             + f"{name}=={new}\n")
+                                     if normalise(re.split(r"[=\[<> ;]", line.strip(), maxsplit=1)[0]) != name))
             try:
                 venv = make_env(options.uv, options.python, work / f"alone-{name}", alone)
+                step = run([options.uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python"),
+                            f"{name}=={new}"])
+                if step.returncode:
+                    raise RuntimeError(step.stderr.strip())
             except RuntimeError as exc:
-                blamed[name] = [f"(does not install beside the locked set: {exc.splitlines()[-1]})"]
+                lines = str(exc).strip().splitlines() or ["?"]
+                blamed[name] = [f"(does not install beside the locked set: {lines[-1].strip()})"]
                 continue
             _, broken = failed_tests(venv, failures, work / f"alone-{name}.xml")
             if broken:

@@ -42,16 +42,19 @@ def get_thread(request: HttpRequest, thread_id: str, connection: str | None = No
     history where it is (or start a new conversation). `connection` picks one connection by name when a thread
     was backfilled to several.
 
-    - 401 for a missing or invalid token; 403 when the token is limited to other flows;
-    - 404 `thread_not_found` for a thread id the inventory does not hold.
+    - 401 for a missing or invalid token; 403 when the token is limited to flows and the thread is not one of
+      theirs, whether or not it exists (so a limited token cannot probe thread ids);
+    - 404 `thread_not_found` (tokens not limited to flows) for a thread id the inventory does not hold.
     """
     thread = LegacyThread.objects.filter(legacy_id=thread_id[:128]).first() if len(thread_id) <= 128 else None
+    token = request.auth
+    if token.flows.exists() and (thread is None or not token.flows.filter(slug=thread.flow_slug).exists()):
+        # One answer for an unknown thread and another flow's thread: a limited token cannot probe which
+        # thread ids exist (as with flow slugs).
+        return error(403, "token_not_allowed", "This token may read only the threads of its own flows.")
     if thread is None:
         shown = thread_id[:128].encode("unicode_escape").decode()
         return error(404, "thread_not_found", f"There is no imported thread '{shown}'.")
-    token = request.auth
-    if token.flows.exists() and not token.flows.filter(slug=thread.flow_slug).exists():
-        return error(403, "token_not_allowed", "This token may not read the threads of this flow.")
     body = lookup(thread, connection=connection).as_dict()
     response = Status(200, body)
     return response

@@ -70,6 +70,8 @@ class BackfillRun(models.Model):
 
     connection = models.ForeignKey("core.Connection", on_delete=models.PROTECT, related_name="backfill_runs")
     flow = models.ForeignKey("core.Flow", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    release_hash = models.CharField(max_length=64, blank=True,
+                                    help_text="The flow's release (migrator.core.release) when the run was made.")
     assistant = models.ForeignKey("core.Assistant", null=True, blank=True, on_delete=models.SET_NULL,
                                   related_name="+")
     selection = models.JSONField(default=dict, blank=True, help_text="The selection criteria, as entered.")

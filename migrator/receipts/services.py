@@ -107,7 +107,7 @@ def build(flow: Flow, *, actor) -> dict[str, Any]:
                              "passed": r.cases_passed, "failed": r.cases_failed,
                              "checks": (r.options or {}).get("checks"), "by": r.actor_label,
                              "finished_at": _at(r.finished_at)} for r in runs],
-        "backfill": [{"id": b.pk, "status": b.status, "threads": b.thread_count, "planned_items": b.planned_items,
+        "backfill": [{"id": b.pk, "release": b.release_hash, "status": b.status, "threads": b.thread_count, "planned_items": b.planned_items,
                       "items_sent": b.items_sent, "writes": b.writes, "calls": b.calls,
                       "rate_limited": b.rate_limited, "retries": b.retries, "recoveries": b.recoveries,
                       "orphans": b.orphans, "started_at": _at(b.started_at), "finished_at": _at(b.finished_at)}

@@ -15,8 +15,7 @@ from migrator.core import safeinput
 from migrator.core.models import Assistant, Connection, Job
 from migrator.core.models.job import JOB_FINISHED
 from migrator.core.navigation import assistant_tabs
-from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import refusals_go_to
 from migrator.tools import services as tool_services
 from migrator.tools import toolset
 from migrator.tools.codegen import loop_code
@@ -146,15 +145,12 @@ def test_tool(request: HttpRequest, pk: int) -> HttpResponse:
             f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
         return redirect("tools:assistant_tools", pk=assistant.pk)
     connection = form.cleaned_data["connection"]
-    try:
-        job = tool_services.start_tool_test(
-            assistant_id=assistant.pk, tool_key=form.cleaned_data["tool_key"], actor=request.user,
-            connection_id=connection.pk if connection else None,
-            recorded_call_id=(request.POST.get("recorded_call") or "").strip()[:100],
-        )
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect("tools:assistant_tools", pk=assistant.pk)
+    refusals_go_to(request, "tools:assistant_tools", assistant.pk)
+    job = tool_services.start_tool_test(
+        assistant_id=assistant.pk, tool_key=form.cleaned_data["tool_key"], actor=request.user,
+        connection_id=connection.pk if connection else None,
+        recorded_call_id=(request.POST.get("recorded_call") or "").strip()[:100],
+    )
     connection = Connection.objects.filter(pk=job.params["connection_id"]).first()
     if request.htmx:
         cards, _gate = _cards(assistant, connection, only=job.params["tool_key"])
@@ -171,13 +167,10 @@ def test_all_tools(request: HttpRequest, pk: int) -> HttpResponse:
     assistant = _assistant(request, pk)
     form = ConnectionChoiceForm(request.POST)
     connection = form.cleaned_data["connection"] if form.is_valid() else None
-    try:
-        jobs = tool_services.start_all_tool_tests(
-            assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
-        )
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect("tools:assistant_tools", pk=assistant.pk)
+    refusals_go_to(request, "tools:assistant_tools", assistant.pk)
+    jobs = tool_services.start_all_tool_tests(
+        assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
+    )
     connection = Connection.objects.filter(pk=jobs[0].params["connection_id"]).first()
     messages.success(request, f"Started {len(jobs)} tool test(s) on {connection.name if connection else 'the Sandbox'}; "
                               "each card updates when its test ends.")
@@ -189,13 +182,10 @@ def check_resources(request: HttpRequest, pk: int) -> HttpResponse:
     assistant = _assistant(request, pk)
     form = ConnectionChoiceForm(request.POST)
     connection = form.cleaned_data["connection"] if form.is_valid() else None
-    try:
-        job = tool_services.start_resource_check(
-            assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
-        )
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect("tools:assistant_tools", pk=assistant.pk)
+    refusals_go_to(request, "tools:assistant_tools", assistant.pk)
+    job = tool_services.start_resource_check(
+        assistant_id=assistant.pk, actor=request.user, connection_id=connection.pk if connection else None
+    )
     connection = Connection.objects.filter(pk=job.params["connection_id"]).first()
     messages.success(request, format_html('Checking the vector stores and files on {}: <a href="{}">job #{}</a>.',
                                           connection.name if connection else "the Sandbox",

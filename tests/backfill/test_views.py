@@ -156,3 +156,18 @@ def test_a_run_rollback_that_leaves_threads_fails_saying_which_and_a_second_roll
     assert again.status == JobStatus.SUCCEEDED and again.result["rolled_back"] == 1
     assert set(ThreadBackfill.objects.filter(run=run).values_list("status", flat=True)) == {ThreadStatus.ROLLED_BACK}
     assert Job.objects.filter(kind="backfill.rollback").count() == 2
+
+
+def test_a_flow_limited_token_gets_one_answer_for_unknown_and_other_flows_threads(client, engineer, backfilled):
+    """Issue 21, finding 11: 404 for an unknown thread but 403 for another flow's was an oracle on thread ids."""
+    from migrator.core.models import Flow
+    from tests.factories import FlowFactory
+
+    flow = Flow.objects.filter(slug="billing-web").first() or FlowFactory(slug="billing-web")
+    _, plaintext = token_services.create_token(actor=engineer, name="billing", consumer="web", flow_ids=[flow.pk])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+    assert client.get("/api/v1/threads/thread_view0001", **auth).status_code == 200
+    other = client.get("/api/v1/threads/thread_else0001", **auth)
+    unknown = client.get("/api/v1/threads/thread_nope0001", **auth)
+    assert other.status_code == unknown.status_code == 403
+    assert other.json() == unknown.json()

@@ -40,3 +40,16 @@ def test_creating_and_the_plan_are_in_the_database_before_the_create_is_sent(san
         first = next(s for s in seen if s[0] == row.thread.legacy_id)
         # The first write of each thread is its create: "creating" and the whole plan were committed first.
         assert first[1] == ThreadStatus.CREATING and first[2] == row.item_count, first
+
+
+def test_a_flow_run_records_the_release_it_was_made_for(sandbox_empty, tmp_path):
+    from migrator.cutover.services.releases import working_spec
+    from tests.factories import FlowFactory
+    from tests.flows.factories import make_version
+
+    connection = connect(sandbox_empty)
+    import_threads(tmp_path, [("thread_rel00001", 2)], flow="billing-web")
+    flow = FlowFactory(slug="billing-web", mode="conversation")
+    make_version(flow.assistant, {"model": "gpt-4.1", "instructions": "Bill.", "tools": []}, approved=True)
+    run = create_run(actor=ACTOR, connection=connection, selection=Selection(flow="billing-web"))
+    assert run.release_hash == working_spec(flow).hash and len(run.release_hash) == 64

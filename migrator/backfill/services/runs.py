@@ -131,6 +131,7 @@ def create_run(*, actor, connection: Connection, selection: Selection, options: 
     with transaction.atomic():
         run = BackfillRun.objects.create(
             connection=connection, flow=flow, assistant=assistant, options=opts, created_by=user_or_none(actor),
+            release_hash=_release_of(flow),
             selection={**selection.to_json(), **({"missing_thread_ids": missing[:50]} if missing else {})},
         )
         thread_ids = list(threads.values_list("id", flat=True))
@@ -457,3 +458,12 @@ def stale_in_flight(run: BackfillRun) -> int:
     return ThreadBackfill.objects.filter(run=run, status__in=IN_FLIGHT).filter(
         Q(lease_until__lt=timezone.now()) | Q(lease_until__isnull=True)).count()
 
+
+def _release_of(flow: Flow | None) -> str:
+    """The release the flow stands on now (its working release), so the run says what it was made for."""
+    if flow is None or not flow.mode:
+        return ""
+    from migrator.cutover.services.releases import working_spec
+
+    spec = working_spec(flow)
+    return spec.hash if spec is not None else ""

@@ -13,9 +13,8 @@ from migrator.core.models import Assistant, AuditEvent, Job
 from migrator.core.models.assistant import priority_rank
 from migrator.core.navigation import assistant_tabs
 from migrator.core.search import assistant_filter
-from migrator.core.services import ServiceError
 from migrator.core.services.status import assistant_actions, change_assistant_status, flow_progress
-from migrator.core.views.common import message_for, paginate
+from migrator.core.views.common import paginate, refusals_go_to
 
 # A loose index scan: one probe of the model index per distinct model, instead of reading every assistant
 # (SELECT DISTINCT has to, on PostgreSQL and SQLite alike). Works on both.
@@ -71,7 +70,7 @@ def assistant_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("You may not view assistants.")
     used = models_in_use(request.user)
     form, qs = filtered_assistants(request.user, request.GET, used)
-    page = paginate(request, qs.select_related("owner"))  # the one COUNT of this list
+    page = paginate(request, qs.select_related("owner"), ids_first=True)  # the one COUNT of this list
     infos = model_catalog.resolve_many(a.model for a in page.object_list)
     progress = flow_progress(a.pk for a in page.object_list)
     for assistant in page.object_list:
@@ -131,13 +130,10 @@ def assistant_transition(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "core/assistant_detail.html#status-panel", context, status=422)
         messages.error(request, "The status was not changed: see the form below.")
         return render(request, "core/assistant_detail.html", context, status=422)
-    try:
-        assistant, changed = change_assistant_status(
-            assistant_id=assistant.pk, to=form.cleaned_data["to"], actor=request.user, reason=form.cleaned_data["reason"]
-        )
-    except ServiceError as exc:  # not a manual move, or no reason given: say so, change nothing
-        messages.error(request, message_for(exc))
-        return redirect(assistant)
+    refusals_go_to(request, assistant)  # not a manual move, or no reason given: say so, change nothing
+    assistant, changed = change_assistant_status(
+        assistant_id=assistant.pk, to=form.cleaned_data["to"], actor=request.user, reason=form.cleaned_data["reason"]
+    )
     if changed:
         messages.success(request, f"{assistant.display_name} is now {assistant.get_status_display()}.")
     else:

@@ -11,9 +11,8 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from migrator.core.forms import JobFilterForm
 from migrator.core.models import Job, JobStatus
-from migrator.core.services import ServiceError
 from migrator.core.services.jobs import live_workers, request_cancel, start_job
-from migrator.core.views.common import message_for, paginate
+from migrator.core.views.common import paginate, refusals_go_to
 
 
 def job_list(request: HttpRequest) -> HttpResponse:
@@ -74,13 +73,10 @@ def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = _get_job(request, pk)
-    try:
-        job = request_cancel(job_id=job.pk, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.info(request, f"Job #{job.pk} was cancelled." if job.is_finished
-                      else f"Job #{job.pk} will stop at its next step.")
+    refusals_go_to(request, job)
+    job = request_cancel(job_id=job.pk, actor=request.user)
+    messages.info(request, f"Job #{job.pk} was cancelled." if job.is_finished
+                  else f"Job #{job.pk} will stop at its next step.")
     return redirect(job)
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for, paginate
+from migrator.core.views.common import message_for, paginate, refusals_go_to
 from migrator.flows.forms import TokenCreateForm, TokenRevokeForm
 from migrator.flows.models import ApiToken
 from migrator.flows.services import tokens as token_services
@@ -94,10 +94,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("You may not revoke API tokens.")
     form = TokenRevokeForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    try:
-        token = token_services.revoke_token(actor=request.user, token_id=pk, reason=reason)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect("flows:token_list")
+    refusals_go_to(request, "flows:token_list")
+    token = token_services.revoke_token(actor=request.user, token_id=pk, reason=reason)
     messages.success(request, f"Revoked {token.name} ({token.display_prefix}…); calls with it now get 401.")
     return redirect("flows:token_list")

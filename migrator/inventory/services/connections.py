@@ -62,15 +62,25 @@ def _unreachable(exc: BaseException) -> bool:
     return isinstance(exc, openai.APIStatusError) and exc.status_code >= 500 and exc.status_code != 501
 
 
-def _probe(call) -> tuple[bool | None, str]:
-    """(True: answers, False: answered that it is not there or refused, None: could not reach it, detail)."""
+class _KeyRefused(Exception):
+    """The server refused the key (401): that says nothing about which APIs it has."""
+
+
+def _probe(call, *, plain_404_proves: bool = True) -> tuple[bool | None, str]:
+    """(True: answers, False: answered that it is not there or refused, None: could not reach it, detail).
+    ``plain_404_proves`` is False for a server that answers 404 even for a path no API has."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             call()
+    except openai.AuthenticationError as exc:
+        raise _KeyRefused(describe_error(exc)) from exc
     except openai.NotFoundError as exc:
         if "invalid url" in str(exc).lower():
             return False, describe_error(exc)
+        if not plain_404_proves:
+            return False, ("does not answer: this server answers 404 to every path, even one no API has, so a "
+                           "404 proves nothing here")
         return True, "answers (a probe for an object that does not exist got a plain 404)"
     except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
         return True, f"answers ({describe_error(exc)})"
@@ -90,15 +100,45 @@ def test_connection(*, connection: Connection, actor) -> dict[str, Any]:
         model_count = refresh_models(connection=connection, client=client)
         results["models"] = {"ok": True, "detail": f"answers; {model_count} models listed"}
     except openai.APIError as exc:
-        results["models"] = {"ok": None if _unreachable(exc) else False, "detail": describe_error(exc)}
-    ok, detail = _probe(lambda: client.beta.assistants.list(limit=1))
+        results["models"] = {"ok": None if _unreachable(exc) else False, "detail": describe_error(exc),
+                             "key_refused": isinstance(exc, openai.AuthenticationError)}
+    try:
+        return _probe_apis(connection=connection, actor=actor, client=client, results=results,
+                           model_count=model_count)
+    except _KeyRefused as exc:
+        message = (f"{connection.name} refused the API key ({exc}). Check the key on the connection; nothing "
+                   "about its APIs was recorded (a refused key says nothing about which APIs the server has).")
+        with transaction.atomic():
+            Connection.objects.filter(pk=connection.pk).update(last_test_error=message[:5000])
+            audit.record(actor=actor, verb="migrator.connection.test_failed", obj=connection,
+                         data={"unauthorized": True})
+        raise ServiceError(message) from None
+
+
+def _plain_404_proves(client: openai.OpenAI) -> bool:
+    """False when the server answers a plain 404 even for a path no API has (then a 404 proves nothing)."""
+    try:
+        client.get("/migrator-probe-no-such-api", cast_to=object)
+    except openai.NotFoundError as exc:
+        return "invalid url" in str(exc).lower()
+    except openai.APIError:
+        return True
+    return False  # it answered 2xx for a path that cannot exist: its answers prove nothing either
+
+
+def _probe_apis(*, connection: Connection, actor, client: openai.OpenAI, results: dict[str, dict[str, Any]],
+                model_count: int) -> dict[str, Any]:
+    if results["models"].pop("key_refused", False):
+        raise _KeyRefused(results["models"]["detail"])
+    proves = _plain_404_proves(client)
+    ok, detail = _probe(lambda: client.beta.assistants.list(limit=1), plain_404_proves=proves)
     if ok is False and ("invalid url" in detail.lower() or "HTTP 410" in detail):
         detail = (f"gone: {detail} {SHUTDOWN_NOTE}. Import an export archive instead (Import page, or "
                   "`manage.py import_assistants --archive FILE`).")
     results["assistants"] = {"ok": ok, "detail": detail}
-    ok, detail = _probe(lambda: client.responses.retrieve(PROBE_RESPONSE))
+    ok, detail = _probe(lambda: client.responses.retrieve(PROBE_RESPONSE), plain_404_proves=proves)
     results["responses"] = {"ok": ok, "detail": detail}
-    ok, detail = _probe(lambda: client.conversations.retrieve(PROBE_CONVERSATION))
+    ok, detail = _probe(lambda: client.conversations.retrieve(PROBE_CONVERSATION), plain_404_proves=proves)
     results["conversations"] = {"ok": ok, "detail": detail}
 
     unreached = [api for api, r in results.items() if r["ok"] is None]
