@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "migrator.settings")
 
@@ -63,6 +64,12 @@ def _configure(app: Celery) -> BrokerChoice:
         "broker_connection_retry_on_startup": True,
         "worker_hijack_root_logger": False,
         "timezone": settings.TIME_ZONE,
+        # `celery beat` (or a worker started with -B) sends these; each starts an ordinary job.
+        "beat_schedule": {
+            "model-catalogue-daily": {"task": "migrator.retirement.daily_sync", "schedule": crontab(hour=5, minute=0)},
+            "retirement-autopilot-daily": {"task": "migrator.retirement.daily_autopilot",
+                                           "schedule": crontab(hour=5, minute=30)},
+        },
     }
     if choice.kind == "filesystem":
         folder = settings.DATA_DIR / "broker"

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "migrator.webhooks",
     "migrator.diagnostics",
     "migrator.receipts",
+    "migrator.retirement",
 ]
 
 MIDDLEWARE = [
@@ -263,6 +264,11 @@ WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 8, minimum=1)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, minimum=1)  # doubles per failed attempt
 WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 3600, minimum=1)
 WEBHOOK_SWEEP_SECONDS = env_int("WEBHOOK_SWEEP_SECONDS", 5, minimum=1)  # how often workers look for due retries
+
+# The model catalogue file (shutdown dates and named successors); empty: the one shipped with migrator.
+MODEL_CATALOGUE_FILE = env_str("MODEL_CATALOGUE_FILE", "")
+# The autopilot acts on enrolled flows whose model shuts down within this many days (unless an enrolment says).
+AUTOPILOT_DAYS = env_int("AUTOPILOT_DAYS", 30, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -27,5 +27,6 @@ urlpatterns = [
     path("webhooks/", include("migrator.webhooks.urls")),
     path("diagnostics/", include("migrator.diagnostics.urls")),
     path("receipts/", include("migrator.receipts.urls")),
+    path("models/", include("migrator.retirement.urls")),
     path("", include("migrator.core.urls")),
 ]

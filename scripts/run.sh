@@ -69,6 +69,9 @@ supervise_worker() {
 supervise_worker &
 pids+=($!)
 echo "Celery worker started on queue $QUEUE (log: $LOGS/worker.log)"
+# Beat sends the daily model catalogue sync and autopilot run (migrator.celery's beat_schedule) to that queue.
+.venv/bin/celery -A migrator beat -l INFO -s "${MIGRATOR_DATA_DIR:-var}/celerybeat-schedule" > "$LOGS/beat.log" 2>&1 &
+pids+=($!)
 
 echo
 echo "  migrator is running at http://$HOST:$PORT/  — log in with the demo accounts above. Ctrl-C stops everything."

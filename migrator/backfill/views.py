@@ -16,13 +16,12 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from migrator.backfill.forms import RateLimitForm, SelectionForm, ThreadFilterForm
-from migrator.backfill.mapping import MalformedThread
 from migrator.backfill.models import BackfillRun, ConnectionRateLimit, RunStatus, ThreadBackfill, ThreadStatus
 from migrator.backfill.services import coverage as coverage_service
-from migrator.backfill.services import exports, rollback, runs
+from migrator.backfill.services import dryrun, exports, rollback, runs
 from migrator.backfill.services import lookup as lookup_services
 from migrator.backfill.services.calls import Caller, GaveUp, Refused
-from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
+from migrator.backfill.services.planning import options_from
 from migrator.backfill.services.selection import estimate, missing_thread_ids, selected_threads
 from migrator.core import safeinput
 from migrator.core.models import Assistant, Connection, Flow
@@ -114,36 +113,32 @@ def plan(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(reverse("backfill:new") + "?" + request.GET.urlencode())
     options = options_from(form.options(), marker=f"backfill:{connection.pk}")
-    done = dict(ThreadBackfill.objects.filter(connection=connection, status=ThreadStatus.DONE).values_list(
-        "thread_id", "conversation_id"))
+    done = dryrun.done_rows(connection)
     ledger: Counter[tuple[str, str, str]] = Counter()
     totals = Counter()
     sampled = 0
-    for thread in threads[:PLAN_SAMPLE]:
+    for planned in dryrun.dry_run(threads[:PLAN_SAMPLE], options=options, done=done):
         sampled += 1
-        if thread.pk in done:
+        if planned.outcome == dryrun.ALREADY:
             totals["already"] += 1
-            continue
-        try:
-            p = plan_for(thread, options)
-        except (MalformedThread, NothingToCarry) as exc:
-            totals["failed" if isinstance(exc, MalformedThread) else "skipped"] += 1
-            ledger[("failed" if isinstance(exc, MalformedThread) else "skipped", str(exc)[:120], "")] += 1
-            continue
-        totals["items"] += len(p.items)
-        totals["calls"] += p.batches
-        for entry in p.ledger:
-            ledger[(entry.kind, _generic(entry.what), entry.why)] += 1
+        elif planned.outcome in (dryrun.SKIPPED, dryrun.FAILED):
+            totals[planned.outcome] += 1
+            ledger[(planned.outcome, planned.reason[:120], "")] += 1
+        elif planned.plan is not None:
+            totals["items"] += len(planned.plan.items)
+            totals["calls"] += planned.plan.batches
+            for entry in planned.plan.ledger:
+                ledger[(entry.kind, _generic(entry.what), entry.why)] += 1
     page = paginate(request, threads, 20)
     rows = []
-    for thread in page.object_list:
-        row: dict[str, Any] = {"thread": thread, "done": done.get(thread.pk)}
-        if not row["done"]:
-            try:
-                row["plan"] = plan_for(thread, options)
-            except (MalformedThread, NothingToCarry) as exc:
-                row["problem"] = str(exc)
-                row["problem_kind"] = "failed" if isinstance(exc, MalformedThread) else "skipped"
+    for planned in dryrun.dry_run(page.object_list, options=options, done=done):
+        row: dict[str, Any] = {"thread": planned.thread,
+                               "done": planned.done_row.conversation_id if planned.done_row else None}
+        if planned.plan is not None:
+            row["plan"] = planned.plan
+        elif planned.outcome in (dryrun.SKIPPED, dryrun.FAILED):
+            row["problem"] = planned.reason
+            row["problem_kind"] = planned.outcome
         rows.append(row)
     return render(request, "backfill/plan.html", {
         "form": form, "selection_text": selection.describe(), "summary": summary, "rows": rows, "page": page,

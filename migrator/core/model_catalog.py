@@ -1,60 +1,25 @@
-"""Model shutdown dates and suggested successors, shipped with the project.
+"""The one model catalogue: shutdown dates and named successors, as every part of migrator sees them.
 
-Source: the deprecation notes in the openai 3.51 SDK (types/shared/chat_model.py) and OpenAI's deprecations
-page as summarised in the project's migration map (§10). A connection's ``/models`` endpoint, when it reports
-``shutdown_date``, takes precedence (see migrator.inventory).
+Two sources merge here. The catalogue file shipped with migrator (``model_catalogue.json`` beside this module, or
+the file ``MODEL_CATALOGUE_FILE`` names) says what the API does not: each group's shutdown date and the
+successor OpenAI (or migrator's size rule) names, with the source and the date it was seen. Each live
+connection's ``GET /v1/models`` gives ``shutdown_date``; the inventory app stores those lists and registers a
+resolver that merges them in, taking the earliest date any source gives. Nothing else in migrator names a
+successor: ask :func:`lookup` / :func:`resolve_many`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import contextvars
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
-# (shutdown date, suggested successor, model ids)
-_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("2024-09-13", "gpt-5.4-mini", ("gpt-3.5-turbo-16k", "gpt-3.5-turbo-0301", "gpt-3.5-turbo-0613", "gpt-3.5-turbo-16k-0613")),
-    ("2024-12-06", "gpt-5.5", ("gpt-4-vision-preview",)),
-    ("2025-06-06", "gpt-5.5", ("gpt-4-32k", "gpt-4-32k-0314", "gpt-4-32k-0613")),
-    ("2025-07-28", "gpt-5.5", ("o1-preview", "o1-preview-2024-09-12")),
-    ("2025-10-10", "gpt-audio-mini", ("gpt-4o-audio-preview-2024-10-01",)),
-    ("2025-10-27", "gpt-5.4-mini", ("o1-mini", "o1-mini-2024-09-12")),
-    ("2026-02-12", "gpt-5.5", ("codex-mini-latest",)),
-    ("2026-02-17", "gpt-5.5", ("chatgpt-4o-latest",)),
-    ("2026-03-26", "gpt-5.5", ("gpt-4-0125-preview", "gpt-4-turbo-preview", "gpt-4-0314")),
-    ("2026-05-07", "gpt-audio-mini", ("gpt-4o-audio-preview", "gpt-4o-audio-preview-2024-12-17",
-                                      "gpt-4o-audio-preview-2025-06-03", "gpt-4o-mini-audio-preview",
-                                      "gpt-4o-mini-audio-preview-2024-12-17")),
-    ("2026-07-23", "gpt-5.6-sol", ("gpt-5.1-codex", "gpt-5.1-chat-latest", "gpt-5-chat-latest",
-                                   "gpt-4o-search-preview", "gpt-4o-mini-search-preview",
-                                   "gpt-4o-search-preview-2025-03-11", "gpt-4o-mini-search-preview-2025-03-11",
-                                   "o3-deep-research", "o3-deep-research-2025-06-26", "o4-mini-deep-research",
-                                   "o4-mini-deep-research-2025-06-26", "computer-use-preview",
-                                   "computer-use-preview-2025-03-11", "gpt-5-codex", "gpt-5.1-codex-max")),
-    ("2026-08-10", "gpt-5.6-sol", ("gpt-5.3-chat-latest", "gpt-5.2-chat-latest")),
-    ("2026-09-28", "gpt-5.4-mini", ("gpt-3.5-turbo-1106",)),
-    ("2026-10-23", "gpt-5.6-sol", ("gpt-4.1-nano", "gpt-4.1-nano-2025-04-14", "o4-mini", "o4-mini-2025-04-16",
-                                   "o3-mini", "o3-mini-2025-01-31", "o1", "o1-2024-12-17", "gpt-4o-2024-05-13",
-                                   "gpt-4-turbo", "gpt-4-turbo-2024-04-09", "gpt-4-1106-preview", "gpt-4",
-                                   "gpt-4-0613", "gpt-3.5-turbo", "gpt-3.5-turbo-0125", "o1-pro",
-                                   "o1-pro-2025-03-19")),
-    ("2026-12-11", "gpt-5.6-sol", ("gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5-2025-08-07", "gpt-5-mini-2025-08-07",
-                                   "gpt-5-nano-2025-08-07", "o3", "o3-2025-04-16", "o3-pro", "o3-pro-2025-06-10",
-                                   "gpt-5-pro", "gpt-5-pro-2025-10-06")),
-    ("2027-01-14", "gpt-6-luna", ("gpt-4.1", "gpt-4.1-mini", "gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14",
-                                  "gpt-4o", "gpt-4o-2024-11-20", "gpt-4o-2024-08-06", "gpt-4o-mini",
-                                  "gpt-4o-mini-2024-07-18")),
-    ("2027-01-20", "gpt-audio", ("gpt-audio-mini", "gpt-audio-mini-2025-12-15")),
-    ("2027-04-01", "gpt-5.5", ("gpt-5.4-nano", "gpt-5.4-nano-2026-03-17", "gpt-5.1", "gpt-5.1-2025-11-13")),
-]
-
-# Smaller, cheaper models get a smaller successor; the table above gives the default for each group.
-_SIZE_SUCCESSORS = {"mini": "gpt-5.4-mini", "nano": "gpt-5.4-mini", "3.5": "gpt-5.4-mini"}
-
-CURRENT_MODELS = (
-    "gpt-6-astra", "gpt-6.1-sol", "gpt-6.1-terra", "gpt-6-sol", "gpt-6-luna", "gpt-5.6-sol", "gpt-5.6-terra",
-    "gpt-5.6-luna", "gpt-5.5", "gpt-5.5-2026-04-23", "gpt-5.4", "gpt-5.4-mini", "gpt-5.2", "gpt-5.2-pro",
-)
+SHIPPED_FILE = Path(__file__).with_name("model_catalogue.json")
 
 
 @dataclass(frozen=True)
@@ -63,6 +28,16 @@ class ModelInfo:
     shutdown_date: date | None
     successor: str | None
     known: bool
+    # Where the shutdown date came from: "catalogue" (the shipped file), "connection:<name>" or "unknown".
+    source: str = "catalogue"
+    successor_source: str = ""
+    successor_seen: date | None = None
+
+    @property
+    def source_label(self) -> str:
+        if self.source.startswith("connection:"):
+            return f"/models of {self.source.split(':', 1)[1]}"
+        return "catalogue file" if self.source == "catalogue" else "not known"
 
     def is_retired(self, today: date | None = None) -> bool:
         return self.shutdown_date is not None and self.shutdown_date <= (today or date.today())
@@ -84,29 +59,96 @@ class ModelInfo:
         return "retiring" if days <= warn_days else "current"
 
 
-_TABLE: dict[str, tuple[date, str]] = {}
-for _when, _successor, _ids in _GROUPS:
-    for _model in _ids:
-        _TABLE[_model] = (date.fromisoformat(_when), _successor)
+class CatalogueFileError(ValueError):
+    """The catalogue file is missing or malformed; the message says which entry and why."""
 
 
-def _successor_for(model: str, default: str) -> str:
-    lowered = model.lower()
-    for marker, successor in _SIZE_SUCCESSORS.items():
-        if marker in lowered:
-            return successor
-    return default
+@dataclass(frozen=True)
+class Shipped:
+    """What the catalogue file says about the models it lists."""
+
+    path: str
+    updated: str
+    entries: dict[str, ModelInfo]  # lower-cased model id -> info (source "catalogue")
+
+
+_cache: dict[tuple[str, float], Shipped] = {}
+_cache_lock = threading.Lock()
+
+
+def catalogue_path() -> Path:
+    try:
+        from django.conf import settings
+
+        configured = getattr(settings, "MODEL_CATALOGUE_FILE", "") or ""
+    except Exception:  # settings not configured (a bare script): the shipped file
+        configured = ""
+    return Path(configured) if configured else SHIPPED_FILE
+
+
+def _parse(path: Path, text: str) -> Shipped:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CatalogueFileError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}).") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("groups"), list):
+        raise CatalogueFileError(f"{path}: expected an object with a 'groups' list.")
+    entries: dict[str, ModelInfo] = {}
+    for i, group in enumerate(doc["groups"]):
+        where = f"{path}: groups[{i}]"
+        try:
+            when = date.fromisoformat(str(group["shutdown_date"])) if group.get("shutdown_date") else None
+            successor = group.get("successor") or {}
+            seen = date.fromisoformat(str(successor["seen"])) if successor.get("seen") else None
+            models = group["models"]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise CatalogueFileError(f"{where}: {exc!r} (each group needs shutdown_date YYYY-MM-DD, models, and "
+                                     "successor {model, source, seen YYYY-MM-DD}).") from None
+        if successor.get("model") and not (successor.get("source") and seen):
+            raise CatalogueFileError(f"{where}: successor {successor.get('model')!r} needs its source and the "
+                                     "date it was seen.")
+        if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
+            raise CatalogueFileError(f"{where}: models must be a list of model ids.")
+        for model in models:
+            entries[model.strip().lower()] = ModelInfo(
+                model=model, shutdown_date=when, successor=successor.get("model") or None, known=True,
+                source="catalogue", successor_source=str(successor.get("source") or ""), successor_seen=seen)
+    for model in doc.get("current") or []:
+        entries.setdefault(str(model).strip().lower(), ModelInfo(model=str(model), shutdown_date=None,
+                                                                 successor=None, known=True))
+    return Shipped(path=str(path), updated=str(doc.get("updated") or ""), entries=entries)
+
+
+def shipped() -> Shipped:
+    """The catalogue file, parsed once per path and modification time (an edited file is read again)."""
+    path = catalogue_path()
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        raise CatalogueFileError(f"The model catalogue file {path} does not exist (MODEL_CATALOGUE_FILE).") from None
+    key = (str(path), stamp)
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is None:
+            _cache.clear()
+            found = _cache[key] = _parse(path, path.read_text(encoding="utf-8"))
+    return found
+
+
+def shipped_lookup(model: str) -> ModelInfo:
+    """What the catalogue file alone says about ``model`` (case-insensitive)."""
+    key = (model or "").strip().lower()
+    found = shipped().entries.get(key)
+    if found is None:
+        return ModelInfo(model=model, shutdown_date=None, successor=None, known=False, source="unknown")
+    return ModelInfo(model=model, shutdown_date=found.shutdown_date, successor=found.successor, known=True,
+                     source=found.source, successor_source=found.successor_source,
+                     successor_seen=found.successor_seen)
 
 
 def lookup(model: str) -> ModelInfo:
-    """Shutdown date and successor for a model id from the shipped table (case-insensitive)."""
-    key = (model or "").strip().lower()
-    if key in _TABLE:
-        when, successor = _TABLE[key]
-        return ModelInfo(model=model, shutdown_date=when, successor=_successor_for(key, successor), known=True)
-    if key in CURRENT_MODELS:
-        return ModelInfo(model=model, shutdown_date=None, successor=None, known=True)
-    return ModelInfo(model=model, shutdown_date=None, successor=None, known=False)
+    """Shutdown date (earliest any source gives) and named successor of one model id."""
+    return resolve_many([model])[model]
 
 
 # Reasoning models (o-series, gpt-5 and later) refuse the sampling knobs of chat models: the API answers 400
@@ -156,10 +198,6 @@ def parameter_problems(config: Mapping[str, object]) -> list[ParameterProblem]:
     return problems
 
 
-def all_shutdowns() -> dict[str, date]:
-    return {model: when for model, (when, _) in _TABLE.items()}
-
-
 @dataclass(frozen=True)
 class Deadline:
     when: date
@@ -175,9 +213,22 @@ PLATFORM_DEADLINES = (
 )
 
 
-# Apps that know better (the inventory reads /models of each connection) register a resolver; core pages
-# ask through resolve_many() so they never import those apps.
+# The inventory app registers a resolver that merges each connection's /models list into the file (core pages ask
+# through resolve_many() so they never import that app). Without it (a bare script): the file alone.
 _resolver: Callable[[Iterable[str]], Mapping[str, ModelInfo]] | None = None
+# Off inside file_only(): tools that convert files on disk (``manage.py convert_assistant``) work without a
+# database, from the catalogue file alone.
+_use_resolver: contextvars.ContextVar[bool] = contextvars.ContextVar("model_catalog_use_resolver", default=True)
+
+
+@contextlib.contextmanager
+def file_only() -> Iterator[None]:
+    """Answer from the catalogue file alone (no database) inside this block."""
+    token = _use_resolver.set(False)
+    try:
+        yield
+    finally:
+        _use_resolver.reset(token)
 
 
 def register_resolver(resolver: Callable[[Iterable[str]], Mapping[str, ModelInfo]]) -> None:
@@ -186,9 +237,9 @@ def register_resolver(resolver: Callable[[Iterable[str]], Mapping[str, ModelInfo
 
 
 def resolve_many(models: Iterable[str]) -> dict[str, ModelInfo]:
-    """ModelInfo for each model id, from the registered resolver or else the shipped table."""
+    """ModelInfo for each model id, from the registered resolver or else the catalogue file."""
     wanted = [m for m in dict.fromkeys(models) if m is not None]
-    if _resolver is not None:
+    if _resolver is not None and _use_resolver.get():
         found = dict(_resolver(wanted))
-        return {m: found.get(m) or lookup(m) for m in wanted}
-    return {m: lookup(m) for m in wanted}
+        return {m: found.get(m) or shipped_lookup(m) for m in wanted}
+    return {m: shipped_lookup(m) for m in wanted}

@@ -52,3 +52,54 @@ def suggestions_for(user) -> list[Suggestion]:
         if suggestion is not None:
             out.append((0 if suggestion.count else 1, index, suggestion))
     return [s for _, _, s in sorted(out, key=lambda t: (t[0], t[1]))]
+
+
+@dataclass(frozen=True)
+class DashboardPanel:
+    """A card an app adds to the dashboard: ``build(user)`` returns the template's context, or None to hide it.
+    Declared as ``DASHBOARD_PANELS`` in the app's ``tabs`` module, so core never imports the app."""
+
+    key: str
+    permission: str
+    template: str
+    build: Callable[..., dict | None] = field(compare=False)
+    order: int = 100
+
+
+@cache
+def _panels() -> tuple[DashboardPanel, ...]:
+    found: list[DashboardPanel] = []
+    for module in app_modules("tabs"):
+        found.extend(getattr(module, "DASHBOARD_PANELS", ()))
+    return tuple(sorted(found, key=lambda p: (p.order, p.key)))
+
+
+def panels_for(user) -> list[dict]:
+    """[{template, data}] for each panel the user may see and that has something to show."""
+    out = []
+    for panel in _panels():
+        if panel.permission and not user.has_perm(panel.permission):
+            continue
+        data = panel.build(user)
+        if data is not None:
+            out.append({"key": panel.key, "template": panel.template, "data": data})
+    return out
+
+
+@dataclass(frozen=True)
+class FlowDeadlines:
+    """Days left per flow, from the app that keeps the model catalogue: ``order(qs)`` sorts flows soonest shutdown
+    first in the database, ``deadlines(flows)`` answers {flow id: deadline} for a page. Declared as
+    ``FLOW_DEADLINES`` in that app's ``tabs`` module, so the flows pages ask without importing it."""
+
+    order: Callable[..., object] = field(compare=False)
+    deadlines: Callable[..., dict] = field(compare=False)
+
+
+@cache
+def flow_deadlines() -> FlowDeadlines | None:
+    for module in app_modules("tabs"):
+        found = getattr(module, "FLOW_DEADLINES", None)
+        if found is not None:
+            return found
+    return None

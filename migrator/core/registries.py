@@ -6,8 +6,8 @@ module         registry                           what an app puts in it
 =============  =================================  ===============================================================
 ``jobs``       ``migrator.core.jobs``             ``@job_handler`` background job kinds
 ``roles``      ``migrator.core.roles``            ``ROLE_PERMISSIONS``: what each role may do in the app
-``tabs``       ``migrator.core.navigation``,      ``NAV`` sidebar entries, ``ASSISTANT_TABS``, and the dashboard's
-               ``migrator.core.next_actions``     ``NEXT_ACTIONS``
+``tabs``       ``migrator.core.navigation``,      ``NAV`` sidebar entries, ``ASSISTANT_TABS``, the dashboard's
+               ``migrator.core.next_actions``     ``NEXT_ACTIONS`` and ``DASHBOARD_PANELS``
 ``activity``   ``migrator.core.activity``         sentences for the app's audit verbs
 ``evidence``   ``migrator.core.evidence``         ``@provider`` cutover evidence
 ``diagnostics`` ``migrator.core.diagnostics``     ``@flow_check``/``@system_check`` and data ``@provider``

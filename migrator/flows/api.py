@@ -21,7 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import ConfigDict, Field
 
-from migrator.cutover.serving import NotServable, etag_matches, flow_config
+from migrator.cutover.serving import NotServable, ServedConfig, etag_matches, flow_config
 from migrator.flows.services import served_cache, traffic
 from migrator.flows.services import tokens as token_services
 from migrator.flows.services.tokens import TokenError
@@ -271,17 +271,21 @@ def get_flow_config(
     # While nothing the answer depends on changed (the fingerprint), the ETag this process served last time is
     # still the answer: a matching If-None-Match is a 304 without building the configuration again.
     key = served_cache.fingerprint(flow, who or "")
-    known = served_cache.remembered(key) if if_none_match else None
-    if known is not None and etag_matches(if_none_match, known[0]):
+    # The same holds for the body: a 200 for an unchanged fingerprint is the body this process built last time.
+    known = served_cache.remembered(key)
+    if known is not None and if_none_match and etag_matches(if_none_match, known[0]):
         traffic.record(token_id=token.pk, flow_id=flow.pk, version=known[1], not_modified=True)
         return _not_modified(known[0])
-    try:
-        served = flow_config(flow, subject=who)
-    except NotServable as exc:
-        traffic.record(token_id=token.pk)
-        return error(409, exc.code, str(exc))
+    if known is not None and known[2] is not None:
+        served = ServedConfig(body=known[2], etag=known[0])
+    else:
+        try:
+            served = flow_config(flow, subject=who)
+        except NotServable as exc:
+            traffic.record(token_id=token.pk)
+            return error(409, exc.code, str(exc))
     version = served_cache.served_version_number(served.body)
-    served_cache.remember(key, served.etag, version)
+    served_cache.remember(key, served.etag, version, served.body)
     if etag_matches(if_none_match, served.etag):
         traffic.record(token_id=token.pk, flow_id=flow.pk, version=version, not_modified=True)
         return _not_modified(served.etag)

@@ -64,6 +64,8 @@ class FlowFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *FlowStatus.choices], required=False)
     mode = forms.ChoiceField(choices=[("", "Any mode"), ("none", "Not chosen"), *FlowMode.choices], required=False)
     assistant = IdField(required=False, widget=forms.HiddenInput)
+    sort = forms.ChoiceField(choices=[("", "Name"), ("days", "Days left, soonest first")], required=False,
+                             label="Sort by")
 
 
 class TokenCreateForm(forms.Form):

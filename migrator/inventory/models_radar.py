@@ -1,8 +1,8 @@
-"""Model radar: each model's shutdown date, from a connection's ``/models`` endpoint when one reported it,
-otherwise from the table shipped with the project (``migrator.core.model_catalog``).
+"""Model radar: each model's shutdown date and successor from the one catalogue (``migrator.core.model_catalog``):
+the catalogue file merged with what each connection's ``/models`` endpoint reported, the earliest date winning.
 
-``model_state(model)`` is the one-model door other apps can use (the core assistants list, for instance);
-``model_states(models)`` answers many at once with a single query.
+``model_states(models)`` is the resolver the catalogue asks (registered in ``apps.py``); ``model_state(model)``
+is the one-model door other apps can use.
 """
 
 from __future__ import annotations
@@ -22,49 +22,41 @@ from migrator.inventory.models import ReportedModel
 
 STATE_ORDER = {"retired": 0, "retiring": 1, "unknown": 2, "current": 3}
 
-
-@dataclass(frozen=True)
-class RadarInfo(ModelInfo):
-    """``ModelInfo`` plus where the shutdown date came from."""
-
-    source: str = "table"  # "connection:<name>" | "table" | "unknown"
-
-    @property
-    def source_label(self) -> str:
-        if self.source.startswith("connection:"):
-            return f"/models of {self.source.split(':', 1)[1]}"
-        return "shipped table" if self.source == "table" else "not known"
+# Kept as a name for the pages and callers that say "radar info"; the catalogue's ModelInfo carries the source.
+RadarInfo = ModelInfo
 
 
-def _successor(model: str, catalog: ModelInfo) -> str | None:
-    if catalog.successor:
-        return catalog.successor
-    lowered = model.lower()
-    return "gpt-5.4-mini" if any(m in lowered for m in ("mini", "nano", "3.5")) else "gpt-5.5"
+def reported_dates(models: Iterable[str] | None = None) -> dict[str, list[tuple[date | None, str, object]]]:
+    """Lower-cased model id -> [(shutdown_date, connection name, seen_at)] for every connection that listed it."""
+    rows = ReportedModel.objects.select_related("connection").order_by("seen_at", "pk")
+    if models is not None:
+        wanted = {m for m in models if m}
+        if not wanted:
+            return {}
+        rows = rows.filter(model_id__in=wanted | {m.lower() for m in wanted})
+    out: dict[str, list[tuple[date | None, str, object]]] = {}
+    for row in rows.only("model_id", "shutdown_date", "seen_at", "connection__name"):
+        out.setdefault(row.model_id.lower(), []).append((row.shutdown_date, row.connection.name, row.seen_at))
+    return out
 
 
-def model_states(models: Iterable[str]) -> dict[str, RadarInfo]:
-    """RadarInfo for each model id (case-insensitive match against what connections reported)."""
+def merge(model: str, shipped: ModelInfo, reports: list[tuple[date | None, str, object]]) -> ModelInfo:
+    """The file's entry with each connection's report: the earliest shutdown date any source gives wins (a
+    flow must be off the model by then), the successor is the file's (``/models`` never names one)."""
+    best_date, best_source = shipped.shutdown_date, shipped.source if shipped.known else "unknown"
+    for when, name, _seen in reports:
+        if when is not None and (best_date is None or when < best_date):
+            best_date, best_source = when, f"connection:{name}"
+    return ModelInfo(model=model, shutdown_date=best_date, successor=shipped.successor,
+                     known=shipped.known or bool(reports), source=best_source,
+                     successor_source=shipped.successor_source, successor_seen=shipped.successor_seen)
+
+
+def model_states(models: Iterable[str]) -> dict[str, ModelInfo]:
+    """ModelInfo for each model id (case-insensitive match against what connections reported)."""
     wanted = {m for m in models if m}
-    reported: dict[str, tuple[date, str]] = {}
-    if wanted:
-        rows = (ReportedModel.objects.filter(model_id__in=wanted | {m.lower() for m in wanted},
-                                             shutdown_date__isnull=False)
-                .select_related("connection").order_by("seen_at"))
-        for row in rows:  # the most recent report wins
-            reported[row.model_id.lower()] = (row.shutdown_date, row.connection.name)
-    result = {}
-    for model in wanted:
-        catalog = model_catalog.lookup(model)
-        found = reported.get(model.lower())
-        if found:
-            when, connection = found
-            result[model] = RadarInfo(model=model, shutdown_date=when, successor=_successor(model, catalog),
-                                      known=True, source=f"connection:{connection}")
-        else:
-            result[model] = RadarInfo(model=model, shutdown_date=catalog.shutdown_date, successor=catalog.successor,
-                                      known=catalog.known, source="table" if catalog.known else "unknown")
-    return result
+    reported = reported_dates(wanted)
+    return {m: merge(m, model_catalog.shipped_lookup(m), reported.get(m.lower(), [])) for m in wanted}
 
 
 def model_state(model: str) -> RadarInfo:

@@ -71,6 +71,7 @@ class PromptVersion(models.Model):
         permissions = [
             ("edit_prompt", "Edit a prompt (save a child version, choose strict schemas)"),
             ("try_prompt", "Send a prompt version to a connection (Try it)"),
+            ("propose_successor", "Put an approved prompt on its model's successor (the retirement autopilot)"),
         ]
 
     def __str__(self) -> str:

@@ -223,6 +223,42 @@ def save_edit(*, parent_id: int, actor, config: dict[str, Any] | None = None, in
     return version
 
 
+def propose_successor(*, version_id: int, successor: str, actor, info=None) -> PromptVersion:
+    """A candidate for the move off a retiring model: the approved ``version_id`` on ``successor``, with the
+    reasoning-model conversion rules applied and explained in the ledger. Nothing is approved or relabelled here
+    and the assistant's status does not move: the flow's cutover request carries the candidate to a decision."""
+    from migrator.core import model_catalog
+    from migrator.prompts.successor import successor_config
+
+    _require(actor, "prompts.propose_successor", "You may not put prompts on a successor model.")
+    with transaction.atomic():
+        parent = _locked_version(version_id)
+        assistant = _locked_assistant(parent.assistant_id)
+        if not parent.is_approved:
+            raise ServiceError(f"v{parent.number} of {assistant.display_name} is not approved; only an approved "
+                               "version moves to a successor.")
+        old = str(parent.config.get("model") or "")
+        if not successor or successor == old:
+            raise ServiceError(f"v{parent.number} is already on {old or 'no model'}; name another model.")
+        info = info or model_catalog.lookup(old)
+        config, entries = successor_config(parent.config, info, successor)
+        problems = validate_config(config)
+        if problems:
+            raise ConfigInvalid(problems)
+        result = analyse(config, previous_schemas=parent.schemas, previous_findings=parent.findings)
+        version = _create_version(
+            assistant=assistant, parent=parent, config=config, ledger=[*entries, *(parent.ledger or [])],
+            findings=result.findings, schemas=result.schemas, strict_choices=dict(parent.strict_choices or {}),
+            source=parent.source, is_generated=True, author=actor,
+            message=f"{label_of(actor)}: v{parent.number} moved from {old} to its successor {successor}.",
+        )
+        audit.record(actor=actor, verb="migrator.prompt.successor_proposed", obj=version,
+                     before={"version": parent.number, "model": old},
+                     after={"version": version.number, "model": successor},
+                     data={"assistant_id": assistant.pk, "ledger": entries})
+    return version
+
+
 def choose_strict(*, version_id: int, pointer: str, choice: str, actor) -> PromptVersion:
     """Record the reviewer's strict-mode choice for one schema: the fixed schema with ``strict: true``, or the
     original with ``strict: false``. Saved as a child version (versions never change)."""

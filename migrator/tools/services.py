@@ -38,14 +38,14 @@ def resolve_connection(connection_id: int | None) -> Connection:
 
 
 def start_tool_test(*, assistant_id: int, tool_key: str, actor, connection_id: int | None = None,
-                    recorded_call_id: str = "") -> Job:
+                    recorded_call_id: str = "", version_id: int | None = None) -> Job:
     """Queue a ``tools.test_tool`` job for one tool of the assistant's latest prompt version (with a call that
     imported runs recorded as its input and output, when ``recorded_call_id`` names one)."""
     _require(actor, TEST_PERMISSION, "test tools")
     assistant = Assistant.objects.filter(pk=assistant_id).first()
     if assistant is None:
         raise ServiceError(f"Assistant #{assistant_id} does not exist.")
-    version = toolset.latest_version(assistant)
+    version = _version(assistant, version_id)
     row = toolset.find_row(assistant, version, tool_key)
     if row is None:
         raise ServiceError(f"{assistant.display_name} has no tool {tool_key!r} in its current configuration.")
@@ -81,18 +81,32 @@ def recorded_input(assistant: Assistant, tool: dict, call_id: str) -> dict:
     return found.as_params()
 
 
-def start_all_tool_tests(*, assistant_id: int, actor, connection_id: int | None = None) -> list[Job]:
+def _version(assistant: Assistant, version_id: int | None):
+    """The named version of ``assistant`` (the autopilot tests its candidate), else the latest one."""
+    if version_id is None:
+        return toolset.latest_version(assistant)
+    from migrator.prompts.models import PromptVersion
+
+    version = PromptVersion.objects.filter(pk=version_id, assistant=assistant).first()
+    if version is None:
+        raise ServiceError(f"Prompt version #{version_id} is not a version of {assistant.display_name}.")
+    return version
+
+
+def start_all_tool_tests(*, assistant_id: int, actor, connection_id: int | None = None,
+                         version_id: int | None = None) -> list[Job]:
     """One job per tool, so each tool passes or fails on its own."""
     _require(actor, TEST_PERMISSION, "test tools")
     assistant = Assistant.objects.filter(pk=assistant_id).first()
     if assistant is None:
         raise ServiceError(f"Assistant #{assistant_id} does not exist.")
-    rows = toolset.tool_rows(assistant, toolset.latest_version(assistant))
+    rows = toolset.tool_rows(assistant, _version(assistant, version_id))
     if not rows:
         raise ServiceError(f"{assistant.display_name} has no tools to test.")
     with transaction.atomic():
         return [
-            start_tool_test(assistant_id=assistant.pk, tool_key=row.key, actor=actor, connection_id=connection_id)
+            start_tool_test(assistant_id=assistant.pk, tool_key=row.key, actor=actor, connection_id=connection_id,
+                            version_id=version_id)
             for row in rows
         ]
 

@@ -60,3 +60,10 @@ def run_finished(e: EventView) -> SafeString:
     verdict = e.verb.rsplit("_", 1)[-1]
     words = {"pass": "passed", "fail": "failed", "incomplete": "was incomplete"}.get(verdict, verdict)
     return say("{obj} {words}: {summary}", obj=e.obj, words=words, summary=e.data.get("summary") or "")
+
+
+@register("migrator.validation.run_budget_reached")
+def run_budget_reached(e: EventView) -> SafeString:
+    return say("{actor} stopped {obj}: budget reached (spent ${spent} of ${budget} after {n} cases; results kept).",
+               actor=e.actor, obj=e.obj, spent=f"{float(e.data.get('spent_usd') or 0):.4f}",
+               budget=str(e.data.get("budget_usd", "?")), n=str(e.data.get("cases_done", "?")))

@@ -50,6 +50,9 @@ class RunForm(forms.Form):
     mode = forms.ChoiceField(choices=[("", "the flow's mode"), *FlowMode.choices], required=False)
     repeats = forms.IntegerField(min_value=1, max_value=10, initial=1)
     concurrency = forms.IntegerField(min_value=1, max_value=16, initial=4)
+    budget_usd = forms.DecimalField(required=False, min_value=0.0001, max_digits=10, decimal_places=4,
+                                    label="Budget (USD)", help_text="Optional: the run stops cleanly, results kept, "
+                                    "once its replies have cost this much.")
 
 
 class ManualCaseForm(forms.Form):

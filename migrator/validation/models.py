@@ -164,15 +164,17 @@ class RunStatus(models.TextChoices):
     INCOMPLETE = "incomplete", "Incomplete"
     CANCELLED = "cancelled", "Cancelled"
     ERROR = "error", "Could not run"
+    BUDGET_REACHED = "budget_reached", "Budget reached"
 
 
-RUN_FINISHED = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE, RunStatus.CANCELLED, RunStatus.ERROR)
+RUN_FINISHED = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE, RunStatus.CANCELLED, RunStatus.ERROR,
+                RunStatus.BUDGET_REACHED)
 
 # The one transitions table for run statuses (enforced by ``services.runs._move``).
 RUN_TRANSITIONS: dict[str, frozenset[str]] = {
     RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.ERROR}),
     RunStatus.RUNNING: frozenset({RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE, RunStatus.CANCELLED,
-                                  RunStatus.ERROR}),
+                                  RunStatus.ERROR, RunStatus.BUDGET_REACHED}),
     **{s: frozenset() for s in RUN_FINISHED},
 }
 
@@ -215,6 +217,11 @@ class ValidationRun(models.Model):
     connection_name = models.CharField(max_length=100, blank=True)
     repeats = models.PositiveSmallIntegerField(default=1)
     concurrency = models.PositiveSmallIntegerField(default=4)
+    # Cost control: what the plan projects before the run starts (requests, tokens, USD from the dated pricing
+    # table), an optional hard budget, and what the replies' usage cost so far (updated while it runs).
+    projection = models.JSONField(default=dict, blank=True)
+    budget_usd = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    spent_usd = models.FloatField(default=0)
     options = models.JSONField(default=dict, blank=True, help_text="Check settings as used: thresholds, judge…")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)

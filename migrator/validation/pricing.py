@@ -1,12 +1,25 @@
-"""List prices (USD per million tokens, input / output) for an estimate of what a run costs.
+"""List prices (USD per million tokens, input / output) for an estimate of what a run costs, with the date the
+table was last checked (projections and run pages show it: a price is only as good as its date).
 
-Estimates only: cached-input discounts, batch prices and tool fees are not modelled. A model without a price
-here gets no estimate (the cost check says so) rather than a guess.
+Estimates only: cached-input discounts and tool fees are not modelled; the Batch API's discount is
+``BATCH_DISCOUNT``. A model without a price here gets no estimate (the cost check says so) rather than a guess.
+Successor models carry the price of the family they replace until OpenAI's price list is checked again.
 """
 
 from __future__ import annotations
 
+PRICED_ON = "2026-12-01"
+PRICE_SOURCE = "migrator's list-price table"
+# The Batch API bills half the synchronous price.
+BATCH_DISCOUNT = 0.5
+
 PRICES: dict[str, tuple[float, float]] = {
+    "gpt-6-luna": (2.00, 8.00),
+    "gpt-6.1-sol": (1.25, 10.00),
+    "gpt-5.6-sol": (1.25, 10.00),
+    "gpt-5.5": (1.25, 10.00),
+    "gpt-5.4": (1.25, 10.00),
+    "gpt-5.4-mini": (0.25, 2.00),
     "gpt-4o": (2.50, 10.00),
     "gpt-4o-mini": (0.15, 0.60),
     "gpt-4.1": (2.00, 8.00),

@@ -21,7 +21,7 @@ from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
 from migrator.core.views.common import message_for
 from migrator.prompts.diff import word_diff
-from migrator.validation import export, promptfoo, report
+from migrator.validation import export, projection, promptfoo, report
 from migrator.validation.checks import CHECKS_BY_NAME, DEFAULT_CHECKS, resolve
 from migrator.validation.forms import ManualCaseForm, RunForm, TestSetForm
 from migrator.validation.models import RUN_FINISHED, TestSet, ValidationRun, Verdict
@@ -90,7 +90,11 @@ def _detail_context(request: HttpRequest, test_set: TestSet, **extra) -> dict:
         row["reason"] = version.excluded.get(row["key"], "")
     connections = Connection.objects.order_by("-is_sandbox", "name")
     run_form = extra.pop("run_form", None) or RunForm(initial={"connection": connections.first()})
+    candidate = run_services.candidate_version(test_set.assistant_id) if version else None
+    plan = (projection.project(cases=cases, config=dict(candidate.config or {}))
+            if candidate is not None and cases else None)
     return {
+        "projection": plan, "projection_version": candidate,
         "test_set": test_set, "version": version, "cases": cases, "excluded": excluded,
         "runs": test_set.runs.select_related("flow")[:20], "versions": test_set.versions.all()[:10],
         "can_edit": request.user.has_perm("validation.change_testset"),
@@ -197,7 +201,7 @@ def run_start(request: HttpRequest, pk: int) -> HttpResponse:
             version_id = run_services.resolve_version(test_set.assistant, version_number=d["version"]).pk
         run = run_services.start_run(actor=request.user, test_set_id=test_set.pk, connection_id=d["connection"].pk,
                                      version_id=version_id, mode=d["mode"] or "", repeats=d["repeats"],
-                                     concurrency=d["concurrency"])
+                                     concurrency=d["concurrency"], budget_usd=d.get("budget_usd"))
     except ServiceError as exc:
         messages.error(request, message_for(exc))
         return redirect(test_set)

@@ -17,6 +17,10 @@ EVENTS: dict[str, str] = {
     "cutover.voided": "An open cutover request (or its approval) became void: the version or mode changed.",
     "validation.run_finished": "A validation run finished (passed, failed or incomplete).",
     "backfill.run_finished": "A backfill of legacy threads into conversations finished.",
+    "models.catalogue_changed": "A model's named successor changed, or a shutdown date appeared or moved; lists the "
+                                "flows on that model.",
+    "autopilot.request_filed": "The retirement autopilot filed a cutover request for a flow whose model shuts down "
+                               "soon (it never approves).",
 }
 
 # Sent only by the "Send test event" button, to one endpoint, whatever it subscribes to.

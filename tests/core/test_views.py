@@ -35,6 +35,17 @@ def test_assistant_list_filters_and_returns_a_partial_for_htmx(client, engineer)
     assert b"Docs bot" in by_status.content and b"Billing helper" not in by_status.content
 
 
+def test_an_assistant_id_is_looked_up_by_prefix(client, engineer):
+    AssistantFactory(legacy_id="asst_Prefix0001", name="First")
+    AssistantFactory(legacy_id="asst_Prefix0002", name="Second")
+    AssistantFactory(legacy_id="asst_Other0001", name="Mentions asst_Prefix0001", instructions="asst_Prefix0001")
+    client.force_login(engineer)
+    exact = client.get(reverse("core:assistant_list"), {"q": " asst_Prefix0001 "}).content
+    assert b"First" in exact and b"Second" not in exact and b"Mentions" not in exact
+    prefix = client.get(reverse("core:assistant_list"), {"q": "asst_Prefix"}).content
+    assert b"First" in prefix and b"Second" in prefix and b"Mentions" not in prefix
+
+
 def test_bad_filter_values_do_not_500(client, engineer):
     client.force_login(engineer)
     response = client.get(reverse("core:assistant_list"), {"status": "nonsense", "sort": "'; drop", "page": "x"})

@@ -13,6 +13,9 @@ from pydantic import TypeAdapter
 from migrator.prompts.conversion import LEGACY_ID_KEY, convert, validate_config
 from migrator.tools.conversion.convert import convert_tool, convert_tool_choice
 
+# Conversion asks the one model catalogue, which merges the /models lists stored in the database.
+pytestmark = pytest.mark.django_db
+
 TODAY = date(2026, 11, 25)
 PARAMS = TypeAdapter(ResponseCreateParamsNonStreaming)
 TOOL = TypeAdapter(ToolParam)

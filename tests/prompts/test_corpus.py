@@ -14,6 +14,9 @@ from pydantic import TypeAdapter
 from migrator.prompts.conversion import convert, unwrap, validate_config
 from tests.prompts.conftest import corpus_paths
 
+# Conversion asks the one model catalogue, which merges the /models lists stored in the database.
+pytestmark = pytest.mark.django_db
+
 TODAY = date(2026, 11, 25)
 PATHS = corpus_paths()
 IDS = [p.stem for p in PATHS]

@@ -23,6 +23,9 @@ from migrator.prompts.conversion import convert, validate_config
 from migrator.sandbox import catalog as sandbox_catalog
 from tests.prompts.conftest import corpus_paths
 
+# Conversion asks the one model catalogue, which merges the /models lists stored in the database.
+pytestmark = pytest.mark.django_db
+
 FIRST_INPUT = "Hello! Please reply in JSON if you answer with data."
 
 

@@ -70,7 +70,7 @@ def assistant_list(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied("You may not view assistants.")
     used = models_in_use(request.user)
     form, qs = filtered_assistants(request.user, request.GET, used)
-    page = paginate(request, qs.select_related("owner"))  # the one COUNT of this list
+    page = paginate(request, qs.select_related("owner"), ids_first=True)  # the one COUNT of this list
     infos = model_catalog.resolve_many(a.model for a in page.object_list)
     progress = flow_progress(a.pk for a in page.object_list)
     for assistant in page.object_list:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from migrator.core import model_catalog
 from migrator.core.models import Assistant, AuditEvent, Flow, Job
 from migrator.core.navigation import page_url
-from migrator.core.next_actions import suggestions_for
+from migrator.core.next_actions import panels_for, suggestions_for
 from migrator.core.status import FlowStatus, MigrationStatus
 
 
@@ -86,6 +86,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "events": AuditEvent.objects.visible_to(user).select_related("actor")[:8],
         "import_url": page_url("import") if user.has_perm("inventory.import_assistants") else None,
         "next_actions": suggestions_for(user),
+        "panels": panels_for(user),
         "usage_url": page_url("usage"),
     }
     return render(request, "core/dashboard.html", context)

@@ -31,6 +31,7 @@ from migrator.cutover.models import (
 )
 from migrator.cutover.services import releases
 from migrator.prompts.models import LabelName, PromptLabel, PromptVersion
+from migrator.prompts.successor import is_successor_move
 
 DEFAULT_STEPS = (1, 10, 50, 100)
 
@@ -208,7 +209,10 @@ def still_current(request: CutoverRequest, flow: Flow) -> str:
     if request.mode != flow.mode:
         return f"the flow's mode changed from {request.mode or 'none'} to {flow.mode or 'none'}"
     current = approved_version(flow)
-    if current is None or current.pk != request.version_id:
+    # A successor move of the approved version (the autopilot's candidate) stands on that version's approval.
+    moved = current is not None and request.version.parent_id == current.pk and is_successor_move(
+        request.version, current)
+    if current is None or (current.pk != request.version_id and not moved):
         return "a different version is approved now"
     if config_hash(request.version.config) != request.config_hash:
         return "the configuration changed"

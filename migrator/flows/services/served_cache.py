@@ -23,7 +23,7 @@ from typing import Any
 from migrator.core.models import Flow
 
 MAX_ENTRIES = 4096
-_memo: OrderedDict[tuple, tuple[str, int | None]] = OrderedDict()
+_memo: OrderedDict[tuple, tuple[str, int | None, dict | None]] = OrderedDict()  # key -> (etag, version, body)
 _lock = threading.Lock()
 
 
@@ -169,7 +169,7 @@ def fingerprint(flow: Flow, subject: str = "") -> tuple:
     return (flow.pk, hashlib.sha256(json.dumps(state, sort_keys=True, default=str).encode()).hexdigest())
 
 
-def remembered(key: tuple) -> tuple[str, int | None] | None:
+def remembered(key: tuple) -> tuple[str, int | None, dict | None] | None:
     with _lock:
         found = _memo.get(key)
         if found is not None:
@@ -177,9 +177,10 @@ def remembered(key: tuple) -> tuple[str, int | None] | None:
         return found
 
 
-def remember(key: tuple, etag: str, version: int | None) -> None:
+def remember(key: tuple, etag: str, version: int | None, body: dict | None = None) -> None:
+    """Remember the answer for a fingerprint; the body is shared by later 200s, which never modify it."""
     with _lock:
-        _memo[key] = (etag, version)
+        _memo[key] = (etag, version, body)
         _memo.move_to_end(key)
         while len(_memo) > MAX_ENTRIES:
             _memo.popitem(last=False)

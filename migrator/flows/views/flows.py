@@ -8,10 +8,12 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from migrator.core.models import Assistant, AuditEvent, Flow
 from migrator.core.navigation import assistant_tabs
+from migrator.core.next_actions import flow_deadlines
 from migrator.core.search import text_filter
 from migrator.core.services import ServiceError
 from migrator.core.services.status import change_flow_status, flow_actions
@@ -72,11 +74,18 @@ def flow_list(request: HttpRequest) -> HttpResponse:
             qs = qs.filter(assistant_id=cd["assistant"])
     # Sorted on the flow table's own (name, id) index: sorting by the assistant's name joined and sorted every row.
     qs = qs.order_by("name", "pk")
+    deadlines_of = flow_deadlines()  # the model catalogue's app, when installed
+    if deadlines_of is not None and form.is_valid() and form.cleaned_data["sort"] == "days":
+        qs = deadlines_of.order(qs)
     counts = {s: 0 for s in FlowStatus.values}
     for status, n in Flow.objects.visible_to(request.user).order_by().values_list("status").annotate(n=Count("pk")):
         counts[status] = counts.get(status, 0) + n
     page = paginate(request, qs)
+    deadlines = deadlines_of.deadlines(page.object_list) if deadlines_of is not None else {}
+    for flow in page.object_list:
+        flow.deadline = deadlines.get(flow.pk)
     context = {
+        "today": timezone.localdate(),
         "form": form,
         "page": page,
         "total": page.paginator.count,
@@ -85,7 +94,7 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     template = "flows/flow_list.html"
     if request.htmx and not request.htmx.boosted:
         template += "#results"  # the results fragment has no suggestions card: nothing to compute for it
-    elif not any(request.GET.get(k) for k in ("q", "status", "mode", "assistant", "page")):
+    elif not any(request.GET.get(k) for k in ("q", "status", "mode", "assistant", "page", "sort")):
         # Suggestions belong to the whole list's first page; a filtered or later page is about what exists.
         context["found"] = flows_found(assistants=Assistant.objects.visible_to(request.user), limit=FOUND_SHOWN)
     return render(request, template, context)

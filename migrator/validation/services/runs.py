@@ -8,6 +8,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from migrator.core.services import ServiceError, audit
 from migrator.core.services import status as status_service
 from migrator.core.status import FlowMode
 from migrator.validation import points as points_module
+from migrator.validation import projection
 from migrator.validation.cases import config_contract
 from migrator.validation.checks import CaseFacts, Scorer, resolve
 from migrator.validation.judge import make_embedder, make_judge
@@ -123,7 +125,8 @@ def resolve_version(assistant: Assistant, *, version_id: int | None = None, vers
 
 def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict[str, Any], config_label: str,
                prompt_version=None, mode: str = "", repeats: int = 1, concurrency: int = 4,
-               source: str = "ui", truncation: str = "", store: bool | None = None) -> ValidationRun:
+               source: str = "ui", truncation: str = "", store: bool | None = None,
+               budget_usd: Any = None) -> ValidationRun:
     """A queued run bound to ``config`` (hash) and the mode; the caller enqueues or executes it."""
     require(actor, "core.run_validation", action="run validations")
     flow = test_set.flow
@@ -145,8 +148,12 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
         store = flow.store if flow is not None else config.get("store", True) is not False
     truncation = truncation or (flow.truncation if flow is not None else str(config.get("truncation") or "disabled"))
     release = make_release(config=config, mode=mode, truncation=truncation, store=store)
+    budget = parse_budget(budget_usd)
+    plan = projection.project(cases=TestCase.objects.filter(pk__in=version.case_ids), config=config,
+                              repeats=int(repeats))
     with transaction.atomic():
         run = ValidationRun.objects.create(
+            projection=plan, budget_usd=budget,
             test_set=test_set, test_set_version=version, case_ids=list(version.case_ids),
             assistant_id=test_set.assistant_id, flow=flow, prompt_version=prompt_version, config_label=config_label,
             config=config, config_hash=config_hash(config), mode=mode, store=store, connection=connection,
@@ -163,8 +170,21 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
     return run
 
 
+def parse_budget(value: Any) -> Decimal | None:
+    """A hard budget in USD (None: no budget). Refuses what is not a positive amount, saying so."""
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).strip().lstrip("$"))
+    except InvalidOperation:
+        raise ServiceError(f"Budget {value!r} is not an amount in USD (for example 2.50).") from None
+    if not amount.is_finite() or amount <= 0 or amount >= Decimal("1000000"):
+        raise ServiceError(f"Budget {value!r} must be more than 0 and less than 1,000,000 USD.")
+    return amount.quantize(Decimal("0.0001"))
+
+
 def start_run(*, actor, test_set_id: int, connection_id: int, version_id: int | None = None, mode: str = "",
-              repeats: int = 1, concurrency: int = 4) -> ValidationRun:
+              repeats: int = 1, concurrency: int = 4, budget_usd: Any = None) -> ValidationRun:
     """Queue a run of a test set through a prompt version (default: the one a cutover would serve)."""
     from migrator.core.services.jobs import start_job
 
@@ -179,7 +199,7 @@ def start_run(*, actor, test_set_id: int, connection_id: int, version_id: int | 
     with transaction.atomic():
         run = create_run(actor=actor, test_set=test_set, connection=connection, config=dict(version.config or {}),
                          config_label=f"v{version.number}", prompt_version=version, mode=mode, repeats=repeats,
-                         concurrency=concurrency)
+                         concurrency=concurrency, budget_usd=budget_usd)
         job = start_job(kind=JOB_KIND, actor=actor, params={"run_id": run.pk}, subject=run,
                         subject_label=f"Validation run #{run.pk}: {test_set.name} on {config_label_of(run)}")
         run.job = job
@@ -215,7 +235,7 @@ def _move(run: ValidationRun, to: str, **fields: Any) -> bool:
     updates = {"status": to, **fields}
     if to == RunStatus.RUNNING:
         updates.setdefault("started_at", timezone.now())
-    elif to in (RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE, RunStatus.CANCELLED, RunStatus.ERROR):
+    elif to in RUN_FINISHED:
         updates.setdefault("finished_at", timezone.now())
     moved = ValidationRun.objects.filter(pk=run.pk, status__in=sources).update(**updates)
     if moved:
@@ -260,18 +280,21 @@ class _Progress:
         self.run = run
         self.report = report
         self.done = self.passed = self.failed = 0
+        self.spent = 0.0
         self._last = 0.0
 
-    def add(self, verdict: str, *, force: bool = False) -> None:
+    def add(self, verdict: str, *, force: bool = False, cost: float | None = None) -> None:
         if verdict:
             self.done += 1
             self.passed += verdict == Verdict.PASS
             self.failed += verdict == Verdict.FAIL
+        self.spent += cost or 0.0
         now = time.monotonic()
         if force or now - self._last > 0.3 or self.done == self.run.cases_total:
             self._last = now
             ValidationRun.objects.filter(pk=self.run.pk).update(
-                cases_done=self.done, cases_passed=self.passed, cases_failed=self.failed)
+                cases_done=self.done, cases_passed=self.passed, cases_failed=self.failed,
+                spent_usd=round(self.spent, 8))
             if self.report is not None:
                 self.report(self.done, self.run.cases_total,
                             f"{self.done}/{self.run.cases_total} cases · {self.passed} passing · {self.failed} failing")
@@ -357,6 +380,8 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
 
     progress = _Progress(run, report)
     progress.add("", force=True)
+    limit = float(run.budget_usd) if run.budget_usd is not None else None
+    stopped = False
     forced: dict[str, TurnOutcome] = {}
     own_cpu = sdk_cpu = api_seconds = 0.0
     buffer: list[CaseResult] = []
@@ -386,11 +411,14 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
                     handled = time.thread_time()
                     if repeat == 0:
                         forced[case.key] = outcome
-                    buffer.append(_result(run, case, repeat, outcome, verdict, score, checks, reasons, model))
+                    result = _result(run, case, repeat, outcome, verdict, score, checks, reasons, model)
+                    buffer.append(result)
                     if len(buffer) >= 50 or time.monotonic() - flushed > 1.0:
                         flush()
-                    progress.add(verdict)
-                    nxt = next(queue, None)
+                    progress.add(verdict, cost=result.cost_usd)
+                    if limit is not None and progress.spent >= limit:
+                        stopped = True  # no new case starts; the ones in flight finish and are kept
+                    nxt = None if stopped else next(queue, None)
                     if nxt is not None:
                         pending[pool.submit(work, nxt[0])] = nxt
                     # Migrator's own CPU: requests built and read outside the SDK, matching, scoring, saving.
@@ -404,6 +432,9 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
             flush()  # what was replayed is kept, also when the run is cancelled
             raise
     log(f"Cases done: {progress.passed} passing, {progress.failed} failing")
+    if stopped:
+        progress.add("", force=True)
+        return _budget_reached(run, progress, actor=actor, log=log)
     free_runs = _free_runs(run, replayer, ordered, forced, settings, log, between=lambda: progress.add("", force=True))
     n = len(jobs) or 1
     timing = {"overhead_ms_per_case": round(1000 * own_cpu / n, 3), "sdk_cpu_ms_per_case": round(1000 * sdk_cpu / n, 3),
@@ -481,6 +512,24 @@ def _finish(run: ValidationRun, ordered: list[TestCase], free_runs: list[dict[st
         _report_outcome(run, "validation.run_passed" if summary["verdict"] == Verdict.PASS
                         else "validation.run_failed", actor=actor)
     log(summary["sentence"])
+    return run
+
+
+def _budget_reached(run: ValidationRun, progress: _Progress, *, actor, log: Callable[[str], None]) -> ValidationRun:
+    """Stop cleanly: every replayed case is kept (and counted), the run ends "budget reached" with no verdict."""
+    sentence = (f"Budget reached: spent ${progress.spent:.4f} of the ${float(run.budget_usd):.4f} budget after "
+                f"{progress.done} of {run.cases_total} cases; the results so far are kept (no verdict).")
+    with transaction.atomic():
+        moved = _move(run, RunStatus.BUDGET_REACHED, summary=sentence, cases_done=progress.done,
+                      cases_passed=progress.passed, cases_failed=progress.failed, spent_usd=round(progress.spent, 8))
+        if not moved:
+            run.refresh_from_db()
+            return run
+        audit.record(actor=actor, verb="migrator.validation.run_budget_reached", obj=run,
+                     data={"spent_usd": round(progress.spent, 8), "budget_usd": str(run.budget_usd),
+                           "cases_done": progress.done})
+    status_service.sync_assistant_with_flows(assistant_id=run.assistant_id, actor=actor)
+    log(sentence)
     return run
 
 

@@ -22,10 +22,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrator.backfill.mapping import MalformedThread
 from migrator.backfill.models import ThreadBackfill, ThreadStatus
+from migrator.backfill.services import dryrun
 from migrator.backfill.services import rollback as rollback_service
-from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
+from migrator.backfill.services.planning import options_from
 from migrator.backfill.services.runs import create_run, run_inline
 from migrator.backfill.services.selection import (
     Selection,
@@ -118,26 +118,20 @@ class Command(BaseCommand):
 
     def _plan(self, connection: Connection, selection: Selection) -> dict[str, Any]:
         threads: list[dict[str, Any]] = []
-        existing = {r.thread_id: r for r in ThreadBackfill.objects.filter(connection=connection)}
         options = options_from(None, marker=f"backfill:{connection.pk}")
-        for thread in selected_threads(selection, connection).iterator(chunk_size=500):
-            row = existing.get(thread.pk)
+        walked = selected_threads(selection, connection).iterator(chunk_size=500)
+        for planned in dryrun.dry_run(walked, options=options, done=dryrun.done_rows(connection)):
             # "done": planned in full (the contract's statuses are done, skipped and failed; dry_run says nothing
             # was sent).
-            entry: dict[str, Any] = {"thread_id": thread.legacy_id, "conversation_id": None, "status": "done",
+            entry: dict[str, Any] = {"thread_id": planned.thread.legacy_id, "conversation_id": None, "status": "done",
                                      "items": 0, "dropped": []}
-            if row is not None and row.status == ThreadStatus.DONE:
+            row, plan = planned.done_row, planned.plan
+            if planned.outcome == dryrun.ALREADY and row is not None:
                 entry.update(status="skipped", conversation_id=row.conversation_id, items=row.cursor,
-                             dropped=row.dropped, reason=f"already backfilled into {row.conversation_id}")
-                threads.append(entry)
-                continue
-            try:
-                plan = plan_for(thread, options)
-            except NothingToCarry as exc:
-                entry.update(status="skipped", reason=str(exc))
-            except MalformedThread as exc:
-                entry.update(status="failed", reason=str(exc))
-            else:
+                             dropped=row.dropped, reason=planned.reason)
+            elif planned.outcome in (dryrun.SKIPPED, dryrun.FAILED):
+                entry.update(status=planned.outcome, reason=planned.reason)
+            elif plan is not None:
                 entry.update(items=len(plan.items), dropped=plan.dropped, calls=plan.batches,
                              changed=[e.as_dict() for e in plan.ledger if e.kind == "changed"],
                              metadata=plan.metadata, plan=plan.items)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrator.core import safeinput
+from migrator.core import model_catalog, safeinput
 from migrator.prompts.codegen import kwargs_json, python_call
 from migrator.prompts.conversion import NEEDS_DECISION, convert
 from migrator.tools.conversion.types import ERROR
@@ -41,7 +41,9 @@ class Command(BaseCommand):
             data = safeinput.loads(text)
         except ValueError as exc:
             raise CommandError(f"{path} cannot be read: {safeinput.describe(exc)}.") from None
-        result = convert(data, today=options["today"])
+        # A file in, a file out: no database needed, so the catalogue file alone judges model retirement.
+        with model_catalog.file_only():
+            result = convert(data, today=options["today"])
         if result.errors:
             lines = "\n".join(f"  - {error}" for error in result.errors)
             raise CommandError(f"{path} cannot be converted:\n{lines}")

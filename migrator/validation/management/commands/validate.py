@@ -90,6 +90,8 @@ class Command(BaseCommand):
                             help=f"Replay the N most recent threads (default {DEFAULT_SAMPLE}).")
         parser.add_argument("--repeats", type=int, default=1, metavar="N", help="Replays per case (flaky cases show).")
         parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="Cases replayed at once.")
+        parser.add_argument("--budget", metavar="USD", help="Stop cleanly (status budget_reached, results kept) once "
+                                                                "the replies have cost this much.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a summary.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -125,8 +127,13 @@ class Command(BaseCommand):
             run = run_services.create_run(actor=ACTOR, test_set=test_set, connection=connection, config=config,
                                           config_label=label, prompt_version=version, mode=mode,
                                           repeats=options["repeats"], concurrency=options["concurrency"],
-                                          source="cli")
+                                          source="cli", budget_usd=options["budget"])
             log = (lambda m: None) if options["json"] else (lambda m: self.stderr.write(m))
+            plan = run.projection
+            cost = f", ~${plan['cost_usd']:.4f}" if plan.get("cost_usd") is not None else ""
+            budget = f"; budget ${run.budget_usd}" if run.budget_usd is not None else ""
+            log(f"Projection: {plan.get('requests')} requests, ~{plan.get('input_tokens')} input and "
+                f"~{plan.get('output_tokens')} output tokens{cost} (prices of {plan.get('priced_on')}){budget}")
             run = run_services.execute_run(run_id=run.pk, actor=ACTOR, log=log)
         except ServiceError as exc:
             raise CommandError(str(exc)) from exc

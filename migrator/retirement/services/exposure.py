@@ -1,0 +1,133 @@
+"""Which model each flow stands on, and how many days it has left: the earliest shutdown date any source gives
+for the model production serves (or would serve), and whether the flow can still finish its move in time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from migrator.core import model_catalog
+from migrator.core.model_catalog import ModelInfo
+from migrator.core.models import Flow
+from migrator.core.status import FlowStatus
+from migrator.cutover.models import OPEN_REQUEST, CutoverRequest, FlowRollout
+from migrator.prompts.models import LabelName, PromptLabel
+
+# Days a move still needs from each point, so "will not finish in time" is a rule people can read: preparing a
+# candidate with its tool tests and validation (7), the support lead's decision (3), a ramp to 100% (4).
+PREPARE_DAYS, DECIDE_DAYS, RAMP_DAYS = 7, 3, 4
+
+
+@dataclass(frozen=True)
+class FlowDeadline:
+    flow_id: int
+    model: str  # what production serves (or, before the first cutover, the approved version's model)
+    info: ModelInfo
+    moving_to: str  # the model of the candidate being ramped or put forward, "" when none
+    days_needed: int  # days the move still needs (0: the flow is safe or nothing is known)
+
+    @property
+    def shutdown_date(self) -> date | None:
+        return self.info.shutdown_date
+
+    @property
+    def successor(self) -> str:
+        return self.info.successor or ""
+
+    def days_left(self, today: date) -> int | None:
+        return self.info.days_left(today)
+
+    def late(self, today: date) -> bool:
+        """Red: the model shuts down before the remaining steps of the move can be done."""
+        days = self.days_left(today)
+        return days is not None and self.days_needed > 0 and days < self.days_needed
+
+
+def _safe(model: str, info: ModelInfo, production_info: ModelInfo) -> bool:
+    """A candidate moves the flow off its deadline if it is on another model that shuts down later (or never)."""
+    if not model or model == production_info.model:
+        return False
+    when = production_info.shutdown_date
+    return info.shutdown_date is None or (when is not None and info.shutdown_date > when)
+
+
+def flow_deadlines(flows: Iterable[Flow]) -> dict[int, FlowDeadline]:
+    """One entry per flow, from a fixed number of queries whatever the number of flows."""
+    flows = list(flows)
+    ids = [f.pk for f in flows]
+    rollouts = {r.flow_id: r for r in FlowRollout.objects.filter(flow_id__in=ids).select_related("production",
+                                                                                                  "candidate")}
+    approved = {label.assistant_id: label.version for label in PromptLabel.objects.filter(
+        assistant_id__in={f.assistant_id for f in flows}, name=LabelName.APPROVED).select_related("version")}
+    open_requests = {r.flow_id: r for r in CutoverRequest.objects.filter(flow_id__in=ids, status__in=OPEN_REQUEST)
+                     .select_related("version")}
+    models: dict[int, tuple[str, str]] = {}
+    for flow in flows:
+        rollout = rollouts.get(flow.pk)
+        if rollout and rollout.production_id:
+            current = str(rollout.production.config.get("model") or "")
+        elif flow.assistant_id in approved:
+            current = str(approved[flow.assistant_id].config.get("model") or "")
+        else:
+            current = flow.assistant.model
+        moving = ""
+        if rollout and rollout.candidate_id:
+            moving = str(rollout.candidate.config.get("model") or "")
+        elif flow.pk in open_requests:
+            moving = str(open_requests[flow.pk].version.config.get("model") or "")
+        models[flow.pk] = (current, moving)
+    infos = model_catalog.resolve_many(m for pair in models.values() for m in pair if m)
+    out: dict[int, FlowDeadline] = {}
+    for flow in flows:
+        current, moving = models[flow.pk]
+        info = infos.get(current) or model_catalog.ModelInfo(current, None, None, False, source="unknown")
+        needed = 0
+        if info.shutdown_date is not None:
+            if moving and _safe(moving, infos[moving], info):
+                needed = RAMP_DAYS if flow.status in (FlowStatus.APPROVED, FlowStatus.ROLLING_OUT) else (
+                    DECIDE_DAYS + RAMP_DAYS)
+            else:
+                needed = PREPARE_DAYS + DECIDE_DAYS + RAMP_DAYS
+        out[flow.pk] = FlowDeadline(flow_id=flow.pk, model=current, info=info, moving_to=moving,
+                                    days_needed=needed)
+    return out
+
+
+def flows_on(models: Iterable[str], flows=None) -> dict[str, list[Flow]]:
+    """Model id (lower-cased) -> the flows that stand on it, for notices."""
+    wanted = {m.lower() for m in models}
+    qs = (flows if flows is not None else Flow.objects.all()).select_related("assistant").order_by("slug")
+    flows = list(qs)
+    out: dict[str, list[Flow]] = {m: [] for m in wanted}
+    deadlines = flow_deadlines(flows)
+    for flow in flows:
+        model = deadlines[flow.pk].model.lower()
+        if model in wanted:
+            out[model].append(flow)
+    return out
+
+
+def with_shutdown(qs):
+    """``qs`` of flows annotated with ``current_model`` and ``shutdown`` (the catalogue as last synced), in the
+    database, so a list of thousands of flows sorts by days left a page at a time."""
+    from django.db.models import CharField, F, OuterRef, Subquery
+    from django.db.models.fields.json import KT
+    from django.db.models.functions import Coalesce
+
+    from migrator.retirement.models import CatalogueEntry
+
+    serving = (FlowRollout.objects.filter(flow=OuterRef("pk"), production__isnull=False)
+               .values(m=KT("production__config__model"))[:1])
+    approved = (PromptLabel.objects.filter(assistant=OuterRef("assistant_id"), name=LabelName.APPROVED)
+                .values(m=KT("version__config__model"))[:1])
+    qs = qs.annotate(current_model=Coalesce(Subquery(serving), Subquery(approved), F("assistant__model"),
+                                            output_field=CharField()))
+    return qs.annotate(shutdown=Subquery(CatalogueEntry.objects.filter(model_id=OuterRef("current_model"))
+                                         .values("shutdown_date")[:1]))
+
+
+def order_by_days_left(qs):
+    from django.db.models import F
+
+    return with_shutdown(qs).order_by(F("shutdown").asc(nulls_last=True), "name", "pk")
