@@ -28,7 +28,7 @@ def _autopilot(*args: str) -> dict:
     return json.loads(out.getvalue())
 
 
-def test_autopilot_on_the_demo_prepares_every_affected_flow_and_approves_nothing(sandbox):
+def test_autopilot_on_the_demo_prepares_every_affected_flow_and_approves_nothing(sandbox, client, engineer):
     sandbox.reset("demo")
     call_command("seed_demo", sandbox_url=sandbox.base_url, password="demo-pass-123", stdout=io.StringIO())
     decided_before = set(CutoverRequest.objects.exclude(status=RequestStatus.AWAITING).values_list("pk", "status"))
@@ -84,3 +84,10 @@ def test_autopilot_on_the_demo_prepares_every_affected_flow_and_approves_nothing
     again = {f["slug"]: f for f in _autopilot("run", "--as-of", as_of, "--json")["flows"]}
     assert {s for s, f in again.items() if f["action"] == "request_filed"} == set(filed)
     assert CutoverRequest.objects.filter(status=RequestStatus.AWAITING).count() == awaiting
+
+    # The autopilot page lists each move with its validation's projected and spent cost.
+    client.force_login(engineer)
+    page = client.get("/models/autopilot/").content.decode()
+    for slug in filed:
+        assert f'data-testid="move-{slug}"' in page
+    assert 'data-testid="move-cost">projected' in page and "spent $" in page
