@@ -63,3 +63,17 @@ def rolled_back(e: EventView) -> SafeString:
 @register("migrator.cutover.voided")
 def voided(e: EventView) -> SafeString:
     return say("The cutover request for {obj} was voided{why}.", obj=e.obj, why=_why(e, "why"))
+
+
+@register("migrator.cutover.stopped_serving")
+def stopped_serving(e: EventView) -> SafeString:
+    return say("{actor} stopped serving {obj} (v{a}): production now gets 409 not_cut_over{why}.", actor=e.actor,
+               obj=e.obj, a=e.before.get("version", "?"), why=_why(e))
+
+
+@register("migrator.release.candidate")
+def release_candidate(e: EventView) -> SafeString:
+    short = str(e.after.get("candidate_release") or "")[:12]
+    return say("{actor} made release {release} of {obj} a candidate (v{v}, {mode}); production is unchanged until "
+               "a cutover reaches it{why}.", actor=e.actor, obj=e.obj, release=short or "?",
+               v=e.data.get("version", "?"), mode=str(e.data.get("mode") or "?"), why=_why(e))
