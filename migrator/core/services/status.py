@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from migrator.core.actors import check_actor, label_of, may, user_or_none
@@ -205,22 +205,24 @@ def register_busy_flows(finder: Callable[[list[int]], set[int]]) -> None:
 
 
 def flow_progress(assistant_ids: Iterable[int]) -> dict[int, FlowProgress]:
-    """Each assistant's flows counted by status (two queries for any number of assistants)."""
+    """Each assistant's flows counted by status: one query for the flows and one per busy-flow finder, whatever
+    the assistants and their statuses (pages pin their query counts, so no query depends on the data)."""
     ids = list(dict.fromkeys(assistant_ids))
     if not ids:
         return {}
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
-    planning: dict[int, int] = {}
-    for row in (Flow.objects.filter(assistant_id__in=ids).order_by()
-                .values("assistant_id", "status").annotate(n=models.Count("id"))):
-        counts[row["assistant_id"]][row["status"]] = row["n"]
+    owner_of_planning: dict[int, int] = {}
+    for flow_id, assistant_id, status in (Flow.objects.filter(assistant_id__in=ids).order_by()
+                                          .values_list("id", "assistant_id", "status")):
+        counts[assistant_id][status] = counts[assistant_id].get(status, 0) + 1
+        if status == FlowStatus.PLANNING:  # only a flow in planning can be validating
+            owner_of_planning[flow_id] = assistant_id
     busy: set[int] = set()
-    planners = [i for i in ids if counts[i].get(FlowStatus.PLANNING)]  # only a flow in planning can be validating
-    for finder in _BUSY_FLOW_FINDERS if planners else ():
-        busy |= finder(planners)
-    if busy:
-        for flow in Flow.objects.filter(pk__in=busy, status=FlowStatus.PLANNING).values("assistant_id"):
-            planning[flow["assistant_id"]] = planning.get(flow["assistant_id"], 0) + 1
+    for finder in _BUSY_FLOW_FINDERS:
+        busy |= finder(ids)
+    planning: dict[int, int] = {}
+    for flow_id in busy & owner_of_planning.keys():
+        planning[owner_of_planning[flow_id]] = planning.get(owner_of_planning[flow_id], 0) + 1
     return {i: FlowProgress(tuple(sorted(counts[i].items())), planning.get(i, 0)) for i in ids}
 
 
