@@ -110,17 +110,18 @@ def flows_on(models: Iterable[str], flows=None) -> dict[str, list[Flow]]:
 
 def with_shutdown(qs):
     """``qs`` of flows annotated with ``current_model`` and ``shutdown`` (the catalogue as last synced), in the
-    database, so a list of thousands of flows sorts by days left a page at a time."""
+    database, so a list of thousands of flows sorts by days left a page at a time. (KT() cannot follow a relation
+    to a JSON field: on PostgreSQL it read the foreign key as JSON.)"""
     from django.db.models import CharField, F, OuterRef, Subquery
-    from django.db.models.fields.json import KT
+    from django.db.models.fields.json import KeyTextTransform
     from django.db.models.functions import Coalesce
 
     from migrator.retirement.models import CatalogueEntry
 
     serving = (FlowRollout.objects.filter(flow=OuterRef("pk"), production__isnull=False)
-               .values(m=KT("production__config__model"))[:1])
+               .values(m=KeyTextTransform("model", "production__config"))[:1])
     approved = (PromptLabel.objects.filter(assistant=OuterRef("assistant_id"), name=LabelName.APPROVED)
-                .values(m=KT("version__config__model"))[:1])
+                .values(m=KeyTextTransform("model", "version__config"))[:1])
     qs = qs.annotate(current_model=Coalesce(Subquery(serving), Subquery(approved), F("assistant__model"),
                                             output_field=CharField()))
     return qs.annotate(shutdown=Subquery(CatalogueEntry.objects.filter(model_id=OuterRef("current_model"))
