@@ -200,6 +200,16 @@ def _seed_models() -> list[str]:
                 done.add(model)
         if not progress:
             break
+    # Rows inserted with an explicit primary key leave PostgreSQL's sequences behind: the next ordinary insert
+    # (an audit event of a crawled POST) would take pk SEED_PK again and fail as a duplicate.
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    statements = connection.ops.sequence_reset_sql(no_style(), list(done))
+    if statements:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
     return failed
 
 
