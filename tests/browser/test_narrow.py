@@ -30,6 +30,7 @@ NOT_PAGES = {
     "validation:export_promptfoo", "validation:export_jsonl", "validation:run_progress", "validation:run_cancel",
     "validation:export_run_promptfoo", "validation:export_run_jsonl", "webhooks:active", "webhooks:rotate",
     "webhooks:delete", "webhooks:test", "webhooks:create", "webhooks:edit", "receipts:download", "webhooks:redeliver", "diagnostics:flow_summary", "login", "logout",
+    "retirement:sync", "retirement:acknowledge", "retirement:autopilot_enrol", "retirement:autopilot_run",
 }
 
 
@@ -53,6 +54,7 @@ def _pages(o: dict) -> dict[str, list]:
         "validation:assistant_validation": [a], "validation:flow_trend": [f],
         "webhooks:list": [], "webhooks:detail": [o["endpoint"]], "webhooks:log": [o["endpoint"]],
         "webhooks:delivery": None, "diagnostics:system": [], "diagnostics:flow": [f],
+        "retirement:catalogue": [], "retirement:notices": [], "retirement:autopilot": [],
     }
 
 
