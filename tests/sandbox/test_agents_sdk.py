@@ -6,6 +6,7 @@ really ran and its output reached the reply, and the second turn remembers the f
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,10 @@ async def _two_turns(sandbox: Any, style: str, streamed: bool, tmp_path: Path) -
 @pytest.mark.parametrize("streamed", [False, True], ids=["run", "run_streamed"])
 @pytest.mark.parametrize("style", STYLES)
 def test_agent_with_a_tool_keeps_state(sandbox, tmp_path, style: str, streamed: bool) -> None:
-    calls, first, second = asyncio.run(_two_turns(sandbox, style, streamed, tmp_path))
+    # A thread of its own: in the full suite Playwright's sync API keeps an event loop running on this one, and
+    # asyncio.run refuses to start inside it.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        calls, first, second = pool.submit(asyncio.run, _two_turns(sandbox, style, streamed, tmp_path)).result()
     assert calls == ["Paris"]  # the SDK ran our tool once, with the argument the model gave
     assert first.final_output.startswith("Thanks, get_weather returned 21C and sunny in Paris.")
     assert second.final_output.startswith("Your name is Ada.")
