@@ -16,7 +16,7 @@ DOORS: dict[str, tuple[str | None, str | None, str | None]] = {
     "import assistants": ("inventory:import", "import_assistants", None),
     "export assistants to an archive": (None, "export_assistants", None),
     "convert an assistant to a Responses configuration": (None, "convert_assistant", None),
-    "try a prompt version": ("prompts:try", None, None),
+    "try a prompt version": ("prompts:try", "try", None),
     "test a tool": ("tools:assistant_tools", "tooltest", None),
     "choose a flow's state mode": ("flows:choose_mode", "flow mode", None),
     "create a flow": ("flows:assistant_flows", "flow create", None),
@@ -35,7 +35,6 @@ DOORS: dict[str, tuple[str | None, str | None, str | None]] = {
 # Doors issue 26 asks for that are not built yet: (capability, door).
 KNOWN_GAPS = {
     ("export assistants to an archive", "page"), ("convert an assistant to a Responses configuration", "page"),
-    ("try a prompt version", "command"),
     ("export assistants to an archive", "--json"),
     ("convert an assistant to a Responses configuration", "--json"),
 }
