@@ -15,6 +15,7 @@ from migrator.core import model_catalog
 from migrator.core.services.jobs import start_job
 from migrator.retirement.models import CatalogueEntry, CatalogueNotice
 from migrator.retirement.services import autopilot, catalogue
+from migrator.validation import pricing
 
 
 def _need(request: HttpRequest, perm: str) -> None:
@@ -30,6 +31,7 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
     upcoming = [e for e in entries if e.shutdown_date >= today]
     for entry in upcoming:
         entry.days_left = (entry.shutdown_date - today).days
+        entry.successor_price = pricing.describe(entry.successor) if entry.successor else ""
     try:
         shipped = model_catalog.shipped()
         file_info = {"path": shipped.path, "updated": shipped.updated, "error": ""}
@@ -39,7 +41,7 @@ def catalogue_page(request: HttpRequest) -> HttpResponse:
     return render(request, "retirement/catalogue.html", {
         "upcoming": upcoming, "past": [e for e in entries if e.shutdown_date < today][-10:], "today": today,
         "file": file_info, "last_sync": last, "open_notices": catalogue.open_notices()[:5],
-        "can_sync": request.user.has_perm("retirement.sync_catalogue"),
+        "can_sync": request.user.has_perm("retirement.sync_catalogue"), "priced_on": pricing.PRICED_ON,
     })
 
 

@@ -24,7 +24,9 @@ def _tokens(value: Any) -> int:
 
 def project(*, cases: Iterable[TestCase], config: dict[str, Any], repeats: int = 1, batch: bool = False
             ) -> dict[str, Any]:
-    """{requests, input_tokens, output_tokens, cost_usd (None: no price), model, priced_on, source, note}."""
+    """{requests, input_tokens, output_tokens, cost_usd (None: price unknown), price, model, priced_on, source,
+    path, note}. On the batch path the cases are billed at the Batch discount; the free runs (whole threads,
+    state carried turn by turn) are sent directly either way."""
     model = str(config.get("model") or "")
     fixed = _tokens(config.get("instructions") or "") + _tokens(config.get("tools") or [])
     requests = input_tokens = output_tokens = 0
@@ -32,17 +34,19 @@ def project(*, cases: Iterable[TestCase], config: dict[str, Any], repeats: int =
         requests += 1
         input_tokens += fixed + _tokens(case.history or []) + _tokens(case.input_text or "")
         output_tokens += max(MIN_OUTPUT_TOKENS, _tokens(case.expected_text or case.expected_json or ""))
+    # the free runs send about half the cases again, once
+    extra = (int(requests * FREE_RUN_SHARE), int(input_tokens * FREE_RUN_SHARE), int(output_tokens * FREE_RUN_SHARE))
     requests, input_tokens, output_tokens = requests * repeats, input_tokens * repeats, output_tokens * repeats
-    if not batch:  # the free runs send about half the cases again, once
-        extra = int(requests / max(repeats, 1) * FREE_RUN_SHARE)
-        requests += extra
-        input_tokens += int(input_tokens / max(repeats, 1) * FREE_RUN_SHARE)
-        output_tokens += int(output_tokens / max(repeats, 1) * FREE_RUN_SHARE)
     cost = pricing.estimate_cost(model, input_tokens, output_tokens)
-    if cost is not None and batch:
-        cost = round(cost * pricing.BATCH_DISCOUNT, 8)
-    return {"requests": requests, "input_tokens": input_tokens, "output_tokens": output_tokens,
-            "cost_usd": cost, "model": model, "priced_on": pricing.PRICED_ON, "source": pricing.PRICE_SOURCE,
-            "path": "batch" if batch else "direct",
-            "note": "estimate: 4 characters a token, expected answers as output" + (
-                "" if cost is not None else f"; no price for {model or 'this model'} in the table")}
+    free_cost = pricing.estimate_cost(model, extra[1], extra[2])
+    if cost is not None and free_cost is not None:
+        cost = round(cost * (pricing.BATCH_DISCOUNT if batch else 1.0) + free_cost, 8)
+    note = "estimate: 4 characters a token, expected answers as output"
+    if batch:
+        note += f"; cases at the Batch API's {int(pricing.BATCH_DISCOUNT * 100)}% price, free runs direct"
+    if cost is None:
+        note += "; " + pricing.unknown_note(model)
+    return {"requests": requests + extra[0], "input_tokens": input_tokens + extra[1],
+            "output_tokens": output_tokens + extra[2], "cost_usd": cost, "price": pricing.describe(model),
+            "model": model, "priced_on": pricing.PRICED_ON, "source": pricing.PRICE_SOURCE,
+            "path": "batch" if batch else "direct", "note": note}

@@ -18,6 +18,11 @@ def test_pages_render_and_enrolment_is_for_engineers(client, engineer, support_l
     client.force_login(engineer)
     page = client.get("/models/").content.decode()
     assert "gpt-4.1" in page and "gpt-6-luna" in page and "Sync now" in page
+    # Each successor's price: from the dated table with its source, or "unknown" (never a neighbour's price).
+    row = page[page.index('data-testid="model-gpt-4.1"'):]
+    assert row[row.index('data-testid="successor-price"'):].split("</td>")[0].endswith(">unknown")
+    row = page[page.index('data-testid="model-gpt-5.1"'):]
+    assert "$5.00 / $30.00 per 1M tokens" in row.split("</tr>")[0]
     assert client.get("/models/notices/").status_code == 200
     assert client.post("/models/autopilot/enrol/", {"flow": "checkout", "days": "21"}).status_code == 302
     row = AutopilotEnrolment.objects.get(scope=f"flow:{flow.pk}")

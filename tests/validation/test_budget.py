@@ -71,3 +71,30 @@ def test_the_pages_show_the_projection_before_and_spent_during(weather, client, 
     assert float(run.budget_usd) == 0.5 and run.projection["requests"] >= len(run.case_ids)
     detail = client.get(run.get_absolute_url()).content.decode()
     assert 'data-testid="run-cost"' in detail and "of a <strong>$0.5000</strong> budget" in detail
+
+
+def test_a_model_with_no_known_price_is_unknown_never_guessed(weather, client, engineer):
+    from migrator.validation import pricing, projection
+    from migrator.validation.models import TestCase
+
+    # The catalogue's named successors that no source we hold prices stay unknown; dated snapshots of a priced
+    # family take the family's price.
+    for model in ("gpt-6-luna", "gpt-6.1-sol", "gpt-5.6-sol"):
+        assert pricing.price_of(model) is None and pricing.describe(model) == "unknown"
+    assert pricing.price_of("gpt-4.1-2025-04-14") == pricing.price_of("gpt-4.1")
+    assert "OpenAI" in pricing.describe("gpt-4.1")
+    test_set = set_services.create_test_set(actor=SYSTEM, assistant_id=weather.assistant.pk, name="unknown",
+                                            strategy="recent", sample_size=10)
+    cases = TestCase.objects.filter(pk__in=test_set.current_version.case_ids)
+    plan = projection.project(cases=cases, config={"model": "gpt-6-luna"})
+    assert plan["cost_usd"] is None and plan["price"] == "unknown" and "price unknown for gpt-6-luna" in plan["note"]
+    assert plan["requests"] >= len(test_set.current_version.case_ids)  # requests and tokens are still projected
+    config = {**weather.version.config, "model": "gpt-6-luna"}
+    with pytest.raises(ServiceError, match="price is unknown"):
+        run_services.create_run(actor=SYSTEM, test_set=test_set, connection=weather.connection, config=config,
+                                config_label="unknown", source="test", budget_usd="1")
+    run = run_services.create_run(actor=SYSTEM, test_set=test_set, connection=weather.connection, config=config,
+                                  config_label="unknown", source="test")
+    client.force_login(engineer)
+    detail = client.get(run.get_absolute_url()).content.decode()
+    assert 'data-testid="price-unknown">price unknown' in detail

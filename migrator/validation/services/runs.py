@@ -151,6 +151,10 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
     budget = parse_budget(budget_usd)
     plan = projection.project(cases=TestCase.objects.filter(pk__in=version.case_ids), config=config,
                               repeats=int(repeats))
+    if budget is not None and plan["cost_usd"] is None:
+        raise ServiceError(f"A budget cannot be kept on {config.get('model')}: its price is unknown (no source we "
+                           "hold states it), so what the run spends cannot be counted. Run without a budget, or add "
+                           "the model's price to the pricing table with its source.")
     with transaction.atomic():
         run = ValidationRun.objects.create(
             projection=plan, budget_usd=budget,

@@ -130,7 +130,7 @@ class Command(BaseCommand):
                                           source="cli", budget_usd=options["budget"])
             log = (lambda m: None) if options["json"] else (lambda m: self.stderr.write(m))
             plan = run.projection
-            cost = f", ~${plan['cost_usd']:.4f}" if plan.get("cost_usd") is not None else ""
+            cost = f", ~${plan['cost_usd']:.4f}" if plan.get("cost_usd") is not None else ", price unknown"
             budget = f"; budget ${run.budget_usd}" if run.budget_usd is not None else ""
             log(f"Projection: {plan.get('requests')} requests, ~{plan.get('input_tokens')} input and "
                 f"~{plan.get('output_tokens')} output tokens{cost} (prices of {plan.get('priced_on')}){budget}")
