@@ -45,6 +45,7 @@ def test_corpus_threads_backfill_exactly_or_fail_with_a_reason(sandbox_empty, tm
     assert {r.status for r in rows} == {ThreadStatus.DONE}
 
 
+@pytest.mark.slow  # demo-wide: imports and backfills 40 demo threads live
 def test_demo_threads_with_images_annotations_and_hosted_tools(sandbox, tmp_path):
     """The demo organisation's threads (images, image files, attachments, citations, file paths, failed runs,
     code_interpreter and file_search steps), imported live, rendered with hosted tools as text."""

@@ -95,15 +95,27 @@ def test_a_subject_keeps_its_release_while_the_ramp_moves(served_flow, client_fo
         later = flow.respond(subject=on_production, input="And again", state=prod.state)
         time.sleep(0.2)
     assert later.release == prod.release and not later.switched
-    fresh = flow.respond(subject=on_production, input="New chat", state=None)
+    deadline = time.monotonic() + 15
+    while True:  # a new conversation takes the new release once the revalidation has landed
+        fresh = flow.respond(subject=on_production, input="New chat", state=None)
+        if fresh.release == cand.release or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+        later = flow.respond(subject=on_production, input="And again", state=prod.state)
+        assert later.release == prod.release and not later.switched
     assert fresh.release == cand.release
 
     # A rollback pulls the release: conversations pinned to it move (and say so).
     FlowRollout.objects.filter(flow=setup["flow"]).update(production=setup["v1"], production_release=r1)
     ServingChange.objects.create(flow=setup["flow"], kind="rollback", from_version=v2, to_version=setup["v1"],
                                  from_release=r2, to_release=r1, reason="set-up: a rollback")
-    for _ in range(3):
+    # The revalidation runs in the background, so poll with a deadline rather than a fixed count of requests:
+    # on a loaded machine it can take longer than a request or two to land.
+    deadline = time.monotonic() + 15
+    while True:
         moved = flow.respond(subject=on_candidate, input="Still there?", state=cand.state)
+        if moved.switched or time.monotonic() > deadline:
+            break
         time.sleep(0.2)
     assert moved.release == prod.release and moved.switched
 

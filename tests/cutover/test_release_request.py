@@ -130,6 +130,7 @@ def _subject_on(flow, rollout, role: str) -> str | None:
     return next(s for s in (f"subject-{i}" for i in range(100_000)) if on_candidate(flow.slug, s, rollout.percent))
 
 
+@pytest.mark.slow  # demo-wide: seeds the demo and replays every flow
 @pytest.mark.django_db(transaction=True)
 def test_validation_sends_exactly_what_the_config_api_serves_for_every_demo_flow(sandbox):
     sandbox.reset("demo")

@@ -28,6 +28,7 @@ def _autopilot(*args: str) -> dict:
     return json.loads(out.getvalue())
 
 
+@pytest.mark.slow  # demo-wide: seeds the whole demo and validates every affected flow
 def test_autopilot_on_the_demo_prepares_every_affected_flow_and_approves_nothing(sandbox, client, engineer):
     sandbox.reset("demo")
     call_command("seed_demo", sandbox_url=sandbox.base_url, password="demo-pass-123", stdout=io.StringIO())

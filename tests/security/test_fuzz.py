@@ -57,6 +57,7 @@ def _read(data: bytes, tmp_path, suffix: str) -> list:
     return items
 
 
+@pytest.mark.slow  # a fuzzer: a hundred generated archives per run
 @given(objects=st.lists(api_objects(), max_size=6), garbage=st.lists(st.binary(max_size=40), max_size=2),
        gz=st.booleans())
 def test_archive_reader_never_raises_on_jsonl(tmp_path_factory, objects, garbage, gz):
@@ -70,6 +71,7 @@ def test_archive_reader_never_raises_on_jsonl(tmp_path_factory, objects, garbage
     assert len(records) <= sum(1 for _ in objects) * 50 + 1
 
 
+@pytest.mark.slow  # a fuzzer: a hundred generated archives per run
 @given(document=st.one_of(st.dictionaries(st.sampled_from(["assistants", "threads", "messages", "runs", "steps",
                                                             "data", "thread_ids", "format_version", "x"]),
                                            st.lists(api_objects(), max_size=4) | JSON, max_size=5),

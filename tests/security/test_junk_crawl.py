@@ -253,6 +253,7 @@ def _rotated(names: list[str], shift: int) -> dict[str, str]:
     return {name: JUNK_VALUES[(i + shift) % len(JUNK_VALUES)] for i, name in enumerate(names)}
 
 
+@pytest.mark.slow  # exhaustive: every URL pattern, three kinds of junk each
 def test_every_url_pattern_answers_junk_without_a_5xx(client, admin_user):
     failed_models = _seed_models()
     assert not failed_models or len(failed_models) < 8, failed_models  # most models seed: the crawl sees real rows

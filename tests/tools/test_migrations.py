@@ -17,6 +17,7 @@ def test_the_models_and_the_migrations_agree(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
+@pytest.mark.slow  # migrates a database back and forward again
 @pytest.mark.django_db(transaction=True)
 def test_a_database_from_before_the_move_keeps_its_rows_grants_and_jobs():
     executor = MigrationExecutor(connection)
