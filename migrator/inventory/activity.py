@@ -66,6 +66,17 @@ def test_failed(e: EventView) -> SafeString:
                actor=e.actor, obj=e.obj, apis=apis)
 
 
+@register("migrator.inventory.exported")
+def exported(e: EventView) -> SafeString:
+    counts = e.data.get("counts") or {}
+    summary = ", ".join(count(counts[kind], kind.replace("_", " ")) for kind in ("assistant", "thread", "message")
+                        if counts.get(kind)) or "nothing"
+    problems = e.data.get("problems") or 0
+    tail = format_html("; {} reported", count(problems, "problem")) if problems else EMPTY
+    return say("{actor} exported {summary} from the connection {obj} into an archive{tail}.", actor=e.actor,
+               summary=summary, obj=e.obj, tail=tail)
+
+
 # Job parameters and results of the inventory's job kinds (migrator.core.jobreports). ----------------------------
 def _connection_link(job) -> SafeString:
     from django.urls import reverse
@@ -102,3 +113,14 @@ def _test_params(job) -> SafeString:
 register_report("inventory.import_archive", params=_archive_params, template="inventory/_import_report.html")
 register_report("inventory.import_connection", params=_live_params, template="inventory/_import_report.html")
 register_report("inventory.test_connection", params=_test_params, template="inventory/_connection_report.html")
+
+
+def _export_params(job) -> SafeString:
+    threads = (job.params or {}).get("thread_count") or 0
+    listed = format_html(" and {} from the thread list", count(threads, "thread")) if threads else \
+        SafeString(" (no thread list: the Assistants API cannot list threads)")
+    return format_html("Export every assistant of {}{} into a gzipped JSON Lines archive.", _connection_link(job),
+                       listed)
+
+
+register_report("inventory.export_archive", params=_export_params, template="inventory/_export_report.html")

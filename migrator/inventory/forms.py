@@ -157,3 +157,14 @@ class BusinessForm(forms.Form):
 
     def all_tags(self) -> list[str]:
         return [*self.cleaned_data.get("tags", []), *self.cleaned_data.get("other_tags", [])]
+
+
+class ExportForm(LiveImportForm):
+    """The export page: a connection the person may export from, and the threads to include."""
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        from migrator.core.services.connection_access import usable
+
+        super().__init__(*args, **kwargs)
+        self.fields["connection"].queryset = usable(user, "export")
+        self.fields["thread_text"].label = "…or paste the thread list"

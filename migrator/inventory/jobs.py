@@ -99,3 +99,31 @@ def import_connection(ctx: JobContext) -> dict:
         if threads_file and _inside_uploads(Path(threads_file)):
             Path(threads_file).unlink(missing_ok=True)
     return report.to_dict()
+
+
+def _remove_export(job) -> None:
+    """A crashed or reaped export leaves a half-written archive: remove it (starting again writes a new one)."""
+    from migrator.inventory.services.exports import archive_path
+
+    archive_path(job.pk).unlink(missing_ok=True)
+
+
+@job_handler("inventory.export_archive", label="Export archive", on_abandoned=_remove_export, **_IMPORT_LIMITS)
+def export_archive(ctx: JobContext) -> dict:
+    """The export page's job: the archive goes to a file named after the job; its page links the download."""
+    from migrator.inventory.services import exports
+
+    connection = _connection(ctx)
+    target = exports.archive_path(ctx.job_id)
+    threads = ctx.params.get("threads") or []
+    ctx.log(f"Exporting every assistant of {connection.name} and {len(threads):,} listed thread(s).")
+    try:
+        result = imports.export_archive(connection=connection, out=target, actor=ctx.actor, thread_ids=threads,
+                                        job_ctx=ctx)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    ctx.produced(reverse("inventory:export_download", args=[ctx.job_id]), "The archive")
+    for problem in result["problems"]:
+        ctx.log(f"{problem['where']}: {problem['message']}")
+    return {**result, "summary": exports.counts_in_words(result["counts"]), "bytes": target.stat().st_size}

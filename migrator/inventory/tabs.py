@@ -6,7 +6,8 @@ from migrator.core.next_actions import NextAction
 
 NAV = (
     Tab("usage", "Usage", "inventory:usage", "core.view_assistant", order=20, match=(("inventory", "usage"),)),
-    Tab("imports", "Import", "inventory:import", "core.view_assistant", order=40, match=(("inventory", "import"),)),
+    Tab("imports", "Import", "inventory:import", "core.view_assistant", order=40,
+        match=(("inventory", "import"), ("inventory", "export"))),
     Tab("models", "Model radar", "inventory:model_radar", "core.view_assistant", order=50,
         match=(("inventory", "model_radar"),)),
     Tab("connections", "Connections", "inventory:connection_list", "core.view_connection", order=60,

@@ -74,3 +74,41 @@ class TryForm(forms.Form):
         super().__init__(*args, **kwargs)
         # Only the connections this user may try with: choosing another one's id is "not a valid choice".
         self.fields["connection"].queryset = usable(user, "try")
+
+
+class ConvertForm(forms.Form):
+    """The Convert page: one legacy assistant definition, pasted or uploaded."""
+
+    legacy = forms.CharField(required=False, label="Assistant definition (JSON)", strip=False,
+                             widget=forms.Textarea(attrs={"rows": 10, "class": "mono",
+                                                          "placeholder": '{"id": "asst_…", "model": "gpt-4o", '
+                                                                         '"instructions": "…", "tools": […]}'}),
+                             help_text="An Assistants API assistant object, a create/update request body, or "
+                                       '{"source": …, "assistant": {…}}.')
+    legacy_file = forms.FileField(required=False, label="…or upload it")
+    today = forms.DateField(required=False, label="Judge model retirement on",
+                            widget=forms.DateInput(attrs={"type": "date"}),
+                            help_text="Leave empty for today.")
+
+    def clean(self) -> dict:
+        from migrator.prompts.converting import MAX_TEXT
+
+        data = super().clean()
+        upload, text = data.get("legacy_file"), data.get("legacy") or ""
+        if upload and text.strip():
+            raise forms.ValidationError("Paste the definition or upload it, not both.")
+        if upload:
+            if upload.size > MAX_TEXT:
+                raise forms.ValidationError(f"The file is larger than {MAX_TEXT // 1024 // 1024} MB; one assistant "
+                                            "definition is expected.")
+            try:
+                text = upload.read().decode("utf-8")
+            except UnicodeDecodeError:
+                raise forms.ValidationError("The file is not UTF-8 text; save the assistant as JSON.") from None
+            data["source"] = upload.name[:120] or "the file"
+        elif not text.strip():
+            raise forms.ValidationError("Paste or upload one assistant definition as JSON.")
+        else:
+            data["source"] = "the pasted definition"
+        data["text"] = text
+        return data

@@ -43,4 +43,4 @@ def _reviews(user):
 NEXT_ACTIONS = (NextAction("reviews", "core.approve_prompt", build=_reviews, order=10),)
 
 # Pages other apps link to by key (migrator.core.navigation.page_url).
-PAGES = {"try_live": "prompts:try_live"}
+PAGES = {"try_live": "prompts:try_live", "convert": "prompts:convert"}

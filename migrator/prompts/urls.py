@@ -1,6 +1,6 @@
 from django.urls import path
 
-from migrator.prompts.views import editor, output, review, reviews
+from migrator.prompts.views import convert, editor, output, review, reviews
 
 app_name = "prompts"
 
@@ -22,5 +22,6 @@ urlpatterns = [
     path("tries/<int:pk>/live/", output.try_live, name="try_live"),
     path("versions/<int:pk>/request-review/", reviews.request_review, name="request_review"),
     path("reviews/", reviews.review_inbox, name="reviews"),
+    path("convert/", convert.convert_page, name="convert"),
     path("reviews/<int:pk>/withdraw/", reviews.withdraw_review, name="withdraw_review"),
 ]

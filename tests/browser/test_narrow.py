@@ -30,7 +30,7 @@ NOT_PAGES = {
     "validation:export_promptfoo", "validation:export_jsonl", "validation:run_progress", "validation:run_cancel",
     "validation:export_run_promptfoo", "validation:export_run_jsonl", "webhooks:active", "webhooks:rotate",
     "webhooks:delete", "webhooks:test", "webhooks:create", "webhooks:edit", "receipts:download", "webhooks:redeliver", "diagnostics:flow_summary", "login", "logout",
-    "retirement:sync", "retirement:acknowledge", "retirement:autopilot_enrol", "retirement:autopilot_run",
+    "retirement:sync", "retirement:acknowledge", "inventory:export_download", "retirement:autopilot_enrol", "retirement:autopilot_run",
 }
 
 
@@ -41,9 +41,9 @@ def _pages(o: dict) -> dict[str, list]:
         "core:dashboard": [], "core:assistant_list": [], "core:assistant_detail": [a], "core:job_list": [],
         "core:job_detail": [o["job"]], "core:system_status": [], "core:audit_log": [], "core:doc": ["export-format"],
         "inventory:connection_list": [], "inventory:connection_add": [], "inventory:connection_edit": [o["connection"]],
-        "inventory:import": [], "inventory:usage": [], "inventory:model_radar": [], "inventory:assistant_usage": [a],
+        "inventory:import": [], "inventory:export": [], "inventory:usage": [], "inventory:model_radar": [], "inventory:assistant_usage": [a],
         "prompts:assistant_prompt": [a], "prompts:compare": [a], "prompts:edit": [o["version"]],
-        "prompts:try": [o["version"]], "prompts:reviews": [], "tools:assistant_tools": [a],
+        "prompts:try": [o["version"]], "prompts:reviews": [], "prompts:convert": [], "tools:assistant_tools": [a],
         "flows:list": [], "flows:assistant_flows": [a], "flows:token_list": [], "flows:detail": [f],
         "cutover:inbox": [], "cutover:request_detail": [o["request"]], "cutover:flow": [f], "rollouts:guard": [f],
         "backfill:run_list": [], "backfill:new": [], "backfill:run_detail": [o["backfill"]],

@@ -14,8 +14,8 @@ from django.urls import NoReverseMatch, reverse
 # capability: (page URL name, "command [subcommand]", API URL name or None where no automation needs one)
 DOORS: dict[str, tuple[str | None, str | None, str | None]] = {
     "import assistants": ("inventory:import", "import_assistants", None),
-    "export assistants to an archive": (None, "export_assistants", None),
-    "convert an assistant to a Responses configuration": (None, "convert_assistant", None),
+    "export assistants to an archive": ("inventory:export", "export_assistants", None),
+    "convert an assistant to a Responses configuration": ("prompts:convert", "convert_assistant", None),
     "try a prompt version": ("prompts:try", "try", None),
     "test a tool": ("tools:assistant_tools", "tooltest", None),
     "choose a flow's state mode": ("flows:choose_mode", "flow mode", None),
@@ -33,11 +33,7 @@ DOORS: dict[str, tuple[str | None, str | None, str | None]] = {
     "diagnose a flow": ("diagnostics:flow", "diagnose", None),
 }
 # Doors issue 26 asks for that are not built yet: (capability, door).
-KNOWN_GAPS = {
-    ("export assistants to an archive", "page"), ("convert an assistant to a Responses configuration", "page"),
-    ("export assistants to an archive", "--json"),
-    ("convert an assistant to a Responses configuration", "--json"),
-}
+KNOWN_GAPS: set[tuple[str, str]] = set()
 # Capabilities where a command door adds nothing (production reads them over the API).
 NO_COMMAND = {"look up the conversation of a thread", "read a flow's configuration in production"}
 NEEDS_API = {"look up the conversation of a thread", "read a flow's configuration in production"}

@@ -112,7 +112,7 @@ def test_export_reimports_with_no_loss(sandbox, tmp_path):
     connection = _connection(sandbox)
     threads = [{"thread_id": thread_id(n), "flow": f"flow-{n}", "tags": ["t"]} for n in (0, 1, 7, 33, 100)]
     out = tmp_path / "sandbox.jsonl.gz"
-    result = export_archive(connection=connection, out=out, thread_ids=threads)
+    result = export_archive(connection=connection, out=out, actor=SYSTEM, thread_ids=threads)
     assert result["problems"] == []
     assert result["counts"]["assistant"] == 32 and result["counts"]["thread"] == 5
     assert result["counts"]["step"] > 0 and result["counts"]["vector_store"] == 2
@@ -139,7 +139,7 @@ def test_a_gone_assistants_api_says_use_an_archive(make_sandbox, tmp_path):
     assert connection.answers["assistants"] is False
     assert not Assistant.objects.exists()
     with pytest.raises(AssistantsApiGone):
-        export_archive(connection=connection, out=tmp_path / "x.jsonl")
+        export_archive(connection=connection, out=tmp_path / "x.jsonl", actor=SYSTEM)
 
 
 def test_missing_threads_are_rejected_and_the_rest_imports(sandbox):

@@ -85,3 +85,41 @@ def test_exit_status_is_non_zero_from_the_shell(tmp_path):
 def test_accepts_the_corpus_wrapper():
     out, _ = run("--legacy-json", str(CORPUS / "027.json"), "--today", "2026-11-25", "--quiet")
     assert json.loads(out)["tools"][0]["type"] == "file_search"
+
+
+def test_json_prints_one_object_as_the_convert_page_shows_it(tmp_path):
+    decide = dict(ASSISTANT, file_ids=["file_1"], tools=[*ASSISTANT["tools"], {"type": "retrieval"}])
+    out, err = run("--legacy-json", write(tmp_path, decide), "--json")
+    data = json.loads(out)
+    assert set(data) == {"kwargs", "ledger", "outcomes", "decisions", "fixes", "findings", "schemas"}
+    assert data["kwargs"]["model"] == "gpt-5.5" and err == ""
+    assert sum(data["outcomes"].values()) == len(data["ledger"])
+    assert data["decisions"] and data["decisions"] == [{"field": e["field"], "reason": e["reason"]} for e in data["ledger"]
+                                 if e["outcome"] == "needs_decision"]
+    with pytest.raises(CommandError, match="leave out --format python"):
+        run("--legacy-json", write(tmp_path, ASSISTANT), "--json", "--format", "python")
+
+
+def test_the_convert_page_shows_what_the_command_prints(client, product_owner, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(product_owner)
+    assert client.get(reverse("prompts:convert")).status_code == 200
+    page = client.post(reverse("prompts:convert"), {"legacy": json.dumps(ASSISTANT)})
+    html = page.content.decode()
+    assert page.status_code == 200 and 'data-testid="convert-summary"' in html
+    printed = run("--legacy-json", write(tmp_path, ASSISTANT), "--quiet")[0]
+    from django.utils.html import escape
+
+    assert escape(printed.strip()) in html  # the same keyword arguments, character for character
+    assert 'data-testid="ledger"' in html and "client.responses.create(" in html
+    upload = SimpleUploadedFile("asst.json", json.dumps(ASSISTANT).encode(), content_type="application/json")
+    assert client.post(reverse("prompts:convert"), {"legacy_file": upload}).status_code == 200
+
+    bad = client.post(reverse("prompts:convert"), {"legacy": json.dumps(dict(ASSISTANT, temperature=9))})
+    assert bad.status_code == 422 and "temperature: must be a number from 0 to 2" in bad.content.decode()
+    broken = client.post(reverse("prompts:convert"), {"legacy": "{not json"})
+    assert broken.status_code == 422 and "the pasted definition cannot be read" in broken.content.decode()
+    empty = client.post(reverse("prompts:convert"), {"legacy": "  "})
+    assert empty.status_code == 422 and "Paste or upload one assistant definition" in empty.content.decode()

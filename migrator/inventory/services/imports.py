@@ -179,22 +179,30 @@ class _JsonlWriter:
             self._raw.close()
 
 
-
-
-
-
 def export_archive(
     *,
     connection: Connection,
     out: str | Path | IO[bytes],
+    actor,
     thread_ids: Iterable[ThreadRef | str | dict[str, Any]] | None = None,
+    job_ctx: JobContext | None = None,
 ) -> dict[str, Any]:
     """Write an archive (JSON Lines; gzipped when ``out`` ends in .gz) of the raw API objects a connection
-    returns, in the format ``import_archive`` reads. Returns counts per kind and the problems met."""
+    returns, in the format ``import_archive`` reads. Returns counts per kind and the problems met. The export
+    page's job and ``manage.py export_assistants`` both call this; either way the audit log records it."""
     from django.utils import timezone
 
+    from migrator.core.services import audit
+
+    require_use(actor, connection, "export")
     refs = _refs(thread_ids)
-    reader = LiveReader(client=client_for(connection), connection_name=connection.name, threads=refs)
+
+    def progress(done: int, total: int, message: str) -> None:
+        if job_ctx:
+            job_ctx.progress(done, total, message)
+
+    reader = LiveReader(client=client_for(connection), connection_name=connection.name, threads=refs,
+                        on_progress=progress)
     writer = _JsonlWriter(out)
     counts: dict[str, int] = {}
     problems: list[dict[str, str]] = []
@@ -218,4 +226,6 @@ def export_archive(
         writer.close()
     for kind, legacy_id, error in reader.missing:
         problems.append({"where": f"{kind.replace('_', ' ')} {legacy_id}", "message": error})
+    audit.record(actor=actor, verb="migrator.inventory.exported", obj=connection,
+                 data={"counts": counts, "problems": len(problems), "threads_listed": len(refs)})
     return {"counts": counts, "problems": problems}
