@@ -19,6 +19,7 @@ oa``, ``from openai import OpenAI as Fresh``). Each rule is shown to fail on a t
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -43,11 +44,27 @@ CLIENT_CLASSES = {"OpenAI", "AsyncOpenAI", "AzureOpenAI", "AsyncAzureOpenAI", "C
 OPENAI_SUBMODULES_ALLOWED = {"types", "pagination", "lib"}
 
 
+_WALKED: dict[int, tuple[ast.AST, list[ast.AST]]] = {}
+
+
+def _walk(tree: ast.AST) -> list[ast.AST]:
+    """``ast.walk`` once per tree: it is pure Python, and each module's tree is walked by several checks."""
+    kept = _WALKED.get(id(tree))
+    if kept is None or kept[0] is not tree:
+        kept = _WALKED[id(tree)] = (tree, list(ast.walk(tree)))
+    return kept[1]
+
+
 @dataclass(frozen=True)
 class Source:
     module: str  # absolute dotted name, e.g. "migrator.sandbox.app"
     is_package: bool
     text: str
+
+    @functools.cached_property
+    def tree(self) -> ast.Module:
+        # Parsed once per module per process: several tests walk every module's tree.
+        return ast.parse(self.text)
 
     @property
     def package(self) -> str:
@@ -67,7 +84,7 @@ def _absolute(source: Source, node: ast.ImportFrom) -> str:
 def imported_modules(source: Source, tree: ast.AST) -> list[tuple[int, str]]:
     """(line, absolute module) for every import; ``from a import b`` yields both ``a`` and ``a.b``."""
     found: list[tuple[int, str]] = []
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -80,7 +97,7 @@ def imported_modules(source: Source, tree: ast.AST) -> list[tuple[int, str]]:
 def _aliases(source: Source, tree: ast.AST) -> dict[str, str]:
     """Local name → the dotted name it stands for (``oa`` → ``openai``, ``Fresh`` → ``openai.OpenAI``)."""
     names: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in _walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -114,7 +131,7 @@ def _is_domain_module(name: str) -> bool:
 
 def violations(source: Source) -> list[str]:
     """Every rule broken by one module, as readable lines (empty when it keeps the rules)."""
-    tree = ast.parse(source.text)
+    tree = source.tree
     aliases = _aliases(source, tree)
     out: list[str] = []
     in_sandbox = source.module == SANDBOX or source.module.startswith(SANDBOX + ".")
@@ -128,7 +145,7 @@ def violations(source: Source) -> list[str]:
                 out.append(f"{source.module}:{line} the sandbox imports {name}")
             if name.split(".")[0] in FORBIDDEN_IN_SANDBOX:
                 out.append(f"{source.module}:{line} the sandbox imports {name}")
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if isinstance(node, ast.Call) and _dotted(node.func, aliases) in DYNAMIC_IMPORTS:
                 out.append(f"{source.module}:{node.lineno} the sandbox imports dynamically")
     else:
@@ -138,7 +155,7 @@ def violations(source: Source) -> list[str]:
                 name in allowed or name.rpartition(".")[0] in allowed
             ):
                 out.append(f"{source.module}:{line} the domain imports {name} (reach the sandbox over HTTP)")
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if isinstance(node, ast.Call) and _dotted(node.func, aliases) in DYNAMIC_IMPORTS:
                 target = node.args[0] if node.args else None
                 if isinstance(target, ast.Constant) and str(target.value).startswith(SANDBOX):
@@ -150,7 +167,7 @@ def violations(source: Source) -> list[str]:
             if parts[0] == "openai" and len(parts) == 2 and parts[1][:1].islower() \
                     and parts[1] not in OPENAI_SUBMODULES_ALLOWED:
                 out.append(f"{source.module}:{line} imports the SDK's module-level API {name}")
-        for node in ast.walk(tree):
+        for node in _walk(tree):
             if isinstance(node, ast.Call):
                 name = _dotted(node.func, aliases)
                 parts = name.split(".")
@@ -170,14 +187,15 @@ def violations(source: Source) -> list[str]:
     return sorted(set(out))
 
 
-def _sources() -> list[Source]:
+@functools.cache
+def _sources() -> tuple[Source, ...]:
     found = []
     for path in sorted(ROOT.rglob("*.py")):
         relative = path.relative_to(REPO).with_suffix("")
         is_package = relative.name == "__init__"
         parts = relative.parts[:-1] if is_package else relative.parts
         found.append(Source(".".join(parts), is_package, path.read_text()))
-    return found
+    return tuple(found)
 
 
 # --- the checker itself fails on each kind of violation --------------------------------------------------
@@ -314,7 +332,7 @@ def test_views_leave_refusals_to_the_middleware_and_htmx_headers_to_django_htmx(
     for source in _sources():
         if source.module.startswith(SANDBOX):
             continue
-        for node in ast.walk(ast.parse(source.text)):
+        for node in _walk(source.tree):
             if isinstance(node, ast.ExceptHandler) and ".views" in source.module:
                 caught = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
                 if any(isinstance(c, ast.Name | ast.Attribute) and _dotted(c, {}).endswith("NotAllowed")
@@ -369,7 +387,7 @@ def app_graph() -> dict[str, set[str]]:
         if mine is None:
             continue
         graph.setdefault(mine, set())
-        for _line, name in imported_modules(source, ast.parse(source.text)):
+        for _line, name in imported_modules(source, source.tree):
             theirs = _node(name)
             if theirs and theirs != mine:
                 graph[mine].add(theirs)
@@ -504,7 +522,7 @@ def test_the_shared_tool_conversion_is_pure():
     offenders = []
     for source in _sources():
         if source.module == PURE_SHARED or source.module.startswith(PURE_SHARED + "."):
-            for line, name in imported_modules(source, ast.parse(source.text)):
+            for line, name in imported_modules(source, source.tree):
                 if name.split(".")[0] == "django" or (_is_domain_module(name) and not name.startswith(PURE_SHARED)
                                                       and name not in ("migrator", "migrator.tools")):
                     offenders.append(f"{source.module}:{line} imports {name}")
