@@ -51,9 +51,13 @@ lock: $(UV) ## re-resolve on purpose after editing pyproject.toml; UPGRADE=1 mov
 upgrade-check: $(UV) ## in a throwaway environment: newest allowed versions, fast lane, which upgrade broke what
 	@$(TOOLS)/bin/python scripts/upgrade-check.py --uv "$(UV)" --python "$(PYTHON)" -m "$(FAST)"
 
-node_modules/.bin/prism: package.json
-	@if command -v npm >/dev/null; then npm install --no-audit --no-fund --loglevel=error && touch $@; \
-	else echo "npm not found: contract tests through Prism will be skipped"; fi
+# The Node dev tools are pinned like the Python ones: `npm ci` installs exactly package-lock.json (Prism for the
+# contract tests, promptfoo for the export test). promptfoo pulls in Playwright, whose install script would
+# download a browser build: skipped (the suite drives Debian's chromium, and nothing may be downloaded).
+node_modules/.bin/prism: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: contract tests through Prism and the promptfoo CLI test will be skipped"; fi
 
 run: install
 	@bash scripts/run.sh

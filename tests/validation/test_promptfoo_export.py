@@ -1,6 +1,6 @@
 """The promptfoo export reproduces the run's verdict case for case: the export's own provider and assertion
 (migrator's replay engine and scorer, copied into the export) are run here directly, and with the real
-``promptfoo`` CLI from npm when it is installed (``npm install`` in the repository)."""
+``promptfoo`` CLI, a pinned devDependency (package.json) that ``make test`` installs with ``npm ci``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import copy
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 from io import StringIO
@@ -98,23 +97,26 @@ def test_the_exported_provider_and_assertion_give_migrators_verdict_per_case(wea
 
 
 def _promptfoo_cli() -> Path | None:
+    """PROMPTFOO_BIN when set (it must exist), else the pinned devDependency ``make test`` installs."""
     if os.environ.get("PROMPTFOO_BIN"):
-        return Path(os.environ["PROMPTFOO_BIN"])
+        cli = Path(os.environ["PROMPTFOO_BIN"])
+        if not cli.exists():
+            pytest.fail(f"PROMPTFOO_BIN={cli} does not exist")
+        return cli
     found = ROOT / "node_modules" / ".bin" / "promptfoo"
-    if found.exists():
-        return found
-    return Path(shutil.which("promptfoo")) if shutil.which("promptfoo") else None
+    return found if found.exists() else None
 
 
 @pytest.mark.slow
 def test_promptfoo_eval_on_the_export_matches_migrators_verdicts(weather, tmp_path, sandbox_empty):
     cli = _promptfoo_cli()
     if cli is None:
-        pytest.skip("the promptfoo CLI is not installed (it is ~1 GB, so not a devDependency): "
-                    "`PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install promptfoo@0.118.13` (the last release that runs "
-                    "on Node 20) and point PROMPTFOO_BIN at node_modules/.bin/promptfoo")
+        pytest.skip("node_modules/.bin/promptfoo is missing and PROMPTFOO_BIN is not set: run `make "
+                    "node_modules/.bin/prism` (npm ci of package-lock.json, which pins promptfoo 0.118.13, the last "
+                    "release that runs on Node 20), or point PROMPTFOO_BIN at a promptfoo CLI")
     data = _run_with_mixed_verdicts(weather, tmp_path)
     expected = _migrator_verdicts(data)
+    assert set(expected.values()) == {True, False}, "the run should have passing and failing cases"
     out = tmp_path / "export"
     _export(data, out)
     results = tmp_path / "results.json"
@@ -127,3 +129,5 @@ def test_promptfoo_eval_on_the_export_matches_migrators_verdicts(weather, tmp_pa
     assert results.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
     got = promptfoo.verdicts_of(json.loads(results.read_text()))
     assert got == expected, proc.stdout[-2000:]
+    # promptfoo says the same in its exit code: 100 when any case failed (the run has failing cases).
+    assert proc.returncode == 100, proc.stderr[-2000:]
