@@ -77,6 +77,7 @@ class BackfillRun(models.Model):
     selection = models.JSONField(default=dict, blank=True, help_text="The selection criteria, as entered.")
     options = models.JSONField(default=dict, blank=True, help_text="markers: strip|keep; hosted_tools: note|text.")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.PLANNED, db_index=True)
+    STATUS_TRANSITIONS = RUN_TRANSITIONS  # moved only by migrator.core.status.move / move_all
     thread_count = models.PositiveIntegerField(default=0)
     planned_items = models.PositiveIntegerField(default=0)
     planned_calls = models.PositiveIntegerField(default=0)
@@ -129,6 +130,7 @@ class ThreadBackfill(models.Model):
                             help_text="The run that last worked on it.")
     status = models.CharField(max_length=16, choices=ThreadStatus.choices, default=ThreadStatus.PENDING,
                               db_index=True)
+    STATUS_TRANSITIONS = THREAD_TRANSITIONS  # moved only by migrator.core.status.move / move_all
     reason = models.TextField(blank=True, help_text="Why it failed or was skipped.")
     conversation_id = models.CharField(max_length=128, blank=True, db_index=True)
     cursor = models.PositiveIntegerField(default=0, help_text="Planned items known to be in the conversation.")

@@ -1,14 +1,23 @@
-"""Status vocabularies and the one explicit transitions table for each.
+"""Status vocabularies, the one explicit transitions table for each, and the one helper that moves a status.
 
 Only services change a status (see ``migrator.core.services.status``); views, tasks and commands ask them to.
 Each transition names the permission it needs, so the UI can show exactly the actions a user may take.
+
+Every model with a status machine names its table as ``STATUS_TRANSITIONS`` (declared next to its
+``TextChoices``), either a tuple of :class:`Transition` or a ``{source: {targets}}`` mapping. :func:`move` (one
+row) and :func:`move_all` (a queryset) are the only code that writes a ``status`` field after creation; a test
+(``tests/core/test_status_writes.py``) reads every module under ``migrator/`` and fails on any other write.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import models
+
+from migrator.core.services import InvalidTransition
 
 
 class MigrationStatus(models.TextChoices):
@@ -67,6 +76,9 @@ class Outcome(models.TextChoices):
     CUTOVER_COMPLETED = "cutover.completed", "the rollout reached 100%"
     CUTOVER_ROLLED_BACK = "cutover.rolled_back", "the rollout was rolled back"
     EVIDENCE_STALE = "evidence.stale", "the configuration or state mode changed, so earlier evidence is stale"
+    # Not a domain action: a rule of the status story (an assistant follows its flows; a flow unblocked while it
+    # serves production is migrated). No button or panel shows these moves.
+    RULE = "core.rule", "the status rule put it there"
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,11 @@ ASSISTANT_TRANSITIONS: tuple[Transition, ...] = (
     _manual(S.BLOCKED, S.INVENTORIED, "core.block_assistant", "Unblock"),
     *(_manual(s, S.RETIRED, "core.retire_assistant", "Retire", "danger") for s in [*_ACTIVE, S.BLOCKED]),
     _manual(S.RETIRED, S.INVENTORIED, "core.retire_assistant", "Restore"),
+    # Once its prompt is approved, an assistant with flows stands where they stand (``FlowProgress``): any
+    # move between those stages. No button shows them; the panels leave RULE out.
+    *(_outcome(s, t, O.RULE, "Follow its flows", "its flows move")
+      for s in (S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED, S.MIGRATED)
+      for t in (S.PROMPT_APPROVED, S.VALIDATING, S.VALIDATED, S.CUTOVER_APPROVED, S.MIGRATED) if s != t),
 )
 
 F = FlowStatus
@@ -153,7 +170,96 @@ FLOW_TRANSITIONS: tuple[Transition, ...] = (
       for s in (F.APPROVED, F.ROLLING_OUT, F.MIGRATED) for t in (F.VALIDATED, F.MIGRATED) if s != t),
     *(_manual(s, F.BLOCKED, "core.change_flow", "Block", "danger") for s in _F_ACTIVE),
     _manual(F.BLOCKED, F.PLANNING, "core.change_flow", "Unblock"),
+    # Unblocking a flow that serves a production release returns it to migrated, not planning: the service
+    # picks this target for the Unblock button (one button; this move shows none).
+    _outcome(F.BLOCKED, F.MIGRATED, O.RULE, "Unblock", "it is unblocked while serving production"),
 )
+
+
+Table = tuple[Transition, ...] | Mapping[str, Iterable[str]]
+
+
+def table_of(model: type[models.Model]) -> Table:
+    table = getattr(model, "STATUS_TRANSITIONS", None)
+    if table is None:
+        raise TypeError(f"{model.__name__} declares no STATUS_TRANSITIONS: its status cannot move.")
+    return table
+
+
+def targets_of(table: Table, source: str) -> frozenset[str]:
+    """Where the table lets a status go from ``source``."""
+    if isinstance(table, Mapping):
+        return frozenset(table.get(source, ()))
+    return frozenset(t.target for t in table if t.source == source)
+
+
+def sources_of(table: Table, target: str) -> list[str]:
+    """Every status the table lets leave for ``target``."""
+    if isinstance(table, Mapping):
+        return [s for s, targets in table.items() if target in targets]
+    return list(dict.fromkeys(t.source for t in table if t.target == target))
+
+
+def _label(model: type[models.Model], value: str) -> str:
+    choices = dict(model._meta.get_field("status").choices or ())
+    return str(choices.get(value, value)).lower()
+
+
+def check_move(model: type[models.Model], source: str, target: str) -> None:
+    """Raise :class:`InvalidTransition` unless ``model``'s table allows ``source → target``."""
+    if target not in targets_of(table_of(model), source):
+        raise InvalidTransition(f"A {model._meta.verbose_name} that is {_label(model, source)} cannot become "
+                                f"{_label(model, target)}.")
+
+
+def move(obj: models.Model, to: str, *, where: Mapping[str, Any] | None = None, any_source: bool = False,
+         history: Mapping[str, Any] | None = None, **fields: Any) -> bool:
+    """Move one row from the status ``obj`` holds to ``to``, writing ``fields`` with it.
+
+    Refuses (:class:`InvalidTransition`) a move the model's table does not list. The write is a compare-and-set,
+    ``UPDATE … WHERE pk AND status = <obj.status> [AND where]``, so of two movers only one wins; it returns
+    False (and changes nothing, ``obj`` included) when the row was no longer where ``obj`` said. With
+    ``any_source`` the row may be in any status the table lets go to ``to`` (``status IN …``), whatever ``obj``
+    last saw. A model that keeps a history (``STATUS_HISTORY``, the related name of its rows with from/to
+    status, actor and reason) gets a row, from ``history`` (``actor``, ``reason``).
+    """
+    model = type(obj)
+    before = obj.status
+    kept = getattr(model, "STATUS_HISTORY", "")
+    if kept and (history is None or any_source):
+        raise TypeError(f"{model.__name__} keeps a status history: say who moved it and why (history=…), "
+                        "from the status it holds.")
+    if any_source:
+        rows = model._base_manager.filter(pk=obj.pk, status__in=sources_of(table_of(model), to))
+    else:
+        check_move(model, before, to)
+        rows = model._base_manager.filter(pk=obj.pk, status=before)
+    values = {"status": to, **fields}
+    done = rows.filter(**(where or {})).update(**values)
+    if not done:
+        return False
+    for key, value in values.items():
+        if not hasattr(value, "resolve_expression"):  # F() and friends: the caller refreshes if it needs them
+            setattr(obj, key, value)
+    if kept:
+        getattr(obj, kept).create(from_status=before, to_status=to, **history)
+    return True
+
+
+def move_all(queryset: models.QuerySet, to: str, **fields: Any) -> int:
+    """Move every row of ``queryset`` that the table lets go to ``to``; the others are left alone.
+
+    One ``UPDATE … WHERE <queryset> AND status IN <sources of to>``, so it is a compare-and-set as well: a
+    worker's claim, a reaper and a user racing on one row cannot both win. Returns how many rows moved.
+    A model that keeps a status history cannot be moved in bulk (each move needs its row).
+    """
+    model = queryset.model
+    if getattr(model, "STATUS_HISTORY", ""):
+        raise TypeError(f"{model.__name__} keeps a status history: move its rows one by one (move()).")
+    sources = sources_of(table_of(model), to)
+    if not sources:
+        return 0
+    return queryset.filter(status__in=sources).update(**{"status": to, **fields})
 
 
 def transitions_from(table: tuple[Transition, ...], source: str) -> list[Transition]:

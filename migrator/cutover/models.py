@@ -95,6 +95,7 @@ class CutoverRequest(models.Model):
     mode = models.CharField(max_length=32, choices=FlowMode.choices)
     status = models.CharField(max_length=24, choices=RequestStatus.choices, default=RequestStatus.AWAITING,
                               db_index=True)
+    STATUS_TRANSITIONS = REQUEST_TRANSITIONS  # moved only by migrator.core.status.move / move_all
     evidence = models.JSONField(default=list, blank=True, help_text="The evidence items as gathered at request.")
     note = models.TextField(blank=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

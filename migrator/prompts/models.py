@@ -187,6 +187,7 @@ class ReviewRequest(models.Model):
     reviewer_group = models.CharField(max_length=150, blank=True, help_text="Group name when sent to a group.")
     note = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=ReviewStatus.choices, default=ReviewStatus.OPEN)
+    STATUS_TRANSITIONS = REVIEW_TRANSITIONS  # moved only by migrator.core.status.move / move_all
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by_label = models.CharField(max_length=150, blank=True)

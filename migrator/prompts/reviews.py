@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from migrator.core.actors import check_actor, label_of, require, user_or_none
-from migrator.core.services import NotAllowed, ServiceError, audit
+from migrator.core.services import InvalidTransition, NotAllowed, ServiceError, audit
+from migrator.core.status import move
 from migrator.prompts.models import (
     PRODUCT_OWNER_GROUP,
-    REVIEW_TRANSITIONS,
     PromptVersion,
     ReviewRequest,
     ReviewStatus,
@@ -25,13 +25,13 @@ from migrator.prompts.models import (
 
 
 def _move(request: ReviewRequest, to: str, *, actor) -> None:
-    if to not in REVIEW_TRANSITIONS[ReviewStatus(request.status)]:
+    try:  # along REVIEW_TRANSITIONS, by core's compare-and-set (False: someone closed it meanwhile)
+        moved = move(request, to, closed_at=timezone.now(), closed_by_label=label_of(actor)[:150])
+    except InvalidTransition:
+        moved = False
+    if not moved:
         raise ServiceError(f"This review request is {request.get_status_display().lower()}; it cannot become "
                            f"{ReviewStatus(to).label.lower()}.")
-    request.status = to
-    request.closed_at = timezone.now()
-    request.closed_by_label = label_of(actor)[:150]
-    request.save(update_fields=["status", "closed_at", "closed_by_label"])
 
 
 def reviewers() -> list:

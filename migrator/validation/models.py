@@ -224,6 +224,7 @@ class ValidationRun(models.Model):
     spent_usd = models.FloatField(default=0)
     options = models.JSONField(default=dict, blank=True, help_text="Check settings as used: thresholds, judge…")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    STATUS_TRANSITIONS = RUN_TRANSITIONS  # moved only by migrator.core.status.move / move_all
     verdict = models.CharField(max_length=16, choices=Verdict.choices, blank=True)
     summary = models.TextField(blank=True, help_text="One readable sentence: why it passed, failed or is incomplete.")
     points = models.JSONField(default=list, blank=True, help_text="The five validation points.")

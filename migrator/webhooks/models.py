@@ -123,6 +123,7 @@ class Delivery(models.Model):
     redelivery_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING,
                               db_index=True)
+    STATUS_TRANSITIONS = DELIVERY_TRANSITIONS  # moved only by migrator.core.status.move / move_all
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # The job that owns the next attempt; set when an attempt is scheduled, cleared when it ends. A second job

@@ -27,6 +27,7 @@ from migrator.core.models import Job
 from migrator.core.models.job import JOB_FINISHED
 from migrator.core.services import ServiceError, audit
 from migrator.core.services.jobs import start_job
+from migrator.core.status import move_all
 from migrator.webhooks import signing, transport
 from migrator.webhooks.events import EVENTS, TEST_EVENT
 from migrator.webhooks.models import (
@@ -271,9 +272,8 @@ def request_for(delivery: Delivery) -> tuple[bytes, dict[str, str]]:
 
 
 def _give_up(delivery_id: int, error: str) -> None:
-    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.FAILED, error=error[:2000], finished_at=timezone.now(), job_id=None,
-        in_flight_since=None, next_attempt_at=None)
+    move_all(Delivery.objects.filter(pk=delivery_id), DeliveryStatus.FAILED,  # only a pending one (the table)
+             error=error[:2000], finished_at=timezone.now(), job_id=None, in_flight_since=None, next_attempt_at=None)
 
 
 def attempt_delivery(*, delivery_id: int, job_id: int) -> dict[str, Any]:
@@ -310,13 +310,12 @@ def attempt_delivery(*, delivery_id: int, job_id: int) -> dict[str, Any]:
         fields: dict[str, Any] = {"attempts": F("attempts") + 1, "response_code": result.status_code,
                                   "duration_ms": result.duration_ms, "error": result.error[:2000],
                                   "in_flight_since": None, "job_id": None}
-        if result.ok:
-            fields.update(status=DeliveryStatus.SUCCEEDED, finished_at=timezone.now(), next_attempt_at=None)
-        elif number >= settings.WEBHOOK_MAX_ATTEMPTS:
-            fields.update(status=DeliveryStatus.FAILED, finished_at=timezone.now(), next_attempt_at=None)
+        owned = Delivery.objects.filter(pk=delivery_id, job_id=job_id)
+        if result.ok or number >= settings.WEBHOOK_MAX_ATTEMPTS:
+            to = DeliveryStatus.SUCCEEDED if result.ok else DeliveryStatus.FAILED
+            move_all(owned, to, finished_at=timezone.now(), next_attempt_at=None, **fields)
         else:
-            fields.update(next_attempt_at=timezone.now() + timedelta(seconds=backoff_seconds(number)))
-        Delivery.objects.filter(pk=delivery_id, job_id=job_id).update(**fields)
+            owned.update(next_attempt_at=timezone.now() + timedelta(seconds=backoff_seconds(number)), **fields)
     if result.ok:
         return {"outcome": "succeeded", "attempt": number, "status_code": result.status_code,
                 "duration_ms": result.duration_ms}

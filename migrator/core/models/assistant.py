@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from migrator.core.status import PRIORITY_RANK, MigrationStatus, Priority
+from migrator.core.status import ASSISTANT_TRANSITIONS, PRIORITY_RANK, MigrationStatus, Priority
 
 
 def priority_rank() -> models.Case:
@@ -81,6 +81,9 @@ class Assistant(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = AssistantQuerySet.as_manager()
+    # Status moves only through migrator.core.status.move, along this table, with a history row.
+    STATUS_TRANSITIONS = ASSISTANT_TRANSITIONS
+    STATUS_HISTORY = "status_changes"
 
     class Meta:
         ordering = ["name", "legacy_id"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from migrator.core.status import FlowMode, FlowStatus
+from migrator.core.status import FLOW_TRANSITIONS, FlowMode, FlowStatus
 
 
 class FlowQuerySet(models.QuerySet["Flow"]):
@@ -39,6 +39,9 @@ class Flow(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = FlowQuerySet.as_manager()
+    # Status moves only through migrator.core.status.move, along this table, with a history row.
+    STATUS_TRANSITIONS = FLOW_TRANSITIONS
+    STATUS_HISTORY = "status_changes"
 
     class Meta:
         ordering = ["assistant__name", "name"]

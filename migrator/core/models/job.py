@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from migrator.core.jobs.registry import registry
+from migrator.core.status import move_all
 
 
 class JobStatus(models.TextChoices):
@@ -22,8 +23,8 @@ class JobStatus(models.TextChoices):
 
 JOB_FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
-# The one table of job status moves. ``JobQuerySet.move`` is the only code that writes ``Job.status`` after
-# creation, and it does so as a compare-and-set against the sources this table allows.
+# The one table of job status moves. ``JobQuerySet.move`` moves a job along it through core's helper
+# (``migrator.core.status.move_all``), a compare-and-set against the sources this table allows.
 JOB_TRANSITIONS: dict[str, frozenset[str]] = {
     JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
     JobStatus.RUNNING: frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED}),
@@ -35,11 +36,6 @@ JOB_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def job_move_allowed(source: str, target: str) -> bool:
     return target in JOB_TRANSITIONS.get(source, frozenset())
-
-
-def job_move_sources(target: str) -> list[str]:
-    """Every status the table lets a job leave for ``target``."""
-    return [source for source, targets in JOB_TRANSITIONS.items() if target in targets]
 
 
 class JobQuerySet(models.QuerySet["Job"]):
@@ -60,12 +56,9 @@ class JobQuerySet(models.QuerySet["Job"]):
         processes racing (a worker finishing, a reaper failing, a user cancelling) cannot both win and a
         finished job never moves again. Returns whether this call made the move.
         """
-        sources = job_move_sources(target)
-        if not sources:
-            return False
         if target in JOB_FINISHED:
             fields.setdefault("finished_at", timezone.now())
-        return bool(self.filter(pk=pk, status__in=sources, **(where or {})).update(status=target, **fields))
+        return bool(move_all(self.filter(pk=pk, **(where or {})), target, **fields))
 
 
 class Job(models.Model):
@@ -73,6 +66,7 @@ class Job(models.Model):
 
     kind = models.CharField(max_length=64, db_index=True)
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
+    STATUS_TRANSITIONS = JOB_TRANSITIONS
     params = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True)
     progress_done = models.PositiveIntegerField(default=0)

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from migrator.core.actors import check_actor, label_of, may, user_or_none
-from migrator.core.models import Assistant, AssistantStatusChange, Flow, FlowStatusChange
+from migrator.core.models import Assistant, Flow
 from migrator.core.services import InvalidTransition, NotAllowed, ServiceError, audit
 from migrator.core.status import (
     ASSISTANT_TRANSITIONS,
@@ -31,6 +31,7 @@ from migrator.core.status import (
     MigrationStatus,
     Outcome,
     Transition,
+    move,
     outcome_move,
     transitions_from,
 )
@@ -66,7 +67,7 @@ def _choices(table: tuple[Transition, ...], status: str, actor) -> list[ActionCh
                 out.append(ActionChoice(t, True))
             else:
                 out.append(ActionChoice(t, False, f"Needs the '{t.permission}' permission."))
-        elif t.target not in seen and t.outcome not in (Outcome.EVIDENCE_STALE, Outcome.VERSION_EDITED):
+        elif t.target not in seen and t.outcome not in (Outcome.EVIDENCE_STALE, Outcome.VERSION_EDITED, Outcome.RULE):
             # Outcome moves are shown disabled so people see where the next step comes from.
             out.append(ActionChoice(t, False, f"Happens when {t.via}."))
         seen.add(t.target)
@@ -103,12 +104,10 @@ def _manual_transition(table: tuple[Transition, ...], source: str, to: str, what
 
 def _move_assistant(assistant: Assistant, to: str, *, actor, reason: str, outcome: str, evidence: dict) -> None:
     before = assistant.status
-    assistant.status = to
-    assistant.status_changed_at = timezone.now()
-    assistant.save(update_fields=["status", "status_changed_at", "updated_at"])
-    AssistantStatusChange.objects.create(
-        assistant=assistant, from_status=before, to_status=to, actor=user_or_none(actor), reason=reason[:2000]
-    )
+    now = timezone.now()
+    # The row is locked (select_for_update) by every caller, so the compare-and-set cannot lose.
+    move(assistant, to, status_changed_at=now, updated_at=now,
+         history={"actor": user_or_none(actor), "reason": reason[:2000]})
     data: dict[str, Any] = {"reason": reason} if reason else {}
     if outcome:
         data["outcome"] = outcome
@@ -120,15 +119,9 @@ def _move_assistant(assistant: Assistant, to: str, *, actor, reason: str, outcom
 
 def _move_flow(flow: Flow, to: str, *, actor, reason: str, outcome: str, evidence: dict) -> None:
     before = flow.status
-    flow.status = to
-    fields = ["status", "updated_at"]
-    if to == FlowStatus.MIGRATED:
-        flow.migrated_at = timezone.now()
-        fields.append("migrated_at")
-    flow.save(update_fields=fields)
-    FlowStatusChange.objects.create(
-        flow=flow, from_status=before, to_status=to, actor=user_or_none(actor), reason=reason[:2000]
-    )
+    now = timezone.now()
+    fields = {"updated_at": now, **({"migrated_at": now} if to == FlowStatus.MIGRATED else {})}
+    move(flow, to, history={"actor": user_or_none(actor), "reason": reason[:2000]}, **fields)  # locked by callers
     data: dict[str, Any] = {"reason": reason} if reason else {}
     if outcome:
         data["outcome"] = outcome

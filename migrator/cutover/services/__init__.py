@@ -18,11 +18,10 @@ from migrator.core.models import Flow
 from migrator.core.services import NotAllowed, ServiceError, audit
 from migrator.core.services.status import apply_outcome
 from migrator.core.signals import cutover_event, cutover_ramp_check
-from migrator.core.status import FlowStatus, Outcome
+from migrator.core.status import FlowStatus, Outcome, move
 from migrator.cutover import evidence as ev
 from migrator.cutover.models import (
     OPEN_REQUEST,
-    REQUEST_TRANSITIONS,
     ChangeKind,
     CutoverRequest,
     FlowRollout,
@@ -63,16 +62,11 @@ def _flow(flow_id: int, *, lock: bool = True) -> Flow:
 
 
 def _set_request_status(request: CutoverRequest, to: str, **fields) -> None:
-    """The one place a request's status changes: compare-and-set along REQUEST_TRANSITIONS."""
-    allowed_from = [s for s, targets in REQUEST_TRANSITIONS.items() if to in targets]
-    updated = CutoverRequest.objects.filter(pk=request.pk, status__in=allowed_from).update(status=to, **fields)
-    if not updated:
+    """The one place a request's status changes: core's compare-and-set along REQUEST_TRANSITIONS."""
+    if not move(request, to, any_source=True, **fields):
         request.refresh_from_db(fields=["status"])
         raise ServiceError(f"This cutover request is {request.get_status_display().lower()}; it cannot become "
                            f"{RequestStatus(to).label.lower()}.")
-    request.status = to
-    for key, value in fields.items():
-        setattr(request, key, value)
 
 
 def _emit(event: str, request: CutoverRequest | None, flow: Flow, actor, **extra) -> None:

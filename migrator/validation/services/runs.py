@@ -23,7 +23,7 @@ from migrator.core.ratebudget import RateBudget
 from migrator.core.release import make_release
 from migrator.core.services import ServiceError, audit
 from migrator.core.services import status as status_service
-from migrator.core.status import FlowMode
+from migrator.core.status import FlowMode, move
 from migrator.validation import points as points_module
 from migrator.validation import projection
 from migrator.validation.cases import config_contract
@@ -31,7 +31,6 @@ from migrator.validation.checks import CaseFacts, Scorer, resolve
 from migrator.validation.judge import make_embedder, make_judge
 from migrator.validation.models import (
     RUN_FINISHED,
-    RUN_TRANSITIONS,
     CaseResult,
     RunStatus,
     TestCase,
@@ -234,18 +233,12 @@ def cancel_run(*, actor, run_id: int) -> ValidationRun:
 
 
 def _move(run: ValidationRun, to: str, **fields: Any) -> bool:
-    """Move the run's status along RUN_TRANSITIONS (a conditional update, so two movers cannot both win)."""
-    sources = [s for s, targets in RUN_TRANSITIONS.items() if to in targets]
-    updates = {"status": to, **fields}
+    """Move the run's status along RUN_TRANSITIONS (core's conditional update, so two movers cannot both win)."""
     if to == RunStatus.RUNNING:
-        updates.setdefault("started_at", timezone.now())
+        fields.setdefault("started_at", timezone.now())
     elif to in RUN_FINISHED:
-        updates.setdefault("finished_at", timezone.now())
-    moved = ValidationRun.objects.filter(pk=run.pk, status__in=sources).update(**updates)
-    if moved:
-        for key, value in updates.items():
-            setattr(run, key, value)
-    return bool(moved)
+        fields.setdefault("finished_at", timezone.now())
+    return move(run, to, any_source=True, **fields)
 
 
 # --- executing --------------------------------------------------------------------------------------------------
