@@ -7,6 +7,8 @@ unchecked core, used after a service has already checked the permission for the 
 from __future__ import annotations
 
 import copy
+import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -175,11 +177,22 @@ def save_edit(*, parent_id: int, actor, config: dict[str, Any] | None = None, in
     _require(actor, "prompts.edit_prompt", "You may not edit prompts.")
     if config is None and instructions is None:
         raise ServiceError("Nothing to save: send a configuration or instructions.")
+    return _save_child(parent_id=parent_id, actor=actor, config=config, instructions=instructions, message=message,
+                       strict_choices=strict_choices)
+
+
+def _save_child(*, parent_id: int, actor, config: dict[str, Any] | None, instructions: str | None, message: str,
+                strict_choices: dict[str, dict[str, Any]] | None = None,
+                change: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> PromptVersion:
+    """A new draft version, child of ``parent_id``, after the caller checked who may make this change. ``change``
+    builds the new configuration from a copy of the locked parent's (so two changes never overwrite each other)."""
     with transaction.atomic():
         parent = _locked_version(parent_id)
         assistant = _locked_assistant(parent.assistant_id)
         if assistant.status == S.RETIRED:
             raise ServiceError(f"{assistant.display_name} is retired; restore it before editing its prompt.")
+        if change is not None:
+            config = change(copy.deepcopy(parent.config))
         new_config = copy.deepcopy(config if config is not None else parent.config)
         if instructions is not None:
             if not isinstance(new_config, dict):
@@ -221,6 +234,40 @@ def save_edit(*, parent_id: int, actor, config: dict[str, Any] | None = None, in
                      data={"assistant_id": assistant.pk, "message": version.message})
         _back_to_review(assistant_id=assistant.pk, actor=actor, reason=f"Prompt v{version.number} edited.")
     return version
+
+
+VECTOR_STORE_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+MAX_VECTOR_STORES = 2  # what file_search accepts in one tool
+
+
+def attach_vector_stores(*, version_id: int, tool_index: int, vector_store_ids: list[str], actor) -> PromptVersion:
+    """Set the vector stores of a file_search tool: a new draft version (it goes back to review like any edit).
+
+    Who may regenerate a draft from the legacy definition (``core.draft_prompt``: engineers and product owners)
+    may do this: it names the resources a tool reads, not the prompt's wording, and a tool without a store fails
+    its test (the Tools tab offers it, beside that finding)."""
+    _require(actor, "core.draft_prompt", "You may not change prompt versions.")
+    ids = list(dict.fromkeys(v.strip() for v in vector_store_ids if v and v.strip()))
+    if not ids:
+        raise ServiceError("Choose a vector store, or type its id (vs_…).")
+    bad = [v for v in ids if not VECTOR_STORE_ID.match(v)]
+    if bad:
+        raise ServiceError(f"“{bad[0][:60]}” is not a vector store id (letters, digits, _ and -, as in vs_abc123).")
+    if len(ids) > MAX_VECTOR_STORES:
+        raise ServiceError(f"A file_search tool reads at most {MAX_VECTOR_STORES} vector stores.")
+    def with_stores(config: dict[str, Any]) -> dict[str, Any]:
+        tools = config.get("tools") if isinstance(config, dict) else None
+        if not isinstance(tools, list) or not 0 <= tool_index < len(tools) or not isinstance(tools[tool_index], dict):
+            raise ServiceError("That tool is no longer in this version; reload the page.")
+        tool = tools[tool_index]
+        if tool.get("type") != "file_search":
+            raise ServiceError("Only a file_search tool reads vector stores.")
+        tool["vector_store_ids"] = ids
+        return config
+
+    message = f"Attached vector store{'s' if len(ids) > 1 else ''} {', '.join(ids)} to file_search."
+    return _save_child(parent_id=version_id, actor=actor, config=None, instructions=None, message=message,
+                       change=with_stores)
 
 
 def propose_successor(*, version_id: int, successor: str, actor, info=None) -> PromptVersion:

@@ -34,6 +34,29 @@ def resolve_connection(connection_id: int | None) -> Connection:
     return ensure_sandbox_connection()
 
 
+# --- a tool's resources ---------------------------------------------------------------------------------
+
+
+def attach_vector_store(*, assistant_id: int, tool_key: str, vector_store_ids: list[str], actor):
+    """Point a file_search tool of the version under review at vector stores: a new draft version (through the
+    prompts app's ``attach_vector_stores``), which the tool's next test and the product owner's review see."""
+    from migrator.prompts import services as prompt_services
+
+    assistant = Assistant.objects.filter(pk=assistant_id).first()
+    if assistant is None:
+        raise ServiceError(f"Assistant #{assistant_id} does not exist.")
+    version = toolset.latest_version(assistant)
+    if version is None:
+        raise ServiceError(f"{assistant.display_name} has no prompt version yet: generate a draft first, then attach "
+                           "the vector store to its file_search tool.")
+    row = next((r for r in toolset.tool_rows(assistant, version) if r.key == tool_key), None)
+    if row is None or row.type != "file_search":
+        raise ServiceError(f"v{version.number} of {assistant.display_name} has no file_search tool {tool_key!r}; "
+                           "reload the page.")
+    return prompt_services.attach_vector_stores(version_id=version.pk, tool_index=row.index,
+                                                vector_store_ids=vector_store_ids, actor=actor)
+
+
 # --- starting jobs ---------------------------------------------------------------------------------------
 
 

@@ -156,7 +156,7 @@ def _own_checks(tool: dict[str, Any], where: str) -> list[dict[str, str]]:
         out.append({
             "severity": "error", "where": f"{where}.vector_store_ids",
             "message": "file_search needs at least one vector store id; the assistant had none in tool_resources.",
-            "fix": "Attach a vector store to the prompt version's file_search tool.",
+            "fix": "Attach a vector store on this card (it saves a new draft version), then test again.",
         })
     elif kind == "code_interpreter" and tool.get("container") is None:
         out.append({"severity": "error", "where": f"{where}.container",

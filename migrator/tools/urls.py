@@ -11,5 +11,6 @@ urlpatterns = [
     path("assistants/<int:pk>/test-all/", views.test_all_tools, name="test_all_tools"),
     path("assistants/<int:pk>/resources/", views.check_resources, name="check_resources"),
     path("assistants/<int:pk>/gate/", views.tool_gate_panel, name="tool_gate"),
+    path("assistants/<int:pk>/vector-store/", views.attach_vector_store, name="attach_vector_store"),
     path("assistants/<int:pk>/card/<str:key>/", views.tool_card, name="tool_card"),
 ]

@@ -19,7 +19,7 @@ from migrator.core.views.common import refusals_go_to
 from migrator.tools import services as tool_services
 from migrator.tools import toolset
 from migrator.tools.codegen import loop_code
-from migrator.tools.forms import ConnectionChoiceForm, ToolTestForm
+from migrator.tools.forms import AttachVectorStoreForm, ConnectionChoiceForm, ToolTestForm
 from migrator.tools.models import ResourceKind, ToolTestResult
 
 
@@ -75,8 +75,21 @@ def _cards(assistant: Assistant, connection: Connection | None, only: str | None
                 for kind, rid in row.resources
             ],
             "history": history.get(row.key, []),
+            # A file_search tool with no store, or one the last check found gone, is fixed from its card.
+            "needs_store": row.type == "file_search" and (not row.resources or any(
+                (c := states.get(r)) is not None and c.state in ("missing", "expired") for r in row.resources)),
         })
     return cards, gate
+
+
+def _store_context(request: HttpRequest, assistant: Assistant, version) -> dict:
+    """What a file_search card's "attach a vector store" form needs (the page and the polled card alike)."""
+    from migrator.inventory.models import VectorStore
+
+    may_attach = version is not None and request.user.has_perm("core.draft_prompt")
+    stores = list(VectorStore.objects.exclude(status__in=("expired", "missing")).order_by("name", "legacy_id")
+                  .values("legacy_id", "name", "file_counts")[:200]) if may_attach else []
+    return {"can_attach": may_attach, "vector_stores": stores}
 
 
 def _context(request: HttpRequest, assistant: Assistant) -> dict:
@@ -101,6 +114,7 @@ def _context(request: HttpRequest, assistant: Assistant) -> dict:
         "code_mode": code_mode,
         "any_running": any(c["job"] for c in cards),
         "tabs": assistant_tabs(assistant.pk, "tools"),
+        **_store_context(request, assistant, gate.version),
     }
 
 
@@ -117,7 +131,8 @@ def tool_card(request: HttpRequest, pk: int, key: str) -> HttpResponse:
     if not cards:
         return HttpResponse(f"There is no tool {key} any more.", status=404)
     context = {"assistant": assistant, "card": cards[0], "connection": connection,
-               "can_test": request.user.has_perm(tool_services.TEST_PERMISSION)}
+               "can_test": request.user.has_perm(tool_services.TEST_PERMISSION),
+               **_store_context(request, assistant, toolset.latest_version(assistant))}
     html = render_to_string("tools/assistant_tools.html#tool-card", context, request)
     if cards[0]["job"] is None:
         # Stop polling, and tell the gate panel to refresh.
@@ -154,7 +169,8 @@ def test_tool(request: HttpRequest, pk: int) -> HttpResponse:
     connection = Connection.objects.filter(pk=job.params["connection_id"]).first()
     if request.htmx:
         cards, _gate = _cards(assistant, connection, only=job.params["tool_key"])
-        context = {"assistant": assistant, "card": cards[0], "connection": connection, "can_test": True}
+        context = {"assistant": assistant, "card": cards[0], "connection": connection, "can_test": True,
+                   **_store_context(request, assistant, toolset.latest_version(assistant))}
         return render(request, "tools/assistant_tools.html#tool-card", context)
     messages.success(request, format_html('Testing {} on {}: <a href="{}">job #{}</a>.', job.subject_label,
                                           connection.name if connection else "the Sandbox",
@@ -191,3 +207,21 @@ def check_resources(request: HttpRequest, pk: int) -> HttpResponse:
                                           connection.name if connection else "the Sandbox",
                                           job.get_absolute_url(), job.pk))
     return redirect(_back(assistant, connection))
+
+
+@require_POST
+def attach_vector_store(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fix a file_search tool that names no vector store (or a missing one) from its card: a new draft version."""
+    assistant = _assistant(request, pk)
+    form = AttachVectorStoreForm(request.POST)
+    back = _back(assistant, chosen_connection(request.POST.get("connection")))
+    if not form.is_valid():
+        messages.error(request, " ".join(" ".join(v) for v in form.errors.values()))
+        return redirect(back)
+    refusals_go_to(request, back)
+    version = tool_services.attach_vector_store(assistant_id=assistant.pk, tool_key=form.cleaned_data["tool_key"],
+                                                vector_store_ids=form.cleaned_data["ids"], actor=request.user)
+    messages.success(request, format_html(
+        '{} Saved as <a href="{}">v{}</a>, the new draft: test the tool again, then ask a product owner to review it.',
+        version.message, reverse("prompts:assistant_prompt", args=[assistant.pk]), version.number))
+    return redirect(back)

@@ -30,7 +30,7 @@ NOT_PAGES = {
     "validation:export_promptfoo", "validation:export_jsonl", "validation:run_progress", "validation:run_cancel",
     "validation:export_run_promptfoo", "validation:export_run_jsonl", "webhooks:active", "webhooks:rotate",
     "webhooks:delete", "webhooks:test", "webhooks:create", "webhooks:edit", "receipts:download", "webhooks:redeliver", "diagnostics:flow_summary", "login", "logout",
-    "retirement:sync", "retirement:acknowledge", "inventory:export_download", "retirement:autopilot_enrol", "retirement:autopilot_run",
+    "retirement:sync", "retirement:acknowledge", "inventory:export_download", "tools:attach_vector_store", "retirement:autopilot_enrol", "retirement:autopilot_run",
 }
 
 
