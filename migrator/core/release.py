@@ -1,9 +1,10 @@
 """A release: everything a production call of a flow depends on, and its content hash (its identity).
 
 A release is a prompt version's configuration (model, instructions, tools, text format, reasoning, sampling)
-plus what the flow decides around it: the state mode, the parameter that mode carries state in, ``store`` and
-``truncation``. Two releases with the same hash make byte-for-byte the same Responses requests for the same
-turn; any difference in any of those parts is a different hash.
+plus what the flow decides around it: the state mode, the parameter that mode carries state in, ``store``,
+``truncation`` and whether production streams (``stream``: the client calls with ``stream=true``). Two
+releases with the same hash make byte-for-byte the same Responses requests for the same turn; any difference in
+any of those parts is a different hash.
 
 :func:`build_request` is the one place a Responses request is put together from a release and a turn's input.
 Validation, Try it, tool tests, the promptfoo export and the config API all go through it, and the README's
@@ -36,6 +37,7 @@ class ReleaseSpec:
     mode: str
     truncation: str
     store: bool
+    stream: bool = False
 
     @property
     def state_param(self) -> str | None:
@@ -51,16 +53,23 @@ class ReleaseSpec:
 
     def content(self) -> dict[str, Any]:
         """What the hash covers (and what a receipt shows): the call settings and the state they imply."""
-        return {"call": self.call, "mode": self.mode, "state_param": self.state_param,
-                "truncation": self.truncation, "store": self.store}
+        content = {"call": self.call, "mode": self.mode, "state_param": self.state_param,
+                   "truncation": self.truncation, "store": self.store}
+        # Streaming changes what production does (events, time to first token), so it is part of the identity.
+        # Only a streaming release names it: every release recorded before streaming counted keeps its hash.
+        if self.stream:
+            content["stream"] = True
+        return content
 
     @property
     def hash(self) -> str:
         return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()
 
 
-def make_release(*, config: dict[str, Any] | None, mode: str, truncation: str, store: bool) -> ReleaseSpec:
-    """The release of a prompt version's ``config`` served in ``mode`` with ``truncation`` and ``store``.
+def make_release(*, config: dict[str, Any] | None, mode: str, truncation: str, store: bool,
+                 stream: bool = False) -> ReleaseSpec:
+    """The release of a prompt version's ``config`` served in ``mode`` with ``truncation`` and ``store``,
+    streamed when ``stream``.
 
     The flow's truncation and store win over any the version's configuration carries: they sit in the call
     settings so that a client passes them as they are.
@@ -68,7 +77,8 @@ def make_release(*, config: dict[str, Any] | None, mode: str, truncation: str, s
     call = {k: v for k, v in (config or {}).items() if k not in PER_REQUEST_KEYS}
     call["truncation"] = truncation if truncation in TRUNCATIONS else "disabled"
     call["store"] = bool(store)
-    return ReleaseSpec(call=call, mode=mode or "stateless", truncation=call["truncation"], store=bool(store))
+    return ReleaseSpec(call=call, mode=mode or "stateless", truncation=call["truncation"], store=bool(store),
+                       stream=bool(stream))
 
 
 def release_from_body(body: dict[str, Any]) -> ReleaseSpec:
@@ -77,7 +87,7 @@ def release_from_body(body: dict[str, Any]) -> ReleaseSpec:
     config = dict(body.get("config") or {})
     return make_release(config=config, mode=str(flow.get("mode") or "stateless"),
                         truncation=str(config.get("truncation") or flow.get("truncation") or "disabled"),
-                        store=bool(config.get("store", flow.get("store", True))))
+                        store=bool(config.get("store", flow.get("store", True))), stream=bool(flow.get("streams")))
 
 
 def build_request(release: ReleaseSpec, *, input: Any, state: str | None = None) -> dict[str, Any]:
@@ -85,6 +95,8 @@ def build_request(release: ReleaseSpec, *, input: Any, state: str | None = None)
 
     ``state`` is the conversation id or previous response id the client keeps for this chat (ignored when the
     release is stateless, where ``input`` must carry the whole history). Mirrors the README's client code.
+    ``stream`` is not added: it is how the client reads the answer (``release.stream`` says whether production
+    streams), and the SDK takes it as a separate argument (``responses.create(**request, stream=True)``).
     """
     kwargs = dict(release.call)
     param = release.state_param

@@ -30,8 +30,8 @@ def gather(flow, version) -> list[Item]:
     """Every required item for ``flow`` cutting over to ``version``, then any extra items apps provide."""
     providers = registry.providers()
     digest = config_hash(version.config) if version is not None else ""
-    release = (make_release(config=version.config, mode=flow.mode, truncation=flow.truncation, store=flow.store).hash
-               if version is not None and flow.mode else "")
+    release = (make_release(config=version.config, mode=flow.mode, truncation=flow.truncation, store=flow.store,
+                            stream=bool(flow.streams)).hash if version is not None and flow.mode else "")
     items: list[Item] = []
     for key, title in REQUIRED:
         p = providers.get(key)

@@ -47,7 +47,11 @@ class Release(models.Model):
     def spec(self) -> ReleaseSpec:
         content = self.content or {}
         return ReleaseSpec(call=dict(content.get("call") or {}), mode=self.mode, truncation=self.truncation,
-                           store=self.store)
+                           store=self.store, stream=bool(content.get("stream")))
+
+    @property
+    def stream(self) -> bool:
+        return bool((self.content or {}).get("stream"))
 
 
 class RequestStatus(models.TextChoices):

@@ -19,6 +19,6 @@ def _approved_version_changed(sender, *, assistant_id: int, version, previous, a
 
 @receiver(flow_settings_changed, dispatch_uid="cutover.flow_settings_changed")
 def _flow_settings_changed(sender, *, flow, before: dict, after: dict, actor, **_) -> None:
-    changed = [k for k in ("mode", "store", "truncation") if before.get(k) != after.get(k)]
+    changed = [k for k in ("mode", "store", "truncation", "streams") if k in after and before.get(k) != after.get(k)]
     if changed:
         services.evidence_changed(flow=flow, actor=actor, why="the flow's " + ", ".join(changed) + " changed")

@@ -119,6 +119,7 @@ def flow_config(flow: Flow, *, subject: str | None = None) -> ServedConfig:
             "state_param": release.state_param,
             "truncation": release.truncation,
             "store": release.store,
+            "streams": release.stream,
         },
         "release": release.hash,
         "assistant": {"id": flow.assistant_id, "legacy_id": flow.assistant.legacy_id, "name": flow.assistant.name},

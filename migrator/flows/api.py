@@ -72,6 +72,8 @@ class FlowInfo(Schema):
     )
     truncation: Literal["auto", "disabled"]
     store: bool
+    streams: bool = Field(default=False, description="Whether production calls with stream=true (part of the "
+                                                     "release, like the mode).")
 
 
 class AssistantInfo(Schema):

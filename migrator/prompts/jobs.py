@@ -114,4 +114,5 @@ def _release_for(version: PromptVersion, mode: str):
     flow = Flow.objects.filter(assistant_id=version.assistant_id, mode=mode).order_by("name").first()
     truncation = flow.truncation if flow else str(config.get("truncation") or "disabled")
     store = flow.store if flow else config.get("store", True) is not False
-    return make_release(config=config, mode=mode, truncation=truncation, store=store)
+    return make_release(config=config, mode=mode, truncation=truncation, store=store,
+                        stream=bool(flow and flow.streams))

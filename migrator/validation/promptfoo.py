@@ -96,7 +96,7 @@ def call_api(prompt, options, context):
                     api_key=os.environ.get(config.get("api_key_env") or "OPENAI_API_KEY") or "no-key",
                     max_retries=0, timeout=120)
     spec = ReleaseSpec(call=RELEASE["call"], mode=RELEASE["mode"], truncation=RELEASE["truncation"],
-                       store=RELEASE["store"])
+                       store=RELEASE["store"], stream=bool(RELEASE.get("stream")))
     case = CaseInput(**json.loads(context["vars"]["case_input"]))
     outcome = Replayer(client, release=spec, stream=bool(RELEASE.get("stream"))).replay_case(case)
     return {"output": json.dumps(outcome.as_dict()),
@@ -211,7 +211,8 @@ def run_files(run: ValidationRun, *, base_url: str = "") -> dict[str, str]:
     from migrator.validation.export import jsonl
     from migrator.validation.services.runs import _contract
 
-    spec = release.make_release(config=run.config, mode=run.mode, truncation=run.truncation, store=run.store)
+    spec = release.make_release(config=run.config, mode=run.mode, truncation=run.truncation, store=run.store,
+                                stream=bool(run.options.get("stream")))
     contract, contract_missing = _contract(run, run.test_set)
     by_id = TestCase.objects.in_bulk(run.case_ids)
     return bundle_files(
@@ -230,7 +231,8 @@ def test_set_files(test_set: TestSet, *, config: dict[str, Any], base_url: str =
     flow = test_set.flow
     spec = release.make_release(config=config, mode=(flow.mode if flow is not None and flow.mode else "stateless"),
                                 truncation=flow.truncation if flow is not None else "disabled",
-                                store=flow.store if flow is not None else True)
+                                store=flow.store if flow is not None else True,
+                                stream=bool(flow is not None and flow.streams))
     version = test_set.current_version
     own = config_contract(config)
     recorded = test_set.contract or {}

@@ -55,7 +55,7 @@ def assert_unchanged(client, live, before: tuple[dict, str]) -> None:
     assert now_etag == etag
     for key in ("release", "config", "version", "rollout"):
         assert now[key] == body[key], key
-    for key in ("mode", "state_param", "truncation", "store"):
+    for key in ("mode", "state_param", "truncation", "store", "streams"):
         assert now["flow"][key] == body["flow"][key], key
 
 
@@ -199,3 +199,39 @@ def test_the_other_page_doors_leave_production_alone(client, live, engineer):
                          {"name": "Orders and refunds", "description": "renamed", "streams": "on"})
     assert answer.status_code == 302
     assert_unchanged(client, live, before)
+
+
+def test_streaming_is_part_of_the_release(client, live, engineer, support_lead):
+    """Turning production streaming on (the Details form, ``flow_streams``) makes a candidate release with its own
+    hash, voids a request for the old release, and production keeps its answer until a cutover reaches it."""
+    flow = live["flow"]
+    make_version(flow.assistant, {**CONFIG, "model": "gpt-5.4-mini"}, approved=True)
+    before = served(client, live)
+    assert before[0]["flow"]["streams"] is False
+    with evidence_passing(*OTHERS):
+        request = services.request_cutover(flow_id=flow.pk, actor=engineer)
+    client.force_login(engineer)
+    answer = client.post(reverse("flows:edit", args=["orders"]), {"name": "Orders", "description": "",
+                                                                  "streams": "on"})
+    assert answer.status_code == 302
+    assert_unchanged(client, live, before)
+    request.refresh_from_db()
+    assert request.status == RequestStatus.VOID and "streams" in request.closed_reason
+    streamed = Release.objects.get(hash=status_row("orders")["candidate_release"])
+    assert streamed.stream and streamed.content["stream"] is True
+    assert streamed.hash not in (before[0]["release"], request.release.hash)
+    # The same release but for streaming: only that differs, and it is what the hash tells apart.
+    assert streamed.spec().call == request.release.spec().call and streamed.mode == request.release.mode
+    # Off again through the command: the working release is the requested one again (no streaming).
+    call_command("flow_streams", "orders", "--off", stdout=StringIO())
+    assert status_row("orders")["candidate_release"] == request.release.hash
+    assert_unchanged(client, live, before)
+    call_command("flow_streams", "orders", "--on", stdout=StringIO())
+    assert status_row("orders")["candidate_release"] == streamed.hash
+    with evidence_passing(*OTHERS):
+        again = services.request_cutover(flow_id=flow.pk, actor=engineer)
+        assert again.release.hash == streamed.hash
+        services.approve(request_id=again.pk, actor=support_lead, reason="evidence holds")
+        services.ramp(flow_id=flow.pk, actor=support_lead, percent=100, reason="all in")
+    body, etag = served(client, live)
+    assert body["release"] == streamed.hash and body["flow"]["streams"] is True and etag != before[1]

@@ -57,7 +57,7 @@ def test_the_flow_config_with_etag_and_304(served, client):
     body = response.json()
     assert body["flow"] == {"slug": "checkout-help", "name": "Checkout help", "status": "planning",
                             "mode": "conversation", "state_param": "conversation", "truncation": "auto",
-                            "store": True}
+                            "store": True, "streams": False}
     assert body["version"]["id"] == served["v1"].pk and body["version"]["number"] == 1
     assert body["version"]["label"] == "production" and body["rollout"]["percent"] == 100.0
     assert body["config"]["model"] == "gpt-4o" and body["config"]["instructions"] == "v1 instructions"

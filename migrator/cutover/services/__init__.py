@@ -215,7 +215,8 @@ def still_current(request: CutoverRequest, flow: Flow) -> str:
         if now.hash != request.release.hash:
             changed = [f"{name} from {old} to {new}" for name, old, new in (
                 ("truncation", request.release.truncation, now.truncation),
-                ("store", request.release.store, now.store)) if old != new]
+                ("store", request.release.store, now.store),
+                ("streaming", request.release.stream, now.stream)) if old != new]
             return (f"the release changed from {request.release.hash[:12]} to {now.hash[:12]}"
                     + (f" ({', '.join(changed)})" if changed else ""))
     return ""

@@ -25,9 +25,11 @@ from migrator.prompts.models import PromptVersion
 
 def spec_for(flow: Flow, version: PromptVersion, *, mode: str | None = None, truncation: str | None = None,
              store: bool | None = None) -> ReleaseSpec:
-    """The release of ``version`` with the flow's working settings (or the given ones)."""
+    """The release of ``version`` with the flow's working settings (or the given ones), streamed when the flow
+    streams in production."""
     return make_release(config=version.config, mode=mode or flow.mode or FlowMode.STATELESS,
-                        truncation=truncation or flow.truncation, store=flow.store if store is None else store)
+                        truncation=truncation or flow.truncation, store=flow.store if store is None else store,
+                        stream=bool(flow.streams))
 
 
 def working_spec(flow: Flow) -> ReleaseSpec | None:
@@ -107,7 +109,7 @@ def create_candidate(*, flow_id: int, actor, reason: str, version_id: int | None
                      before={"production_release": served.hash if served else None},
                      after={"candidate_release": release.hash},
                      data={"version": version.number, "mode": spec.mode, "truncation": spec.truncation,
-                           "store": spec.store, "reason": (reason or "").strip()[:1000], "new": not existed,
+                           "store": spec.store, "stream": spec.stream, "reason": (reason or "").strip()[:1000], "new": not existed,
                            "serves_now": served.hash if served else None})
     return release
 
@@ -116,6 +118,7 @@ def describe(release: Release | None) -> dict[str, Any] | None:
     if release is None:
         return None
     return {"hash": release.hash, "version": release.version.number, "mode": release.mode,
-            "truncation": release.truncation, "store": release.store, "model": release.spec().model,
+            "truncation": release.truncation, "store": release.store, "stream": release.stream,
+            "model": release.spec().model,
             "created_at": release.created_at.isoformat(), "created_by": release.created_by_label,
             "origin": release.origin}

@@ -119,6 +119,12 @@ def update_flow(*, flow_id: int, actor, name: str, description: str = "", stream
         flow.save(update_fields=["name", "description", "streams", "updated_at"])
         audit.record(actor=actor, verb="migrator.flow.updated", obj=flow, before=before,
                      after={"name": flow.name, "description": flow.description, "streams": flow.streams})
+        if before["streams"] != flow.streams:
+            # Streaming is part of the release: like a mode change, it voids evidence bound to the old release
+            # and, on a live flow, makes a candidate; production keeps streaming (or not) until a cutover.
+            flow_settings_changed.send(sender=Flow, flow=flow, before={"streams": before["streams"]},
+                                       after={"streams": flow.streams}, actor=actor)
+            _record_candidate(flow, actor=actor, why="production streaming " + ("on" if flow.streams else "off"))
     return flow
 
 

@@ -87,6 +87,9 @@ def is_stale(run: ValidationRun) -> str:
             return f"the flow's store setting changed from {str(run.store).lower()} to {str(flow.store).lower()}"
         if flow.truncation != run.truncation:
             return f"the flow's truncation changed from {run.truncation} to {flow.truncation}"
+        if bool(flow.streams) != bool(run.options.get("stream")):
+            return ("production now streams this flow; this run did not stream" if flow.streams
+                    else "production no longer streams this flow; this run streamed")
         return ""
     version = candidate_version(run.assistant_id)
     if version is None or config_hash(version.config) != run.config_hash:
@@ -146,7 +149,8 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
     if store is None:
         store = flow.store if flow is not None else config.get("store", True) is not False
     truncation = truncation or (flow.truncation if flow is not None else str(config.get("truncation") or "disabled"))
-    release = make_release(config=config, mode=mode, truncation=truncation, store=store)
+    stream = bool(flow is not None and flow.streams)
+    release = make_release(config=config, mode=mode, truncation=truncation, store=store, stream=stream)
     budget = parse_budget(budget_usd)
     plan = projection.project(cases=TestCase.objects.filter(pk__in=version.case_ids), config=config,
                               repeats=int(repeats))
@@ -163,7 +167,7 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
             truncation=release.truncation, release_hash=release.hash,
             connection_name=connection.name, repeats=repeats, concurrency=concurrency,
             # a flow that streams in production is replayed streamed (time to first token, assembled events)
-            options={"checks": resolve(test_set.checks), "stream": bool(flow is not None and flow.streams)},
+            options={"checks": resolve(test_set.checks), "stream": stream},
             cases_total=len(version.case_ids) * repeats,
             source=source, started_by=user_or_none(actor), actor_label=label_of(actor),
         )
@@ -354,7 +358,8 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
     client = client or client_for(run.connection, **_CLIENT_OPTIONS)
     budget = _budget_for(run.connection, log)
     replayer = Replayer(client, release=make_release(config=run.config, mode=run.mode, truncation=run.truncation,
-                                                     store=run.store), budget=budget,
+                                                     store=run.store, stream=bool(run.options.get("stream"))),
+                        budget=budget,
                         stream=bool(run.options.get("stream")))
     contract, contract_missing = _contract(run, run.test_set)
     scorer = Scorer(settings, embed=make_embedder(client, settings) if settings["embedding_similarity"]["enabled"]
@@ -558,8 +563,12 @@ def evidence(flow: Flow, version=None) -> dict[str, Any] | None:
         digest, mode = config_hash(version.config), flow.mode or FlowMode.STATELESS
     if not digest:
         return None
+    # Exactly the release: the run's hash also covers streaming (a streamed replay is not evidence for a flow
+    # that does not stream, nor the other way round).
+    release_hash = make_release(config=version.config, mode=mode, truncation=flow.truncation, store=flow.store,
+                                stream=bool(flow.streams)).hash if version is not None else ""
     run = (ValidationRun.objects.filter(flow=flow, config_hash=digest, mode=mode, store=flow.store,
-                                        truncation=flow.truncation,
+                                        truncation=flow.truncation, release_hash=release_hash,
                                         status__in=[RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE])
            .order_by("-finished_at", "-id").first())
     if run is None:
