@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import redis
 from celery import Celery
 from celery.schedules import crontab
+from kombu.transport import redis as kombu_redis
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "migrator.settings")
 
@@ -42,6 +44,36 @@ def choose_broker(preference: str, redis_url: str, data_dir: Path) -> BrokerChoi
         return BrokerChoice("redis", redis_url, f"Redis answered at {urlsplit(redis_url).netloc}")
     reason = "MIGRATOR_BROKER=filesystem" if preference == "filesystem" else "Redis did not answer"
     return BrokerChoice("filesystem", "filesystem://", f"{reason}; using the embedded filesystem broker")
+
+
+class _Channel(kombu_redis.Channel):
+    """A kombu Redis channel that can still reach Redis after its connection let go of it.
+
+    When Redis goes away, Celery closes the consumer's connection and detaches its transport
+    (``transport.client = None``, ``channel.connection = None``). Two things still need Redis on the old
+    channel afterwards: closing it again (its first close can fail half-way on the dead socket, and the
+    retry restores the unacknowledged messages), and acknowledging a job that kept running through the
+    outage once it finishes. kombu rebuilds the channel's connection pool for both from those back
+    references, so they raised AttributeError ('NoneType' object has no attribute 'hostname' / 'client'),
+    which Celery does not count as a connection error: "Unrecoverable error", and the worker exited. This
+    channel remembers its connection parameters while it has them, so both reach Redis (or fail with a
+    connection error that Celery handles) instead.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._own_connparams = self._connparams()
+
+    def _get_pool(self, asynchronous: bool = False) -> redis.ConnectionPool:
+        if not asynchronous and (self.connection is None or self.connection.client is None):
+            return redis.ConnectionPool(**self._own_connparams)
+        return super()._get_pool(asynchronous=asynchronous)
+
+
+class RedisTransport(kombu_redis.Transport):
+    """kombu's Redis transport whose channels outlive their connection (see ``_Channel``)."""
+
+    Channel = _Channel
 
 
 def _configure(app: Celery) -> BrokerChoice:
@@ -84,6 +116,8 @@ def _configure(app: Celery) -> BrokerChoice:
             "store_processed": False,
         }
     else:
+        if urlsplit(choice.url).scheme == "redis":  # (rediss:// keeps kombu's transport and its TLS defaults)
+            conf["broker_transport"] = f"{__name__}:RedisTransport"
         # A message a worker took but never acked (the worker was killed) comes back after this long; the
         # reaper re-sends a job nobody picked up much sooner (JOB_PICKUP_SECONDS).
         conf["broker_transport_options"] = {"visibility_timeout": max(3600, settings.JOB_TIME_LIMIT_SECONDS + 300)}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from migrator.core.jobs.context import JobContext
 from migrator.core.jobs.registry import job_handler
+from migrator.core.services import ServiceError
 
 
 @job_handler("tests.sleepy", label="Sleep past a soft limit", soft_time_limit=1, time_limit=20)
@@ -35,3 +37,16 @@ def produces(ctx: JobContext) -> dict:
     ctx.produced("/assistants/", "All assistants")
     ctx.produced("/jobs/", "The job list")
     return {"ok": True}
+
+
+@job_handler("tests.until_file", label="Run until a file appears", time_limit=300)
+def until_file(ctx: JobContext) -> dict:
+    """Runs for as long as a test needs (e.g. through broker restarts), then ends when the test says so."""
+    ctx.progress(0, 1, "Waiting for the file")
+    path = Path(ctx.params["path"])
+    deadline = time.monotonic() + float(ctx.params.get("seconds", 240))
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise ServiceError(f"{path} never appeared")
+        time.sleep(0.1)
+    return {"waited": True}

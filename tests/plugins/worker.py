@@ -110,14 +110,15 @@ def start_worker(transactional_db, tmp_path, settings) -> Iterator[Callable[...,
     started: list[WorkerProcess] = []
 
     def start(*, queue: str | None = None, env: dict[str, str] | None = None, database: dict[str, str] | None = None,
-              name: str | None = None) -> WorkerProcess:
+              name: str | None = None, concurrency: int = 1,
+              options: tuple[str, ...] = ("--without-gossip", "--without-mingle")) -> WorkerProcess:
         name = name or f"w{len(started)}-{uuid.uuid4().hex[:6]}"
         full_env = base_env(settings, {**(database or db_env()), **(env or {})})
         if queue:
             full_env["CELERY_QUEUE"] = queue
         log_path = tmp_path / f"worker-{name}.log"
-        command = [sys.executable, "-m", "celery", "-A", "migrator", "worker", "-c", "1", "--pool", "prefork",
-                   "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "-l", "INFO"]
+        command = [sys.executable, "-m", "celery", "-A", "migrator", "worker", "-c", str(concurrency), "--pool",
+                   "prefork", "-n", f"{name}@%h", *options, "-l", "INFO"]
         if queue:
             command += ["-Q", queue]
         with log_path.open("w") as log:
