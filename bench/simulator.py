@@ -9,8 +9,9 @@ candidate ramps under a guard. Prints when the guard fired and how many requests
 
 Each run starts gunicorn from the checkout: do not change the code (or its migrations) while a series runs.
 
-Set-up (a bench, so it writes the rollout directly): a flow serving v1 (gpt-4.1) with v2 (gpt-5.4) ramped to
-``--percent``, a guard (``--min-sample``, ``--max-error-rate-increase``, rollback), migrator under gunicorn
+Set-up through the cutover services (see ``setup``): a flow serving v1 (gpt-4.1) with v2 (gpt-5.4) requested,
+approved and ramped to ``--percent``, a guard (``--min-sample``, ``--max-error-rate-increase``, rollback,
+optionally ``--auto-advance``), migrator under gunicorn
 (guards evaluated on ingest, as in production) and the sandbox as OpenAI. Faults are the candidate's only:
 errors are real sandbox 500s (``x-sandbox-fault``), latency is added before the call, broken JSON asks the
 sandbox for plain text where the flow promises a JSON schema (the client's local check catches it).
@@ -96,38 +97,58 @@ class Simulation:
         return self.local.rng
 
 
-def setup(args: argparse.Namespace, run: int):
-    from django.utils import timezone
+def _person(role: str, username: str):
+    from django.contrib.auth.models import Group
 
-    from migrator.core.actors import system
-    from migrator.cutover.models import FlowRollout
-    from migrator.cutover.services.releases import ensure_release, spec_for
+    from tests.factories import UserFactory
+
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+def setup(args: argparse.Namespace, run: int):
+    """A flow whose rollout moves only through the cutover services, as in production: v1 (gpt-4.1) is requested
+    and approved (a first cutover serves everyone at once), then v2 (the candidate) is approved by a second
+    person and ramped to ``--percent`` with ``cutover.ramp``. The guard is set with its service; a breach rolls
+    back with ``cutover.rollback`` and a healthy step may advance with ``cutover.ramp`` (``--auto-advance``).
+
+    The one stand-in: the evidence a request needs (a passing validation run, diagnostics) is answered as
+    passed, since running a validation per simulated flow is not what this bench measures."""
+    from migrator.core.roles import ENGINEER, SUPPORT_LEAD
+    from migrator.cutover import services as cutover
     from migrator.flows.services import served_cache, tokens
-    from migrator.prompts.models import PromptVersion
+    from migrator.prompts.models import PromptLabel
     from migrator.rollouts.services import guard
+    from tests.cutover.helpers import evidence_passing
     from tests.factories import AssistantFactory, FlowFactory
+    from tests.flows.factories import make_version
 
     slug = f"sim-{os.getpid()}-{run}"
+    engineer = _person(ENGINEER, f"{slug}-eng")
+    lead = _person(SUPPORT_LEAD, f"{slug}-lead")
     assistant = AssistantFactory(legacy_id=f"asst_{slug}")
     fmt = ({"type": "json_schema", "name": "reply", "schema": SCHEMA, "strict": True} if args.broken_json
            else {"type": "text"})
     base = {"instructions": "You help customers with their orders.", "tools": [], "text": {"format": fmt}}
-    v1 = PromptVersion.objects.create(assistant=assistant, number=1, config={"model": "gpt-4.1", **base},
-                                      approved_at=timezone.now())
-    v2 = PromptVersion.objects.create(assistant=assistant, number=2, config={"model": CANDIDATE_MODEL, **base},
-                                      approved_at=timezone.now())
-    flow = FlowFactory(assistant=assistant, slug=slug, name=f"Simulated {run}", mode=args.mode)
-    actor = system("command:simulator", "the production simulator",
-                   perms={"cutover.ramp_cutover", "flows.add_apitoken"})
-    r1, r2 = (ensure_release(flow=flow, version=v, spec=spec_for(flow, v), actor=actor, origin="simulator")
-              for v in (v1, v2))
-    FlowRollout.objects.create(flow=flow, production=v1, candidate=v2, production_release=r1, candidate_release=r2,
-                               percent=args.percent)
-    guard.set_guard(flow_id=flow.pk, actor=actor, min_sample=args.min_sample,
-                    max_error_rate_increase=args.max_error_rate_increase,
-                    max_schema_invalid_increase=args.max_error_rate_increase if args.broken_json else None,
-                    max_p95_latency_ratio=args.max_p95_ratio, action="rollback")
-    _token, secret = tokens.create_token(actor=actor, name=f"simulator {run}", consumer="simulator")
+    make_version(assistant, {"model": "gpt-4.1", **base}, approved=True)
+    flow = FlowFactory(assistant=assistant, slug=slug, name=f"Simulated {run}", mode=args.mode, status="validated")
+    evidence = ("validation", "backfill", "diagnostics")
+    with evidence_passing(*evidence):
+        first = cutover.request_cutover(flow_id=flow.pk, actor=engineer, note="simulator: v1 into production")
+        cutover.approve(request_id=first.pk, actor=lead, reason="simulator: first cutover")
+    v2 = make_version(assistant, {"model": CANDIDATE_MODEL, **base}, approved=True)
+    assert PromptLabel.objects.get(assistant=assistant, name="approved").version_id == v2.pk
+    with evidence_passing(*evidence):
+        second = cutover.request_cutover(flow_id=flow.pk, actor=engineer, note="simulator: the candidate")
+        cutover.approve(request_id=second.pk, actor=lead, reason="simulator: ramp the candidate")
+        guard.set_guard(flow_id=flow.pk, actor=lead, min_sample=args.min_sample,
+                        max_error_rate_increase=args.max_error_rate_increase,
+                        max_schema_invalid_increase=args.max_error_rate_increase if args.broken_json else None,
+                        max_p95_latency_ratio=args.max_p95_ratio, action="rollback",
+                        auto_advance=args.auto_advance)
+        cutover.ramp(flow_id=flow.pk, actor=lead, percent=args.percent, reason="simulator: first step")
+    _token, secret = tokens.create_token(actor=engineer, name=f"simulator {run}", consumer="simulator")
     served_cache.forget_all()
     return flow, secret
 
@@ -229,13 +250,15 @@ def one_run(args: argparse.Namespace, run: int, sandbox, port: int, log: Path) -
     rollout = FlowRollout.objects.get(flow=flow)
     unexpected = sum(1 for s, releases in sim.served.items() if len(set(releases)) > 1 and s not in sim.switched)
     reported = OutcomeMinute.objects.filter(flow=flow).aggregate(n=Sum("n"))["n"] or 0
+    steps = [f"{c.kind} {float(c.from_percent):g}→{float(c.to_percent):g}% by {c.actor_label}" for c in
+             ServingChange.objects.filter(flow=flow).order_by("created_at", "id")]
     return {"flow": flow.slug, "wall": wall, "requests": sim.requests, "failed": dict(sim.failed), "injected": sim.injected,
             "candidate_total": sim.candidate_total, "candidate_after_fault": sim.candidate_after_fault,
             "guard": guard.state, "metric": guard.metric, "figures": guard.figures,
             "breach_at": breach.created_at if breach else None, "summary": breach.summary if breach else "",
             "rolled_back": rollback is not None and rollout.candidate_id is None,
             "unexpected_switches": unexpected, "moved_by_rollback": len(sim.switched),
-            "reported": reported, "dropped": m.dropped, "flushed": flushed, "outage": outage,
+            "steps": steps, "reported": reported, "dropped": m.dropped, "flushed": flushed, "outage": outage,
             "client": dict(m.config.stats), "sender": dict(m.reporter.stats)}
 
 
@@ -252,6 +275,8 @@ def main() -> int:
     parser.add_argument("--min-sample", type=int, default=100)
     parser.add_argument("--max-error-rate-increase", type=float, default=0.02)
     parser.add_argument("--max-p95-ratio", type=float, default=None)
+    parser.add_argument("--auto-advance", action="store_true",
+                        help="the guard ramps a healthy step on (10 → 25 → 50 → 100%%) by itself")
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--stop-web-at", type=float, default=0.0, help="stop migrator's web process after S s")
@@ -285,6 +310,7 @@ def main() -> int:
                   f"state {r['guard']}")
             if r["summary"]:
                 print(f"  breach: {r['summary']}")
+            print(f"  serving changes (cutover services): {'; '.join(r['steps'])}")
             print(f"  candidate served {r['candidate_after_fault']:,} requests after the fault began "
                   f"({r['candidate_total']:,} in all)")
             print(f"  conversations that switched release mid-way: {r['unexpected_switches']} "
