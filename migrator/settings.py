@@ -233,6 +233,12 @@ OUTCOME_RAW_HOURS = env_int("OUTCOME_RAW_HOURS", 6, minimum=1)
 OUTCOME_BATCH_DAYS = env_int("OUTCOME_BATCH_DAYS", 2, minimum=1)
 GUARD_EVAL_SECONDS = env_int("GUARD_EVAL_SECONDS", 10, minimum=1)
 GUARD_EVALUATE_ON_INGEST = env_bool("GUARD_EVALUATE_ON_INGEST", True)
+# OpenAI's webhooks (Standard Webhooks) at POST /api/v1/openai/webhooks: the whsec_ signing secret(s) from the
+# OpenAI dashboard (comma-separated while one is rotated; empty = the endpoint answers 404), and which event
+# types pause every rollout in progress once this many arrive within 10 minutes (docs/rollouts.md).
+OPENAI_WEBHOOK_SECRETS = env_list("OPENAI_WEBHOOK_SECRET", [])
+OPENAI_WEBHOOK_PAUSE_EVENTS = env_list("OPENAI_WEBHOOK_PAUSE_EVENTS", ["response.failed"])
+OPENAI_WEBHOOK_PAUSE_AFTER = env_int("OPENAI_WEBHOOK_PAUSE_AFTER", 3, minimum=1)
 
 # --- Product settings ---
 SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8765/v1")

@@ -34,3 +34,9 @@ def shadow_set(e: EventView) -> SafeString:
         return say("{actor} stopped the shadow run of {obj}.", actor=e.actor, obj=e.obj)
     return say("{actor} shadowed {share:g}% of {obj}'s requests on the candidate (nothing shown to users).",
                actor=e.actor, obj=e.obj, share=share)
+
+
+@register("migrator.rollouts.alert_paused")
+def alert_paused(e: EventView) -> SafeString:
+    return say("The rollout guard paused the ramp of {obj} at {percent:g}% on an OpenAI alert: {summary}.",
+               obj=e.obj, percent=float(e.data.get("percent") or 0), summary=str(e.data.get("summary") or ""))

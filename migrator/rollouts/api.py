@@ -67,3 +67,47 @@ def post_outcomes(request: HttpRequest, slug: str, payload: OutcomeBatchIn):
 
         guard.evaluate_soon(flow.pk)  # off the request path
     return Status(200, {"accepted": result.accepted, "duplicate": result.duplicate})
+
+
+class ProviderEventOut(Schema):
+    received: bool = Field(description="The event is recorded (true for a retried delivery too).")
+    duplicate: bool = Field(description="This webhook-id was received before; nothing was done again.")
+    paused: int = Field(description="Rollouts in progress this event paused (0 unless it completed a burst of "
+                                    "pause events, OPENAI_WEBHOOK_PAUSE_EVENTS / _AFTER).")
+
+
+@router.post(
+    "/openai/webhooks",
+    auth=None,
+    response={200: ProviderEventOut, 400: ErrorOut, 404: ErrorOut},
+    summary="Receive OpenAI's webhooks (Standard Webhooks signatures); failure bursts pause rollouts",
+    operation_id="post_openai_webhook",
+    url_name="openai_webhook",
+)
+def post_openai_webhook(request: HttpRequest):
+    """Point OpenAI's dashboard (Settings → Webhooks) here and set `OPENAI_WEBHOOK_SECRET` to its `whsec_…`
+    secret. Authenticated by the signature alone: `webhook-id`, `webhook-timestamp` and `webhook-signature`
+    (HMAC-SHA256 of `id.timestamp.body`), at most 5 minutes old.
+
+    - 400 `invalid_signature` says what is wrong (missing header, too old, no match); nothing is recorded;
+    - 400 `invalid_event` when a signed body is not an event (a JSON object with a `type`);
+    - 404 `not_configured` while no secret is set.
+    """
+    from django.conf import settings
+
+    from migrator.rollouts import standard_webhooks
+    from migrator.rollouts.services import alerts
+
+    if not settings.OPENAI_WEBHOOK_SECRETS:
+        return error(404, "not_configured", "OpenAI webhooks are not configured here: set OPENAI_WEBHOOK_SECRET "
+                                            "to the whsec_… secret of the endpoint in OpenAI's dashboard.")
+    body = request.body
+    try:
+        webhook_id, _timestamp = standard_webhooks.verify(settings.OPENAI_WEBHOOK_SECRETS, request.headers, body)
+    except standard_webhooks.SignatureError as exc:
+        return error(400, "invalid_signature", str(exc))
+    try:
+        result = alerts.receive(webhook_id=webhook_id, body=body)
+    except alerts.InvalidEvent as exc:
+        return error(400, "invalid_event", str(exc))
+    return Status(200, {"received": True, "duplicate": result.duplicate, "paused": result.event.paused})

@@ -123,7 +123,9 @@ class Guard(models.Model):
 
     flow = models.OneToOneField("core.Flow", on_delete=models.CASCADE, related_name="guard")
     min_sample = models.PositiveIntegerField(default=200, help_text="Candidate outcomes before any decision.")
-    max_error_rate_increase = models.FloatField(help_text="Largest allowed error-rate worsening (0.02 = 2 points).")
+    # Null only on a guard an OpenAI alert created to pause a ramp nobody guarded: it judges nothing until set.
+    max_error_rate_increase = models.FloatField(null=True, blank=True,
+                                                help_text="Largest allowed error-rate worsening (0.02 = 2 points).")
     max_schema_invalid_increase = models.FloatField(null=True, blank=True)
     max_tool_parity_drop = models.FloatField(null=True, blank=True)
     max_p95_latency_ratio = models.FloatField(null=True, blank=True)
@@ -179,3 +181,24 @@ class Shadow(models.Model):
 
     def __str__(self) -> str:
         return f"Shadow of {self.flow} at {self.share}%"
+
+
+class ProviderEvent(models.Model):
+    """A webhook OpenAI sent (Standard Webhooks, signature checked), kept once per ``webhook_id``.
+
+    Event types in ``OPENAI_WEBHOOK_PAUSE_EVENTS`` count as a pause signal: enough of them within
+    ``PAUSE_WINDOW`` pause every rollout in progress (docs/rollouts.md)."""
+
+    webhook_id = models.CharField(max_length=200, unique=True)
+    event_id = models.CharField(max_length=200, blank=True)
+    type = models.CharField(max_length=100, db_index=True)
+    created_at = models.DateTimeField(null=True, blank=True, help_text="When OpenAI says the event happened.")
+    received_at = models.DateTimeField(db_index=True)
+    data = models.JSONField(default=dict, blank=True, help_text="The event's data (ids only, as OpenAI sends it).")
+    paused = models.PositiveIntegerField(default=0, help_text="Rollouts this event paused.")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"OpenAI {self.type} ({self.event_id or self.webhook_id})"

@@ -44,7 +44,9 @@ def guard(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         initial = {}
         if current is not None:
-            initial = {name: getattr(current, name) for name in GuardForm.base_fields}
+            # A guard an OpenAI alert created has no limits yet: the form's defaults stand in for them.
+            initial = {name: getattr(current, name) for name in GuardForm.base_fields
+                       if getattr(current, name) is not None}
         form = GuardForm(initial=initial or None)
     return render(request, "rollouts/guard.html", {"flow": flow, "form": form, "guard": current,
                                                    "can_set": can_set})

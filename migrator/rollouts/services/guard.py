@@ -42,6 +42,7 @@ GUARD_ACTOR = system("guard", "the rollout guard", perms={"cutover.ramp_cutover"
 STEPS = (1, 10, 25, 50, 100)
 MIN_PRODUCTION_SAMPLE = 30
 LATENCY_SHARE = 0.05  # p95: at most 5% of calls may be slower than the limit
+ALERT_METRIC = "openai_alert"  # a pause on an OpenAI alert (pause_in_progress), not a breach of a limit
 
 
 def _number(value: Any, name: str, *, low: float, high: float) -> float:
@@ -116,10 +117,12 @@ def acknowledge(*, breach_id: int, actor) -> Breach:
 
 def ramp_blocked(flow: Flow) -> str:
     """Why a ramp must wait ('' when it may go on): the guard paused it on a breach."""
-    guard = Guard.objects.filter(flow=flow).only("state", "metric").first()
+    guard = Guard.objects.filter(flow=flow).only("state", "metric", "figures").first()
     if guard and guard.state == GuardState.PAUSED:
-        return (f"The guard paused this ramp: {guard.metric} breached. Roll back, or set the guard again "
-                "(`manage.py cutover guard` or the cutover page) to resume.")
+        resume = "Roll back, or set the guard again (`manage.py cutover guard` or the cutover page) to resume."
+        if guard.metric == ALERT_METRIC:
+            return f"The guard paused this ramp on an OpenAI alert: {(guard.figures or {}).get('summary')}. {resume}"
+        return f"The guard paused this ramp: {guard.metric} breached. {resume}"
     return ""
 
 
@@ -211,7 +214,8 @@ def evaluate(*, flow_id: int, now: datetime | None = None) -> Verdict | None:
 
     now = now or timezone.now()
     guard = Guard.objects.select_related("flow").filter(flow_id=flow_id).first()
-    if guard is None or guard.state in (GuardState.PAUSED, GuardState.ROLLED_BACK, GuardState.OFF):
+    if guard is None or guard.state in (GuardState.PAUSED, GuardState.ROLLED_BACK, GuardState.OFF) \
+            or guard.max_error_rate_increase is None:
         return None
     rollout = FlowRollout.objects.filter(flow_id=flow_id).first()
     if rollout is None or not rollout.candidate_id or Decimal(rollout.percent or 0) <= 0:
@@ -247,30 +251,41 @@ def _describe(verdict: Verdict) -> str:
             f"{f.get('production_n')} production calls")
 
 
+def _stop_step(locked: Guard, flow: Flow, *, release: str, metric: str, figures: dict[str, Any], summary: str,
+               action: str, percent: Decimal, verb: str) -> Breach:
+    """Record a breach and stop the guard (paused or rolled back) in the caller's transaction: the Breach row
+    (the inbox item), the guard's state, the audit event and the ``cutover.guard_breached`` webhook."""
+    breach = Breach.objects.create(flow=flow, release=release, metric=metric, summary=summary, figures=figures,
+                                   action=action, percent=percent)
+    locked.state = GuardState.ROLLED_BACK if action == GuardAction.ROLLBACK else GuardState.PAUSED
+    locked.metric, locked.figures, locked.evaluated_at = metric, figures, timezone.now()
+    locked.save(update_fields=["state", "metric", "figures", "evaluated_at", "updated_at"])
+    audit.record(actor=GUARD_ACTOR, verb=verb, obj=flow,
+                 data={"breach_id": breach.pk, "metric": metric, "figures": figures, "action": action,
+                       "release": release, "percent": float(percent), "summary": summary})
+    payload = {"event": "cutover.guard_breached", "flow": {"slug": flow.slug, "name": flow.name},
+               "metric": metric, "figures": figures, "action": action, "release": release,
+               "percent": float(percent), "summary": summary, "at": timezone.now().isoformat(),
+               "actor": GUARD_ACTOR.display}
+    transaction.on_commit(lambda: cutover_event.send(sender=Guard, event="cutover.guard_breached",
+                                                     payload=payload, actor=GUARD_ACTOR))
+    return breach
+
+
 def _breach(guard: Guard, rollout, verdict: Verdict, found) -> None:
     from migrator.cutover import services as cutover
 
     flow = guard.flow
     with transaction.atomic():
+        # The flow first, then the guard: the order of cutover.ramp/rollback and pause_in_progress (no deadlock).
+        Flow.objects.select_for_update().filter(pk=flow.pk).first()
         locked = Guard.objects.select_for_update().filter(pk=guard.pk).first()
         if locked is None or locked.state not in (GuardState.WATCHING, GuardState.HEALTHY):
             return  # another evaluation acted first
-        release = _side(found, "candidate").release
         what = _describe(verdict)
-        breach = Breach.objects.create(flow=flow, release=release, metric=verdict.metric, summary=what,
-                                       figures=verdict.figures or {}, action=locked.action, percent=rollout.percent)
-        locked.state = GuardState.ROLLED_BACK if locked.action == GuardAction.ROLLBACK else GuardState.PAUSED
-        locked.metric, locked.figures, locked.evaluated_at = verdict.metric, verdict.figures or {}, timezone.now()
-        locked.save(update_fields=["state", "metric", "figures", "evaluated_at", "updated_at"])
-        audit.record(actor=GUARD_ACTOR, verb="migrator.rollouts.guard_breached", obj=flow,
-                     data={"breach_id": breach.pk, "metric": verdict.metric, "figures": verdict.figures,
-                           "action": locked.action, "release": release, "percent": float(rollout.percent)})
-        payload = {"event": "cutover.guard_breached", "flow": {"slug": flow.slug, "name": flow.name},
-                   "metric": verdict.metric, "figures": verdict.figures, "action": locked.action,
-                   "release": release, "percent": float(rollout.percent), "summary": what,
-                   "at": timezone.now().isoformat(), "actor": GUARD_ACTOR.display}
-        transaction.on_commit(lambda: cutover_event.send(sender=Guard, event="cutover.guard_breached",
-                                                         payload=payload, actor=GUARD_ACTOR))
+        _stop_step(locked, flow, release=_side(found, "candidate").release, metric=verdict.metric,
+                   figures=verdict.figures or {}, summary=what, action=locked.action, percent=rollout.percent,
+                   verb="migrator.rollouts.guard_breached")
         if locked.action == GuardAction.ROLLBACK:
             try:
                 cutover.rollback(flow_id=flow.pk, actor=GUARD_ACTOR, reason=f"Guard breach: {what}.")
@@ -278,6 +293,39 @@ def _breach(guard: Guard, rollout, verdict: Verdict, found) -> None:
                 logger.warning("guard could not roll back %s: %s", flow.slug, exc)
                 Guard.objects.filter(pk=locked.pk).update(state=GuardState.PAUSED)
     logger.warning("guard breach on %s: %s (%s)", flow.slug, what, guard.action)
+
+
+
+def pause_in_progress(*, summary: str, figures: dict[str, Any]) -> list[Flow]:
+    """An alert from outside (OpenAI's webhooks) pauses every rollout in progress — a candidate approved or on
+    part of the traffic — at its step. Never a rollback: production runs on the same provider, so the alert
+    says nothing against the candidate; it says "do not move now". A flow without a guard gets one that only
+    holds the pause (no limits: it judges nothing until a support lead sets it, which resumes the ramp)."""
+    from migrator.cutover.models import FlowRollout
+
+    paused: list[Flow] = []
+    for flow_id in FlowRollout.objects.filter(candidate__isnull=False).order_by("flow_id").values_list(
+            "flow_id", flat=True):
+        with transaction.atomic():
+            flow = Flow.objects.select_for_update().filter(pk=flow_id).first()
+            rollout = (FlowRollout.objects.select_related("candidate_release").filter(flow_id=flow_id,
+                                                                                    candidate__isnull=False).first())
+            if flow is None or rollout is None:
+                continue  # rolled back or completed meanwhile
+            locked = Guard.objects.select_for_update().filter(flow=flow).first()
+            if locked is not None and locked.state == GuardState.PAUSED:
+                continue  # already held; its first reason stands
+            if locked is None:
+                locked = Guard.objects.create(flow=flow, max_error_rate_increase=None, state=GuardState.PAUSED,
+                                              step_started_at=timezone.now())
+            release = rollout.candidate_release.hash if rollout.candidate_release_id else ""
+            _stop_step(locked, flow, release=release, metric=ALERT_METRIC, figures={**figures, "summary": summary},
+                       summary=summary, action=GuardAction.PAUSE, percent=rollout.percent,
+                       verb="migrator.rollouts.alert_paused")
+            paused.append(flow)
+    for flow in paused:
+        logger.warning("rollout of %s paused: %s", flow.slug, summary)
+    return paused
 
 
 def _advance(guard: Guard, rollout) -> None:
