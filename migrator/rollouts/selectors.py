@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -45,16 +46,55 @@ def open_breaches(flows=None):
 
 
 CHART_W, CHART_H, PAD, TOP = 720, 180, 40, 16
+CHART_MINUTES = 60
+LATENCY_RELEASES = 4  # the most-called releases get a latency line pair; more would not be readable
 
 
-def chart(flow, *, minutes: int = 60) -> dict[str, Any] | None:
-    """An SVG line chart (geometry only; the template draws it with classes, no style attributes) of each
-    side's error rate per minute over the last ``minutes``, with ramps, rollbacks and breaches marked."""
+def _window(minutes: int) -> tuple[datetime, datetime]:
+    now = timezone.now().replace(second=0, microsecond=0)
+    return now - timedelta(minutes=minutes - 1), now
+
+
+def _marks(flow, start: datetime) -> list[dict[str, Any]]:
+    """Ramps, completions, rollbacks and guard breaches since ``start``, as (minutes from start, kind, label)."""
     from migrator.cutover.models import ServingChange
+
+    marks = []
+    for change in ServingChange.objects.filter(flow=flow, created_at__gte=start).order_by("created_at"):
+        marks.append({"at": (change.created_at - start).total_seconds() / 60, "kind": change.kind,
+                      "label": f"{change.get_kind_display()} to {change.to_percent:g}% at {change.created_at:%H:%M}"})
+    for breach in Breach.objects.filter(flow=flow, created_at__gte=start):
+        marks.append({"at": (breach.created_at - start).total_seconds() / 60, "kind": "breach",
+                      "label": f"Guard breach ({breach.metric}) at {breach.created_at:%H:%M}: {breach.summary}"})
+    return marks
+
+
+def _frame(lines: list[dict[str, Any]], marks: list[dict[str, Any]], *, ymax: float, y_label: str, unit: str,
+           title: str, start: datetime, end: datetime, minutes: int) -> dict[str, Any]:
+    """The geometry every rollout chart shares (the template ``rollouts/_chart.html`` draws it with classes, no
+    style attributes): minutes along x, ``ymax`` at the top, each line's ``values`` ({minute index: y}) as
+    polyline points, and the vertical marks."""
+    baseline, right = CHART_H - 24, CHART_W - PAD // 2
+
+    def x(i: float) -> float:
+        return round(PAD + i * (right - PAD) / max(minutes - 1, 1), 1)
+
+    def y(value: float) -> float:
+        return round(baseline - min(value, ymax) / ymax * (baseline - TOP), 1)
+
+    drawn = [{**{k: v for k, v in line.items() if k != "values"},
+              "points": " ".join(f"{x(i)},{y(v)}" for i, v in sorted(line["values"].items()))} for line in lines]
+    return {"w": CHART_W, "h": CHART_H, "pad": PAD, "top": TOP, "baseline": baseline, "right": right,
+            "ymax": ymax, "y_top": y_label, "unit": unit, "title": title, "lines": drawn, "minutes": minutes,
+            "marks": [{**m, "x": x(m["at"])} for m in marks], "start": start, "end": end,
+            "sides": list(dict.fromkeys(line["role"] for line in lines))}
+
+
+def chart(flow, *, minutes: int = CHART_MINUTES, marks: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """Each side's error rate per minute over the last ``minutes``, with ramps, rollbacks and breaches marked."""
     from migrator.rollouts.services.outcomes import series
 
-    now = timezone.now().replace(second=0, microsecond=0)
-    start = now - timedelta(minutes=minutes - 1)
+    start, end = _window(minutes)
     rows = series(flow_id=flow.pk, since=start)
     if not rows:
         return None
@@ -67,34 +107,57 @@ def chart(flow, *, minutes: int = 60) -> dict[str, Any] | None:
             slot[1] += row["errors"] or 0
     top_rate = max((e / n for points in per_role.values() for n, e in points.values() if n), default=0.0)
     ymax = max(0.05, min(1.0, round(top_rate * 1.2 + 0.005, 2)))
-    baseline, right = CHART_H - 24, CHART_W - PAD // 2
-
-    def x(i: float) -> float:
-        return round(PAD + i * (right - PAD) / max(minutes - 1, 1), 1)
-
-    def y(rate: float) -> float:
-        return round(baseline - rate / ymax * (baseline - TOP), 1)
-
     lines = []
     for role in ("production", "candidate", "shadow"):
         points = per_role.get(role)
-        if not points:
-            continue
-        coords = [f"{x(i)},{y(e / n)}" for i, (n, e) in sorted(points.items()) if n]
-        lines.append({"role": role, "points": " ".join(coords), "requests": sum(n for n, _ in points.values()),
-                      "errors": sum(e for _, e in points.values())})
-    marks = []
-    for change in ServingChange.objects.filter(flow=flow, created_at__gte=start).order_by("created_at"):
-        i = (change.created_at - start).total_seconds() / 60
-        marks.append({"x": x(i), "kind": change.kind, "label": f"{change.get_kind_display()} to "
-                      f"{change.to_percent:g}% at {change.created_at:%H:%M}"})
-    for breach in Breach.objects.filter(flow=flow, created_at__gte=start):
-        i = (breach.created_at - start).total_seconds() / 60
-        marks.append({"x": x(i), "kind": "breach", "label": f"Guard breach ({breach.metric}) at "
-                      f"{breach.created_at:%H:%M}: {breach.summary}"})
-    return {"w": CHART_W, "h": CHART_H, "pad": PAD, "top": TOP, "baseline": baseline, "right": right,
-            "ymax": ymax, "y_half": y(ymax / 2), "lines": lines, "marks": marks, "minutes": minutes,
-            "start": start, "end": now}
+        if points:
+            lines.append({"role": role, "css": role, "name": role,
+                          "values": {i: e / n for i, (n, e) in points.items() if n},
+                          "note": f"{sum(e for _, e in points.values())} errors in "
+                                  f"{sum(n for n, _ in points.values())} calls"})
+    return _frame(lines, _marks(flow, start) if marks is None else marks, ymax=ymax,
+                  y_label=f"{round(ymax * 100)}%", unit="error rate per minute",
+                  title="Error rate per minute of each side of the rollout", start=start, end=end, minutes=minutes)
+
+
+def latency_chart(flow, *, minutes: int = CHART_MINUTES,
+                  marks: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """p50 and p95 latency per minute of each release (the most-called ``LATENCY_RELEASES``), from the
+    per-minute histograms, with the same marks as the error-rate chart."""
+    from migrator.rollouts.services.outcomes import minute_quantiles
+
+    start, end = _window(minutes)
+    found = minute_quantiles(flow_id=flow.pk, since=start, quantiles=(0.5, 0.95))
+    if not found:
+        return None
+    ranked = sorted(found.items(), key=lambda item: -item[1]["calls"])[:LATENCY_RELEASES]
+    top = max((q[1] for _key, f in ranked for q in f["minutes"].values()), default=0.0)
+    ymax = _nice_ceiling(top * 1.1)
+    lines = []
+    for (release, role), f in ranked:
+        values = {int((minute - start).total_seconds() // 60): q for minute, q in f["minutes"].items()}
+        values = {i: q for i, q in values.items() if 0 <= i < minutes}
+        for k, label in ((0, "p50"), (1, "p95")):
+            lines.append({"role": role, "css": f"{role} series-{label}", "name": f"{role} {release[:8]} {label}",
+                          "values": {i: q[k] for i, q in values.items()},
+                          "note": f"{label} latency of release {release[:12]} ({role}), {f['calls']} calls"})
+    return _frame(lines, _marks(flow, start) if marks is None else marks, ymax=ymax,
+                  y_label=f"{ymax:,.0f} ms", unit="p50 (dashed) and p95 latency per minute",
+                  title="p50 and p95 latency per minute of each release", start=start, end=end, minutes=minutes)
+
+
+def _nice_ceiling(value: float) -> float:
+    """The next of 1, 2, 5 × 10^k at or above ``value`` (at least 10 ms), so the axis reads round."""
+    value = max(value, 10.0)
+    scale = 10 ** math.floor(math.log10(value))
+    return next(m * scale for m in (1, 2, 5, 10) if m * scale >= value)
+
+
+def charts(flow) -> dict[str, Any]:
+    """Both charts of a flow, sharing one read of the marks."""
+    start, _end = _window(CHART_MINUTES)
+    marks = _marks(flow, start)
+    return {"chart": chart(flow, marks=marks), "latency_chart": latency_chart(flow, marks=marks)}
 
 
 def panel(flow) -> dict[str, Any]:
@@ -109,5 +172,5 @@ def panel(flow) -> dict[str, Any]:
     compared = sum(m.agreement_n for m in shadowed)
     agreement = {"calls": compared, "errors": sum(m.errors for m in shadowed),
                  "share": (sum(m.agreement_sum for m in shadowed) / compared) if compared else None}
-    return {"flow": flow, "guard": guard, "live": live, "chart": chart(flow), "agreement": agreement,
+    return {"flow": flow, "guard": guard, "live": live, **charts(flow), "agreement": agreement,
             "shadow": Shadow.objects.filter(flow=flow).first(), "breaches": Breach.objects.filter(flow=flow)[:10]}

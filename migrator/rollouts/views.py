@@ -79,3 +79,13 @@ def shadow(request: HttpRequest, slug: str) -> HttpResponse:
         messages.success(request, f"Shadow run at {result.share}% of production calls." if result.share
                          else "Shadow run stopped.")
     return redirect("cutover:flow", slug=flow.slug)
+
+
+@login_required
+def flow_charts(request: HttpRequest, slug: str) -> HttpResponse:
+    """The flow page's live charts (error rate per side, p50/p95 latency per release), loaded by its page_url
+    "flow_live_charts" with htmx: the flows app shows them without depending on this one."""
+    from migrator.rollouts import selectors
+
+    flow = _flow(request, slug)
+    return render(request, "rollouts/_flow_charts.html", {"flow": flow, **selectors.charts(flow)})

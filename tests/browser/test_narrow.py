@@ -23,7 +23,7 @@ NOT_PAGES = {
     "tools:test_tool", "tools:test_all_tools", "tools:check_resources", "tools:tool_gate", "tools:tool_card",
     "flows:token_create", "flows:token_revoke", "flows:choose_mode", "flows:accept_recommendation",
     "flows:refresh_recommendation", "flows:transition", "flows:edit", "cutover:decide", "cutover:withdraw", "cutover:request",
-    "cutover:ramp", "cutover:rollback", "rollouts:acknowledge", "rollouts:shadow", "backfill:estimate", "backfill:run_create",
+    "cutover:ramp", "cutover:rollback", "rollouts:acknowledge", "rollouts:shadow", "rollouts:flow_charts", "backfill:estimate", "backfill:run_create",
     "backfill:run_progress", "backfill:run_action", "backfill:thread_rollback", "backfill:mapping",
     "backfill:connection_budget", "backfill:plan", "validation:testset_exclude", "validation:testset_include",
     "validation:testset_redraw", "validation:testset_checks", "validation:run_start",

@@ -54,3 +54,48 @@ def test_the_cutover_page_charts_live_metrics_and_the_inbox_lists_breaches(clien
     assert f'data-testid="breach-{breach.pk}"' in inbox and "error rate" in inbox
     assert client.post(f"/rollouts/breaches/{breach.pk}/acknowledge/").status_code == 302
     assert f'data-testid="breach-{breach.pk}"' not in client.get("/cutover/").content.decode()
+
+
+def test_the_flow_page_charts_error_rate_and_latency_per_release(client, engineer, support_lead, product_owner):
+    import re
+    import time
+
+    from migrator.rollouts import selectors
+    from tests.rollouts.helpers import outcome
+
+    flow, _v1, _v2 = ramping_flow(engineer, support_lead)
+    # Two minutes of traffic: production steady at 400 ms, the candidate at 400 ms then 2,000 ms.
+    now = time.time()
+    rows = []
+    for minute, cand_ms in ((now - 120, 400.0), (now, 2000.0)):
+        for i in range(100):
+            rows.append({**outcome("prodrel", "production", latency=400.0), "at": minute})
+            rows.append({**outcome("candrel", "candidate", latency=cand_ms, error=i < 10), "at": minute})
+    outcome_services.ingest(flow_id=flow.pk, batch_id="b", outcomes=rows)
+    lat = selectors.latency_chart(flow)
+    lines = {line["name"]: line for line in lat["lines"]}
+    assert set(lines) == {"production prodrel p50", "production prodrel p95", "candidate candrel p50",
+                          "candidate candrel p95"}
+    cand = [float(p.split(",")[1]) for p in lines["candidate candrel p95"]["points"].split()]
+    assert len(cand) == 2 and cand[1] < cand[0]  # higher latency is drawn higher (smaller y)
+    assert lat["ymax"] >= 2000 and lat["y_top"] == "5,000 ms"  # 2,000 ms × 1.1 rounds up to 5,000
+    assert lat["marks"] and lat["marks"] == selectors.chart(flow)["marks"]  # the ramp, on both charts
+
+    client.force_login(product_owner)
+    page = client.get(f"/flows/f/{flow.slug}/").content.decode()
+    url = re.search(r'data-testid="flow-live-charts" hx-get="([^"]+)"', page).group(1)
+    fragment = client.get(url)
+    assert fragment.status_code == 200
+    html = fragment.content.decode()
+    assert 'data-testid="rollout-chart"' in html and 'data-testid="latency-chart"' in html
+    assert "series-p95" in html and "series-p50" in html and 'data-kind="ramp"' in html and "style=" not in html
+    cutover_page = client.get(f"/cutover/flows/{flow.slug}/").content.decode()
+    assert 'data-testid="latency-chart"' in cutover_page
+
+
+def test_the_flow_charts_say_when_nothing_was_reported_and_hide_flows_from_others(client, engineer, support_lead):
+    flow, _v1, _v2 = ramping_flow(engineer, support_lead)
+    client.force_login(support_lead)
+    html = client.get(f"/rollouts/flows/{flow.slug}/charts/").content.decode()
+    assert "No outcomes reported in the last hour" in html and "<svg" not in html
+    assert client.get("/rollouts/flows/no-such-flow/charts/").status_code == 404

@@ -318,3 +318,25 @@ def series(*, flow_id: int, since: datetime) -> list[dict[str, Any]]:
                                                           latency=Sum("latency_sum"))
             .order_by("minute"))
     return list(rows)
+
+
+def minute_quantiles(*, flow_id: int, since: datetime, quantiles: tuple[float, ...] = (0.5, 0.95)
+                     ) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (release, role): latency ``quantiles`` of each minute from ``since`` on, from the histograms (one
+    grouped read), and the calls counted: ``{"calls": n, "minutes": {minute: (q1, q2, …)}}``."""
+    hists: dict[tuple[str, str], dict[datetime, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+    rows = (OutcomeHistogram.objects.filter(flow_id=flow_id, minute__gte=since, metric="l")
+            .values_list("release", "role", "minute", "bucket").annotate(c=Sum("n")).order_by())
+    for release, role, minute, bucket, count in rows:
+        hists[(release, role)][minute][bucket] = count
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, per_minute in hists.items():
+        m = Metrics(release=key[0], role=key[1])
+        points = {}
+        calls = 0
+        for minute, hist in per_minute.items():
+            m.latency = hist
+            calls += sum(hist.values())
+            points[minute] = tuple(m.quantile("latency", q) or 0.0 for q in quantiles)
+        out[key] = {"calls": calls, "minutes": points}
+    return out
