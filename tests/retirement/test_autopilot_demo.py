@@ -67,6 +67,12 @@ def test_autopilot_on_the_demo_prepares_every_affected_flow_and_approves_nothing
             ledger = request.version.ledger[0]
             assert ledger["field"] == "model" and ledger["after"] == successor and "successor" in ledger["reason"]
             assert request.version.approved_at is None  # the autopilot approves nothing, prompts included
+            # The candidate release came through the releases' candidate service, and the request carries it.
+            assert request.release.origin.startswith("autopilot: ") and request.release.created_by_label \
+                == "the retirement autopilot", request.release.origin
+            made = AuditEvent.objects.get(verb="migrator.release.candidate", actor_label="the retirement autopilot",
+                                          data__reason=request.release.origin)
+            assert made.after == {"candidate_release": request.release.hash}
         else:  # a person had put this move forward already
             assert row["action"] == "none" and "already open" in row["reason"]
     # Flows that never served anything are not the autopilot's to move.
@@ -75,7 +81,7 @@ def test_autopilot_on_the_demo_prepares_every_affected_flow_and_approves_nothing
     assert set(CutoverRequest.objects.exclude(status=RequestStatus.AWAITING).values_list("pk", "status")) \
         == decided_before
     verbs = set(AuditEvent.objects.filter(actor_label="the retirement autopilot").values_list("verb", flat=True))
-    assert {"migrator.prompt.successor_proposed", "migrator.cutover.requested", "migrator.autopilot.request_filed",
+    assert {"migrator.prompt.successor_proposed", "migrator.release.candidate", "migrator.cutover.requested", "migrator.autopilot.request_filed",
             "migrator.autopilot.candidate_created"} <= verbs, verbs
     assert not any("approved" in v for v in verbs)
     assert CatalogueNotice.objects.filter(kind=NoticeKind.AUTOPILOT_FILED).count() == len(filed)

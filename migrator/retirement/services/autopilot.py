@@ -3,7 +3,8 @@ candidate yet, prepare the move to the named successor and put it in front of th
 
 Steps, each audited under the autopilot's own system actor (it holds only the permissions these steps need):
 1. a candidate version: the approved configuration on the successor, reasoning-model rules applied and explained
-   in its ledger (``prompts.services.propose_successor``);
+   in its ledger (``prompts.services.propose_successor``), recorded as the flow's candidate release through the
+   releases' candidate service (``cutover.services.releases.create_candidate``), the door people use too;
 2. the candidate's tool tests and a validation run of the flow's test set;
 3. when all is green, the cutover request with that evidence (``cutover.services.request_cutover``), and a
    notice + webhook for the engineers; the support lead finds the request in the cutover inbox.
@@ -29,6 +30,7 @@ from migrator.core.services import ServiceError, audit
 from migrator.core.services.jobs import run_job_now
 from migrator.cutover import services as cutover
 from migrator.cutover.models import OPEN_REQUEST, CutoverRequest, FlowRollout
+from migrator.cutover.services import releases
 from migrator.prompts import services as prompt_services
 from migrator.retirement.models import AutopilotAction as A
 from migrator.retirement.models import AutopilotEnrolment, AutopilotMove, CatalogueNotice, NoticeKind
@@ -176,9 +178,11 @@ def _existing_candidate(flow: Flow, deadline) -> str:
     if open_req is not None:
         return (f"cutover request #{open_req.pk} (v{open_req.version.number} on "
                 f"{open_req.version.config.get('model')}) is already open")
-    rollout = FlowRollout.objects.filter(flow=flow).select_related("candidate").first()
+    rollout = FlowRollout.objects.filter(flow=flow).select_related("candidate", "candidate_release").first()
     if rollout is not None and rollout.candidate_id:
         return f"v{rollout.candidate.number} is already ramping"
+    if rollout is not None and rollout.candidate_release_id:
+        return f"release {rollout.candidate_release.hash[:12]} is already ramping"
     return ""
 
 
@@ -215,10 +219,17 @@ def _advance(flow: Flow, deadline, outcome: Outcome, *, inline: bool, requested_
     if version is None or version.parent_id != approved.pk:
         version = prompt_services.propose_successor(version_id=approved.pk, successor=deadline.successor,
                                                     actor=AUTOPILOT, info=deadline.info)
+        # The candidate release goes through the one door people use too (Save mode, ``flow mode``), so it is
+        # recorded, audited and later requested exactly like theirs.
+        release = releases.create_candidate(
+            flow_id=flow.pk, actor=AUTOPILOT, version_id=version.pk,
+            reason=(f"autopilot: {deadline.model} shuts down on {deadline.shutdown_date:%Y-%m-%d}; v{version.number} "
+                    f"is the approved v{approved.number} on the named successor {deadline.successor}"))
         outcome.action = A.CANDIDATE_CREATED
         move = _remember(flow, deadline, outcome, version=version, validation_run=None, request=None)
         audit.record(actor=AUTOPILOT, verb="migrator.autopilot.candidate_created", obj=flow, data={
-            "version": version.number, "model": deadline.model, "successor": deadline.successor,
+            "version": version.number, "release": release.hash, "model": deadline.model,
+            "successor": deadline.successor,
             "shutdown_date": deadline.shutdown_date.isoformat(), "asked_by": label_of(requested_by),
             "ledger": [e.get("reason") for e in version.ledger[:4] if isinstance(e, dict)]})
     outcome.version = version.number
