@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response
 
-from . import assistants, catalog, demo_threads, embeddings, files, responses, seed
+from . import assistants, batches, catalog, demo_threads, embeddings, files, responses, seed
 from .common import Ctx, Route
 from .config import SandboxConfig
 from .errors import ApiError, error_body, invalid_url
@@ -36,7 +36,7 @@ def _compile(routes: list[Route]) -> dict[str, list[tuple[re.Pattern[str], Any]]
     return table
 
 
-ROUTES = _compile(assistants.ROUTES + responses.ROUTES + files.ROUTES + embeddings.ROUTES)
+ROUTES = _compile(assistants.ROUTES + responses.ROUTES + files.ROUTES + embeddings.ROUTES + batches.ROUTES)
 
 
 def json_response(status: int, body: Any, headers: dict[str, str]) -> Response:
