@@ -97,3 +97,42 @@ def describe_error(exc: BaseException, *, where: str = "") -> str:
     if isinstance(exc, openai.APIConnectionError):
         return f"{prefix}could not connect to the API ({redact(str(exc.__cause__ or exc))})."
     return redact(f"{prefix}{type(exc).__name__}: {exc}")
+
+
+# --- the Batch API (bulk validation): upload a JSONL of requests, create, poll, read the result files ----------
+
+BATCH_ENDPOINT = "/v1/responses"
+BATCH_FINAL = ("completed", "failed", "expired", "cancelled")
+
+
+def start_batch(client: openai.OpenAI, requests: list[dict], *, metadata: dict[str, str] | None = None):
+    """Upload ``requests`` (``{"custom_id", "body"}`` each, bodies for ``responses.create``) as a purpose=batch
+    JSONL file and create a batch over it. Returns the Batch."""
+    import io
+    import json
+
+    lines = [json.dumps({"custom_id": r["custom_id"], "method": "POST", "url": BATCH_ENDPOINT, "body": r["body"]},
+                        ensure_ascii=False) for r in requests]
+    upload = io.BytesIO(("\n".join(lines) + "\n").encode())
+    upload.name = "migrator-batch.jsonl"
+    file = client.files.create(file=upload, purpose="batch")
+    return client.batches.create(input_file_id=file.id, endpoint=BATCH_ENDPOINT, completion_window="24h",
+                                 metadata=metadata)
+
+
+def get_batch(client: openai.OpenAI, batch_id: str):
+    return client.batches.retrieve(batch_id)
+
+
+def cancel_batch(client: openai.OpenAI, batch_id: str):
+    return client.batches.cancel(batch_id)
+
+
+def batch_lines(client: openai.OpenAI, file_id: str | None) -> list[dict]:
+    """The JSON lines of a batch's output or error file (none when the batch has no such file)."""
+    import json
+
+    if not file_id:
+        return []
+    text = client.files.content(file_id).text
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -67,3 +67,9 @@ def run_budget_reached(e: EventView) -> SafeString:
     return say("{actor} stopped {obj}: budget reached (spent ${spent} of ${budget} after {n} cases; results kept).",
                actor=e.actor, obj=e.obj, spent=f"{float(e.data.get('spent_usd') or 0):.4f}",
                budget=str(e.data.get("budget_usd", "?")), n=str(e.data.get("cases_done", "?")))
+
+
+@register("migrator.validation.run_resumed")
+def run_resumed(e: EventView) -> SafeString:
+    return say("{obj} resumed by itself after its worker died (job #{new}, try {n}), attached to its batch in "
+               "flight.", obj=e.obj, new=str(e.data.get("new_job", "?")), n=str(e.data.get("try", "?")))

@@ -50,6 +50,11 @@ class RunForm(forms.Form):
     mode = forms.ChoiceField(choices=[("", "the flow's mode"), *FlowMode.choices], required=False)
     repeats = forms.IntegerField(min_value=1, max_value=10, initial=1)
     concurrency = forms.IntegerField(min_value=1, max_value=16, initial=4)
+    path = forms.ChoiceField(choices=[("direct", "Direct: one request per case"),
+                                      ("batch", "Batch API: half price, answers within the batch window")],
+                             initial="direct", required=False, label="Send cases",
+                             help_text="The Batch API takes independent turns (stateless or chained responses "
+                                       "mode); the free runs are always sent direct.")
     budget_usd = forms.DecimalField(required=False, min_value=0.0001, max_digits=10, decimal_places=4,
                                     label="Budget (USD)", help_text="Optional: the run stops cleanly, results kept, "
                                     "once its replies have cost this much.")

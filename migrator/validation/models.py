@@ -222,6 +222,11 @@ class ValidationRun(models.Model):
     projection = models.JSONField(default=dict, blank=True)
     budget_usd = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     spent_usd = models.FloatField(default=0)
+    # How the teacher-forced cases are sent: one request each ("direct") or through the Batch API ("batch", at
+    # the Batch discount). ``batch`` keeps the batch path's state (jobs left, the batch in flight) so another
+    # worker can resume the run from the database without sending a case twice or losing one.
+    path = models.CharField(max_length=8, default="direct", choices=[("direct", "Direct"), ("batch", "Batch API")])
+    batch = models.JSONField(default=dict, blank=True)
     options = models.JSONField(default=dict, blank=True, help_text="Check settings as used: thresholds, judge…")
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
     STATUS_TRANSITIONS = RUN_TRANSITIONS  # moved only by migrator.core.status.move / move_all

@@ -230,56 +230,67 @@ class Replayer:
                 kwargs["stream"] = True  # transport only: the release (what is asked) is the same
             response = self._call(outcome, self.client.responses, "create", **kwargs)
             last_id = response.id
-            outcome.response_ids.append(response.id)
-            outcome.status = str(getattr(response, "status", "") or "")
-            usage = getattr(response, "usage", None)
-            if usage is not None:
-                outcome.input_tokens += int(getattr(usage, "input_tokens", 0) or 0)
-                outcome.output_tokens += int(getattr(usage, "output_tokens", 0) or 0)
-            calls, produced = [], []
-            texts, refusals = [], []
-            for item in response.output or []:
-                kind = getattr(item, "type", "")
-                if kind == "function_call":
-                    calls.append(item)
-                    produced.append({"type": "function_call", "call_id": item.call_id, "name": item.name,
-                                     "arguments": item.arguments})
-                elif kind == "message":
-                    for part in getattr(item, "content", None) or []:
-                        if getattr(part, "type", "") == "output_text":
-                            texts.append(part.text)
-                        elif getattr(part, "type", "") == "refusal":
-                            refusals.append(part.refusal)
-                    produced.append({"type": "message", "role": "assistant",
-                                     "content": [{"type": "output_text", "text": "".join(texts), "annotations": []}]})
-                elif kind in _HOSTED_OUTPUTS and _HOSTED_OUTPUTS[kind] not in outcome.live_tools:
-                    outcome.live_tools.append(_HOSTED_OUTPUTS[kind])
-            outcome.output_items.extend(produced)
-            if not calls:
-                outcome.text = "\n".join(texts)
-                outcome.refusal = "\n".join(refusals)
-                outcome.completed = outcome.status in ("completed", "")
+            step = self.absorb(outcome, response, recorded, used)
+            if step is None:
                 return last_id
-            outputs = []
-            for call in calls:
-                index = match_recorded(call.name, call.arguments, recorded, used)
-                entry = {"name": call.name, "arguments": call.arguments, "matched": index is not None}
-                outcome.tool_calls.append(entry)
-                if index is None:
-                    outcome.unmatched.append({"name": call.name, "arguments": call.arguments})
-                    continue
-                used.add(index)
-                outputs.append({"type": "function_call_output", "call_id": call.call_id,
-                                "output": recorded[index].get("output", "")})
-            if outcome.unmatched:
-                # Never invent an output: the turn stops here and the case says which call had no recording.
-                outcome.text = "\n".join(texts)
-                return last_id
-            outcome.output_items.extend(outputs)
+            produced, outputs = step
             stateless_input = [*stateless_input, *produced, *outputs]
             pending_input = outputs
         outcome.error = f"the model kept calling tools after {MAX_TOOL_ROUNDS} rounds"
         return last_id
+
+    def absorb(self, outcome: TurnOutcome, response: Any, recorded: list[dict[str, Any]], used: set[int]
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """Read one response of a turn into ``outcome``. None when the turn ended (an answer, or a call with no
+        recording); else (the items it produced, the recorded outputs to send back). The direct and the Batch
+        path both read responses here, so they reach the same verdicts."""
+        outcome.response_ids.append(response.id)
+        outcome.status = str(getattr(response, "status", "") or "")
+        usage = getattr(response, "usage", None)
+        if usage is not None:
+            outcome.input_tokens += int(getattr(usage, "input_tokens", 0) or 0)
+            outcome.output_tokens += int(getattr(usage, "output_tokens", 0) or 0)
+        calls, produced = [], []
+        texts, refusals = [], []
+        for item in response.output or []:
+            kind = getattr(item, "type", "")
+            if kind == "function_call":
+                calls.append(item)
+                produced.append({"type": "function_call", "call_id": item.call_id, "name": item.name,
+                                 "arguments": item.arguments})
+            elif kind == "message":
+                for part in getattr(item, "content", None) or []:
+                    if getattr(part, "type", "") == "output_text":
+                        texts.append(part.text)
+                    elif getattr(part, "type", "") == "refusal":
+                        refusals.append(part.refusal)
+                produced.append({"type": "message", "role": "assistant",
+                                 "content": [{"type": "output_text", "text": "".join(texts), "annotations": []}]})
+            elif kind in _HOSTED_OUTPUTS and _HOSTED_OUTPUTS[kind] not in outcome.live_tools:
+                outcome.live_tools.append(_HOSTED_OUTPUTS[kind])
+        outcome.output_items.extend(produced)
+        if not calls:
+            outcome.text = "\n".join(texts)
+            outcome.refusal = "\n".join(refusals)
+            outcome.completed = outcome.status in ("completed", "")
+            return None
+        outputs = []
+        for call in calls:
+            index = match_recorded(call.name, call.arguments, recorded, used)
+            entry = {"name": call.name, "arguments": call.arguments, "matched": index is not None}
+            outcome.tool_calls.append(entry)
+            if index is None:
+                outcome.unmatched.append({"name": call.name, "arguments": call.arguments})
+                continue
+            used.add(index)
+            outputs.append({"type": "function_call_output", "call_id": call.call_id,
+                            "output": recorded[index].get("output", "")})
+        if outcome.unmatched:
+            # Never invent an output: the turn stops here and the case says which call had no recording.
+            outcome.text = "\n".join(texts)
+            return None
+        outcome.output_items.extend(outputs)
+        return produced, outputs
 
     # -- public --
 

@@ -201,7 +201,8 @@ def run_start(request: HttpRequest, pk: int) -> HttpResponse:
             version_id = run_services.resolve_version(test_set.assistant, version_number=d["version"]).pk
         run = run_services.start_run(actor=request.user, test_set_id=test_set.pk, connection_id=d["connection"].pk,
                                      version_id=version_id, mode=d["mode"] or "", repeats=d["repeats"],
-                                     concurrency=d["concurrency"], budget_usd=d.get("budget_usd"))
+                                     concurrency=d["concurrency"], budget_usd=d.get("budget_usd"),
+                                     path=d.get("path") or "direct")
     except ServiceError as exc:
         messages.error(request, message_for(exc))
         return redirect(test_set)

@@ -24,8 +24,8 @@ from migrator.core.release import make_release
 from migrator.core.services import ServiceError, audit
 from migrator.core.services import status as status_service
 from migrator.core.status import FlowMode, move
+from migrator.validation import batchpath, projection
 from migrator.validation import points as points_module
-from migrator.validation import projection
 from migrator.validation.cases import config_contract
 from migrator.validation.checks import CaseFacts, Scorer, resolve
 from migrator.validation.judge import make_embedder, make_judge
@@ -39,6 +39,7 @@ from migrator.validation.models import (
     Verdict,
 )
 from migrator.validation.replay import CaseInput, Replayer, TurnOutcome
+from migrator.validation.services import batchruns
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def resolve_version(assistant: Assistant, *, version_id: int | None = None, vers
 def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict[str, Any], config_label: str,
                prompt_version=None, mode: str = "", repeats: int = 1, concurrency: int = 4,
                source: str = "ui", truncation: str = "", store: bool | None = None,
-               budget_usd: Any = None) -> ValidationRun:
+               budget_usd: Any = None, path: str = "direct") -> ValidationRun:
     """A queued run bound to ``config`` (hash) and the mode; the caller enqueues or executes it."""
     require(actor, "core.run_validation", action="run validations")
     flow = test_set.flow
@@ -139,6 +140,11 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
         raise ServiceError(f"Repeats must be between 1 and {MAX_REPEATS}.")
     if not 1 <= int(concurrency) <= MAX_CONCURRENCY:
         raise ServiceError(f"Concurrency must be between 1 and {MAX_CONCURRENCY}.")
+    if path not in ("direct", "batch"):
+        raise ServiceError(f"Unknown path {path!r}; use direct or batch.")
+    if path == "batch" and mode not in batchpath.MODES:
+        raise ServiceError(f"The Batch API path sends independent turns only (stateless or chained responses); "
+                           f"{mode} mode needs a conversation created per case, so run it direct.")
     if not isinstance(config, dict) or not config.get("model"):
         raise ServiceError("The configuration has no model: it must be keyword arguments for responses.create.")
     version = test_set.current_version
@@ -153,14 +159,14 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
     release = make_release(config=config, mode=mode, truncation=truncation, store=store, stream=stream)
     budget = parse_budget(budget_usd)
     plan = projection.project(cases=TestCase.objects.filter(pk__in=version.case_ids), config=config,
-                              repeats=int(repeats))
+                              repeats=int(repeats), batch=path == "batch")
     if budget is not None and plan["cost_usd"] is None:
         raise ServiceError(f"A budget cannot be kept on {config.get('model')}: its price is unknown (no source we "
                            "hold states it), so what the run spends cannot be counted. Run without a budget, or add "
                            "the model's price to the pricing table with its source.")
     with transaction.atomic():
         run = ValidationRun.objects.create(
-            projection=plan, budget_usd=budget,
+            projection=plan, budget_usd=budget, path=path,
             test_set=test_set, test_set_version=version, case_ids=list(version.case_ids),
             assistant_id=test_set.assistant_id, flow=flow, prompt_version=prompt_version, config_label=config_label,
             config=config, config_hash=config_hash(config), mode=mode, store=store, connection=connection,
@@ -173,7 +179,7 @@ def create_run(*, actor, test_set: TestSet, connection: Connection, config: dict
         )
         audit.record(actor=actor, verb="migrator.validation.run_created", obj=run,
                      data={"test_set": test_set.pk, "version": version.number, "config_hash": run.config_hash,
-                           "release": run.release_hash, "mode": mode, "config": config_label})
+                           "release": run.release_hash, "mode": mode, "config": config_label, "path": path})
     return run
 
 
@@ -191,7 +197,7 @@ def parse_budget(value: Any) -> Decimal | None:
 
 
 def start_run(*, actor, test_set_id: int, connection_id: int, version_id: int | None = None, mode: str = "",
-              repeats: int = 1, concurrency: int = 4, budget_usd: Any = None) -> ValidationRun:
+              repeats: int = 1, concurrency: int = 4, budget_usd: Any = None, path: str = "direct") -> ValidationRun:
     """Queue a run of a test set through a prompt version (default: the one a cutover would serve)."""
     from migrator.core.services.jobs import start_job
 
@@ -206,7 +212,7 @@ def start_run(*, actor, test_set_id: int, connection_id: int, version_id: int | 
     with transaction.atomic():
         run = create_run(actor=actor, test_set=test_set, connection=connection, config=dict(version.config or {}),
                          config_label=f"v{version.number}", prompt_version=version, mode=mode, repeats=repeats,
-                         concurrency=concurrency, budget_usd=budget_usd)
+                         concurrency=concurrency, budget_usd=budget_usd, path=path)
         job = start_job(kind=JOB_KIND, actor=actor, params={"run_id": run.pk}, subject=run,
                         subject_label=f"Validation run #{run.pk}: {test_set.name} on {config_label_of(run)}")
         run.job = job
@@ -302,7 +308,7 @@ class _Progress:
 
 
 def execute_run(*, run_id: int, actor, report: Callable[[int, int, str], None] | None = None,
-                log: Callable[[str], None] | None = None, client=None) -> ValidationRun:
+                log: Callable[[str], None] | None = None, client=None, resume: bool = False) -> ValidationRun:
     """Replay every case (``repeats`` times, ``concurrency`` at once), free-run sample threads, score, decide.
 
     ``report(done, total, message)`` may raise to cancel (a job's ``progress`` raises JobCancelled). The HTTP
@@ -310,9 +316,12 @@ def execute_run(*, run_id: int, actor, report: Callable[[int, int, str], None] |
     """
     log = log or (lambda message: logger.info("validation run %s: %s", run_id, message))
     run = ValidationRun.objects.select_related("test_set", "connection", "flow").get(pk=run_id)
-    if not _move(run, RunStatus.RUNNING):
+    # A batch-path run whose worker died is picked up where it stood (its jobs and batch are stored on it).
+    resuming = resume and run.path == "batch" and run.status == RunStatus.RUNNING
+    if not resuming and not _move(run, RunStatus.RUNNING):
         raise ServiceError(f"Run #{run.pk} is {run.get_status_display().lower()}, not queued.")
-    _report_outcome(run, "validation.run_started", actor=actor)
+    if not resuming:
+        _report_outcome(run, "validation.run_started", actor=actor)
     try:
         return _execute(run, actor=actor, report=report, log=log, client=client)
     except BaseException as exc:
@@ -383,6 +392,9 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
     progress = _Progress(run, report)
     progress.add("", force=True)
     limit = float(run.budget_usd) if run.budget_usd is not None else None
+    if run.path == "batch":
+        return _execute_batch(run, ordered, replayer, client, scorer, facts_of, model, progress, limit, settings,
+                              contract, contract_missing, actor=actor, log=log)
     stopped = False
     forced: dict[str, TurnOutcome] = {}
     own_cpu = sdk_cpu = api_seconds = 0.0
@@ -442,7 +454,29 @@ def _execute(run: ValidationRun, *, actor, report, log, client) -> ValidationRun
     timing = {"overhead_ms_per_case": round(1000 * own_cpu / n, 3), "sdk_cpu_ms_per_case": round(1000 * sdk_cpu / n, 3),
               "api_ms_per_case": round(1000 * api_seconds / n, 3),
               "overhead_share": round(own_cpu / (own_cpu + api_seconds), 4) if own_cpu + api_seconds else None}
-    return _finish(run, ordered, free_runs, contract, contract_missing, actor=actor, log=log, timing=timing)
+    return _finish(run, ordered, free_runs, contract, contract_missing, actor=actor, log=log,
+                   timing={"path": "direct", **timing})
+
+
+def _execute_batch(run: ValidationRun, ordered: list[TestCase], replayer: Replayer, client, scorer: Scorer,
+                   facts_of, model: str, progress: _Progress, limit: float | None, settings: dict, contract: dict,
+                   contract_missing: str, *, actor, log: Callable[[str], None]) -> ValidationRun:
+    """The cases through the Batch API (``batchruns``), then the free runs direct (they carry state turn by turn,
+    which a batch cannot), then the same verdict as the direct path."""
+    for verdict, cost in run.results.values_list("verdict", "cost_usd"):  # resumed: count what is stored
+        progress.add(verdict, cost=cost)
+    log(f"Sending {len(ordered)} case(s) × {run.repeats} through the Batch API")
+    stopped = batchruns.replay(
+        run, ordered=ordered, replayer=replayer, client=client, case_input=_case_input, progress=progress,
+        limit=limit, log=log,
+        score=lambda case, outcome: _result(run, case, 0, outcome, *scorer.score(facts_of(case), outcome), model))
+    if stopped:
+        progress.add("", force=True)
+        return _budget_reached(run, progress, actor=actor, log=log)
+    forced = {r.case.key: TurnOutcome(text=r.answer_text) for r in run.results.filter(repeat=0).select_related("case")}
+    free_runs = _free_runs(run, replayer, ordered, forced, settings, log, between=lambda: progress.add("", force=True))
+    return _finish(run, ordered, free_runs, contract, contract_missing, actor=actor, log=log,
+                   timing={"path": "batch", "batches": len((run.batch or {}).get("batches") or [])})
 
 
 def _result(run: ValidationRun, case: TestCase, repeat: int, outcome: TurnOutcome, verdict: str,

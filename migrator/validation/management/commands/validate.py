@@ -92,6 +92,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="Cases replayed at once.")
         parser.add_argument("--budget", metavar="USD", help="Stop cleanly (status budget_reached, results kept) once "
                                                                 "the replies have cost this much.")
+        parser.add_argument("--batch", action="store_true",
+                            help="Send the teacher-forced cases through the Batch API (half price; stateless or "
+                                 "chained responses mode); the free runs are sent direct.")
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a summary.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -127,7 +130,8 @@ class Command(BaseCommand):
             run = run_services.create_run(actor=ACTOR, test_set=test_set, connection=connection, config=config,
                                           config_label=label, prompt_version=version, mode=mode,
                                           repeats=options["repeats"], concurrency=options["concurrency"],
-                                          source="cli", budget_usd=options["budget"])
+                                          source="cli", budget_usd=options["budget"],
+                                          path="batch" if options["batch"] else "direct")
             log = (lambda m: None) if options["json"] else (lambda m: self.stderr.write(m))
             plan = run.projection
             cost = f", ~${plan['cost_usd']:.4f}" if plan.get("cost_usd") is not None else ", price unknown"
@@ -195,6 +199,9 @@ def result_json(run) -> dict[str, Any]:
         "store": run.store,
         "connection": run.connection_name,
         "repeats": run.repeats,
+        "path": run.path,
+        "projection": run.projection,
+        "spent_usd": round(run.spent_usd, 8),
         "points": {p["key"]: {"title": p["title"], "status": p["status"], "detail": p["detail"]} for p in run.points},
         "checks": {c["name"]: {k: v for k, v in c.items() if k != "name"} for c in run.check_summary},
         "totals": run.totals,
