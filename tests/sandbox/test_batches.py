@@ -36,7 +36,10 @@ def _poll(client: openai.OpenAI, batch_id: str) -> list[str]:
     return seen
 
 
-def batch_tour(client: openai.OpenAI) -> dict:
+def batch_tour(client: openai.OpenAI, content_client: openai.OpenAI | None = None) -> dict:
+    """``content_client`` reads the result files: the spec declares ``application/json`` for
+    ``GET /files/{id}/content`` while the API (and the sandbox) send the raw JSONL, so Prism can't check it."""
+    reader = content_client or client
     bodies = [{"model": "gpt-4o", "input": q, "instructions": "Be brief."} for q in QUESTIONS]
     lines = [_line(f"case-{i}", b) for i, b in enumerate(bodies)]
     lines.append(_line("bad-model", {"model": "no-such-model", "input": "hi"}))
@@ -50,8 +53,8 @@ def batch_tour(client: openai.OpenAI) -> dict:
     assert done.request_counts.total == 4 and done.request_counts.completed == 3 and done.request_counts.failed == 1
     assert done.completed_at and done.output_file_id and done.error_file_id and done.model == "gpt-4o"
     assert done.usage.input_tokens > 0 and done.usage.output_tokens > 0
-    output = [json.loads(t) for t in client.files.content(done.output_file_id).text.splitlines()]
-    errors = [json.loads(t) for t in client.files.content(done.error_file_id).text.splitlines()]
+    output = [json.loads(t) for t in reader.files.content(done.output_file_id).text.splitlines()]
+    errors = [json.loads(t) for t in reader.files.content(done.error_file_id).text.splitlines()]
     answers = {row["custom_id"]: row["response"]["body"] for row in output}
     assert set(answers) == {"case-0", "case-1", "case-2"}
     assert all(row["response"]["status_code"] == 200 and row["error"] is None for row in output)
@@ -122,6 +125,6 @@ def test_batches_match_the_spec(sandbox_empty, openai_spec) -> None:
 def test_batches_through_prism(prism_proxy, prism_sandbox) -> None:
     client = openai.OpenAI(base_url=prism_proxy, api_key=prism_sandbox.api_key, max_retries=0, timeout=60)
     try:
-        batch_tour(client)
+        batch_tour(client, prism_sandbox.client())
     except openai.APIStatusError as exc:  # Prism's list of violations
         pytest.fail(f"{exc.request.method} {exc.request.url}: {exc.status_code} {exc.response.text[:3000]}")
