@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from migrator.core import diagnostics as registry
 from migrator.core.evidence import Item, State, provider
+from migrator.diagnostics.checks import data
 
 TITLE = "Diagnostics"
 
@@ -23,8 +24,10 @@ def diagnostics(*, flow, version, config_hash: str) -> Item:
     failing = [r for r in results if r.status == registry.FAIL]
     unknown = [r for r in results if r.status == registry.UNKNOWN and not r.unavailable]
     counts = registry.counts(results)
+    found = data.releases(flow)
     details = {"counts": counts, "checks": [{"key": r.key, "title": r.title, "status": r.status,
-                                             "summary": r.summary} for r in results]}
+                                             "summary": r.summary} for r in results],
+               "release": found["release"], "production_release": found["production_release"]}
     if failing:
         return Item("diagnostics", TITLE, State.FAILED,
                     f"{len(failing)} check(s) fail: " + "; ".join(f"{r.title}: {r.summary}" for r in failing[:3]),

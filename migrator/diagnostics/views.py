@@ -10,6 +10,7 @@ from django.utils import timezone
 from migrator.core import diagnostics as registry
 from migrator.core.models import Flow
 from migrator.core.roles import has_role
+from migrator.diagnostics.checks import data
 
 
 def _flow(request: HttpRequest, slug: str) -> Flow:
@@ -31,7 +32,7 @@ def flow_diagnostics(request: HttpRequest, slug: str) -> HttpResponse:
     results = registry.run_flow(flow)
     return render(request, "diagnostics/flow.html", {
         "flow": flow, "assistant": flow.assistant, "groups": _grouped(results), "counts": registry.counts(results),
-        "worst": registry.worst(results), "now": timezone.now(),
+        "worst": registry.worst(results), "now": timezone.now(), "releases": data.releases(flow),
         "command": f"python manage.py diagnose --flow {flow.slug}"})
 
 
@@ -41,7 +42,7 @@ def flow_summary(request: HttpRequest, slug: str) -> HttpResponse:
     results = registry.run_flow(flow)
     return render(request, "diagnostics/flow_summary.html", {
         "flow": flow, "counts": registry.counts(results), "worst": registry.worst(results),
-        "top": sorted((r for r in results if r.status in (registry.FAIL, registry.WARN)),
+        "releases": data.releases(flow), "top": sorted((r for r in results if r.status in (registry.FAIL, registry.WARN)),
                       key=lambda r: registry.SEVERITY[r.status])[:3]})
 
 

@@ -40,7 +40,7 @@ def latest_run(flow) -> dict[str, Any] | None:
     if run is None:
         return None
     return {"id": run.pk, "mode": run.mode, "url": run.get_absolute_url(), "verdict": run.verdict,
-            "config_hash": run.config_hash, "config_label": run.config_label,
+            "config_hash": run.config_hash, "config_label": run.config_label, "release": run.release_hash,
             "finished_at": run.finished_at.isoformat() if run.finished_at else None}
 
 

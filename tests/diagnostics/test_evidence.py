@@ -63,3 +63,42 @@ def test_a_failing_check_fails_and_the_requested_version_is_the_one_checked():
     item = _item(flow, broken)  # …but the request names the broken one
     assert item.state == State.FAILED and "Output format" in item.summary
     assert _item(flow, good).state != State.FAILED
+
+
+def test_diagnostics_record_and_show_the_releases_they_judged(client, support_lead, engineer):
+    """The release a diagnostics pass judged (the version put forward with the flow's working settings) and the
+    one production calls with are recorded in the evidence item and shown on the page, the card and in
+    ``diagnose --json``; after a mode change on a live flow they differ."""
+    import contextlib
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from migrator.cutover.services import releases
+    from migrator.flows.services import flows as flow_services
+    from tests.cutover.helpers import serve
+
+    flow = _flow()
+    version = make_version(flow.assistant, CONFIG, approved=True)
+    before = _item(flow, version)
+    assert before.details["release"] == releases.spec_for(flow, version).hash
+    assert before.details["production_release"] == ""  # never cut over: production calls with nothing
+    serve(flow, version)
+    served = releases.production_release(flow).hash
+    flow_services.choose_mode(flow_id=flow.pk, actor=engineer, mode="conversation", truncation="auto",
+                              store=True, reason="agents read the history")
+    flow.refresh_from_db()
+    item = _item(flow, version)
+    judged = releases.spec_for(flow, version).hash
+    assert item.details["production_release"] == served and item.details["release"] == judged != served
+    client.force_login(support_lead)
+    page = client.get("/diagnostics/flows/billing/").content.decode()
+    assert judged[:12] in page and served[:12] in page and 'data-testid="diag-releases"' in page
+    card = client.get("/diagnostics/flows/billing/summary/").content.decode()
+    assert judged[:12] in card and served[:12] in card
+    out = StringIO()
+    with contextlib.suppress(SystemExit):  # exit 1: a check fails (no threads imported); the JSON is written
+        call_command("diagnose", "--json", "--flow", "billing", stdout=out)
+    [entry] = json.loads(out.getvalue())["flows"]
+    assert entry["release"] == judged and entry["production_release"] == served

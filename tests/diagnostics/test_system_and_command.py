@@ -94,6 +94,7 @@ def test_diagnose_json_contract_and_exit_codes():
     body = json.loads(out)
     assert code == 1  # no mode chosen fails
     assert [f["slug"] for f in body["flows"]] == ["checkout"]
+    assert set(body["flows"][0]) == {"slug", "checks", "release", "production_release"}
     checks = {c["key"]: c for c in body["flows"][0]["checks"]}
     assert checks["history_mode"]["status"] == "fail" and checks["history_mode"]["fix_url"] == reverse("flows:detail", args=["checkout"]) + "#mode"
     assert set(checks["history_mode"]) == {"key", "title", "status", "summary", "evidence", "fix_url"}

@@ -28,6 +28,26 @@ def candidate_version(flow: Flow):
     return toolset.latest_version(flow.assistant)
 
 
+def releases(flow: Flow) -> dict[str, str]:
+    """The release hashes a diagnostics pass speaks for, recorded with its results and shown beside them:
+    ``release``, the judged version with the flow's working mode, truncation, store and streaming (what a
+    cutover request would put forward), and ``production_release``, the release production calls with now.
+    Each is "" where it is not known (no version yet, no mode chosen, never cut over)."""
+    from migrator.core.diagnostics import pass_cache
+    from migrator.cutover.services.releases import production_release, spec_for
+
+    cache = pass_cache(flow)
+    if "releases" not in cache:
+        version = candidate_version(flow)
+        served = production_release(flow)
+        cache["releases"] = {
+            "release": spec_for(flow, version).hash if version is not None and flow.mode else "",
+            "version": version.number if version is not None else None,
+            "production_release": served.hash if served is not None else "",
+        }
+    return cache["releases"]
+
+
 def serving_version(flow: Flow):
     from migrator.tools import toolset
 

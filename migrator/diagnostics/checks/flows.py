@@ -288,7 +288,8 @@ def history_validation_mode(flow: Flow) -> Finding:
     run = latest(flow)
     if not run:
         return Finding.unknown("No validation run for this flow yet.")
-    evidence = {"run": run.get("id"), "run_mode": run.get("mode"), "flow_mode": flow.mode}
+    evidence = {"run": run.get("id"), "run_mode": run.get("mode"), "flow_mode": flow.mode,
+                "run_release": run.get("release", ""), "release": data.releases(flow)["release"]}
     if not flow.mode:
         return Finding.unknown(f"No state mode is chosen yet; the latest validation ran in {_mode(run.get('mode'))}.",
                                evidence=evidence, fix_url=_mode_url(flow), fix_label="Choose a mode")
@@ -296,6 +297,11 @@ def history_validation_mode(flow: Flow) -> Finding:
         return Finding.fail(f"The latest validation ran in {_mode(run.get('mode'))} but the flow uses "
                             f"{_mode(flow.mode)}: history behaves differently from what was validated.",
                             evidence=evidence, fix_url=run.get("url", ""), fix_label="Validate again")
+    if run.get("release") and evidence["release"] and run["release"] != evidence["release"]:
+        return Finding.warn(f"The latest validation replayed release {run['release'][:12]}, not release "
+                            f"{evidence['release'][:12]} the flow would put forward now (its truncation or "
+                            "streaming differs).", evidence=evidence, fix_url=run.get("url", ""),
+                            fix_label="Validate again")
     if run.get("verdict") != "pass":
         # Right mode, but the run did not pass: never an "ok" beside a failed run.
         verdict = {"fail": "failed", "incomplete": "was incomplete"}.get(run.get("verdict") or "", "did not finish")

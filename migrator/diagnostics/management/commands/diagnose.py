@@ -2,7 +2,9 @@
 
 Exit status 0 when no check fails (warnings and unknowns do not fail), 1 otherwise, 2 for an unknown flow.
 ``--json`` prints ``{"system": [...], "flows": [{"slug", "checks": [{"key", "title", "status", "summary",
-"evidence", "fix_url"}]}]}``; system entries have the same keys as flow checks.
+"evidence", "fix_url"}], "release", "production_release"}]}``: each flow's entry names the release hash its checks
+judged (the judged version with the flow's working settings) and the one production calls with ("" when not
+known); system entries have the same keys as flow checks.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from migrator.core import diagnostics as registry
 from migrator.core.models import Flow
+from migrator.diagnostics.checks import data
 
 MARK = {registry.OK: "ok  ", registry.WARN: "WARN", registry.FAIL: "FAIL", registry.UNKNOWN: "?   "}
 
@@ -39,12 +42,15 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({
                 "system": [r.as_json() for r in system],
-                "flows": [{"slug": flow.slug, "checks": [r.as_json() for r in results]} for flow, results in per_flow],
+                "flows": [{"slug": flow.slug, "checks": [r.as_json() for r in results], **_releases(flow)}
+                          for flow, results in per_flow],
             }, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder))
         else:
             self._print("System", system)
             for flow, results in per_flow:
-                self._print(f"Flow {flow.slug} ({flow.name})", results)
+                found = _releases(flow)
+                self._print(f"Flow {flow.slug} ({flow.name}), release {found['release'][:12] or 'none yet'}, "
+                            f"production {found['production_release'][:12] or 'not cut over'}", results)
             self.stdout.write("Result: " + ("FAILED (at least one check fails)" if failed else "no check fails"))
         if failed:
             raise SystemExit(1)
@@ -56,3 +62,8 @@ class Command(BaseCommand):
             if r.fix_url and r.status != registry.OK:
                 self.stdout.write(f"         fix: {r.fix_url}")
         self.stdout.write("")
+
+
+def _releases(flow: Flow) -> dict[str, str]:
+    found = data.releases(flow)
+    return {"release": found["release"], "production_release": found["production_release"]}
