@@ -21,7 +21,7 @@ COPY templates ./templates
 COPY static ./static
 COPY docs ./docs
 # collectstatic needs settings to load; these throwaway values never reach a running container.
-RUN DEBUG=false SECRET_KEY=build-only MIGRATOR_ENCRYPTION_KEY=build-only MIGRATOR_DATA_DIR=/tmp/build \
+RUN DEBUG=false SECRET_KEY=build-only MIGRATOR_ENCRYPTION_KEY=build-only MIGRATOR_RECEIPT_KEY=build-only MIGRATOR_DATA_DIR=/tmp/build \
     python manage.py collectstatic --noinput
 USER migrator
 EXPOSE 8000

@@ -206,6 +206,16 @@ MIGRATOR_ENCRYPTION_KEYS = [key.strip() for key in MIGRATOR_ENCRYPTION_KEY.split
 if not MIGRATOR_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("MIGRATOR_ENCRYPTION_KEY holds no key (only commas and spaces).")
 
+# --- Migration receipts are signed (HMAC-SHA256) with a key of their own ---
+# A receipt is what an auditor or a customer keeps after a migration, so its key is set on purpose and can be
+# kept (or rotated) apart from SECRET_KEY, whose rotation would otherwise make every receipt fail verification.
+# Required when DEBUG is off; in DEBUG/testing it is derived from SECRET_KEY (see migrator.receipts.services).
+# `check --deploy` rejects a weak one, or one equal to SECRET_KEY.
+MIGRATOR_RECEIPT_KEY = env_str("MIGRATOR_RECEIPT_KEY", "")
+if not MIGRATOR_RECEIPT_KEY and not DEBUG and not TESTING:
+    raise ImproperlyConfigured("MIGRATOR_RECEIPT_KEY is required when DEBUG is off (it signs migration receipts; "
+                               "a random string of 32+ characters, kept: changing it fails every earlier receipt).")
+
 # --- Celery: Redis when it answers, otherwise an embedded filesystem broker with a real worker ---
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_PREFERENCE = env_choice("MIGRATOR_BROKER", "auto", {"auto", "redis", "filesystem"})

@@ -13,6 +13,7 @@ DEBUG=true $BIN/python manage.py makemigrations --check --dry-run
 echo "== deploy check (production settings)"
 DEBUG=false SECRET_KEY="deploy-check-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" \
   MIGRATOR_ENCRYPTION_KEY="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')" ALLOWED_HOSTS=migrator.example.com \
+  MIGRATOR_RECEIPT_KEY="receipt-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" \
   MIGRATOR_DATA_DIR="$(mktemp -d)" $BIN/python manage.py check --deploy --fail-level WARNING
 
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

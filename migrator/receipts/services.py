@@ -5,7 +5,8 @@ release the flow served with its hash and content, the field ledger of those ver
 validation runs and their verdicts (with the checks they were judged by), the backfill figures, and the cutover
 requests, approvals, ramp steps and rollbacks with who and when.
 
-The signature is an HMAC-SHA256, with a key derived from the installation's ``SECRET_KEY``, over every byte of
+The signature is an HMAC-SHA256, with a key derived from the installation's ``MIGRATOR_RECEIPT_KEY`` (in
+DEBUG/testing, when it is not set, from ``SECRET_KEY``), over every byte of
 the file before a fixed-length trailer in the zip's comment (``migrator-receipt v1 hmac-sha256 key=<id>
 sig=<hex>``). So changing any byte of the file, the trailer included, fails verification; and a receipt from
 another installation says so (its key id differs).
@@ -38,7 +39,10 @@ _STAMP = (1980, 1, 1, 0, 0, 0)  # fixed zip timestamps: the bytes depend on the 
 
 
 def _key() -> bytes:
-    return hmac.new(settings.SECRET_KEY.encode(), b"migrator.receipt.v1", hashlib.sha256).digest()
+    """The signing key: from MIGRATOR_RECEIPT_KEY (required in production), else, in DEBUG/testing only,
+    derived from SECRET_KEY (settings refuses to start without it otherwise)."""
+    material = settings.MIGRATOR_RECEIPT_KEY or settings.SECRET_KEY
+    return hmac.new(material.encode(), b"migrator.receipt.v1", hashlib.sha256).digest()
 
 
 def key_id() -> str:

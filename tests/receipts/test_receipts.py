@@ -96,3 +96,30 @@ def test_a_receipt_of_another_installation_says_so(migrated, settings):
     settings.SECRET_KEY = "another installation's secret key, long enough for tests"
     verdict = receipts.verify(bundle)
     assert not verdict.ok and "another installation's key" in verdict.reason
+
+
+def test_the_receipt_key_is_its_own_setting(migrated, settings):
+    """With MIGRATOR_RECEIPT_KEY set, receipts are signed with it: rotating SECRET_KEY leaves them valid, another
+    receipt key does not. Unset (DEBUG/testing only), the key is derived from SECRET_KEY."""
+    derived = receipts.key_id()
+    settings.MIGRATOR_RECEIPT_KEY = "receipt-key-" + "0123456789abcdefghijklmnopqrstuvwxyz"
+    assert receipts.key_id() != derived
+    bundle = receipts.export(flow_id=migrated["flow"].pk, actor=migrated["first"].requested_by)
+    settings.SECRET_KEY = "a rotated secret key, long enough for tests and unrelated to receipts"
+    assert receipts.verify(bundle).ok
+    settings.MIGRATOR_RECEIPT_KEY = "another-receipt-key-" + "0123456789abcdefghijklmnopqrstuvwxyz"
+    verdict = receipts.verify(bundle)
+    assert not verdict.ok and "another installation's key" in verdict.reason
+
+
+def test_check_deploy_wants_a_strong_receipt_key_of_its_own(settings):
+    from migrator.core.checks import receipt_key_is_strong
+
+    settings.SECRET_KEY = "s" * 10 + "-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+    for weak, why in (("", "not set"), ("short", "only 5 characters"), (settings.SECRET_KEY, "same as SECRET_KEY"),
+                      ("a" * 40, "fewer than 10 distinct")):
+        settings.MIGRATOR_RECEIPT_KEY = weak
+        [error] = receipt_key_is_strong()
+        assert error.id == "migrator.E002" and why in error.msg, error.msg
+    settings.MIGRATOR_RECEIPT_KEY = "receipt-" + "0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"
+    assert receipt_key_is_strong() == []

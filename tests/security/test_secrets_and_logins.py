@@ -48,7 +48,8 @@ def test_a_few_mistakes_then_the_right_password_still_logs_in(client):
 
 
 def _settings_in_subprocess(env: dict[str, str], code: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MIGRATOR_ENCRYPTION_KEY")}
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("SECRET_KEY", "MIGRATOR_ENCRYPTION_KEY", "MIGRATOR_RECEIPT_KEY")}
     clean.update({"MIGRATOR_TESTING": "false", "DJANGO_SETTINGS_MODULE": "migrator.settings"})
     return subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**clean, **env}, capture_output=True,
                           text=True, timeout=120)
@@ -77,7 +78,8 @@ def test_each_data_dir_generates_its_own_keys_and_none_is_a_constant(tmp_path):
 @pytest.mark.slow
 def test_check_deploy_refuses_weak_encryption_keys(tmp_path):
     base = {"DEBUG": "false", "SECRET_KEY": "s" * 10 + "-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG",
-            "ALLOWED_HOSTS": "migrator.example.com", "MIGRATOR_DATA_DIR": str(tmp_path)}
+            "ALLOWED_HOSTS": "migrator.example.com", "MIGRATOR_DATA_DIR": str(tmp_path),
+            "MIGRATOR_RECEIPT_KEY": "receipt-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"}
     code = ("import sys; from django.core.management import execute_from_command_line; "
             "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])")
     out = _settings_in_subprocess({**base, "MIGRATOR_ENCRYPTION_KEY": "x"}, code)
@@ -93,6 +95,13 @@ def test_check_deploy_refuses_weak_encryption_keys(tmp_path):
     strong = crypto.Fernet.generate_key().decode()
     out = _settings_in_subprocess({**base, "MIGRATOR_ENCRYPTION_KEY": strong}, code)
     assert out.returncode == 0, out.stderr[-1000:]
+    # Production settings refuse to start without a receipt key (it is never derived from SECRET_KEY there).
+    without = {k: v for k, v in base.items() if k != "MIGRATOR_RECEIPT_KEY"}
+    out = _settings_in_subprocess({**without, "MIGRATOR_ENCRYPTION_KEY": strong}, code)
+    assert out.returncode != 0 and "MIGRATOR_RECEIPT_KEY is required when DEBUG is off" in out.stderr, out.stderr[-500:]
+    out = _settings_in_subprocess({**base, "MIGRATOR_ENCRYPTION_KEY": strong,
+                                   "MIGRATOR_RECEIPT_KEY": base["SECRET_KEY"]}, code)
+    assert out.returncode != 0 and "migrator.E002" in out.stderr, out.stderr[-500:]
 
 
 def test_key_rotation_with_multifernet(settings, capsys):
