@@ -265,7 +265,8 @@ class ToolTester:
     def _file_search(self, tool: dict[str, Any]) -> str:
         ids = [str(v) for v in tool.get("vector_store_ids") or []]
         if not ids:
-            self._fail("Vector stores", "the tool names no vector store (vector_store_ids is empty).")
+            self._fail("Vector stores", "the tool names no vector store (vector_store_ids is empty): attach one on "
+                       "the tool's card on the Tools tab, then test again.")
         names = []
         for vs_id in ids:
             state, detail, info = probe_resource(self.client, "vector_store", vs_id)

@@ -33,7 +33,8 @@ def test_attach_a_vector_store_from_the_tools_page_then_the_test_passes(client, 
     client.post(reverse("tools:test_tool", args=[assistant.pk]),
                 {"tool_key": "file_search", "connection": connection.pk})
     run_queued_jobs()
-    assert ToolTestResult.objects.get(assistant=assistant).status == "failed"  # no store: it cannot search
+    failed = ToolTestResult.objects.get(assistant=assistant)
+    assert failed.status == "failed" and "attach one on the tool's card" in failed.summary  # and says where
     page = client.get(page_url).content.decode()
     assert 'data-testid="attach-store"' in page and " open>" in page and "Northwind handbook" in page
     assert "this tool cannot search without one" in page
