@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from migrator.core.models import Job, JobStatus
 from migrator.core.roles import ENGINEER, PRODUCT_OWNER, SUPPORT_LEAD
 from tests import factories
+from tests.plugins.dbtemplate import django_db_setup  # noqa: F401 - a conftest fixture overrides pytest-django's
 
 pytest_plugins = [
     name
