@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from migrator.core.management import lookups
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError
 from migrator.core.signals import cutover_command, cutover_status_extra
@@ -56,12 +56,8 @@ class Command(BaseCommand):
             return self._status(as_json=options["json"])
         if not options["flow"] or not options["by"]:
             raise CommandError(f"cutover {action} needs --flow SLUG and --by USERNAME.")
-        user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"No active user named {options['by']!r}.")
-        flow = Flow.objects.filter(slug=options["flow"]).first()
-        if flow is None:
-            raise CommandError(f"No flow with the slug {options['flow']!r}.")
+        user = lookups.active_user(options["by"])
+        flow = lookups.flow(options["flow"])
         reason = options["reason"]
         try:
             message = self._act(action, flow, user, options, reason)

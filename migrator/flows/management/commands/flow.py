@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrator.core.models import Flow
+from migrator.core.management import lookups
 from migrator.core.services import ServiceError
 from migrator.core.status import FlowMode
 from migrator.flows.services import flows as flow_services
@@ -41,15 +40,11 @@ class Command(BaseCommand):
         create.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options) -> None:
-        user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"No active user named {options['by']!r}.")
+        user = lookups.active_user(options["by"])
         if options["action"] == "create":
             self._create(options, user)
             return
-        flow = Flow.objects.filter(slug=options["flow"]).first()
-        if flow is None:
-            raise CommandError(f"No flow with the slug {options['flow']!r}.")
+        flow = lookups.flow(options["flow"])
         store = flow.store or options["mode"] == FlowMode.PREVIOUS_RESPONSE
         try:
             flow, decision = flow_services.choose_mode(flow_id=flow.pk, actor=user, mode=options["mode"],
@@ -68,11 +63,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Candidate release {outcome['candidate_release'][:12]}: served only after a cutover.")
 
     def _create(self, options: dict, user) -> None:
-        from migrator.core.models import Assistant
-
-        assistant = Assistant.objects.filter(legacy_id=options["assistant"]).first()
-        if assistant is None:
-            raise CommandError(f"No assistant {options['assistant']!r} (ids are the legacy asst_… ids).")
+        assistant = lookups.assistant(options["assistant"])
         try:
             flow = flow_services.create_flow(assistant_id=assistant.pk, slug=options["slug"], name=options["name"],
                                              description=options["description"], actor=user)

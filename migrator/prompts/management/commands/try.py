@@ -15,10 +15,10 @@ import json
 import sys
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrator.core.models import Assistant, Connection, Job, JobStatus
+from migrator.core.management import lookups
+from migrator.core.models import Job, JobStatus
 from migrator.core.services import ServiceError
 from migrator.core.services.jobs import run_job_now
 from migrator.core.status import FlowMode
@@ -52,9 +52,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options) -> None:
-        user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"No active user named {options['by']!r}.")
+        user = lookups.active_user(options["by"])
         try:
             job = self._continue(user, options) if options["continue_job"] else self._start(user, options)
         except ServiceError as exc:
@@ -73,9 +71,7 @@ class Command(BaseCommand):
     def _start(self, user, options: dict) -> Job:
         if options["outputs"]:
             raise CommandError("--output answers a tool call of an earlier turn: use it with --continue JOB.")
-        assistant = Assistant.objects.filter(legacy_id=options["assistant"]).first()
-        if assistant is None:
-            raise CommandError(f"No assistant {options['assistant']!r} (ids are the legacy asst_… ids).")
+        assistant = lookups.assistant(options["assistant"])
         if options["version"] is not None:
             version = selectors.version_by_number(assistant, options["version"])
             if version is None:
@@ -86,9 +82,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{assistant.display_name} has no prompt version yet; generate a draft first.")
         connection_id = None
         if options["connection"]:
-            connection = Connection.objects.filter(name=options["connection"]).first()
-            if connection is None:
-                raise CommandError(f"No connection named {options['connection']!r}.")
+            connection = lookups.connection(options["connection"])
             connection_id = connection.pk
         return services.start_try(version_id=version.pk, actor=user, input_text=options["input"],
                                   connection_id=connection_id, mode=options["mode"])

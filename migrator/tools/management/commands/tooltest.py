@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 import sys
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrator.core.models import Assistant, Connection
+from migrator.core.management import lookups
 from migrator.core.services import ServiceError
 from migrator.core.services.jobs import run_job_now
 from migrator.tools import services as tool_services
@@ -34,17 +33,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options) -> None:
-        user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"No active user named {options['by']!r}.")
-        assistant = Assistant.objects.filter(legacy_id=options["assistant"]).first()
-        if assistant is None:
-            raise CommandError(f"No assistant {options['assistant']!r} (ids are the legacy asst_… ids).")
+        user = lookups.active_user(options["by"])
+        assistant = lookups.assistant(options["assistant"])
         connection_id = None
         if options["connection"]:
-            connection = Connection.objects.filter(name=options["connection"]).first()
-            if connection is None:
-                raise CommandError(f"No connection named {options['connection']!r}.")
+            connection = lookups.connection(options["connection"])
             connection_id = connection.pk
         keys = options["tools"] or [r.key for r in toolset.tool_rows(assistant, toolset.latest_version(assistant))]
         if not keys:

@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from migrator.core.models import Assistant, Flow
+from migrator.core.management import lookups
 from migrator.core.services import ServiceError
 from migrator.validation.models import SamplingStrategy
 from migrator.validation.services import testsets
@@ -36,17 +35,11 @@ class Command(BaseCommand):
         create.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options) -> None:
-        user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"No active user named {options['by']!r}.")
-        assistant = Assistant.objects.filter(legacy_id=options["assistant"]).first()
-        if assistant is None:
-            raise CommandError(f"No assistant {options['assistant']!r} (ids are the legacy asst_… ids).")
+        user = lookups.active_user(options["by"])
+        assistant = lookups.assistant(options["assistant"])
         flow_id = None
         if options["flow"]:
-            flow = Flow.objects.filter(slug=options["flow"], assistant=assistant).first()
-            if flow is None:
-                raise CommandError(f"{assistant.display_name} has no flow {options['flow']!r}.")
+            flow = lookups.flow(options["flow"], of=assistant)
             flow_id = flow.pk
         thread_ids = None
         strategy = options["strategy"]

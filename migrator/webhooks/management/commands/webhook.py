@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from migrator.core.management import lookups
 from migrator.core.services import ServiceError
 from migrator.webhooks import services
 from migrator.webhooks.events import EVENTS
@@ -40,9 +40,7 @@ class Command(BaseCommand):
         test.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options) -> None:
-        user = get_user_model().objects.filter(username=options["by"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"No active user named {options['by']!r}.")
+        user = lookups.active_user(options["by"])
         try:
             result, text = (self._add if options["action"] == "add" else self._test)(options, user)
         except ServiceError as exc:
