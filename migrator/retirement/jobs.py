@@ -33,7 +33,8 @@ def autopilot_run(ctx: JobContext) -> dict:
     # A person who pressed "Run now" is recorded as who asked; every step acts as the autopilot either way.
     asked_by = ctx.actor if is_user(ctx.actor) else autopilot.AUTOPILOT
     as_of = date.fromisoformat(ctx.params["as_of"]) if ctx.params.get("as_of") else None
-    outcomes = autopilot.run(actor=asked_by, as_of=as_of, flow_slug=ctx.params.get("flow"))
+    outcomes = autopilot.run(actor=asked_by, as_of=as_of, flow_slug=ctx.params.get("flow"),
+                             budget_usd=ctx.params.get("budget_usd"))
     for o in outcomes:
         if o.action != "none":
             ctx.log(f"{o.slug}: {o.action}{f' (request #{o.request_id})' if o.request_id else ''} {o.reason}".strip())

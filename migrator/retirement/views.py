@@ -12,10 +12,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from migrator.core import model_catalog
+from migrator.core.services import ServiceError
 from migrator.core.services.jobs import start_job
 from migrator.retirement.models import CatalogueEntry, CatalogueNotice
 from migrator.retirement.services import autopilot, catalogue
 from migrator.validation import pricing
+from migrator.validation.services import runs as run_services
 
 
 def _need(request: HttpRequest, perm: str) -> None:
@@ -83,7 +85,7 @@ def autopilot_page(request: HttpRequest) -> HttpResponse:
         "flows": [e for e in enrolments if e.flow_id],
         "moves": AutopilotMove.objects.select_related("flow", "version", "validation_run", "request")[:50],
         "can_manage": request.user.has_perm("retirement.manage_autopilot"),
-        "default_days": settings.AUTOPILOT_DAYS,
+        "default_days": settings.AUTOPILOT_DAYS, "projection": autopilot.projection(),
     })
 
 
@@ -107,5 +109,12 @@ def autopilot_enrol(request: HttpRequest) -> HttpResponse:
 @require_POST
 def autopilot_run(request: HttpRequest) -> HttpResponse:
     _need(request, "retirement.manage_autopilot")
-    job = start_job(kind="retirement.autopilot", actor=request.user, subject_label="Retirement autopilot")
+    raw = (request.POST.get("budget_usd") or "").strip()
+    try:
+        budget = run_services.parse_budget(raw)
+    except ServiceError as exc:
+        messages.error(request, str(exc))
+        return redirect("retirement:autopilot")
+    job = start_job(kind="retirement.autopilot", actor=request.user, subject_label="Retirement autopilot",
+                    params={"budget_usd": str(budget)} if budget is not None else {})
     return redirect(job.get_absolute_url())

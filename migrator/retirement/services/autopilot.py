@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -37,7 +38,9 @@ from migrator.retirement.models import AutopilotEnrolment, AutopilotMove, Catalo
 from migrator.retirement.services.exposure import flow_deadlines
 from migrator.tools.services import start_all_tool_tests
 from migrator.tools.toolset import tool_rows
-from migrator.validation.models import RUN_FINISHED, RunStatus, TestSet, ValidationRun
+from migrator.validation import pricing
+from migrator.validation import projection as validation_projection
+from migrator.validation.models import RUN_FINISHED, RunStatus, TestCase, TestSet, ValidationRun
 from migrator.validation.services import runs as run_services
 from migrator.webhooks.services import emit
 
@@ -113,15 +116,87 @@ def enrolment_for(flows: list[Flow]) -> dict[int, AutopilotEnrolment]:
 # --- the run -----------------------------------------------------------------------------------------------
 
 
-def run(*, actor, as_of: date | None = None, flow_slug: str | None = None, inline: bool = True) -> list[Outcome]:
+class Budget:
+    """A hard cap on what the validation runs of one autopilot pass may spend (USD). Each run is started with what
+    is left as its own budget, so it stops cleanly ("budget reached", results kept) rather than overspend; a flow
+    whose projected validation does not fit is left as it stands (blocked, saying so) for a later pass."""
+
+    def __init__(self, limit: Any) -> None:
+        self.limit = run_services.parse_budget(limit)
+        self.spent = Decimal("0")
+
+    @property
+    def left(self) -> Decimal:
+        return max(Decimal("0"), (self.limit or Decimal("0")) - self.spent)
+
+    def admit(self, flow: Flow, successor: str, plan: dict[str, Any]) -> Decimal:
+        if plan.get("cost_usd") is None:
+            raise ServiceError(f"budget: the price of {successor} is unknown, so what validating {flow.name} on it "
+                               "costs cannot be counted against the budget; run without a budget, or price the model")
+        cost = Decimal(str(plan["cost_usd"]))
+        if cost > self.left:
+            raise ServiceError(f"budget reached: validating {flow.name} on {successor} is projected at ${cost:.4f}; "
+                               f"${self.left:.4f} of the ${self.limit:.4f} budget is left. Nothing was started; a "
+                               "later run with more budget carries on from here")
+        return self.left.quantize(Decimal("0.0001"))
+
+    def charge(self, amount: float) -> None:
+        self.spent += Decimal(str(round(amount or 0, 8)))
+
+
+def projection(*, as_of: date | None = None, flow_slug: str | None = None) -> dict[str, Any]:
+    """What the next pass would spend before it starts: for each enrolled flow in its window that would be
+    validated on its successor, the validation's projected requests, tokens and cost (dated prices; "unknown"
+    when the successor has no known price), and the totals (cost unknown when any flow's is)."""
+    today = as_of or timezone.localdate()
+    qs = Flow.objects.select_related("assistant").order_by("slug")
+    if flow_slug:
+        qs = qs.filter(slug=flow_slug)
+    flows = list(qs)
+    enrolled = enrolment_for(flows)
+    deadlines = flow_deadlines(flows)
+    rows = []
+    for flow in flows:
+        deadline = deadlines[flow.pk]
+        days = deadline.days_left(today)
+        if flow.pk not in enrolled or days is None or days > enrolled[flow.pk].days_before or not deadline.successor:
+            continue
+        approved = cutover.approved_version(flow)
+        test_set = TestSet.objects.filter(flow=flow).order_by("-id").first()
+        if approved is None or test_set is None or _existing_candidate(flow, deadline):
+            continue
+        move = AutopilotMove.objects.filter(flow=flow, model=deadline.model, successor=deadline.successor).first()
+        if move is not None and (move.request_id or move.validation_run_id):  # validated already, or validating
+            continue
+        plan = _plan(test_set, {**(approved.config or {}), "model": deadline.successor})
+        rows.append({"slug": flow.slug, "model": deadline.model, "successor": deadline.successor, **plan})
+    known = all(r["cost_usd"] is not None for r in rows)
+    return {"as_of": today.isoformat(), "flows": rows, "requests": sum(r["requests"] for r in rows),
+            "input_tokens": sum(r["input_tokens"] for r in rows), "output_tokens": sum(r["output_tokens"] for r in rows),
+            "cost_usd": round(sum(r["cost_usd"] for r in rows), 6) if known else None,
+            "priced_on": pricing.PRICED_ON, "note": "validations only (tool tests are not billed by the token)" + (
+                "" if known else "; price unknown for " + ", ".join(sorted({r["successor"] for r in rows
+                                                                           if r["cost_usd"] is None})))}
+
+
+def _plan(test_set: TestSet, config: dict[str, Any]) -> dict[str, Any]:
+    version = test_set.current_version
+    cases = TestCase.objects.filter(pk__in=version.case_ids) if version is not None else TestCase.objects.none()
+    return validation_projection.project(cases=cases, config=config)
+
+
+def run(*, actor, as_of: date | None = None, flow_slug: str | None = None, inline: bool = True,
+        budget_usd: Any = None) -> list[Outcome]:
     """One pass over the enrolled flows (or one flow). ``actor`` is who asked (a person with
-    ``retirement.manage_autopilot``, or the autopilot itself); every step acts as the autopilot.
+    ``retirement.manage_autopilot``, or the autopilot itself); every step acts as the autopilot. ``budget_usd``
+    caps what this pass's validation runs may spend (see :class:`Budget`).
 
     ``inline`` runs the tool tests and validation in this process (the command, the daily job); otherwise they are
     queued and the flow reports ``validating`` until a later pass finds the run finished."""
     if actor is not AUTOPILOT:
         require(actor, "retirement.manage_autopilot", action="run the autopilot")
     today = as_of or timezone.localdate()
+    budget = Budget(budget_usd) if budget_usd not in (None, "") else None
     qs = Flow.objects.select_related("assistant").order_by("slug")
     if flow_slug:
         qs = qs.filter(slug=flow_slug)
@@ -148,13 +223,14 @@ def run(*, actor, as_of: date | None = None, flow_slug: str | None = None, inlin
             outcome.reason = f"{days} days left; the autopilot acts within {limit}"
         else:
             try:
-                _advance(flow, deadline, outcome, inline=inline, requested_by=actor)
+                _advance(flow, deadline, outcome, inline=inline, requested_by=actor, budget=budget)
             except ServiceError as exc:  # a refusal of one step blocks this flow only
                 outcome.action, outcome.reason = A.BLOCKED, str(exc)
                 _remember(flow, deadline, outcome)
         outcomes.append(outcome)
     audit.record(actor=AUTOPILOT, verb="migrator.autopilot.ran", data={
         "as_of": today.isoformat(), "asked_by": label_of(actor),
+        "budget_usd": str(budget.limit) if budget else None, "spent_usd": str(budget.spent) if budget else None,
         "flows": [o.as_json() for o in outcomes if o.action != A.NONE]})
     return outcomes
 
@@ -186,7 +262,8 @@ def _existing_candidate(flow: Flow, deadline) -> str:
     return ""
 
 
-def _advance(flow: Flow, deadline, outcome: Outcome, *, inline: bool, requested_by) -> None:
+def _advance(flow: Flow, deadline, outcome: Outcome, *, inline: bool, requested_by, budget: Budget | None = None
+             ) -> None:
     move = AutopilotMove.objects.filter(flow=flow, model=deadline.model, successor=deadline.successor or "").first()
     if move is not None and move.request_id:
         request = CutoverRequest.objects.filter(pk=move.request_id).first()
@@ -238,17 +315,26 @@ def _advance(flow: Flow, deadline, outcome: Outcome, *, inline: bool, requested_
     if run is not None and run.prompt_version_id != version.pk:
         run = None
     if run is None:
+        cap = budget.admit(flow, deadline.successor, _plan(test_set, version.config or {})) if budget else None
         if tool_rows(flow.assistant, version):
             _start(lambda: start_all_tool_tests(assistant_id=flow.assistant_id, actor=AUTOPILOT,
                                                 connection_id=connection.pk, version_id=version.pk), inline)
-        run = _start_validation(test_set, connection, version, inline)
+        run = _start_validation(test_set, connection, version, inline, budget_usd=cap)
         move = _remember(flow, deadline, outcome, validation_run=run)
+        if budget is not None:
+            run.refresh_from_db()
+            budget.charge(run.spent_usd if run.is_finished else float(run.projection.get("cost_usd") or 0))
     run.refresh_from_db()
     outcome.validation_run_id = run.pk
     if run.status not in RUN_FINISHED:
         outcome.action, outcome.reason = A.VALIDATING, f"validation run #{run.pk} is {run.get_status_display().lower()}"
         _remember(flow, deadline, outcome)
         return
+    if run.status == RunStatus.BUDGET_REACHED:
+        # Its results are kept on the run; the next pass validates afresh (with the budget it is given then).
+        AutopilotMove.objects.filter(pk=move.pk).update(validation_run=None)
+        raise ServiceError(f"budget reached: validation run #{run.pk} of v{version.number} stopped at its budget "
+                           f"(${run.spent_usd:.4f} spent, results kept); the next autopilot run validates again")
     if run.status != RunStatus.PASSED:
         raise ServiceError(f"validation run #{run.pk} of v{version.number} on {deadline.successor} did not pass: "
                            f"{run.summary}")
@@ -300,12 +386,13 @@ def _start(start: Callable[[], list[Job]], inline: bool) -> list[Job]:
         return [run_job_now(job) or job for job in start()]
 
 
-def _start_validation(test_set: TestSet, connection: Connection, version, inline: bool) -> ValidationRun:
+def _start_validation(test_set: TestSet, connection: Connection, version, inline: bool,
+                      budget_usd: Decimal | None = None) -> ValidationRun:
     holder: list[ValidationRun] = []
 
     def start() -> list[Job]:
         run = run_services.start_run(actor=AUTOPILOT, test_set_id=test_set.pk, connection_id=connection.pk,
-                                     version_id=version.pk)
+                                     version_id=version.pk, budget_usd=budget_usd)
         holder.append(run)
         return [run.job]
 
