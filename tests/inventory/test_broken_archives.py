@@ -218,3 +218,16 @@ def test_unreadable_files(tmp_path, engineer):
     bare = gzip.compress(b"   \n  ")
     (tmp_path / "blank.gz").write_bytes(bare)
     assert "no JSON" in _errors(import_archive(path=tmp_path / "blank.gz", actor=engineer))[0][1]
+
+
+def test_seen_ids_remember_millions_of_ids_in_8_bytes_each():
+    from migrator.inventory.services.intake import SeenIds
+
+    seen = SeenIds()
+    ids = [f"msg_{i:07d}" for i in range(50_000)]
+    assert all(seen.add(i) for i in ids)
+    assert not any(seen.add(i) for i in ids[::7])  # every second sighting is a duplicate
+    assert len(seen) == 50_000 and "msg_0000042" in seen and "msg_x" not in seen
+    buckets = [b for b in seen._buckets if b is not None]
+    assert sum(b.itemsize * len(b) for b in buckets) == 8 * 50_000
+    assert all(list(b) == sorted(b) for b in buckets)

@@ -4,6 +4,8 @@ buffered until their batch is written (see :mod:`migrator.inventory.services.wri
 from __future__ import annotations
 
 import time
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,6 +17,49 @@ LABELS = {"assistant": "assistant", "thread": "thread", "message": "message", "r
           "vector_store": "vector store", "file": "file", "thread_info": "thread list entry"}
 
 Item = tuple[Record, dict[str, Any]]
+
+
+class SeenIds:
+    """The ids of one kind seen so far in an import, at about 8 bytes each: a 64-bit hash of each id, kept in
+    sorted ``array('q')`` buckets chosen by the hash's low bits.
+
+    A Python set of the hashes cost about 90 bytes an id (the int object, the set slot and its slack), 200 MB
+    for the 2.2 million messages, runs and steps of a 50,000-assistant archive. Here a lookup is a C bisection of
+    a bucket of a few hundred entries and an insert a C memmove in it. Two different ids with the same 64-bit
+    hash would make the second a false duplicate: about one chance in 10^7 at 2 million ids."""
+
+    BITS = 14
+
+    def __init__(self) -> None:
+        self._buckets: list[array | None] = [None] * (1 << self.BITS)
+        self._mask = (1 << self.BITS) - 1
+        self.count = 0
+
+    def add(self, key: str) -> bool:
+        """Remember ``key``; False when it was already there."""
+        digest = hash(key)
+        index = digest & self._mask
+        bucket = self._buckets[index]
+        if bucket is None:
+            self._buckets[index] = array("q", (digest,))
+        else:
+            at = bisect_left(bucket, digest)
+            if at < len(bucket) and bucket[at] == digest:
+                return False
+            bucket.insert(at, digest)
+        self.count += 1
+        return True
+
+    def __contains__(self, key: str) -> bool:
+        digest = hash(key)
+        bucket = self._buckets[digest & self._mask]
+        if bucket is None:
+            return False
+        at = bisect_left(bucket, digest)
+        return at < len(bucket) and bucket[at] == digest
+
+    def __len__(self) -> int:
+        return self.count
 
 # How each kind is validated: the clean function and the record's hints it takes.
 CLEANERS: dict[str, tuple[Callable[..., dict[str, Any]], tuple[str, ...]]] = {
@@ -115,14 +160,11 @@ class Intake:
                 return True
             seen[key] = record.where
             return False
-        # Messages, runs and steps are too many to remember with positions: a hash each is enough.
-        hashes = self._seen_hashes[record.kind]
-        digest = hash(key)
-        if digest in hashes:
+        # Messages, runs and steps are too many to remember with positions: 8 bytes of hash each (SeenIds).
+        if not self._seen_hashes[record.kind].add(key):
             self.report.error(where_of(record, cleaned, "id"), f"duplicate id; the same {LABELS[record.kind]} "
                               "appeared earlier in this import, which was kept.", kind=record.kind)
             return True
-        hashes.add(digest)
         return False
 
     def _add_assistant(self, record: Record) -> None:

@@ -8,8 +8,8 @@ them in batches.
   own transaction, so one bad row costs only itself: nothing is ever half-written.
 - Everything is keyed by the legacy ids, so importing the same data again creates nothing and changes
   nothing (``unchanged``).
-- Memory stays flat: only the current batches and the sets of ids already seen (for duplicate detection)
-  are held.
+- Memory stays flat: only the current batches and the ids already seen (for duplicate detection; 8 bytes
+  each for messages, runs and steps) are held.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from migrator.inventory.models import (
     VectorStore,
 )
 from migrator.inventory.services import drift, sql, stats, usage
-from migrator.inventory.services.intake import Intake, Item, where_of
+from migrator.inventory.services.intake import Intake, Item, SeenIds, where_of
 from migrator.inventory.services.report import ImportReport
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Importer(Intake):
         self._files: list[Item] = []
         self._infos: dict[str, Item] = {}
         self._seen: dict[str, dict[str, str]] = {"assistant": {}, "thread": {}, "vector_store": {}, "file": {}}
-        self._seen_hashes: dict[str, set[int]] = {"message": set(), "run": set(), "step": set()}
+        self._seen_hashes: dict[str, SeenIds] = {"message": SeenIds(), "run": SeenIds(), "step": SeenIds()}
         self._stub_created: set[str] = set()
         # Threads created by this import → how many messages this import gave them so far. Their messages
         # cannot be in the database from before, so no lookup is needed (duplicates are caught in memory).
