@@ -183,6 +183,15 @@ def page_urls(ids: dict) -> list[tuple[str, str, str | None]]:
         ("assistants sort=priority", f"{assistants}?sort=priority", None),
         ("usage page 20", f"{usage}?page=20", None),
         ("flows ?q=flow-0", f"{flows}?q=flow-0", "/admin/core/flow/?q=flow-0"),
+        # Pages whose cost used to grow with the table: a deep page, a one-hit id search, the selection forms.
+        ("assistants page 2000", f"{assistants}?page=2000", "/admin/core/assistant/?p=1999"),
+        ("assistants ?q=asst_ id", f"{assistants}?q=asst_scale0000007", "/admin/core/assistant/?q=asst_scale0000007"),
+        ("usage page 2000", f"{usage}?page=2000", None),
+        ("backfill new", reverse("backfill:new"), None),
+        ("backfill estimate", reverse("backfill:estimate") + "?scope=assistant&assistant=asst_scale0000000", None),
+        ("validation new", reverse("validation:testset_new"), None),
+        ("suggest assistants ?q=refund", reverse("core:suggest", args=["assistants"]) + "?q=refund", None),
+        ("suggest flows ?q=flow-1", reverse("core:suggest", args=["flows"]) + "?q=flow-1", None),
     ]
     if ids.get("assistant"):
         for tab in assistant_tab_list():

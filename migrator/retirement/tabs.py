@@ -58,12 +58,13 @@ def _days_panel(user) -> dict | None:
     from django.utils import timezone
 
     from migrator.core.models import Flow
-    from migrator.retirement.services.exposure import flow_deadlines, order_by_days_left
+    from migrator.retirement.services.exposure import flow_deadlines, soonest_flow_ids
 
-    flows = list(order_by_days_left(Flow.objects.visible_to(user).select_related("assistant"))
-                 .filter(shutdown__isnull=False)[:8])
-    if not flows:
+    visible = Flow.objects.visible_to(user)
+    ids = [] if visible.query.is_empty() else soonest_flow_ids(8)
+    if not ids:
         return None
+    flows = list(visible.select_related("assistant").filter(pk__in=ids))
     deadlines = flow_deadlines(flows)
     today = timezone.localdate()
     rows = [{"flow": f, "deadline": deadlines[f.pk]} for f in flows]

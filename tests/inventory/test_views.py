@@ -224,3 +224,29 @@ def test_usage_figures_are_formatted_for_people(client, engineer):
     assert "12,345" in html and "1,204" in html and "17.3%" in html
     html = client.get("/inventory/usage/").content.decode()
     assert "6.142857" not in html and "12,345" in html
+
+
+@pytest.mark.parametrize("counts", [[50, 50, 30, 10, 10, 10, 0, 0], [7] * 12, [1000, 1, 1, 1], [3, 3, 2, 2, 2, 1, 1]])
+def test_usage_80_percent_mark_and_running_sums_match_counting_one_by_one(client, engineer, counts, monkeypatch):
+    from migrator.core.models import Assistant
+    from migrator.inventory.views import usage
+    from tests.factories import AssistantFactory
+
+    for i, n in enumerate(counts):
+        AssistantFactory(name=f"A{i:02d}", message_count=n)
+    total, carried, expected = sum(counts), 0, 0
+    for n in sorted(counts, reverse=True):  # the list's order, one assistant at a time
+        if carried >= 0.8 * total:
+            break
+        expected += 1
+        carried += n
+    assert usage.needed_for_80(usage.message_histogram(Assistant.objects.all()), total) == expected
+    client.force_login(engineer)
+    response = client.get(reverse("inventory:usage"))
+    assert response.context["summary"] == {"total": total, "needed_for_80": expected, "count": len(counts)}
+    running = [sum(sorted(counts, reverse=True)[: k + 1]) for k in range(len(counts))]
+    assert [a.carried for a in response.context["assistants"]] == running
+    monkeypatch.setattr(usage, "PER_PAGE", 3)  # later pages start from what came before them
+    pages = [client.get(reverse("inventory:usage"), {"page": p}).context["assistants"]
+             for p in range(1, (len(counts) + 2) // 3 + 1)]
+    assert [a.carried for page in pages for a in page] == running

@@ -80,3 +80,23 @@ def test_a_candidate_on_a_safe_successor_needs_only_the_decision_and_the_ramp(tm
     today = timezone.localdate()
     assert deadline.model == "gpt-4.1" and deadline.moving_to == "gpt-6-luna"
     assert deadline.days_needed == 7 and not deadline.late(today)  # 9 days left, 7 needed
+
+
+def test_the_dashboard_card_finds_the_soonest_flows_as_the_sorted_list_does(tmp_path, settings):
+    """soonest_flow_ids (a join, for the dashboard) agrees with order_by_days_left (the annotation) whichever
+    source names the model: the served version, the approved one, or the assistant itself."""
+    from migrator.core.models import Flow
+    from migrator.cutover.models import FlowRollout
+    from migrator.retirement.services.exposure import order_by_days_left, soonest_flow_ids
+
+    _dated_catalogue(tmp_path, settings, {"gpt-4.1": 40, "gpt-5": 5, "gpt-5.4": 90})
+    _flow("approved-soon", "gpt-5")
+    _flow("approved-later", "gpt-4.1")
+    _flow("safe", "gpt-5.5")
+    FlowFactory(assistant=AssistantFactory(model="gpt-5.4"), slug="bare-far", name="Bare far")  # no version
+    served = _flow("served", "gpt-5.5")  # approved on a safe model, but production serves gpt-5
+    FlowRollout.objects.create(flow=served, production=make_version(served.assistant, {"model": "gpt-5"}))
+    catalogue.sync(actor=catalogue.SYNC_ACTOR, refresh=False)
+    expected = list(order_by_days_left(Flow.objects.all()).filter(shutdown__isnull=False).values_list("pk", flat=True))
+    assert len(expected) == 4
+    assert soonest_flow_ids(10) == expected and soonest_flow_ids(2) == expected[:2]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Avg, Count, F, Max, Q, Sum, Window
+from django.db.models import Avg, Count, F, Max, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from migrator.core import tally
 from migrator.core.models import Assistant
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
@@ -52,38 +53,58 @@ USAGE_FIELDS = ("pk", "name", "legacy_id", "model", "message_count", "thread_cou
                 "avg_turns_per_thread", "last_activity_at")
 USAGE_ORDER = (F("message_count").desc(), F("name").asc(), F("pk").asc())
 PER_PAGE = 50
-HIGH_SHARE = 0.8
-WALK = 5000  # rows read to find the 80 % mark before asking the database to count it
 
 
-def _with_cumulative(queryset):
-    """Each row's cumulative message count in traffic order (a window over all rows, computed by the database)."""
-    return queryset.annotate(carried=Window(Sum("message_count"), order_by=list(USAGE_ORDER)))
+def message_histogram(visible) -> list[tuple[int, int]]:
+    """(message count, how many assistants have it), busiest first: one GroupAggregate over an index-only scan of
+    core_asst_messages_idx, a few hundred rows however many assistants there are."""
+    return list(visible.order_by("-message_count").values_list("message_count").annotate(n=Count("pk")))
+
+
+def needed_for_80(histogram: list[tuple[int, int]], total: int) -> int:
+    """How many of the busiest assistants carry 80 % of ``total`` messages. Within a run of equal counts the answer
+    is arithmetic, so it is the same as counting assistants one by one in the list's order."""
+    threshold = (8 * total + 9) // 10  # ceil(0.8 × total) in integers: an assistant counts if less came before
+    carried = needed = 0
+    for per_assistant, n in histogram:
+        if carried >= threshold or not per_assistant:
+            break
+        needed += min(n, -(-(threshold - carried) // per_assistant))
+        carried += per_assistant * n
+    return needed
+
+
+def carried_before(visible, histogram: list[tuple[int, int]], first: tuple[int, int, str]) -> int:
+    """Messages of the assistants listed before ``first`` (pk, message count, name) in USAGE_ORDER: the busier ones
+    from the histogram, plus those with the same count sorted before it (an index range count). A deep page
+    costs what the first does, instead of a running sum over every row before it."""
+    pk, messages, name = first
+    busier = sum(m * n for m, n in histogram if m > messages)
+    # Counted even when the count is 0 (times 0 messages): the page's query count stays the same on every page.
+    same = visible.filter(Q(name__lt=name) | Q(name=name, pk__lt=pk), message_count=messages).order_by().count()
+    return busier + messages * same
 
 
 def usage(request: HttpRequest) -> HttpResponse:
     _require_read(request)
     visible = Assistant.objects.visible_to(request.user)
-    totals = visible.order_by().aggregate(count=Count("pk"), total=Sum("message_count"),
-                                          idle=Count("pk", filter=Q(message_count=0)))
-    count, total = totals["count"], totals["total"] or 0
-    # How many of the busiest assistants carry 80 % of the traffic: walk the message counts down the
-    # core_asst_messages_idx index and stop at 80 %, which real (skewed) traffic reaches after a few rows.
-    needed_for_80 = 0
-    if total:
-        carried = 0
-        for messages in visible.order_by(*USAGE_ORDER).values_list("message_count", flat=True)[:WALK]:
-            carried += messages
-            needed_for_80 += 1
-            if carried >= HIGH_SHARE * total:
-                break
-        else:  # flat traffic: let the database count the rest with a running sum
-            threshold = (8 * total + 9) // 10  # ceil(0.8 × total) in integers: carried-before < 80 %
-            ranked = _with_cumulative(visible.order_by().only("pk"))
-            needed_for_80 = ranked.filter(carried__lt=F("message_count") + threshold).count()
-    rows = _with_cumulative(visible.only(*USAGE_FIELDS)).order_by(*USAGE_ORDER)
-    page = paginate(request, rows, PER_PAGE, count=count)
-    assistants = list(page.object_list)
+    # Totals from the tally the database keeps (migrator.core.tally): no scan of the assistants.
+    rows = [] if visible.query.is_empty() else tally.totals(visible.db)
+    count, total = sum(r.assistants for r in rows), sum(r.messages for r in rows)
+    idle = sum(r.idle for r in rows)
+    histogram = message_histogram(visible)
+    needed = needed_for_80(histogram, total) if total else 0
+    # The page's keys first, from core_asst_messages_idx alone (an index-only scan), then its 50 wide rows by
+    # primary key; each row's cumulative share is what came before the page plus a running sum over the page.
+    page = paginate(request, visible.order_by(*USAGE_ORDER).values_list("pk", "message_count", "name"), PER_PAGE,
+                    count=count)
+    keys = list(page.object_list)
+    by_pk = visible.only(*USAGE_FIELDS).in_bulk([k[0] for k in keys])
+    assistants = [by_pk[k[0]] for k in keys if k[0] in by_pk]
+    carried = carried_before(visible, histogram, keys[0]) if keys else 0
+    for assistant in assistants:
+        carried += assistant.message_count
+        assistant.carried = carried
     # The chart's top 25: an index range on core_asst_messages_idx; their cumulative is a running sum.
     top = visible.order_by(*USAGE_ORDER).only("pk", "name", "legacy_id", "message_count")[:CHART_BARS]
     states = model_states({a.model for a in assistants})
@@ -99,15 +120,15 @@ def usage(request: HttpRequest) -> HttpResponse:
     if chart:
         chart["more"] = max(0, count - len(chart["bars"]))
     orphans = LegacyThread.objects.filter(assistant__isnull=True).aggregate(n=Count("pk"), m=Sum("message_count"))
-    summary = {"total": total, "needed_for_80": needed_for_80, "count": count}
+    summary = {"total": total, "needed_for_80": needed, "count": count}
     context = {
         "assistants": assistants,
         "page": page,
         "count": count,
         "summary": summary,
         "chart": chart,
-        "share_of_assistants_for_80": needed_for_80 / count if count else 0,
-        "idle": totals["idle"],
+        "share_of_assistants_for_80": needed / count if count else 0,
+        "idle": idle,
         "threads": LegacyThread.objects.count(),
         "orphans": orphans,
     }

@@ -132,3 +132,39 @@ def order_by_days_left(qs):
     from django.db.models import F
 
     return with_shutdown(qs).order_by(F("shutdown").asc(nulls_last=True), "name", "pk")
+
+
+def soonest_flow_ids(limit: int) -> list[int]:
+    """The ``limit`` flows whose current model (as :func:`with_shutdown` defines it) shuts down soonest, in the
+    order of :func:`order_by_days_left`, flows without a date left out.
+
+    The same rule as a join: the catalogue's dated models are few, and hash joins read each table once. The
+    annotation's correlated subqueries, asked to sort every flow, ran three lookups a flow, and at 20,000 flows
+    PostgreSQL also spent seconds JIT-compiling the plan; this is the dashboard's days-left card."""
+    from django.db import connection
+
+    from migrator.core.models import Assistant
+    from migrator.prompts.models import PromptVersion
+    from migrator.retirement.models import CatalogueEntry
+
+    if not CatalogueEntry.objects.filter(shutdown_date__isnull=False).exists():
+        return []
+    q = connection.ops.quote_name
+    model_of = ("{}.config ->> 'model'" if connection.vendor == "postgresql"
+                else "json_extract({}.config, '$.model')")
+    sql = f"""
+        SELECT f.id FROM {q(Flow._meta.db_table)} f
+        JOIN {q(Assistant._meta.db_table)} a ON a.id = f.assistant_id
+        LEFT JOIN {q(FlowRollout._meta.db_table)} r ON r.flow_id = f.id AND r.production_id IS NOT NULL
+        LEFT JOIN {q(PromptVersion._meta.db_table)} pv ON pv.id = r.production_id
+        LEFT JOIN {q(PromptLabel._meta.db_table)} l ON l.assistant_id = f.assistant_id AND l.name = %s
+        LEFT JOIN {q(PromptVersion._meta.db_table)} av ON av.id = l.version_id
+        JOIN {q(CatalogueEntry._meta.db_table)} c
+          ON c.model_id = COALESCE({model_of.format('pv')}, {model_of.format('av')}, a.model)
+        WHERE c.shutdown_date IS NOT NULL
+        ORDER BY c.shutdown_date, f.name, f.id
+        LIMIT %s"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [LabelName.APPROVED.value, limit])
+        return [row[0] for row in cursor.fetchall()]
+
