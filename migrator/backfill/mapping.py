@@ -570,7 +570,7 @@ def check_item(item: dict[str, Any]) -> str:
         return f"unknown key(s) {', '.join(extra)}"
     candidate = dict(item)
     if key == "assistant":
-        candidate.update(id="msg_planned", status="completed")
+        candidate.update({"id": "msg_planned", "status": "completed"})
     if kind == "message":
         for j, part in enumerate(item.get("content") or []):
             part_type = _PART_TYPES.get(part.get("type")) if isinstance(part, dict) else None

@@ -223,7 +223,7 @@ def cancel_run(ctx: Ctx, thread_id: str, run_id: str) -> dict[str, Any]:
     run = get_or_404(ctx, "run", run_id, "run", parent=thread_id)
     if run["status"] not in ("queued", "in_progress", "requires_action"):
         raise bad_request(f"Cannot cancel run with status '{run['status']}'.", param=None)
-    run.update(status="cancelled", cancelled_at=now(), required_action=None)
+    run.update({"status": "cancelled", "cancelled_at": now(), "required_action": None})
     return public(ctx.store.save("run", run, parent=thread_id))
 
 
@@ -247,9 +247,9 @@ def submit_tool_outputs(ctx: Ctx, thread_id: str, run_id: str) -> dict[str, Any]
         if stp:
             for call in stp["step_details"]["tool_calls"]:
                 call["function"]["output"] = str(given.get(call["id"], ""))
-            stp.update(status="completed", completed_at=now(), usage=objects.usage(0, 0))
+            stp.update({"status": "completed", "completed_at": now(), "usage": objects.usage(0, 0)})
             ctx.store.save("run_step", stp, parent=run_id)
-    run.update(status="queued", required_action=None)
+    run.update({"status": "queued", "required_action": None})
     ctx.headers.update(POLL_HEADER)
     return public(ctx.store.save("run", run, parent=thread_id))
 
@@ -269,19 +269,19 @@ def advance(ctx: Ctx, run: dict[str, Any]) -> dict[str, Any]:
     status, t = run["status"], now()
     thread_id = run["thread_id"]
     if status == "queued":
-        run.update(status="in_progress", started_at=run["started_at"] or t)
+        run.update({"status": "in_progress", "started_at": run["started_at"] or t})
     elif status == "requires_action" and t > run["expires_at"]:
-        run.update(status="expired", required_action=None)
+        run.update({"status": "expired", "required_action": None})
     elif status == "in_progress":
         outcome = (run.get("metadata") or {}).get("sandbox_outcome")
         if outcome == "failed":
-            run.update(status="failed", failed_at=t, usage=objects.usage(0, 0),
-                       last_error={"code": "server_error", "message": "Sandbox: forced failure."})
+            run.update({"status": "failed", "failed_at": t, "usage": objects.usage(0, 0),
+                        "last_error": {"code": "server_error", "message": "Sandbox: forced failure."}})
         elif outcome == "expired":
-            run.update(status="expired", usage=objects.usage(0, 0))
+            run.update({"status": "expired", "usage": objects.usage(0, 0)})
         elif outcome == "incomplete":
-            run.update(status="incomplete", incomplete_details={"reason": "max_completion_tokens"},
-                       usage=objects.usage(0, 0))
+            run.update({"status": "incomplete", "incomplete_details": {"reason": "max_completion_tokens"},
+                        "usage": objects.usage(0, 0)})
         else:
             _execute(ctx, run, t)
     else:
@@ -325,8 +325,9 @@ def _execute(ctx: Ctx, run: dict[str, Any], t: int) -> None:
             {**c, "function": {**c["function"], "output": None}} for c in tool_calls]}
         stp = objects.step(run, t, details, status="in_progress")
         ctx.store.insert("run_step", stp, parent=run["id"])
-        run.update(status="requires_action", _pending_step=stp["id"],
-                   required_action={"type": "submit_tool_outputs", "submit_tool_outputs": {"tool_calls": tool_calls}})
+        run.update({"status": "requires_action", "_pending_step": stp["id"],
+                    "required_action": {"type": "submit_tool_outputs",
+                                        "submit_tool_outputs": {"tool_calls": tool_calls}}})
         return
     text = next((o for o in result.outputs if o.kind == "message"), Output("message"))
     annotations = [{"type": "file_citation", "text": f"【0:{i}†source】", "start_index": c["index"],
@@ -341,9 +342,9 @@ def _execute(ctx: Ctx, run: dict[str, Any], t: int) -> None:
         run, t, {"type": "message_creation", "message_creation": {"message_id": msg["id"]}}, usage=use),
         parent=run["id"])
     if result.incomplete:
-        run.update(status="incomplete", incomplete_details={"reason": "max_completion_tokens"}, usage=use)
+        run.update({"status": "incomplete", "incomplete_details": {"reason": "max_completion_tokens"}, "usage": use})
     else:
-        run.update(status="completed", completed_at=t, usage=use)
+        run.update({"status": "completed", "completed_at": t, "usage": use})
 
 
 def _builtin_call(out: Output) -> dict[str, Any]:

@@ -73,7 +73,7 @@ def cancel_batch(ctx: Ctx, batch_id: str) -> dict[str, Any]:
         return public(batch)
     if batch["status"] not in ("validating", "in_progress"):
         raise ApiError(400, f"Cannot cancel a batch with status '{batch['status']}'.", code=None)
-    batch.update(status="cancelling", cancelling_at=now())
+    batch.update({"status": "cancelling", "cancelling_at": now()})
     return public(ctx.store.save("batch", batch))
 
 
@@ -85,22 +85,23 @@ def _advance(ctx: Ctx, batch: dict[str, Any]) -> dict[str, Any]:
     if status == "validating":
         lines, errors = _read_input(ctx, batch)
         if errors:
-            batch.update(status="failed", failed_at=now(), errors={"object": "list", "data": errors[:1000]})
+            batch.update({"status": "failed", "failed_at": now(),
+                          "errors": {"object": "list", "data": errors[:1000]}})
         else:
-            batch.update(status="in_progress", in_progress_at=now(), _lines=lines,
-                         request_counts={"total": len(lines), "completed": 0, "failed": 0})
+            batch.update({"status": "in_progress", "in_progress_at": now(), "_lines": lines,
+                          "request_counts": {"total": len(lines), "completed": 0, "failed": 0}})
             model = next((line["body"].get("model") for line in lines if isinstance(line["body"].get("model"), str)),
                          None)
             if model:
                 batch["model"] = model
     elif status == "in_progress":
         _run(ctx, batch)
-        batch.update(status="finalizing", finalizing_at=now())
+        batch.update({"status": "finalizing", "finalizing_at": now()})
     elif status == "finalizing":
-        batch.update(status="completed", completed_at=now(), **batch.pop("_files"))
+        batch.update({"status": "completed", "completed_at": now(), **batch.pop("_files")})
     elif status == "cancelling":
         batch.pop("_lines", None)
-        batch.update(status="cancelled", cancelled_at=now())
+        batch.update({"status": "cancelled", "cancelled_at": now()})
     else:
         return batch
     return ctx.store.save("batch", batch)

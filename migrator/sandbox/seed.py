@@ -107,7 +107,7 @@ def _thread(store: Store, rng: random.Random, n: int, spec: dict[str, Any], asst
         run_id = stable_id("run_", f"{key}:{i}")
         final = i >= size - 2 and last_status != "completed"
         run = objects.run(run_id, tid, asst, t - 5, {})
-        run.update(status=last_status if final else "completed", started_at=t - 4, expires_at=t + 595)
+        run.update({"status": last_status if final else "completed", "started_at": t - 4, "expires_at": t + 595})
         steps = []
         if spec["topic"] in ("billing", "support", "ops") and asst["tools"] and rng.random() < 0.5:
             fn = rng.choice([x for x in asst["tools"] if x["type"] == "function"] or [None])

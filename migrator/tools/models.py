@@ -17,6 +17,10 @@ class ToolTestStatus(models.TextChoices):
     ERROR = "error", "Error"  # the test could not run to a verdict (connection down, 5xx, rate limit)
 
 
+# A test's verdict is final: a new test makes a new result (the helper refuses any move).
+TOOL_TEST_TRANSITIONS: dict[str, frozenset[str]] = {s: frozenset() for s in ToolTestStatus}
+
+
 class ToolTestResult(models.Model):
     """One run of "Test this tool": the verdict for one tool definition of one prompt version."""
 
@@ -35,6 +39,7 @@ class ToolTestResult(models.Model):
     connection_name = models.CharField(max_length=100, blank=True)
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=16, choices=ToolTestStatus.choices, db_index=True)
+    STATUS_TRANSITIONS = TOOL_TEST_TRANSITIONS
     summary = models.TextField(help_text="One readable sentence: why it passed or failed.")
     # [{"name": "...", "ok": true|false|null, "detail": "..."}] in the order they ran (null = warning).
     checks = models.JSONField(default=list, blank=True)

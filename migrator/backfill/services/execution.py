@@ -33,6 +33,7 @@ from migrator.backfill.mapping import BATCH_SIZE, MalformedThread, fingerprint
 from migrator.backfill.models import UNFINISHED, ThreadBackfill, ThreadStatus
 from migrator.backfill.services.calls import Caller, GaveUp, Refused, Unknown
 from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
+from migrator.core.status import move
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +69,15 @@ class ThreadWorker:
 
     # --- guarded updates --------------------------------------------------------------------------------------
 
-    def _update(self, **fields: Any) -> None:
-        """Compare-and-set on our lease token; raises LeaseLost when someone else holds the row now."""
+    def _update(self, status: str | None = None, **fields: Any) -> None:
+        """Compare-and-set on our lease token (and, for a status move, on the status along THREAD_TRANSITIONS
+        through core's helper); raises LeaseLost when someone else holds the row now."""
         fields.setdefault("lease_until", timezone.now() + timedelta(seconds=lease_seconds()))
         fields["updated_at"] = timezone.now()
-        done = ThreadBackfill.objects.filter(pk=self.row.pk, lease_token=self.token).update(**fields)
+        if status is not None:
+            done = move(self.row, status, where={"lease_token": self.token}, **fields)
+        else:
+            done = ThreadBackfill.objects.filter(pk=self.row.pk, lease_token=self.token).update(**fields)
         if not done:
             raise LeaseLost(f"thread {self.row.thread.legacy_id}: lease taken over by another worker")
         for key, value in fields.items():

@@ -20,9 +20,9 @@ class Lookup:
                 "status": "not_backfilled", "items": 0, "connection": None}
         row = self.row
         if row is not None:
-            body.update(status=row.status, connection=row.connection.name,
-                        items=row.cursor if row.status != ThreadStatus.ROLLED_BACK else 0,
-                        conversation_id=row.conversation_id if row.status == ThreadStatus.DONE else None)
+            body.update({"status": row.status, "connection": row.connection.name,
+                         "items": row.cursor if row.status != ThreadStatus.ROLLED_BACK else 0,
+                         "conversation_id": row.conversation_id if row.status == ThreadStatus.DONE else None})
         return body
 
 

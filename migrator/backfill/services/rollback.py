@@ -19,6 +19,7 @@ from migrator.backfill.services.calls import Caller, GaveUp, Refused
 from migrator.backfill.services.execution import lease_seconds, new_token
 from migrator.core.actors import require, system
 from migrator.core.services import audit
+from migrator.core.status import move
 
 ROLLBACK_PERM = "backfill.rollback_backfill"
 ROLLABLE = tuple(s for s, moves in THREAD_TRANSITIONS.items() if ThreadStatus.ROLLED_BACK in moves)
@@ -68,8 +69,9 @@ def rollback_rows(*, actor, rows: Iterable[ThreadBackfill], progress: Callable[[
             result["not_rolled_back"].append({"thread_id": row.thread.legacy_id, "why": str(exc)})
             continue
         before = {"status": row.status, "conversation_id": row.conversation_id, "items": row.cursor}
-        ThreadBackfill.objects.filter(pk=row.pk, lease_token=token).update(
-            status=ThreadStatus.ROLLED_BACK, conversation_id="", cursor=0, lease_token="", lease_until=None,
+        move(  # along THREAD_TRANSITIONS from done or failed, while we hold the lease
+            row, ThreadStatus.ROLLED_BACK, where={"lease_token": token}, any_source=True,
+            conversation_id="", cursor=0, lease_token="", lease_until=None,
             reason=(f"rolled back: {row.conversation_id} was already gone" if gone else
                     f"rolled back: {row.conversation_id or 'no conversation'} deleted ({deleted} item(s))"),
             finished_at=timezone.now(), updated_at=timezone.now())

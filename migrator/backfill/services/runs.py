@@ -22,7 +22,6 @@ from django.utils import timezone
 from migrator.backfill.mapping import BATCH_SIZE, HOSTED_NOTE, HOSTED_TEXT, MARKERS_KEEP, MARKERS_STRIP
 from migrator.backfill.models import (
     IN_FLIGHT,
-    RUN_TRANSITIONS,
     UNFINISHED,
     BackfillRun,
     RunStatus,
@@ -35,6 +34,7 @@ from migrator.backfill.services.selection import Selection, missing_thread_ids, 
 from migrator.core.actors import require, user_or_none
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.services import InvalidTransition, ServiceError, audit
+from migrator.core.status import move, move_all
 
 logger = logging.getLogger(__name__)
 
@@ -59,9 +59,12 @@ def clean_options(raw: dict[str, Any] | None) -> dict[str, str]:
     return {"markers": markers, "hosted_tools": hosted}
 
 
-def _move(run: BackfillRun, to: str) -> None:
-    if to not in RUN_TRANSITIONS.get(run.status, set()):
-        raise InvalidTransition(f"{run} is {run.get_status_display().lower()}; it cannot become {to}.")
+def _move(run: BackfillRun, to: str, **fields: Any) -> None:
+    """Along RUN_TRANSITIONS through core's helper; every caller holds the row locked, so the move cannot lose."""
+    try:
+        move(run, to, **fields)
+    except InvalidTransition:
+        raise InvalidTransition(f"{run} is {run.get_status_display().lower()}; it cannot become {to}.") from None
 
 
 def _bank_active_time(run: BackfillRun) -> float:
@@ -155,15 +158,16 @@ def create_run(*, actor, connection: Connection, selection: Selection, options: 
                 replan.append(row.pk)
         earlier_runs = set(ThreadBackfill.objects.filter(pk__in=take).exclude(run=None).values_list("run_id", flat=True))
         ThreadBackfill.objects.filter(pk__in=take).update(run=run)
-        ThreadBackfill.objects.filter(pk__in=restart).update(
-            status=ThreadStatus.PENDING, conversation_id="", cursor=0, plan_items=[], plan_metadata={}, ledger=[],
-            item_count=0, reason="", finished_at=None, writes=0)
-        ThreadBackfill.objects.filter(pk__in=replan).update(
-            status=ThreadStatus.PENDING, cursor=0, plan_items=[], plan_metadata={}, ledger=[], item_count=0,
-            reason="", finished_at=None)
+        # Back to pending along THREAD_TRANSITIONS (core's bulk move): rolled back, then failed or skipped
+        # without a conversation (planned again), then failed with one.
+        move_all(ThreadBackfill.objects.filter(pk__in=restart), ThreadStatus.PENDING,
+                 conversation_id="", cursor=0, plan_items=[], plan_metadata={}, ledger=[], item_count=0, reason="",
+                 finished_at=None, writes=0)
+        move_all(ThreadBackfill.objects.filter(pk__in=replan), ThreadStatus.PENDING,
+                 cursor=0, plan_items=[], plan_metadata={}, ledger=[], item_count=0, reason="", finished_at=None)
         # A failed thread that has a conversation keeps its frozen plan: the resume reads back and continues.
-        ThreadBackfill.objects.filter(run=run, status=ThreadStatus.FAILED).update(
-            status=ThreadStatus.PENDING, reason="", finished_at=None)
+        move_all(ThreadBackfill.objects.filter(run=run, status=ThreadStatus.FAILED), ThreadStatus.PENDING,
+                 reason="", finished_at=None)
         count = ThreadBackfill.objects.filter(run=run).count()
         messages = ThreadBackfill.objects.filter(run=run).aggregate(n=Sum("thread__message_count"))["n"] or 0
         run.thread_count = count
@@ -190,13 +194,9 @@ def start_run(*, actor, run: BackfillRun) -> BackfillRun:
     require(actor, RUN_PERM, action="start a backfill")
     with transaction.atomic():
         run = BackfillRun.objects.select_for_update().get(pk=run.pk)
-        _move(run, RunStatus.RUNNING)
         was = run.status
-        run.active_seconds = _bank_active_time(run)
-        run.status = RunStatus.RUNNING
-        run.started_at = timezone.now()
-        run.finished_at = None
-        run.save(update_fields=["status", "started_at", "finished_at", "active_seconds"])
+        _move(run, RunStatus.RUNNING, active_seconds=_bank_active_time(run), started_at=timezone.now(),
+              finished_at=None)
         job = start_job(kind="backfill.run", actor=actor, params={"run_id": run.pk}, subject=run)
         run.job = job
         run.save(update_fields=["job"])
@@ -220,10 +220,7 @@ def _stop(actor, run: BackfillRun, to: str, verb: str) -> BackfillRun:
     require(actor, RUN_PERM, action="pause or cancel a backfill")
     with transaction.atomic():
         run = BackfillRun.objects.select_for_update().get(pk=run.pk)
-        _move(run, to)
-        run.active_seconds = _bank_active_time(run)
-        run.status = to
-        run.save(update_fields=["status", "active_seconds"])
+        _move(run, to, active_seconds=_bank_active_time(run))
         audit.record(actor=actor, verb=verb, obj=run)
     return run
 
@@ -234,10 +231,7 @@ def maybe_finish(run_id: int) -> bool:
         run = BackfillRun.objects.select_for_update().get(pk=run_id)
         if run.status != RunStatus.RUNNING or ThreadBackfill.objects.filter(run=run, status__in=UNFINISHED).exists():
             return False
-        run.active_seconds = _bank_active_time(run)
-        run.status = RunStatus.FINISHED
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "finished_at", "active_seconds"])
+        _move(run, RunStatus.FINISHED, finished_at=timezone.now(), active_seconds=_bank_active_time(run))
         counts = dict(ThreadBackfill.objects.filter(run=run).values_list("status").annotate(n=Count("id")))
         from migrator.core.actors import system
 
@@ -386,9 +380,7 @@ def resume_abandoned(*, job) -> BackfillRun | None:
         with transaction.atomic():
             locked = BackfillRun.objects.select_for_update().get(pk=run.pk)
             if locked.status == RunStatus.RUNNING:
-                locked.active_seconds = _bank_active_time(locked)
-                locked.status = RunStatus.PAUSED
-                locked.save(update_fields=["status", "active_seconds"])
+                _move(locked, RunStatus.PAUSED, active_seconds=_bank_active_time(locked))
                 audit.record(actor=robot, verb="migrator.backfill.run_paused", obj=locked,
                              data={"why": f"its jobs' workers died {MAX_AUTO_RESUMES} times in a row; "
                                           f"last: job #{job.pk}: {job.error[:300]}"})
@@ -408,11 +400,7 @@ def run_inline(*, actor, run: BackfillRun, progress: Callable[[int, int, str], N
     require(actor, RUN_PERM, action="run a backfill")
     with transaction.atomic():
         run = BackfillRun.objects.select_for_update().get(pk=run.pk)
-        _move(run, RunStatus.RUNNING)
-        run.active_seconds = _bank_active_time(run)
-        run.status = RunStatus.RUNNING
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at", "active_seconds"])
+        _move(run, RunStatus.RUNNING, active_seconds=_bank_active_time(run), started_at=timezone.now())
         audit.record(actor=actor, verb="migrator.backfill.run_started", obj=run, data={"inline": True})
     process_rows(run_id=run.pk, row_ids=unfinished_row_ids(run), owner=inline_owner(), progress=progress)
     run.refresh_from_db()

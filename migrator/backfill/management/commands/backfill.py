@@ -127,16 +127,16 @@ class Command(BaseCommand):
                                      "items": 0, "dropped": []}
             row, plan = planned.done_row, planned.plan
             if planned.outcome == dryrun.ALREADY and row is not None:
-                entry.update(status="skipped", conversation_id=row.conversation_id, items=row.cursor,
-                             dropped=row.dropped, reason=planned.reason)
+                entry.update({"status": "skipped", "conversation_id": row.conversation_id, "items": row.cursor,
+                              "dropped": row.dropped, "reason": planned.reason})
             elif planned.outcome in (dryrun.SKIPPED, dryrun.FAILED):
-                entry.update(status=planned.outcome, reason=planned.reason)
+                entry.update({"status": planned.outcome, "reason": planned.reason})
             elif plan is not None:
                 entry.update(items=len(plan.items), dropped=plan.dropped, calls=plan.batches,
                              changed=[e.as_dict() for e in plan.ledger if e.kind == "changed"],
                              metadata=plan.metadata, plan=plan.items)
                 if not plan.items:
-                    entry.update(status="skipped", reason="nothing in the thread can be carried")
+                    entry.update({"status": "skipped", "reason": "nothing in the thread can be carried"})
             threads.append(entry)
         threads += self._missing(selection)
         totals = self._count(threads)
