@@ -28,7 +28,7 @@ from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import NotAllowed, ServiceError, audit
 from migrator.core.services.jobs import start_job
-from migrator.core.views.common import message_for, paginate
+from migrator.core.views.common import paginate, refusals_go_to
 from migrator.inventory.models import LegacyMessage, LegacyRun
 
 PLAN_SAMPLE = 500  # threads whose ledgers are summed on the plan page (the count and estimate cover all)
@@ -106,12 +106,9 @@ def plan(request: HttpRequest) -> HttpResponse:
                                                      **_estimate_context(form)}, status=400)
     connection = form.cleaned_data["connection"]
     selection = form.selection()
-    try:
-        threads = selected_threads(selection, connection)
-        summary = estimate(selection, connection)
-    except ServiceError as exc:
-        messages.error(request, str(exc))
-        return redirect(reverse("backfill:new") + "?" + request.GET.urlencode())
+    refusals_go_to(request, reverse("backfill:new") + "?" + request.GET.urlencode())
+    threads = selected_threads(selection, connection)
+    summary = estimate(selection, connection)
     options = options_from(form.options(), marker=f"backfill:{connection.pk}")
     done = dryrun.done_rows(connection)
     ledger: Counter[tuple[str, str, str]] = Counter()
@@ -164,16 +161,13 @@ def run_create(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "The selection is not valid any more; check it and try again.")
         return redirect(reverse("backfill:new") + "?" + request.GET.urlencode())
-    try:
-        run = runs.create_run(actor=request.user, connection=form.cleaned_data["connection"],
-                              selection=form.selection(), options=form.options())
-        if not run.thread_count:
-            messages.info(request, "Nothing to do: every selected thread is already backfilled or being written.")
-            return redirect(run)
-        run = runs.start_run(actor=request.user, run=run)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(reverse("backfill:plan") + "?" + request.GET.urlencode())
+    refusals_go_to(request, reverse("backfill:plan") + "?" + request.GET.urlencode())
+    run = runs.create_run(actor=request.user, connection=form.cleaned_data["connection"],
+                          selection=form.selection(), options=form.options())
+    if not run.thread_count:
+        messages.info(request, "Nothing to do: every selected thread is already backfilled or being written.")
+        return redirect(run)
+    run = runs.start_run(actor=request.user, run=run)
     messages.success(request, f"{run} started: {run.thread_count} thread(s).")
     return redirect(run)
 
@@ -228,24 +222,22 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 def run_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     run = _run(request, pk)
     doers = {"pause": runs.pause_run, "resume": runs.resume_run, "cancel": runs.cancel_run}
-    try:
-        if action in doers:
-            doers[action](actor=request.user, run=run)
-            messages.success(request, f"{run}: {action} done.")
-        elif action == "rollback":
-            if not request.user.has_perm(rollback.ROLLBACK_PERM):
-                raise NotAllowed("Only engineers roll backfills back.")
-            if run.status == RunStatus.RUNNING:
-                raise ServiceError("Pause or cancel the run before rolling it back.")
-            job = start_job(kind="backfill.rollback", actor=request.user, params={"run_id": run.pk}, subject=run,
-                            subject_label=f"Roll back {run}")
-            audit.record(actor=request.user, verb="migrator.backfill.rollback_requested", obj=run,
-                         data={"job": job.pk})
-            messages.success(request, f"Rolling back {run} (job #{job.pk}): items first, then each conversation.")
-        else:
-            raise Http404("No such action.")
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
+    refusals_go_to(request, run)
+    if action in doers:
+        doers[action](actor=request.user, run=run)
+        messages.success(request, f"{run}: {action} done.")
+    elif action == "rollback":
+        if not request.user.has_perm(rollback.ROLLBACK_PERM):
+            raise NotAllowed("Only engineers roll backfills back.")
+        if run.status == RunStatus.RUNNING:
+            raise ServiceError("Pause or cancel the run before rolling it back.")
+        job = start_job(kind="backfill.rollback", actor=request.user, params={"run_id": run.pk}, subject=run,
+                        subject_label=f"Roll back {run}")
+        audit.record(actor=request.user, verb="migrator.backfill.rollback_requested", obj=run,
+                     data={"job": job.pk})
+        messages.success(request, f"Rolling back {run} (job #{job.pk}): items first, then each conversation.")
+    else:
+        raise Http404("No such action.")
     return redirect(run)
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import message_for, refusals_go_to
 from migrator.rollouts.forms import GuardForm
 from migrator.rollouts.models import Breach, Guard
 from migrator.rollouts.services import guard as guard_services
@@ -57,12 +57,9 @@ def guard(request: HttpRequest, slug: str) -> HttpResponse:
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     breach = get_object_or_404(Breach.objects.select_related("flow"), pk=pk)
     _flow(request, breach.flow.slug)
-    try:
-        guard_services.acknowledge(breach_id=breach.pk, actor=request.user)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, f"Breach on {breach.flow.name} acknowledged.")
+    refusals_go_to(request, "cutover:inbox")
+    guard_services.acknowledge(breach_id=breach.pk, actor=request.user)
+    messages.success(request, f"Breach on {breach.flow.name} acknowledged.")
     return redirect("cutover:inbox")
 
 
@@ -71,13 +68,10 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 def shadow(request: HttpRequest, slug: str) -> HttpResponse:
     flow = _flow(request, slug)
     share = (request.POST.get("share") or "").strip()
-    try:
-        result = shadow_services.set_shadow(flow_id=flow.pk, actor=request.user, share=share or "0")
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, f"Shadow run at {result.share}% of production calls." if result.share
-                         else "Shadow run stopped.")
+    refusals_go_to(request, "cutover:flow", flow.slug)
+    result = shadow_services.set_shadow(flow_id=flow.pk, actor=request.user, share=share or "0")
+    messages.success(request, f"Shadow run at {result.share}% of production calls." if result.share
+                     else "Shadow run stopped.")
     return redirect("cutover:flow", slug=flow.slug)
 
 

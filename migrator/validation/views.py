@@ -19,7 +19,7 @@ from migrator.core import safeinput
 from migrator.core.models import Assistant, Connection, Flow
 from migrator.core.navigation import assistant_tabs
 from migrator.core.services import ServiceError
-from migrator.core.views.common import message_for
+from migrator.core.views.common import message_for, refusals_go_to
 from migrator.prompts.diff import word_diff
 from migrator.validation import export, projection, promptfoo, report
 from migrator.validation.checks import CHECKS_BY_NAME, DEFAULT_CHECKS, resolve
@@ -113,12 +113,9 @@ def testset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _service(request: HttpRequest, test_set: TestSet, call, success: str) -> HttpResponse:
-    try:
-        call()
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.success(request, success)
+    refusals_go_to(request, test_set)
+    call()
+    messages.success(request, success)
     return redirect(test_set)
 
 
@@ -196,16 +193,13 @@ def run_start(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(test_set)
     d = form.cleaned_data
     version_id = None
-    try:
-        if d["version"]:
-            version_id = run_services.resolve_version(test_set.assistant, version_number=d["version"]).pk
-        run = run_services.start_run(actor=request.user, test_set_id=test_set.pk, connection_id=d["connection"].pk,
-                                     version_id=version_id, mode=d["mode"] or "", repeats=d["repeats"],
-                                     concurrency=d["concurrency"], budget_usd=d.get("budget_usd"),
-                                     path=d.get("path") or "direct")
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-        return redirect(test_set)
+    refusals_go_to(request, test_set)
+    if d["version"]:
+        version_id = run_services.resolve_version(test_set.assistant, version_number=d["version"]).pk
+    run = run_services.start_run(actor=request.user, test_set_id=test_set.pk, connection_id=d["connection"].pk,
+                                 version_id=version_id, mode=d["mode"] or "", repeats=d["repeats"],
+                                 concurrency=d["concurrency"], budget_usd=d.get("budget_usd"),
+                                 path=d.get("path") or "direct")
     return redirect(run)
 
 
@@ -257,12 +251,9 @@ def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run(request, pk)
-    try:
-        run_services.cancel_run(actor=request.user, run_id=run.pk)
-    except ServiceError as exc:
-        messages.error(request, message_for(exc))
-    else:
-        messages.info(request, f"Cancelling run #{run.pk}; cases already replayed are kept.")
+    refusals_go_to(request, run)
+    run_services.cancel_run(actor=request.user, run_id=run.pk)
+    messages.info(request, f"Cancelling run #{run.pk}; cases already replayed are kept.")
     return redirect(run)
 
 
