@@ -1,8 +1,9 @@
 """Backfill state: runs, and one row per (connection, legacy thread) that is the truth about its conversation.
 
 ``ThreadBackfill`` is the mapping production apps read (thread id → conversation id) and the exactly-once
-ledger: its status moves only through ``THREAD_TRANSITIONS`` by compare-and-set updates, the conversation id is
-saved the moment the API names it, and ``cursor`` counts the planned items known to be in the conversation.
+ledger: its status moves only along ``THREAD_TRANSITIONS`` by core's compare-and-set helper (on the status and
+the worker's lease token), the conversation id is saved the moment the API names it, and ``cursor`` counts the
+planned items known to be in the conversation.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class ThreadStatus(models.TextChoices):
     ROLLED_BACK = "rolled_back", "Rolled back"
 
 
-# Who may move where. Every move is a compare-and-set UPDATE on the old status (services.execution).
+# Who may move where. Every move goes through migrator.core.status.move / move_all (a compare-and-set UPDATE).
 THREAD_TRANSITIONS: dict[str, set[str]] = {
     ThreadStatus.PENDING: {ThreadStatus.CREATING, ThreadStatus.APPENDING, ThreadStatus.SKIPPED,
                            ThreadStatus.FAILED},
