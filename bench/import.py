@@ -143,6 +143,7 @@ def main() -> int:
     # Production settings, but the bench's sandbox answers on loopback, which the outbound policy refuses there.
     os.environ.setdefault("OUTBOUND_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz-0123456789")
+    os.environ.setdefault("MIGRATOR_RECEIPT_KEY", "bench-only-receipt-key-0123456789abcdefghijklmnopqrstuvwxyz")
     os.environ.setdefault("MIGRATOR_ENCRYPTION_KEY", "bench-only-encryption-passphrase")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     os.environ["MIGRATOR_DATA_DIR"] = str(workdir)
