@@ -14,6 +14,9 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("decline", "Decline")])
     reason = forms.CharField(max_length=4000, widget=forms.Textarea(attrs={"rows": 2}),
                              help_text="Required: it is kept with the decision and sent to the requester.")
+    accept_loosened = forms.CharField(
+        max_length=2000, required=False, label="Accept the loosened checks because",
+        help_text="Needed to approve when the evidence shows checks loosened since the last approved release.")
 
 
 class RampForm(forms.Form):

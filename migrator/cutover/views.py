@@ -69,6 +69,7 @@ def _evidence_context(request: HttpRequest, cut: CutoverRequest) -> dict:
         "can_decide": services.may_decide(request.user, cut),
         "own_request": cut.requested_by_id == request.user.pk,
         "decision_form": DecisionForm(),
+        "loosened": services.loosened_of(current)[0],
     }
 
 
@@ -106,11 +107,15 @@ def decide(request: HttpRequest, pk: int) -> HttpResponse:
     approving = form.cleaned_data["decision"] == "approve"
     if approving and not _confirmed(request):
         return _confirm(request, preview.approval(cut), action=reverse("cutover:decide", args=[cut.pk]),
-                        cancel=cut.get_absolute_url(), hidden={"decision": "approve"},
+                        cancel=cut.get_absolute_url(),
+                        hidden={"decision": "approve", "accept_loosened": form.cleaned_data["accept_loosened"]},
                         reason=form.cleaned_data["reason"], reason_label="Reason (kept with the decision)")
-    action = services.approve if approving else services.decline
     refusals_go_to(request, cut)
-    cut = action(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
+    if approving:
+        cut = services.approve(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"],
+                               accept_loosened=form.cleaned_data["accept_loosened"])
+    else:
+        cut = services.decline(request_id=cut.pk, actor=request.user, reason=form.cleaned_data["reason"])
     messages.success(request, f"Request #{cut.pk} {cut.get_status_display().lower()}.")
     return redirect("cutover:flow", slug=cut.flow.slug)
 

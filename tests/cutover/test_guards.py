@@ -98,6 +98,52 @@ def test_loosened_checks_show_red_to_the_approver_with_who_loosened_them(client,
         page = client.get(reverse("cutover:request_detail", args=[request.pk])).content.decode()
     assert 'data-testid="loosened-validation"' in page and "switched off by eng" in page
     assert request.release.hash[:12] in page
+    assert 'data-testid="accept-loosened"' in page  # the approver is asked why they are acceptable
+
+
+def test_loosened_checks_block_approval_until_the_approver_says_why(client, flow, engineer, support_lead):
+    """Red is red: the approval is refused on loosened checks (service, page, command) until the support lead
+    gives a reason for accepting them, which is kept with the decision and in the audit event."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from migrator.core.models import AuditEvent
+    from migrator.validation.services.testsets import set_checks
+
+    version = services.approved_version(flow)
+    loose = {"text_similarity": {"enabled": False}}
+    test_set, _run = _passed_run(flow, version, loose)
+    set_checks(actor=engineer, test_set_id=test_set.pk, checks=loose)
+    with evidence_passing("backfill", "diagnostics", "tools"):
+        request = services.request_cutover(flow_id=flow.pk, actor=engineer)
+        with pytest.raises(services.LoosenedChecks) as refused:
+            services.approve(request_id=request.pk, actor=support_lead, reason="evidence holds")
+        assert "switched off (by eng" in str(refused.value) and "Text similarity" in str(refused.value)
+        with pytest.raises(CommandError, match="loosened since the default checks"):
+            call_command("cutover", "approve", "--flow", flow.slug, "--by", support_lead.username,
+                         "--reason", "evidence holds", stdout=StringIO())
+        client.force_login(support_lead)
+        url = reverse("cutover:decide", args=[request.pk])
+        answer = client.post(url, {"decision": "approve", "reason": "evidence holds", "confirmed": "yes"},
+                             follow=True)
+        assert "Not approved" in answer.content.decode()
+        request.refresh_from_db()
+        assert request.status == RequestStatus.AWAITING
+        assert not FlowRollout.objects.filter(flow=flow, production__isnull=False).exists()
+        # A reason for accepting them lets the approval through, through the page's confirmation.
+        confirm = client.post(url, {"decision": "approve", "reason": "evidence holds",
+                                    "accept_loosened": "similarity is noise for this flow; reviewed by hand"})
+        assert b'name="accept_loosened" value="similarity is noise' in confirm.content
+        client.post(url, {"decision": "approve", "reason": "evidence holds", "confirmed": "yes",
+                          "accept_loosened": "similarity is noise for this flow; reviewed by hand"})
+    request.refresh_from_db()
+    assert request.status == RequestStatus.COMPLETED  # a first cutover serves everyone at once
+    assert "loosened checks accepted: similarity is noise" in request.decision_reason
+    event = AuditEvent.objects.filter(verb="migrator.cutover.approved").latest("id")
+    accepted = event.data["loosened_accepted"]
+    assert accepted["reason"].startswith("similarity is noise") and accepted["checks"][0]["check"] == "text_similarity"
 
 
 # --- rolling back a first cutover --------------------------------------------------------------------------

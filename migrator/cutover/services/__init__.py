@@ -222,10 +222,12 @@ def still_current(request: CutoverRequest, flow: Flow) -> str:
     return ""
 
 
-def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
+def approve(*, request_id: int, actor, reason: str, accept_loosened: str = "") -> CutoverRequest:
     """A support lead approves on evidence. A flow with nothing in production is cut over at 100% at once.
 
-    Stale evidence voids the request; the void is committed before the refusal is raised."""
+    Stale evidence voids the request; the void is committed before the refusal is raised. Checks loosened since
+    the last approved release (red on the evidence) refuse the approval until ``accept_loosened`` says why
+    they are acceptable; that reason is kept with the decision and in the audit event."""
     reason = _reason(reason, "approve this cutover")
     void_error: ServiceError | None = None
     with transaction.atomic():
@@ -239,7 +241,7 @@ def approve(*, request_id: int, actor, reason: str) -> CutoverRequest:
             _void(request, flow, actor, stale)
             void_error = ServiceError(f"The request is void: {stale}. Request the cutover again with fresh evidence.")
         else:
-            _approve_locked(request, flow, actor, reason)
+            _approve_locked(request, flow, actor, reason, accept_loosened=(accept_loosened or "").strip())
     if void_error is not None:
         raise void_error
     return request
@@ -263,20 +265,53 @@ def flow_release_short(flow: Flow) -> str:
     return spec.hash[:12] if spec else "(none)"
 
 
-def _approve_locked(request: CutoverRequest, flow: Flow, actor, reason: str) -> None:
+class LoosenedChecks(ServiceError):
+    """Approval refused: the validation evidence was judged with checks loosened since the last approved release,
+    and the approver has not said why that is acceptable."""
+
+    def __init__(self, loosened: list[dict], baseline: str) -> None:
+        self.loosened = loosened
+        listed = "; ".join(f"{r.get('label')} {r.get('what')}" + (f" (by {r['by']}" + (f", {r['at'][:16]}" if
+                           r.get("at") else "") + ")" if r.get("by") else "") for r in loosened)
+        super().__init__(f"Not approved: the validation was judged with checks loosened since {baseline} — {listed}. "
+                         "Approve again saying why the loosened checks are acceptable (the approval's \"Accept the "
+                         "loosened checks\" reason, or `cutover approve --accept-loosened TEXT`).")
+
+
+def loosened_of(items: list[ev.Item]) -> tuple[list[dict], str]:
+    """The checks loosened since the last approved release, as the validation evidence names them (its red
+    badge), and what they were compared with."""
+    for item in items:
+        if item.details.get("loosened"):
+            return list(item.details["loosened"]), str(item.details.get("checks_baseline") or "the last approval")
+    return [], ""
+
+
+def _approve_locked(request: CutoverRequest, flow: Flow, actor, reason: str, *, accept_loosened: str = "") -> None:
     # Every piece of evidence is gathered again, for this release, now: what held at request may not any more
     # (a newer failing run, a tool test that broke, diagnostics gone red). Refuse, naming what changed.
     now = ev.gather(flow, request.version)
     missing = ev.missing(now)
     if missing:
         raise EvidenceChanged(flow, missing, ev.changed_since(request.evidence, now))
+    # A check loosened since the last approved release shows red: the approval does not go through on it
+    # unless the approver says, on the record, why the weaker evidence is enough.
+    loosened, baseline = loosened_of(now)
+    if loosened and len(accept_loosened) < 5:
+        raise LoosenedChecks(loosened, baseline)
+    accepted = {"reason": accept_loosened[:2000], "baseline": baseline,
+                "checks": [{k: r.get(k) for k in ("check", "label", "what", "by", "at")} for r in loosened]
+                } if loosened else None
+    if accepted:
+        reason = f"{reason} (loosened checks accepted: {accepted['reason']})"
     _set_request_status(request, RequestStatus.APPROVED, decided_by=actor, decided_at=timezone.now(),
                         decision_reason=reason)
     apply_outcome(outcome=Outcome.CUTOVER_APPROVED, actor=actor, flow_id=flow.pk,
                   reason=f"Cutover to v{request.version.number} approved: {reason}",
                   evidence={"request_id": request.pk, "config_hash": request.config_hash, "mode": request.mode})
     audit.record(actor=actor, verb="migrator.cutover.approved", obj=flow,
-                 data={"request_id": request.pk, "version": request.version.number, "reason": reason})
+                 data={"request_id": request.pk, "version": request.version.number, "reason": reason,
+                       **({"loosened_accepted": accepted} if accepted else {})})
     _emit("cutover.approved", request, flow, actor, reason=reason)
     rollout = FlowRollout.objects.select_for_update().get_or_create(flow=flow)[0]
     rollout.candidate = request.version

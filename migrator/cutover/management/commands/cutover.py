@@ -36,6 +36,9 @@ class Command(BaseCommand):
         parser.add_argument("--percent", help="ramp: the share of subjects on the candidate, 0.01 to 100.")
         parser.add_argument("--reason", default="", help="Why (required to approve, decline and roll back).")
         parser.add_argument("--json", action="store_true", help="status: print JSON.")
+        parser.add_argument("--accept-loosened", default="", metavar="TEXT",
+                            help="approve: why checks loosened since the last approved release are acceptable "
+                                 "(required when the evidence shows any).")
         parser.add_argument("--stop-serving", action="store_true",
                             help="rollback of a first cutover: confirm that production then gets 409 not_cut_over.")
         # guard: the support lead's guardrails for each ramp step (docs/rollouts.md).
@@ -78,8 +81,11 @@ class Command(BaseCommand):
             req = services.open_request(flow)
             if req is None or req.status != RequestStatus.AWAITING:
                 raise ServiceError(f"{flow.slug} has no request awaiting approval.")
-            func = services.approve if action == "approve" else services.decline
-            req = func(request_id=req.pk, actor=user, reason=reason)
+            if action == "approve":
+                req = services.approve(request_id=req.pk, actor=user, reason=reason,
+                                       accept_loosened=options["accept_loosened"])
+            else:
+                req = services.decline(request_id=req.pk, actor=user, reason=reason)
             return f"Request #{req.pk} of {flow.slug}: {req.get_status_display().lower()}."
         if action == "ramp":
             if options["percent"] is None:
