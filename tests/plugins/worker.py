@@ -125,7 +125,8 @@ def start_worker(transactional_db, tmp_path, settings) -> Iterator[Callable[...,
             process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
         worker = WorkerProcess(name=name, queue=queue, broker=broker_choice().kind, process=process, log_path=log_path)
         started.append(worker)
-        deadline = time.monotonic() + 60
+        # Start-up alone (Django, Celery, the pool) can take more than a minute on a loaded machine.
+        deadline = time.monotonic() + 180
         while "consumes queue(s)" not in worker.log():
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail(f"Celery worker {name} did not start:\n{worker.log()[-3000:]}")
