@@ -162,13 +162,31 @@ def test_a_healthy_step_advances_by_itself_when_allowed(engineer, support_lead):
     guard_services.set_guard(flow_id=flow.pk, actor=support_lead, min_sample=100, max_error_rate_increase=0.05,
                              action="pause", auto_advance=True)
     rng = random.Random(3)
+    # Outcomes of the minute the step began in are not the step's own: healthy, but not yet shown to be.
     _ingest(flow, sample("prod", "production", 5000, error_rate=0.0, rng=rng), "p")
     _ingest(flow, sample("cand", "candidate", 1500, error_rate=0.0, rng=rng), "c")
+    verdict = guard_services.evaluate(flow_id=flow.pk)
+    assert verdict.state == GuardState.WATCHING and "own_outcomes_from" in verdict.figures
+    assert float(FlowRollout.objects.get(flow=flow).percent) == 10.0
+    # Two minutes on, the outcomes of the minutes after the step's first are its own.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from migrator.cutover.models import ServingChange
+
+    ServingChange.objects.filter(flow=flow).update(created_at=timezone.now() - timedelta(minutes=2))
+    Guard.objects.filter(flow=flow).update(step_started_at=timezone.now() - timedelta(minutes=2))
+    _ingest(flow, sample("prod", "production", 2000, error_rate=0.0, rng=rng), "p2")
+    _ingest(flow, sample("cand", "candidate", 500, error_rate=0.0, rng=rng), "c2")
     with evidence_passing(*OTHERS):
         verdict = guard_services.evaluate(flow_id=flow.pk)
-    assert verdict.state == GuardState.HEALTHY
-    assert float(FlowRollout.objects.get(flow=flow).percent) == 25.0
-    assert AuditEvent.objects.filter(verb="migrator.cutover.ramped", actor_label="the rollout guard").exists()
+        assert verdict.state == GuardState.HEALTHY
+        assert float(FlowRollout.objects.get(flow=flow).percent) == 25.0
+        # The new step has no outcomes of its own yet: evaluating again at once does not carry it on to 50%.
+        again = guard_services.evaluate(flow_id=flow.pk)
+    assert again.state == GuardState.WATCHING and float(FlowRollout.objects.get(flow=flow).percent) == 25.0
+    assert AuditEvent.objects.filter(verb="migrator.cutover.ramped", actor_label="the rollout guard").count() == 1
 
 
 def test_the_guard_command_contract(engineer, support_lead, product_owner):

@@ -221,8 +221,20 @@ def evaluate(*, flow_id: int, now: datetime | None = None) -> Verdict | None:
     if rollout is None or not rollout.candidate_id or Decimal(rollout.percent or 0) <= 0:
         return None
     start = _step_start(guard.flow, guard)
-    found = metrics(flow_id=flow_id, since=start.replace(second=0, microsecond=0))
+    start_minute = start.replace(second=0, microsecond=0)
+    found = metrics(flow_id=flow_id, since=start_minute)
     verdict = judge(guard, _side(found, "candidate"), _side(found, "production"))
+    if verdict.state == GuardState.HEALTHY:
+        # Healthy on the step's own outcomes only. Aggregates are per minute, so the minute the step began in
+        # also holds the previous step's calls; judged on those, an advance was "healthy" again at once and
+        # carried the ramp 10 → 25 → 50 → 100% within seconds. A breach may still be found on them: it is the
+        # same candidate release.
+        own_from = start_minute + timedelta(minutes=1)
+        own = metrics(flow_id=flow_id, since=own_from)
+        mine = judge(guard, _side(own, "candidate"), _side(own, "production"))
+        if mine.state != GuardState.HEALTHY:
+            verdict = Verdict(GuardState.WATCHING, "", {**(mine.figures or {}), "own_outcomes_from":
+                                                       own_from.isoformat()})
     if verdict.state == GuardState.HEALTHY and now - start < timedelta(minutes=guard.soak_minutes):
         verdict = Verdict(GuardState.WATCHING, "", {**(verdict.figures or {}), "soaking_until":
                                                        (start + timedelta(minutes=guard.soak_minutes)).isoformat()})
