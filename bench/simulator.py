@@ -190,7 +190,21 @@ def one_run(args: argparse.Namespace, run: int, sandbox, port: int, log: Path) -
     sim.fault_from = started + args.fault_after
     outage = {"down": None, "up": None}
 
+    # A person sends the next message after reading the reply: turn n of a subject waits for its turn n-1 (the
+    # pool takes items in order, so that turn is already in flight). Without this, a subject's next turn could
+    # start with no state while the previous one was still running, and land on another release.
+    answered = {s: [threading.Event() for _ in range(args.turns)] for s in (f"user-{run}-{i}"
+                                                                          for i in range(args.subjects))}
+
     def turn(subject: str, n: int) -> None:
+        if n:
+            answered[subject][n - 1].wait()
+        try:
+            _turn(subject, n)
+        finally:
+            answered[subject][n].set()
+
+    def _turn(subject: str, n: int) -> None:
         try:
             reply = mflow.respond(subject=subject, input=f"Turn {n}: where is my order {subject}?",
                                   state=states.get(subject))
