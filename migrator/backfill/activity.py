@@ -67,3 +67,17 @@ def budget_set(e: EventView) -> SafeString:
     after = e.after or {}
     return say("{actor} set the rate budget of {obj} to {rpm} requests and {tpm} tokens a minute.", actor=e.actor,
                obj=e.obj, rpm=_count(after.get("rpm")), tpm=_count(after.get("tpm")))
+
+
+@register("migrator.backfill.run_budget_reached")
+def run_budget_reached(e: EventView) -> SafeString:
+    return say("{actor} stopped {obj}: budget reached ({calls} API calls of a {budget}-call budget); the threads "
+               "not carried stay pending for a resume.", actor=e.actor, obj=e.obj,
+               calls=str(e.data.get("calls", "?")), budget=str(e.data.get("budget_calls", "?")))
+
+
+@register("migrator.backfill.run_budget_set")
+def run_budget_set(e: EventView) -> SafeString:
+    after = e.data.get("after")
+    return say("{actor} set the call budget of {obj} to {budget}.", actor=e.actor, obj=e.obj,
+               budget=f"{after} API calls" if after else "none")

@@ -48,12 +48,15 @@ class RunStatus(models.TextChoices):
     PAUSED = "paused", "Paused"
     CANCELLED = "cancelled", "Cancelled"
     FINISHED = "finished", "Finished"
+    BUDGET_REACHED = "budget_reached", "Budget reached"  # stopped at its call budget; resumable like a pause
 
 
 RUN_TRANSITIONS: dict[str, set[str]] = {
     RunStatus.PLANNED: {RunStatus.RUNNING, RunStatus.CANCELLED},
-    RunStatus.RUNNING: {RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.FINISHED, RunStatus.RUNNING},
+    RunStatus.RUNNING: {RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.FINISHED, RunStatus.RUNNING,
+                        RunStatus.BUDGET_REACHED},
     RunStatus.PAUSED: {RunStatus.RUNNING, RunStatus.CANCELLED},
+    RunStatus.BUDGET_REACHED: {RunStatus.RUNNING, RunStatus.CANCELLED},
     RunStatus.CANCELLED: {RunStatus.RUNNING},  # resuming a cancelled run picks up what is unfinished
     RunStatus.FINISHED: {RunStatus.RUNNING},  # a re-run: resumes failed and unfinished threads, writes no done one
 }
@@ -91,6 +94,11 @@ class BackfillRun(models.Model):
     recoveries = models.PositiveIntegerField(default=0, help_text="Read-backs after an unknown write outcome.")
     orphans = models.PositiveIntegerField(default=0, help_text="Creates whose answer was lost (unreachable).")
     waited_seconds = models.FloatField(default=0, help_text="Time spent waiting for the rate budget.")
+    # Cost control: the plan's projection (requests, items, tokens; the price of Conversations API writes is not
+    # in the pricing table, so its cost is "unknown") and an optional hard budget of API calls: once ``calls``
+    # reaches it the run stops "budget reached", threads in flight finish, the rest stay pending for a resume.
+    projection = models.JSONField(default=dict, blank=True)
+    budget_calls = models.PositiveIntegerField(null=True, blank=True)
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")

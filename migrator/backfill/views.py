@@ -163,7 +163,8 @@ def run_create(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("backfill:new") + "?" + request.GET.urlencode())
     refusals_go_to(request, reverse("backfill:plan") + "?" + request.GET.urlencode())
     run = runs.create_run(actor=request.user, connection=form.cleaned_data["connection"],
-                          selection=form.selection(), options=form.options())
+                          selection=form.selection(), options=form.options(),
+                          budget_calls=request.POST.get("budget_calls"))
     if not run.thread_count:
         messages.info(request, "Nothing to do: every selected thread is already backfilled or being written.")
         return redirect(run)
@@ -224,6 +225,8 @@ def run_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     doers = {"pause": runs.pause_run, "resume": runs.resume_run, "cancel": runs.cancel_run}
     refusals_go_to(request, run)
     if action in doers:
+        if action == "resume" and "budget_calls" in request.POST:  # a new budget (empty: none) to go on with
+            run = runs.set_budget(actor=request.user, run=run, budget_calls=request.POST["budget_calls"])
         doers[action](actor=request.user, run=run)
         messages.success(request, f"{run}: {action} done.")
     elif action == "rollback":

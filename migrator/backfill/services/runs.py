@@ -121,10 +121,13 @@ def release_dead_inline_leases(connection: Connection) -> int:
 # --- create ---------------------------------------------------------------------------------------------------
 
 
-def create_run(*, actor, connection: Connection, selection: Selection, options: dict[str, Any] | None = None) -> BackfillRun:
-    """A planned run owning every selected thread that is not done (nor held by a live worker elsewhere)."""
+def create_run(*, actor, connection: Connection, selection: Selection, options: dict[str, Any] | None = None,
+               budget_calls: Any = None) -> BackfillRun:
+    """A planned run owning every selected thread that is not done (nor held by a live worker elsewhere), with
+    its projection and an optional hard budget of API calls."""
     require(actor, RUN_PERM, action="start a backfill")
     opts = clean_options(options)
+    budget = parse_budget_calls(budget_calls)
     release_dead_inline_leases(connection)
     threads = selected_threads(selection, connection)
     missing = missing_thread_ids(selection)
@@ -174,13 +177,15 @@ def create_run(*, actor, connection: Connection, selection: Selection, options: 
         run.planned_items = messages
         run.planned_calls = sum(max(1, math.ceil(max(n, 1) / BATCH_SIZE)) for n in ThreadBackfill.objects.filter(
             run=run).values_list("thread__message_count", flat=True))
-        run.save(update_fields=["thread_count", "planned_items", "planned_calls"])
+        run.projection = project(run)
+        run.budget_calls = budget
+        run.save(update_fields=["thread_count", "planned_items", "planned_calls", "projection", "budget_calls"])
         for earlier in earlier_runs:
             # A command-line run whose process died stays "running"; with its threads taken over it is finished.
             transaction.on_commit(lambda pk=earlier: maybe_finish(pk))
         audit.record(actor=actor, verb="migrator.backfill.run_created", obj=run,
                      data={"connection": connection.name, "selection": run.selection, "options": opts,
-                           "threads": count})
+                           "threads": count, "budget_calls": budget})
     return run
 
 
@@ -293,8 +298,9 @@ def process_rows(*, run_id: int, row_ids: list[int], owner: str,
         # Seen about once a second: pause and cancel take effect between threads without a query per thread.
         if checked["abort"]:
             return False
-        if time.monotonic() - checked["at"] >= 1.0:
-            status = BackfillRun.objects.filter(pk=run_id).values_list("status", flat=True).first()
+        if time.monotonic() - checked["at"] >= 1.0 or run.budget_calls is not None:
+            caller.flush()  # the calls so far, counted before the budget is read against them
+            status = _budget_check(run_id)
             checked.update(at=time.monotonic(), running=status == RunStatus.RUNNING and not (stop_when and stop_when()))
         return bool(checked["running"])
 
@@ -360,6 +366,69 @@ def process_rows(*, run_id: int, row_ids: list[int], owner: str,
 
 
 MAX_AUTO_RESUMES = 5
+
+
+# --- cost control -----------------------------------------------------------------------------------------------
+
+
+def parse_budget_calls(value: Any) -> int | None:
+    """A hard budget of API calls (None: no budget); refuses what is not a whole number above 0, saying so."""
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ServiceError(f"Budget {value!r} is not a number of API calls (for example 500).") from None
+    if not 0 < number < 100_000_000:
+        raise ServiceError(f"Budget {value!r} must be more than 0 and less than 100,000,000 calls.")
+    return number
+
+
+def project(run: BackfillRun) -> dict[str, Any]:
+    """Requests and items from the plan, tokens from the recorded messages (four characters a token). The
+    Conversations API's item writes have no price in the pricing table, so the cost is unknown, never guessed."""
+    from django.db.models import TextField
+    from django.db.models.functions import Cast, Length
+
+    from migrator.inventory.models import LegacyMessage
+    from migrator.validation import pricing
+
+    chars = LegacyMessage.objects.filter(thread__backfills__run=run).aggregate(
+        n=Sum(Length(Cast("content", TextField()))))["n"] or 0
+    return {"requests": run.planned_calls, "items": run.planned_items, "input_tokens": int(chars) // 4,
+            "output_tokens": 0, "cost_usd": None, "price": pricing.UNKNOWN, "priced_on": pricing.PRICED_ON,
+            "note": "estimate: 4 characters a token; price unknown: the pricing table has no price for the "
+                    "Conversations API's item writes, so a budget counts API calls"}
+
+
+def _budget_check(run_id: int) -> str:
+    """The run's status, after stopping it "budget reached" when its calls have reached its budget."""
+    row = BackfillRun.objects.filter(pk=run_id).values("status", "calls", "budget_calls").first() or {}
+    status = row.get("status", "")
+    if status == RunStatus.RUNNING and row.get("budget_calls") is not None and row["calls"] >= row["budget_calls"]:
+        with transaction.atomic():
+            locked = BackfillRun.objects.select_for_update().get(pk=run_id)
+            if locked.status == RunStatus.RUNNING:
+                _move(locked, RunStatus.BUDGET_REACHED, active_seconds=_bank_active_time(locked))
+                from migrator.core.actors import system
+
+                audit.record(actor=system(f"backfill:{run_id}", f"backfill #{run_id}"),
+                             verb="migrator.backfill.run_budget_reached", obj=locked,
+                             data={"calls": locked.calls, "budget_calls": locked.budget_calls})
+        status = RunStatus.BUDGET_REACHED
+    return status
+
+
+def set_budget(*, actor, run: BackfillRun, budget_calls: Any) -> BackfillRun:
+    """A new call budget (None: none), e.g. to resume a run that reached its budget."""
+    require(actor, RUN_PERM, action="change a backfill's budget")
+    budget = parse_budget_calls(budget_calls)
+    with transaction.atomic():
+        BackfillRun.objects.filter(pk=run.pk).update(budget_calls=budget)
+        audit.record(actor=actor, verb="migrator.backfill.run_budget_set", obj=run,
+                     data={"before": run.budget_calls, "after": budget})
+    run.refresh_from_db()
+    return run
 
 
 def resume_abandoned(*, job) -> BackfillRun | None:

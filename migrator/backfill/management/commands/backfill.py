@@ -62,6 +62,9 @@ class Command(BaseCommand):
         parser.add_argument("--tag", action="append", default=[], metavar="T", help="repeat for several tags")
         parser.add_argument("--min-messages", type=int, default=0, metavar="N")
         parser.add_argument("--dry-run", action="store_true", help="plan only: send nothing")
+        parser.add_argument("--budget-calls", metavar="N",
+                            help="stop cleanly ('budget reached') once the run has made N API calls; threads not "
+                                 "carried stay pending, and running the command again carries on")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     # --- input ------------------------------------------------------------------------------------------------
@@ -101,7 +104,7 @@ class Command(BaseCommand):
         elif options["dry_run"]:
             report = self._plan(connection, selection)
         else:
-            report = self._run(connection, selection, quiet=options["json"])
+            report = self._run(connection, selection, quiet=options["json"], budget_calls=options["budget_calls"])
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
         else:
@@ -145,9 +148,10 @@ class Command(BaseCommand):
         return {"connection": connection.name, "dry_run": True, "selection": selection.to_json(),
                 "threads": threads, "totals": totals}
 
-    def _run(self, connection: Connection, selection: Selection, *, quiet: bool) -> dict[str, Any]:
+    def _run(self, connection: Connection, selection: Selection, *, quiet: bool, budget_calls: Any = None
+             ) -> dict[str, Any]:
         try:
-            run = create_run(actor=ACTOR, connection=connection, selection=selection)
+            run = create_run(actor=ACTOR, connection=connection, selection=selection, budget_calls=budget_calls)
         except ServiceError as exc:
             raise CommandError(str(exc), returncode=2) from None
 
@@ -170,6 +174,8 @@ class Command(BaseCommand):
         totals = self._count(threads)
         totals.update(items=sum(t["items"] for t in threads), calls=run.calls, writes=run.writes,
                       rate_limited=run.rate_limited, retries=run.retries, orphans=run.orphans)
+        if run.budget_calls is not None:
+            totals.update(budget_calls=run.budget_calls, budget_reached=run.status == "budget_reached")
         return {"connection": connection.name, "dry_run": False, "run_id": run.pk, "selection": selection.to_json(),
                 "threads": threads, "totals": totals}
 
