@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -107,7 +108,17 @@ def start_workers(n: int, queue: str, env: dict[str, str], logdir: Path) -> list
             [sys.executable, "-m", "celery", "-A", "migrator", "worker", "-Q", queue, "-c", "1", "--pool", "prefork",
              "-n", f"{queue}-{i}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
             cwd=REPO, env={**env, "CELERY_QUEUE": queue}, stdout=log, stderr=subprocess.STDOUT))
-    time.sleep(6)  # let them connect before work arrives
+    # The run's rate is measured from its start: wait until every worker is ready (its first heartbeat), or a
+    # loaded machine's worker start-up (a minute or more at a load of 20) is counted as backfill time.
+    from django.utils import timezone
+
+    from migrator.core.models import WorkerHeartbeat
+
+    since, deadline = timezone.now(), time.monotonic() + 600
+    while WorkerHeartbeat.objects.filter(hostname__startswith=f"{queue}-", last_seen__gte=since).count() < n:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
+            raise SystemExit(f"the bench's {n} worker(s) did not start; see {logdir}")
+        time.sleep(0.5)
     return procs
 
 
@@ -136,6 +147,40 @@ def duplicates(state: Path, rows) -> tuple[int, int]:
             bad += 1
             dup += max(len(got) - len(want), 0)
     return bad, dup
+
+
+def where_time_went(run, rows, n_workers: int, n_lanes: int) -> str:
+    """Where a run's wall time went: waiting for the first chunk, gaps between a worker's chunk jobs, lanes idle
+    while a chunk drains its last threads, and the rate budget's waits."""
+    from migrator.core.models import Job
+
+    jobs = list(Job.objects.filter(kind="backfill.chunk", subject_id=str(run.pk)).exclude(started_at=None)
+                .order_by("started_at").values("worker_host", "worker_pid", "started_at", "finished_at", "params"))
+    wall = run.active_seconds
+    if not jobs or not wall:
+        return "  (no chunk jobs)"
+    first = (jobs[0]["started_at"] - run.started_at).total_seconds() if run.started_at else 0.0
+    tail = (run.finished_at - max(j["finished_at"] for j in jobs)).total_seconds() if run.finished_at else 0.0
+    by_worker: dict[tuple, list] = {}
+    for job in jobs:
+        by_worker.setdefault((job["worker_host"], job["worker_pid"]), []).append(job)
+    gaps = sum((b["started_at"] - a["finished_at"]).total_seconds()
+               for js in by_worker.values() for a, b in itertools.pairwise(js))
+    finished = {r.pk: r.finished_at for r in rows if r.finished_at}
+    drain = 0.0  # lane-seconds idle at the end of each chunk (fewer threads left than lanes)
+    for job in jobs:
+        ends = sorted(finished[i] for i in job["params"]["row_ids"] if i in finished)
+        if len(ends) > n_lanes:
+            cut = ends[-n_lanes:]
+            drain += sum((job["finished_at"] - t).total_seconds() for t in cut)
+    lane_seconds = n_workers * n_lanes * wall
+    return (f"  where the time went ({n_workers} × {n_lanes} lanes × {wall:.0f}s = {lane_seconds:.0f} lane-s): "
+            f"first chunk started {first:.1f}s after the run; {len(jobs)} chunk jobs, mean "
+            f"{sum((j['finished_at'] - j['started_at']).total_seconds() for j in jobs) / len(jobs):.1f}s; gaps between "
+            f"a worker's chunk jobs {gaps:.1f}s ({100 * gaps * n_lanes / lane_seconds:.1f}% of lane-s); lanes idle "
+            f"while chunks drain {drain:.0f} lane-s ({100 * drain / lane_seconds:.1f}%); budget waits "
+            f"{run.waited_seconds:.0f} lane-s ({100 * run.waited_seconds / lane_seconds:.1f}%); after the last chunk "
+            f"{tail:.1f}s")
 
 
 def main() -> int:
@@ -260,6 +305,7 @@ def main() -> int:
                     stop(procs)
                 run.refresh_from_db()
                 rows = list(ThreadBackfill.objects.filter(run=run))
+                print(where_time_went(run, rows, n_workers, lanes()))
                 bad, dup = duplicates(state, rows)
                 rate = run.calls / run.active_seconds * 60 if run.active_seconds else 0
                 done = sum(1 for r in rows if r.status == ThreadStatus.DONE)

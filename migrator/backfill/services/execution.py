@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from migrator.backfill.mapping import BATCH_SIZE, MalformedThread, fingerprint
 from migrator.backfill.models import UNFINISHED, ThreadBackfill, ThreadStatus
-from migrator.backfill.services.calls import Caller, GaveUp, Refused, Unknown
+from migrator.backfill.services.calls import Caller, GaveUp, Refused, Unknown, write_timeout
 from migrator.backfill.services.planning import NothingToCarry, options_from, plan_for
 from migrator.core.status import move
 
@@ -85,7 +85,14 @@ class ThreadWorker:
                 setattr(self.row, key, value)
 
     def _renew(self) -> None:
-        """Renew the lease after the budget's wait, right before a write goes (LeaseLost if it was taken)."""
+        """Renew the lease after the budget's wait, right before a write goes (LeaseLost if it was taken).
+
+        A lease with more than two call time-outs left (claimed or written a moment ago, no long wait since) is
+        not written again: nobody can take it before it runs out, and the write ends before that either way.
+        That spares most threads one UPDATE per write."""
+        left = (self.row.lease_until - timezone.now()).total_seconds() if self.row.lease_until else 0.0
+        if left > 2 * write_timeout():
+            return
         self._update()
 
     def _finish(self, status: str, reason: str = "", **extra: Any) -> Outcome:
