@@ -91,23 +91,32 @@ def own_redis(tmp_path) -> Iterator[OwnRedis]:
 
 @pytest.fixture
 def jobs_sent_to(own_redis, settings) -> Iterator[None]:
-    """This process sends its jobs to ``own_redis`` too (Celery's connection and producer pools are built
-    lazily from broker_url, so they are dropped before and after)."""
+    """This process sends its jobs to ``own_redis`` too. Celery builds its connection and producer pools lazily
+    from broker_url, but takes them from kombu's process-wide registry (``kombu.pools``), keyed by broker: the
+    usual broker's pools are only detached here, never closed (the tests after this one keep using them), and
+    the pools built for ``own_redis`` are closed and taken out of the registry afterwards."""
+    from kombu import pools
+
     from migrator.celery import app
 
-    def drop_pools() -> None:
-        if app._pool is not None:
-            app._pool.force_close_all()
-            app._pool = None
+    def detach() -> None:
+        app._pool = None
         app.amqp._producer_pool = None
 
     previous = app.conf.broker_url
-    drop_pools()
+    detach()
     app.conf.broker_url = own_redis.url
     try:
         yield
     finally:
-        drop_pools()
+        own = app._pool
+        if own is not None:
+            for group in (pools.producers, pools.connections):
+                for key, pool in list(group.items()):
+                    if pool is own or getattr(pool, "connections", None) is own:
+                        pool.force_close_all()
+                        dict.__delitem__(group, key)  # the registry's keys are already hashed
+        detach()
         app.conf.broker_url = previous
 
 
