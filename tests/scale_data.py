@@ -183,6 +183,8 @@ def page_urls(ids: dict) -> list[tuple[str, str, str | None]]:
         ("assistants sort=priority", f"{assistants}?sort=priority", None),
         ("usage page 20", f"{usage}?page=20", None),
         ("flows ?q=flow-0", f"{flows}?q=flow-0", "/admin/core/flow/?q=flow-0"),
+        # The list's suggestions card, which htmx loads once the list is shown.
+        ("flows found card", reverse("flows:found"), None),
         # Pages whose cost used to grow with the table: a deep page, a one-hit id search, the selection forms.
         ("assistants page 2000", f"{assistants}?page=2000", "/admin/core/assistant/?p=1999"),
         ("assistants ?q=asst_ id", f"{assistants}?q=asst_scale0000007", "/admin/core/assistant/?q=asst_scale0000007"),

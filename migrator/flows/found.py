@@ -39,8 +39,9 @@ def flows_found(*, assistants=None, limit: int | None = None) -> list[FoundFlow]
     threads = LegacyThread.objects.exclude(flow_slug="").filter(assistant__isnull=False)
     if assistants is not None:
         threads = threads.filter(assistant__in=assistants)
-    taken = set(Flow.objects.order_by().values_list("slug", flat=True))
-    # Taken slugs go in SQL too (an anti-join over the small flow table), so the first slice is nearly all new.
+    # Taken slugs go in SQL (an anti-join over the flow table), so a slice holds only slugs no flow has exactly;
+    # what is left to check is a thread list's spelling ("Checkout-Web "), asked of the slice's slugs alone:
+    # loading every flow's slug cost a set as large as the flow table on each view.
     threads = threads.exclude(flow_slug__in=Flow.objects.order_by().values("slug"))
     rows = (threads.values("flow_slug", "assistant_id")
             .annotate(n=Count("id"), m=Sum("message_count"), last=Max("last_message_at")).order_by("-n", "flow_slug"))
@@ -49,6 +50,8 @@ def flows_found(*, assistants=None, limit: int | None = None) -> list[FoundFlow]
     start, size = 0, 32 if limit is not None else None
     while True:
         chunk = list(rows[start : start + size] if size is not None else rows)
+        spelled = {row["flow_slug"].strip().lower() for row in chunk} - seen
+        taken = set(Flow.objects.filter(slug__in=spelled).order_by().values_list("slug", flat=True)) if spelled else set()
         for row in chunk:
             slug = row["flow_slug"].strip().lower()
             if slug in taken or slug in seen:

@@ -9,6 +9,7 @@ app_name = "flows"
 # no slug needs to be reserved.
 urlpatterns = [
     path("", flows.flow_list, name="list"),
+    path("found/", flows.found_card, name="found"),
     # The assistant's Flows tab (takes the assistant pk, see migrator.core.navigation).
     path("assistants/<int:pk>/", flows.assistant_flows, name="assistant_flows"),
     path("tokens/", tokens.token_list, name="token_list"),

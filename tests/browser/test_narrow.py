@@ -16,7 +16,7 @@ from tests.prompts.factories import PromptVersionFactory
 
 # URL names that are not pages a person opens: actions (POST), polled fragments, downloads, redirects.
 NOT_PAGES = {
-    "core:assistant_transition", "core:job_progress", "core:job_cancel", "core:worker_selftest", "core:suggest",
+    "core:assistant_transition", "core:job_progress", "core:job_cancel", "core:worker_selftest", "core:suggest", "flows:found",
     "inventory:connection_test", "prompts:generate", "prompts:move_label", "prompts:validate", "prompts:approve",
     "prompts:comment", "prompts:strict_choice", "prompts:export", "prompts:try_continue", "prompts:try_live",
     "prompts:request_review", "prompts:withdraw_review", "prompts:version_code", "prompts:assistant_code",

@@ -34,7 +34,13 @@ def test_the_flows_pages_offer_them_and_one_click_creates_it(client, engineer):
     _threads(triage, "support-triage-web", 16)
     client.force_login(engineer)
     listing = client.get(reverse("flows:list")).content.decode()
-    assert 'data-testid="found-flow"' in listing and "support-triage-web" in listing and "16 threads" in listing
+    # The list does not wait for the suggestions: htmx loads the card into its slot once the page is shown.
+    assert f'hx-get="{reverse("flows:found")}"' in listing and 'data-testid="found-flow"' not in listing
+    card = client.get(reverse("flows:found"), headers={"HX-Request": "true"}).content.decode()
+    assert 'data-testid="found-flow"' in card and "support-triage-web" in card and "16 threads" in card
+    assert "<html" not in card  # the fragment alone
+    # A filtered list is about what exists: no slot.
+    assert 'data-testid="found-flows-slot"' not in client.get(reverse("flows:list"), {"q": "x"}).content.decode()
     page = client.get(reverse("flows:assistant_flows", args=[triage.pk])).content.decode()
     assert "Create “Support triage web”" in page
     response = client.post(reverse("flows:assistant_flows", args=[triage.pk]),
@@ -44,6 +50,8 @@ def test_the_flows_pages_offer_them_and_one_click_creates_it(client, engineer):
     assert flow.assistant == triage and flows_found() == []
     page = client.get(reverse("flows:assistant_flows", args=[triage.pk])).content.decode()
     assert 'data-testid="found-flow"' not in page
+    # Nothing left to suggest: the card answers empty, so the slot simply goes.
+    assert client.get(reverse("flows:found")).content.decode().strip() == ""
     # Modes read in words on the pages.
     assert "Chained responses (previous_response_id)" in page or "Conversation (durable state)" in page \
         or "Stateless (full input each call)" in page
@@ -62,3 +70,10 @@ def test_limit_and_case_are_honoured_and_names_are_read_for_the_shown_only(djang
     assert [(f.slug, f.assistant_name) for f in found] == [
         ("entry-00", "Support Triage"), ("entry-01", "Support Triage"), ("entry-02", "Billing")]
     assert "checkout-web" not in {f.slug for f in flows_found()} and len(flows_found()) == 12
+
+
+def test_the_found_card_needs_the_right_to_see_flows(client):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_user("nobody", password="x"))
+    assert client.get(reverse("flows:found")).status_code == 403

@@ -93,11 +93,22 @@ def flow_list(request: HttpRequest) -> HttpResponse:
     }
     template = "flows/flow_list.html"
     if request.htmx and not request.htmx.boosted:
-        template += "#results"  # the results fragment has no suggestions card: nothing to compute for it
-    elif not any(request.GET.get(k) for k in ("q", "status", "mode", "assistant", "page", "sort")):
+        template += "#results"  # the results fragment has no suggestions card
+    else:
         # Suggestions belong to the whole list's first page; a filtered or later page is about what exists.
-        context["found"] = flows_found(assistants=Assistant.objects.visible_to(request.user), limit=FOUND_SHOWN)
+        context["show_found"] = not any(request.GET.get(k) for k in ("q", "status", "mode", "assistant", "page", "sort"))
     return render(request, template, context)
+
+
+def found_card(request: HttpRequest) -> HttpResponse:
+    """The flows page's "flows found in the imported threads" card, loaded by htmx once the list is shown.
+
+    Finding them groups every thread that names a flow (an index-only scan that grows with the threads), so
+    the list does not wait for it; an empty answer removes the card's placeholder."""
+    if not request.user.has_perm("core.view_flow"):
+        raise PermissionDenied("You may not view flows.")
+    found = flows_found(assistants=Assistant.objects.visible_to(request.user), limit=FOUND_SHOWN)
+    return render(request, "flows/flow_list.html#found", {"found": found})
 
 
 def _assistant_flows_context(request: HttpRequest, assistant: Assistant, form: FlowCreateForm | None = None) -> dict:
