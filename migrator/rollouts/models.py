@@ -27,14 +27,24 @@ class OutcomeBatch(models.Model):
         return f"Outcome batch {self.batch_id}"
 
 
-class Outcome(models.Model):
+class OutcomeKey(models.Model):
+    """The key every outcome row shares: a flow, the release and side (production | candidate | shadow) that
+    answered, and the minute it falls in. The flow is not indexed on its own: each table's index or unique key
+    starts with it."""
+
+    flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="+", db_index=False)
+    release = models.CharField(max_length=64)
+    role = models.CharField(max_length=16)
+    minute = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class Outcome(OutcomeKey):
     """One production call as the client saw it (no user content). Raw rows are trimmed after a window."""
 
     id = models.BigAutoField(primary_key=True)
-    flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="+", db_index=False)
-    release = models.CharField(max_length=64)
-    role = models.CharField(max_length=16)  # production | candidate | shadow
-    minute = models.DateTimeField()
     received_at = models.DateTimeField()
     model = models.CharField(max_length=100, blank=True)
     latency_ms = models.FloatField()
@@ -56,13 +66,9 @@ class Outcome(models.Model):
         return f"Outcome of {self.release[:12]} at {self.minute:%H:%M}"
 
 
-class OutcomeMinute(models.Model):
+class OutcomeMinute(OutcomeKey):
     """Per-minute totals of one flow, release and side; percentiles come from ``OutcomeHistogram``."""
 
-    flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="+", db_index=False)
-    release = models.CharField(max_length=64)
-    role = models.CharField(max_length=16)
-    minute = models.DateTimeField()
     n = models.PositiveIntegerField(default=0)
     errors = models.PositiveIntegerField(default=0)
     schema_checked = models.PositiveIntegerField(default=0)
@@ -85,13 +91,9 @@ class OutcomeMinute(models.Model):
         return f"{self.release[:12]} {self.role} at {self.minute:%H:%M}: {self.n}"
 
 
-class OutcomeHistogram(models.Model):
+class OutcomeHistogram(OutcomeKey):
     """Latency (``metric`` "l") and time-to-first-token ("t") counts per log bucket and minute."""
 
-    flow = models.ForeignKey("core.Flow", on_delete=models.CASCADE, related_name="+", db_index=False)
-    release = models.CharField(max_length=64)
-    role = models.CharField(max_length=16)
-    minute = models.DateTimeField()
     metric = models.CharField(max_length=1)
     bucket = models.SmallIntegerField()
     n = models.PositiveIntegerField(default=0)
