@@ -4,9 +4,11 @@ Only services change a status (see ``migrator.core.services.status``); views, ta
 Each transition names the permission it needs, so the UI can show exactly the actions a user may take.
 
 Every model with a status machine names its table as ``STATUS_TRANSITIONS`` (declared next to its
-``TextChoices``), either a tuple of :class:`Transition` or a ``{source: {targets}}`` mapping. :func:`move` (one
-row) and :func:`move_all` (a queryset) are the only code that writes a ``status`` field after creation; a test
-(``tests/core/test_status_writes.py``) reads every module under ``migrator/`` and fails on any other write.
+``TextChoices``), either a tuple of :class:`Transition` or a ``{source: {targets}}`` mapping. The field is
+``status`` unless the model names another as ``STATUS_FIELD`` (the rollout guard's is ``state``). A row is created
+at its field's default; after that :func:`move` (one row) and :func:`move_all` (a queryset) are the only code
+that writes the field; a test (``tests/core/test_status_writes.py``) reads every module under ``migrator/`` and
+fails on any other write.
 """
 
 from __future__ import annotations
@@ -179,6 +181,11 @@ FLOW_TRANSITIONS: tuple[Transition, ...] = (
 Table = tuple[Transition, ...] | Mapping[str, Iterable[str]]
 
 
+def field_of(model: type[models.Model]) -> str:
+    """The name of the field ``model``'s table moves: ``STATUS_FIELD``, or ``status``."""
+    return getattr(model, "STATUS_FIELD", "status")
+
+
 def table_of(model: type[models.Model]) -> Table:
     table = getattr(model, "STATUS_TRANSITIONS", None)
     if table is None:
@@ -201,7 +208,7 @@ def sources_of(table: Table, target: str) -> list[str]:
 
 
 def _label(model: type[models.Model], value: str) -> str:
-    choices = dict(model._meta.get_field("status").choices or ())
+    choices = dict(model._meta.get_field(field_of(model)).choices or ())
     return str(choices.get(value, value)).lower()
 
 
@@ -220,21 +227,24 @@ def move(obj: models.Model, to: str, *, where: Mapping[str, Any] | None = None, 
     ``UPDATE … WHERE pk AND status = <obj.status> [AND where]``, so of two movers only one wins; it returns
     False (and changes nothing, ``obj`` included) when the row was no longer where ``obj`` said. With
     ``any_source`` the row may be in any status the table lets go to ``to`` (``status IN …``), whatever ``obj``
-    last saw. A model that keeps a history (``STATUS_HISTORY``, the related name of its rows with from/to
-    status, actor and reason) gets a row, from ``history`` (``actor``, ``reason``).
+    last saw; ``where`` may narrow those further. A model that keeps a history (``STATUS_HISTORY``, the related
+    name of its rows with from/to status, actor and reason) gets a row, from ``history`` (``actor``, ``reason``).
+    ``status`` stands for the model's ``STATUS_FIELD`` throughout. ``.update()`` skips ``auto_now`` fields: a
+    caller that wants one touched passes it in ``fields``.
     """
     model = type(obj)
-    before = obj.status
+    field = field_of(model)
+    before = getattr(obj, field)
     kept = getattr(model, "STATUS_HISTORY", "")
     if kept and (history is None or any_source):
         raise TypeError(f"{model.__name__} keeps a status history: say who moved it and why (history=…), "
                         "from the status it holds.")
     if any_source:
-        rows = model._base_manager.filter(pk=obj.pk, status__in=sources_of(table_of(model), to))
+        rows = model._base_manager.filter(pk=obj.pk, **{f"{field}__in": sources_of(table_of(model), to)})
     else:
         check_move(model, before, to)
-        rows = model._base_manager.filter(pk=obj.pk, status=before)
-    values = {"status": to, **fields}
+        rows = model._base_manager.filter(pk=obj.pk, **{field: before})
+    values = {field: to, **fields}
     done = rows.filter(**(where or {})).update(**values)
     if not done:
         return False
@@ -259,7 +269,8 @@ def move_all(queryset: models.QuerySet, to: str, **fields: Any) -> int:
     sources = sources_of(table_of(model), to)
     if not sources:
         return 0
-    return queryset.filter(status__in=sources).update(**{"status": to, **fields})
+    field = field_of(model)
+    return queryset.filter(**{f"{field}__in": sources}).update(**{field: to, **fields})
 
 
 def transitions_from(table: tuple[Transition, ...], source: str) -> list[Transition]:
