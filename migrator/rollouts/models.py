@@ -120,6 +120,21 @@ class GuardState(models.TextChoices):
     OFF = "off", "Off"
 
 
+G = GuardState
+# A step is live while it is watched (watching, healthy); an evaluation judges it again (watching or healthy) or
+# stops it on a breach (paused, or rolled back by the guard). A rollback the cutover refused (rolled back by hand
+# meanwhile) leaves it paused; an OpenAI alert pauses any guard not paused yet. Setting the guard again starts
+# the step afresh from anywhere. BREACHED is a verdict, never stored (the step stops paused or rolled back), and
+# nothing writes OFF: neither is a source or a target.
+GUARD_TRANSITIONS: dict[str, frozenset[str]] = {
+    G.WATCHING: frozenset({G.WATCHING, G.HEALTHY, G.PAUSED, G.ROLLED_BACK}),
+    G.HEALTHY: frozenset({G.WATCHING, G.HEALTHY, G.PAUSED, G.ROLLED_BACK}),
+    G.ROLLED_BACK: frozenset({G.WATCHING, G.PAUSED}),
+    G.PAUSED: frozenset({G.WATCHING}),
+}
+GUARD_LIVE = (G.WATCHING, G.HEALTHY)
+
+
 class Guard(models.Model):
     """The support lead's guardrails for a flow's ramp steps, and what the last evaluation found."""
 
@@ -136,6 +151,8 @@ class Guard(models.Model):
     auto_advance = models.BooleanField(default=False)
     alpha = models.FloatField(default=0.05)
     state = models.CharField(max_length=16, choices=GuardState.choices, default=GuardState.WATCHING)
+    STATUS_FIELD = "state"
+    STATUS_TRANSITIONS = GUARD_TRANSITIONS  # moved only by migrator.core.status.move / move_all
     metric = models.CharField(max_length=40, blank=True)
     figures = models.JSONField(default=dict, blank=True)
     step_started_at = models.DateTimeField(null=True, blank=True)

@@ -311,9 +311,9 @@ def test_what_is_not_a_status_write_passes(snippet):
 def test_every_status_table_names_real_statuses():
     tables = [m for m in apps.get_models() if getattr(m, "STATUS_TRANSITIONS", None) is not None]
     assert {m.__name__ for m in tables} >= {"Assistant", "Flow", "Job", "ValidationRun", "CutoverRequest",
-                                           "ReviewRequest", "BackfillRun", "ThreadBackfill", "Delivery"}
+                                           "ReviewRequest", "BackfillRun", "ThreadBackfill", "Delivery", "Guard"}
     for model in tables:
-        values = set(dict(model._meta.get_field("status").choices))
+        values = set(dict(model._meta.get_field(helper.field_of(model)).choices))
         table = model.STATUS_TRANSITIONS
         named = ({s for s in table} | {t for targets in table.values() for t in targets} if isinstance(table, dict)
                  else {t.source for t in table} | {t.target for t in table})

@@ -32,8 +32,9 @@ from migrator.core.actors import require, system, user_or_none
 from migrator.core.models import Flow
 from migrator.core.services import ServiceError, audit
 from migrator.core.signals import cutover_event
+from migrator.core.status import move
 from migrator.rollouts import stats
-from migrator.rollouts.models import Breach, Guard, GuardAction, GuardState
+from migrator.rollouts.models import GUARD_LIVE, Breach, Guard, GuardAction, GuardState
 from migrator.rollouts.services.outcomes import Metrics, metrics
 
 logger = logging.getLogger(__name__)
@@ -81,13 +82,14 @@ def set_guard(*, flow_id: int, actor, min_sample: Any, max_error_rate_increase: 
             raise ServiceError(f"Flow #{flow_id} does not exist.")
         guard = Guard.objects.filter(flow=flow).first()
         before = _snapshot(guard) if guard else None
-        guard = guard or Guard(flow=flow)
-        for key, value in fields.items():
-            setattr(guard, key, value)
-        guard.state, guard.metric, guard.figures = GuardState.WATCHING, "", {}
-        guard.set_by = user_or_none(actor)
-        guard.step_started_at = timezone.now()
-        guard.save()
+        now = timezone.now()
+        if guard is None:  # created watching, the table's first state
+            guard = Guard.objects.create(flow=flow, **fields, set_by=user_or_none(actor), step_started_at=now)
+        # From whatever state it holds now, not the one read above: an evaluation off the request path may have
+        # moved it since (it does not lock the flow). Setting it again always restarts the step, watching.
+        elif not move(guard, GuardState.WATCHING, any_source=True, **fields, metric="", figures={},
+                      set_by=user_or_none(actor), step_started_at=now, updated_at=now):
+            raise ServiceError(f"The guard of {flow.name} is {guard.state}: it cannot be set again from there.")
         audit.record(actor=actor, verb="migrator.rollouts.guard_set", obj=flow, before=before, after=_snapshot(guard))
     return guard
 
@@ -241,8 +243,10 @@ def evaluate(*, flow_id: int, now: datetime | None = None) -> Verdict | None:
     if verdict.state == GuardState.BREACHED:
         _breach(guard, rollout, verdict, found)
     else:
-        Guard.objects.filter(pk=guard.pk, state__in=[GuardState.WATCHING, GuardState.HEALTHY]).update(
-            state=verdict.state, figures=verdict.figures or {}, metric="", evaluated_at=now)
+        # From either live state, not only the one read above: two evaluations may cross (ingest and the worker),
+        # and the later one's figures stand. A pause or rollback that landed meanwhile stands too.
+        move(guard, verdict.state, any_source=True, where={"state__in": GUARD_LIVE},
+             figures=verdict.figures or {}, metric="", evaluated_at=now)
         if verdict.state == GuardState.HEALTHY and guard.auto_advance:
             _advance(guard, rollout)
     return verdict
@@ -264,14 +268,18 @@ def _describe(verdict: Verdict) -> str:
 
 
 def _stop_step(locked: Guard, flow: Flow, *, release: str, metric: str, figures: dict[str, Any], summary: str,
-               action: str, percent: Decimal, verb: str) -> Breach:
-    """Record a breach and stop the guard (paused or rolled back) in the caller's transaction: the Breach row
-    (the inbox item), the guard's state, the audit event and the ``cutover.guard_breached`` webhook."""
+               action: str, percent: Decimal, verb: str) -> Breach | None:
+    """Stop the guard (paused or rolled back) and record the breach in the caller's transaction: the guard's
+    state, the Breach row (the inbox item), the audit event and the ``cutover.guard_breached`` webhook.
+
+    None when the guard was no longer in the state ``locked`` holds (SQLite takes no row lock, so another
+    evaluation may have stopped it first): that one recorded the breach."""
+    target = GuardState.ROLLED_BACK if action == GuardAction.ROLLBACK else GuardState.PAUSED
+    now = timezone.now()
+    if not move(locked, target, metric=metric, figures=figures, evaluated_at=now, updated_at=now):
+        return None
     breach = Breach.objects.create(flow=flow, release=release, metric=metric, summary=summary, figures=figures,
                                    action=action, percent=percent)
-    locked.state = GuardState.ROLLED_BACK if action == GuardAction.ROLLBACK else GuardState.PAUSED
-    locked.metric, locked.figures, locked.evaluated_at = metric, figures, timezone.now()
-    locked.save(update_fields=["state", "metric", "figures", "evaluated_at", "updated_at"])
     audit.record(actor=GUARD_ACTOR, verb=verb, obj=flow,
                  data={"breach_id": breach.pk, "metric": metric, "figures": figures, "action": action,
                        "release": release, "percent": float(percent), "summary": summary})
@@ -292,18 +300,19 @@ def _breach(guard: Guard, rollout, verdict: Verdict, found) -> None:
         # The flow first, then the guard: the order of cutover.ramp/rollback and pause_in_progress (no deadlock).
         Flow.objects.select_for_update().filter(pk=flow.pk).first()
         locked = Guard.objects.select_for_update().filter(pk=guard.pk).first()
-        if locked is None or locked.state not in (GuardState.WATCHING, GuardState.HEALTHY):
+        if locked is None or locked.state not in GUARD_LIVE:
             return  # another evaluation acted first
         what = _describe(verdict)
-        _stop_step(locked, flow, release=_side(found, "candidate").release, metric=verdict.metric,
-                   figures=verdict.figures or {}, summary=what, action=locked.action, percent=rollout.percent,
-                   verb="migrator.rollouts.guard_breached")
+        if _stop_step(locked, flow, release=_side(found, "candidate").release, metric=verdict.metric,
+                      figures=verdict.figures or {}, summary=what, action=locked.action, percent=rollout.percent,
+                      verb="migrator.rollouts.guard_breached") is None:
+            return  # another evaluation acted first
         if locked.action == GuardAction.ROLLBACK:
             try:
                 cutover.rollback(flow_id=flow.pk, actor=GUARD_ACTOR, reason=f"Guard breach: {what}.")
             except ServiceError as exc:  # e.g. rolled back by hand meanwhile: the breach still stands, paused
                 logger.warning("guard could not roll back %s: %s", flow.slug, exc)
-                Guard.objects.filter(pk=locked.pk).update(state=GuardState.PAUSED)
+                move(locked, GuardState.PAUSED)
     logger.warning("guard breach on %s: %s (%s)", flow.slug, what, guard.action)
 
 
@@ -327,14 +336,13 @@ def pause_in_progress(*, summary: str, figures: dict[str, Any]) -> list[Flow]:
             locked = Guard.objects.select_for_update().filter(flow=flow).first()
             if locked is not None and locked.state == GuardState.PAUSED:
                 continue  # already held; its first reason stands
-            if locked is None:
-                locked = Guard.objects.create(flow=flow, max_error_rate_increase=None, state=GuardState.PAUSED,
-                                              step_started_at=timezone.now())
+            if locked is None:  # created watching, the table's first state; _stop_step pauses it at once
+                locked = Guard.objects.create(flow=flow, max_error_rate_increase=None, step_started_at=timezone.now())
             release = rollout.candidate_release.hash if rollout.candidate_release_id else ""
-            _stop_step(locked, flow, release=release, metric=ALERT_METRIC, figures={**figures, "summary": summary},
-                       summary=summary, action=GuardAction.PAUSE, percent=rollout.percent,
-                       verb="migrator.rollouts.alert_paused")
-            paused.append(flow)
+            if _stop_step(locked, flow, release=release, metric=ALERT_METRIC, figures={**figures, "summary": summary},
+                          summary=summary, action=GuardAction.PAUSE, percent=rollout.percent,
+                          verb="migrator.rollouts.alert_paused") is not None:
+                paused.append(flow)
     for flow in paused:
         logger.warning("rollout of %s paused: %s", flow.slug, summary)
     return paused
@@ -353,13 +361,16 @@ def _advance(guard: Guard, rollout) -> None:
     except ServiceError as exc:
         logger.info("guard could not advance %s: %s", guard.flow.slug, exc)
         return
-    Guard.objects.filter(pk=guard.pk).update(state=GuardState.WATCHING, step_started_at=timezone.now())
+    # The next step starts watched. Only from a live state: a pause or rollback that landed while the ramp ran
+    # (an OpenAI alert, a breach found by another evaluation) stands.
+    move(guard, GuardState.WATCHING, any_source=True, where={"state__in": GUARD_LIVE},
+         step_started_at=timezone.now())
 
 
 def evaluate_all() -> int:
     """Every guarded flow with a candidate on traffic (the worker's periodic pass)."""
     done = 0
-    for flow_id in Guard.objects.filter(state__in=[GuardState.WATCHING, GuardState.HEALTHY]).values_list(
+    for flow_id in Guard.objects.filter(state__in=GUARD_LIVE).values_list(
             "flow_id", flat=True):
         try:
             evaluate(flow_id=flow_id)
