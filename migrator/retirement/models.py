@@ -108,6 +108,8 @@ class AutopilotMove(models.Model):
                                        on_delete=models.SET_NULL, related_name="+")
     request = models.ForeignKey("cutover.CutoverRequest", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
+    # What the autopilot's last pass did, recomputed from the world on every pass (any action may follow any
+    # other): a record, not a status machine, so it declares no STATUS_TRANSITIONS.
     action = models.CharField(max_length=32, choices=AutopilotAction.choices, default=AutopilotAction.NONE)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

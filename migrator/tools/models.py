@@ -89,6 +89,8 @@ class ToolResourceCheck(models.Model):
     connection = models.ForeignKey("core.Connection", on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=ResourceKind.choices)
     resource_id = models.CharField(max_length=128)
+    # Not a status machine (no STATUS_TRANSITIONS): the last thing a probe saw of a resource outside, so any
+    # state may follow any other and the newest probe wins (tests/core/test_status_writes.py, OBSERVED).
     state = models.CharField(max_length=16, choices=ResourceState.choices)
     detail = models.TextField(blank=True)
     info = models.JSONField(default=dict, blank=True, help_text="name, status, file counts, expiry…")
