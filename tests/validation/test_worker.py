@@ -49,5 +49,6 @@ def test_run_job_reports_progress_and_can_be_cancelled(sandbox_empty, make_sandb
     quick = run_services.start_run(actor=SYSTEM, test_set_id=test_set.pk, connection_id=rec.connection.pk)
     quick = _wait(lambda: (r := ValidationRun.objects.get(pk=quick.pk)).is_finished and r)
     assert quick.status == "passed" and quick.verdict == "pass"
-    job = Job.objects.get(pk=quick.job_id)
+    # The run's verdict is written by the job's body; the job row is marked succeeded after the body returns.
+    job = _wait(lambda: (j := Job.objects.get(pk=quick.job_id)).status != "running" and j)
     assert job.status == "succeeded" and job.result["verdict"] == "pass" and "Replaying 7 case(s)" in job.log
