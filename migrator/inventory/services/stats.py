@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,9 +23,10 @@ CHUNK = 500
 
 
 def chunks(values: Iterable[int], size: int = CHUNK) -> Iterator[list[int]]:
-    ordered = sorted(values)
-    for start in range(0, len(ordered), size):
-        yield ordered[start : start + size]
+    """Ascending chunks of ids; a compact set that iterates in order (the importer's) is not copied to sort it."""
+    ordered = iter(values) if getattr(values, "ordered", False) else iter(sorted(values))
+    while chunk := list(islice(ordered, size)):
+        yield chunk
 
 
 def chronological(items: list[tuple[datetime | None, Any]]) -> list[Any]:

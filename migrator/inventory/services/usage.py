@@ -10,9 +10,10 @@ traffic at all *low*. The team can override it (``priority_overridden``); until 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Avg, Count, Max, Q, Sum
 
 from migrator.core.models import Assistant
@@ -25,7 +26,8 @@ HIGH_SHARE = 0.8
 
 
 def suggest_priorities(message_counts: dict[int, int]) -> dict[int, str]:
-    """Assistant pk → suggested priority from its message count (see the module docstring)."""
+    """Assistant pk → suggested priority from its message count (see the module docstring). The definition;
+    :func:`recompute_usage` computes the same a chunk of assistants at a time (:class:`_Ranking`)."""
     total = sum(message_counts.values())
     ranked = sorted(message_counts.items(), key=lambda item: (-item[1], item[0]))
     suggested: dict[int, str] = {}
@@ -44,8 +46,9 @@ def suggest_priorities(message_counts: dict[int, int]) -> dict[int, str]:
 
 
 def _tool_calls_by_assistant(legacy_to_pk: dict[str, int]) -> dict[int, dict[str, int]]:
+    """Tool calls by tool for these assistants (their runs' counts summed), most used first."""
     totals: dict[int, dict[str, int]] = {}
-    runs = (LegacyRun.objects.exclude(tool_calls={}).exclude(assistant_legacy_id="")
+    runs = (LegacyRun.objects.filter(assistant_legacy_id__in=list(legacy_to_pk)).exclude(tool_calls={})
             .values_list("assistant_legacy_id", "tool_calls"))
     for legacy_id, calls in runs.iterator(chunk_size=5000):
         pk = legacy_to_pk.get(legacy_id)
@@ -59,58 +62,115 @@ def _tool_calls_by_assistant(legacy_to_pk: dict[str, int]) -> dict[int, dict[str
 
 USAGE = ("thread_count", "message_count", "run_count", "last_activity_at", "avg_turns_per_thread",
          "single_turn_share", "traffic_share", "suggested_priority", "priority", "tool_call_counts")
+CHUNK = 1000  # assistants read, computed and written at a time
+
+
+class _Ranking:
+    """:func:`suggest_priorities` for assistants met one by one in pk order, from a histogram of message totals.
+
+    Ranked by (messages descending, pk), an assistant with m messages follows every assistant with more, and
+    the k assistants with exactly m and a smaller pk: the traffic carried before it is (traffic of those with
+    more) + m·k. So the histogram (one row per distinct total, at most about √(2·messages) of them) and a
+    counter per total replace a dict of every assistant's count, and memory does not grow with assistants."""
+
+    def __init__(self, histogram: dict[int, int]) -> None:
+        self.totals = sorted(histogram)
+        self.above = [0] * (len(self.totals) + 1)  # above[i]: traffic of those with totals[i] messages or more
+        for i in range(len(self.totals) - 1, -1, -1):
+            m = self.totals[i]
+            self.above[i] = self.above[i + 1] + m * histogram[m]
+        self.total = self.above[0]
+        self.met: dict[int, int] = {}
+
+    def next(self, messages: int) -> str:
+        """The suggestion for the next assistant in pk order, which carries ``messages``."""
+        if messages <= 0 or self.total == 0:
+            return Priority.LOW
+        k = self.met.get(messages, 0)
+        self.met[messages] = k + 1
+        carried = self.above[bisect_right(self.totals, messages)] + messages * k
+        if carried < CRITICAL_SHARE * self.total:
+            return Priority.CRITICAL
+        if carried < HIGH_SHARE * self.total:
+            return Priority.HIGH
+        return Priority.NORMAL
+
+
+def _message_histogram() -> dict[int, int]:
+    """Message total → how many assistants carry exactly that many (totals above zero), in one grouped query."""
+    thread = LegacyThread._meta
+    quote = connection.ops.quote_name
+    column = quote(thread.get_field("assistant").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.m, COUNT(*) FROM (SELECT SUM({quote(thread.get_field('message_count').column)}) AS m "
+            f"FROM {quote(thread.db_table)} WHERE {column} IS NOT NULL GROUP BY {column}) t "
+            "WHERE t.m > 0 GROUP BY t.m"
+        )
+        return {int(m): n for m, n in cursor.fetchall()}
 
 
 def recompute_usage() -> int:
     """Recompute every assistant's usage figures, traffic share, suggested priority and tool-call counts.
 
-    Three grouped aggregates (threads by assistant, runs by assistant, tool calls) and one read of the current
-    values; the figures are computed here and only the assistants whose values changed are written, each
-    row once, in keyed batches. Each UPDATE of an assistant rewrites its row and every index on it (the search
-    indexes included), so a table-wide UPDATE per figure family cost four rewrites of every assistant per
-    import, most of them writing what was already there. Returns how many assistants got a new suggested
-    priority or tool-call count."""
-    threads = {
-        row["assistant"]: row
-        for row in LegacyThread.objects.filter(assistant__isnull=False).order_by().values("assistant")
-        .annotate(threads=Count("pk"), messages=Sum("message_count"), last=Max("last_message_at"),
-                  turns=Avg("user_turns"), single=Count("pk", filter=Q(user_turns__lte=1)))
-    }
-    runs = dict(LegacyRun.objects.exclude(assistant_legacy_id="").order_by().values("assistant_legacy_id")
-                .annotate(n=Count("pk")).values_list("assistant_legacy_id", "n"))
-    current = list(Assistant.objects.order_by().values_list("pk", "legacy_id", "priority_overridden", *USAGE))
-    counts = {pk: (threads[pk]["messages"] or 0) if pk in threads else 0 for pk, *_ in current}
-    total = sum(counts.values())
-    suggested = suggest_priorities(counts)
-    calls = _tool_calls_by_assistant({legacy_id: pk for pk, legacy_id, *_ in current})
-    changed: set[int] = set()
-    updates = []
-    for pk, legacy_id, overridden, *values in current:
-        row = threads.get(pk)
-        n = row["threads"] if row else 0
-        wanted = {
-            "thread_count": n,
-            "message_count": counts[pk],
-            "run_count": runs.get(legacy_id, 0),
-            "last_activity_at": row["last"] if row else None,
-            "avg_turns_per_thread": float(row["turns"] or 0.0) if row else 0.0,
-            "single_turn_share": row["single"] / n if n else 0.0,
-            "traffic_share": counts[pk] / total if total else 0.0,
-            "suggested_priority": suggested[pk],
-            "tool_call_counts": calls.get(pk, {}),
+    One grouped query for the ranking's histogram, then the assistants a chunk at a time in pk order: their
+    current values, their threads and runs grouped by assistant, their tool calls; the figures are computed
+    here and only the assistants whose values changed are written, each row once, in keyed batches. Each
+    UPDATE of an assistant rewrites its row and every index on it (the search indexes included), so nothing
+    that is already right is written. Memory stays flat in the number of assistants: a chunk is let go before
+    the next is read (at 50,000 assistants, the whole table in Python cost about 100 MB). Returns how many
+    assistants got a new suggested priority or tool-call count."""
+    ranking = _Ranking(_message_histogram())
+    changed = 0
+    after = 0
+    while True:
+        current = list(Assistant.objects.filter(pk__gt=after).order_by("pk")
+                       .values_list("pk", "legacy_id", "priority_overridden", *USAGE)[:CHUNK])
+        if not current:
+            break
+        first, last = current[0][0], current[-1][0]
+        threads = {
+            row["assistant"]: row
+            for row in LegacyThread.objects.filter(assistant__gte=first, assistant__lte=last).order_by()
+            .values("assistant").annotate(threads=Count("pk"), messages=Sum("message_count"),
+                                          last=Max("last_message_at"), turns=Avg("user_turns"),
+                                          single=Count("pk", filter=Q(user_turns__lte=1)))
         }
-        # Until the team overrides it, the priority is the suggestion.
-        now = dict(zip(USAGE, values, strict=True))
-        wanted["priority"] = now["priority"] if overridden else suggested[pk]
-        if any(_differs(now[f], wanted[f]) for f in USAGE):
-            updates.append((*(wanted[f] for f in USAGE), pk))
-        if now["suggested_priority"] != wanted["suggested_priority"] or now["tool_call_counts"] != wanted[
-            "tool_call_counts"
-        ]:
-            changed.add(pk)
-    with transaction.atomic():
-        sql.update_rows(Assistant, list(USAGE), updates)
-    return len(changed)
+        legacy_to_pk = {legacy_id: pk for pk, legacy_id, *_ in current}
+        runs = dict(LegacyRun.objects.filter(assistant_legacy_id__in=list(legacy_to_pk)).order_by()
+                    .values("assistant_legacy_id").annotate(n=Count("pk")).values_list("assistant_legacy_id", "n"))
+        calls = _tool_calls_by_assistant(legacy_to_pk)
+        updates = []
+        for pk, legacy_id, overridden, *values in current:
+            row = threads.get(pk)
+            n = row["threads"] if row else 0
+            messages = (row["messages"] or 0) if row else 0
+            suggested = ranking.next(messages)
+            wanted = {
+                "thread_count": n,
+                "message_count": messages,
+                "run_count": runs.get(legacy_id, 0),
+                "last_activity_at": row["last"] if row else None,
+                "avg_turns_per_thread": float(row["turns"] or 0.0) if row else 0.0,
+                "single_turn_share": row["single"] / n if n else 0.0,
+                "traffic_share": messages / ranking.total if ranking.total else 0.0,
+                "suggested_priority": suggested,
+                "tool_call_counts": calls.get(pk, {}),
+            }
+            # Until the team overrides it, the priority is the suggestion.
+            now = dict(zip(USAGE, values, strict=True))
+            wanted["priority"] = now["priority"] if overridden else suggested
+            if any(_differs(now[f], wanted[f]) for f in USAGE):
+                updates.append((*(wanted[f] for f in USAGE), pk))
+            if now["suggested_priority"] != suggested or now["tool_call_counts"] != wanted["tool_call_counts"]:
+                changed += 1
+        if updates:
+            with transaction.atomic():
+                sql.update_rows(Assistant, list(USAGE), updates)
+        if len(current) < CHUNK:
+            break
+        after = last
+    return changed
 
 
 def _differs(now: Any, wanted: Any) -> bool:

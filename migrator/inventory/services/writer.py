@@ -8,8 +8,9 @@ them in batches.
   own transaction, so one bad row costs only itself: nothing is ever half-written.
 - Everything is keyed by the legacy ids, so importing the same data again creates nothing and changes
   nothing (``unchanged``).
-- Memory stays flat: only the current batches and the ids already seen (for duplicate detection; 8 bytes
-  each for messages, runs and steps) are held.
+- Memory stays flat: only the current batches and compact stores of ids are held: the ids already seen (for
+  duplicate detection; 8 bytes each for messages, runs and steps, about 30 with their place for assistants and
+  threads) and the threads touched (8 bytes each). The ids seen are let go before the closing steps.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import DatabaseError, reset_queries, transaction
+from django.db import DatabaseError, connection, reset_queries, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -39,7 +40,7 @@ from migrator.inventory.models import (
     VectorStore,
 )
 from migrator.inventory.services import drift, sql, stats, usage
-from migrator.inventory.services.intake import Intake, Item, SeenIds, where_of
+from migrator.inventory.services.intake import Intake, Item, PkCounts, PkSet, SeenIds, SeenPlaces, where_of
 from migrator.inventory.services.report import ImportReport
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,35 @@ def _message_row(thread_pk: int, position: int, c: dict[str, Any]) -> tuple:
             _json(c["extra"]))
 
 
+# Every column of a new thread or run, in COPY order: the importer writes them as prepared tuples, like messages.
+THREAD_INSERT = ("legacy_id", "source", "is_stub", "metadata", "tool_resources", "created_at_legacy", "raw",
+                 "flow_slug", "end_user_id", "tags", "assistant_legacy_id", "assistant_from_list", "assistant",
+                 "last_message_at", "message_count", "user_turns", "assistant_turns", "run_count", "approx_tokens",
+                 "imported_at", "updated_at")
+RUN_INSERT = ("thread", "legacy_id", *RUN_FIELDS)
+
+
+def _datetime(value: Any) -> Any:
+    """A datetime as the database takes it (SQLite: naive UTC text, as the ORM writes it; PostgreSQL: as is)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _thread_row(legacy_id: str, source: str, values: dict[str, Any], now: Any) -> tuple:
+    """A new thread as the values of THREAD_INSERT (figures and the assistant link come at the end)."""
+    return (legacy_id, source, values["is_stub"], _json(values.get("metadata", {})),
+            _json(values.get("tool_resources", {})), _datetime(values.get("created_at_legacy")),
+            _json(values.get("raw", {})), values.get("flow_slug", ""), values.get("end_user_id", ""),
+            _json(values.get("tags", [])), values.get("assistant_legacy_id", ""),
+            values.get("assistant_from_list", False), None, None, 0, 0, 0, 0, 0, now, now)
+
+
+def _run_row(thread_pk: int, c: dict[str, Any]) -> tuple:
+    """A new run as the values of RUN_INSERT (``usage`` may be SQL NULL)."""
+    return (thread_pk, c["legacy_id"], c["assistant_legacy_id"], c["status"], c["model"],
+            None if c["usage"] is None else _json(c["usage"]), _json(c["steps"]), _json(c["tool_calls"]),
+            _datetime(c["created_at_legacy"]), _json(c["raw"]))
+
+
 class Importer(Intake):
     ASSISTANT_BATCH = 500
     THREAD_BATCH = 1000
@@ -108,6 +138,7 @@ class Importer(Intake):
         self.now = timezone.now()
         self.header: dict[str, Any] = {}
         self.stopped = False
+        self.finished = False  # released (see release): reading on would miss duplicates
         self._assistants: list[Item] = []
         self._threads: list[Item] = []
         self._messages: list[Item] = []
@@ -117,14 +148,16 @@ class Importer(Intake):
         self._stores: list[Item] = []
         self._files: list[Item] = []
         self._infos: dict[str, Item] = {}
-        self._seen: dict[str, dict[str, str]] = {"assistant": {}, "thread": {}, "vector_store": {}, "file": {}}
+        # Ids seen so far, for duplicates; each store keeps about 8-30 bytes an id (see intake).
+        self._seen: dict[str, SeenPlaces] = {kind: SeenPlaces() for kind in ("assistant", "thread", "vector_store",
+                                                                             "file")}
         self._seen_hashes: dict[str, SeenIds] = {"message": SeenIds(), "run": SeenIds(), "step": SeenIds()}
-        self._stub_created: set[str] = set()
+        self._stub_created = SeenIds()  # legacy ids of the stub threads this import made
         # Threads created by this import → how many messages this import gave them so far. Their messages
         # cannot be in the database from before, so no lookup is needed (duplicates are caught in memory).
-        self._fresh: dict[int, int] = {}
-        self.touched_threads: set[int] = set()
-        self.renumber: set[int] = set()
+        self._fresh = PkCounts()
+        self.touched_threads = PkSet()
+        self.renumber = PkSet()
         self.changed = False
         self._records = 0
         self._last_tick = time.monotonic()
@@ -264,6 +297,8 @@ class Importer(Intake):
             return
         ids = [c["legacy_id"] for _, c in batch]
         existing = {t.legacy_id: t for t in LegacyThread.objects.filter(legacy_id__in=ids)}
+        now = _datetime(timezone.now())
+        new_rows = []
         work = []
         for record, cleaned in batch:
             values = {f: cleaned[f] for f in THREAD_FIELDS if f in cleaned}
@@ -271,8 +306,7 @@ class Importer(Intake):
             self._apply_info(values, cleaned["legacy_id"])
             row = existing.get(cleaned["legacy_id"])
             if row is None:
-                work.append((record, cleaned, LegacyThread(legacy_id=cleaned["legacy_id"], source=self.source,
-                                                           **values)))
+                new_rows.append((record, cleaned, _thread_row(cleaned["legacy_id"], self.source, values, now)))
                 continue
             if all(getattr(row, f) == value for f, value in values.items()):
                 self.report.add("threads", "unchanged")
@@ -283,21 +317,25 @@ class Importer(Intake):
             row.updated_at = self.now
             work.append((record, cleaned, row))
 
-        def write(items: list) -> None:
-            new = [o for _, _, o in items if o._state.adding]
-            old = [o for _, _, o in items if not o._state.adding]  # before bulk_create flips adding
-            sql.create_objects(LegacyThread, new, key="legacy_id")
-            if old:
-                LegacyThread.objects.bulk_update(old, [*THREAD_FIELDS, *INFO_FIELDS, "source", "updated_at"],
-                                                 batch_size=500)
+        def write_new(items: list) -> None:
+            sql.insert_prepared(LegacyThread, THREAD_INSERT, (row for _, _, row in items))
 
-        adding = {id(o): o._state.adding for _, _, o in work}
+        def write(items: list) -> None:
+            LegacyThread.objects.bulk_update([o for _, _, o in items],
+                                             [*THREAD_FIELDS, *INFO_FIELDS, "source", "updated_at"], batch_size=500)
+
+        written = self._write(new_rows, write_new, "thread")
+        if written:
+            # COPY returns no ids: the new threads' pks, by their unique legacy id.
+            pks = LegacyThread.objects.filter(legacy_id__in=[c["legacy_id"] for _, c, _ in written])
+            for pk in pks.values_list("pk", flat=True):
+                self.touched_threads.add(pk)
+                self._fresh[pk] = 0
+            self.report.add("threads", "created", len(written))
+            self.changed = True
         for _, cleaned, obj in self._write(work, write, "thread"):
             self.touched_threads.add(obj.pk)
-            if adding[id(obj)]:
-                self._fresh[obj.pk] = 0
-                self.report.add("threads", "created")
-            elif cleaned["legacy_id"] not in self._stub_created:  # a stub made earlier in this import, now filled
+            if cleaned["legacy_id"] not in self._stub_created:  # a stub made earlier in this import, now filled
                 self.report.add("threads", "updated")
             self.changed = True
 
@@ -315,8 +353,9 @@ class Importer(Intake):
             LegacyThread.objects.bulk_create(stubs, batch_size=500, ignore_conflicts=True)
             created = dict(LegacyThread.objects.filter(legacy_id__in=missing).values_list("legacy_id", "pk"))
             found.update(created)
-            self._stub_created.update(created)
-            self._fresh.update(dict.fromkeys(created.values(), 0))
+            for legacy_id, pk in created.items():
+                self._stub_created.add(legacy_id)
+                self._fresh[pk] = 0
             self.report.add("threads", "created", len(created))
             self.touched_threads.update(created.values())
             self.changed = True
@@ -330,7 +369,8 @@ class Importer(Intake):
         if settings.DEBUG:
             reset_queries()  # DEBUG keeps every SQL string; a long import would otherwise grow without bound
         thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
-        known = [c for _, c in batch if thread_pks[c["thread_legacy_id"]] not in self._fresh]
+        fresh = {pk for pk in set(thread_pks.values()) if pk in self._fresh}
+        known = [c for _, c in batch if thread_pks[c["thread_legacy_id"]] not in fresh]
         existing = {
             (row["thread_id"], row["legacy_id"]): row
             for row in LegacyMessage.objects.filter(
@@ -354,8 +394,8 @@ class Importer(Intake):
                                     position=row["position"], **{f: cleaned[f] for f in MESSAGE_FIELDS})
                 obj._state.adding = False
                 changed.append((record, cleaned, obj))
-        counts = {pk: self._fresh[pk] for pk in new_by_thread if pk in self._fresh}
-        older = [pk for pk in new_by_thread if pk not in self._fresh]
+        counts = {pk: self._fresh[pk] for pk in new_by_thread if pk in fresh}
+        older = [pk for pk in new_by_thread if pk not in fresh]
         if older:
             counts.update(LegacyMessage.objects.filter(thread_id__in=older).values("thread_id")
                           .annotate(n=Count("pk")).values_list("thread_id", "n"))
@@ -377,10 +417,12 @@ class Importer(Intake):
             LegacyMessage.objects.bulk_update([o for _, _, o in items], list(MESSAGE_FIELDS), batch_size=500)
 
         written = self._write(new_rows, write_new, "message")
+        by_thread: dict[int, int] = {}
         for _, _, row in written:
-            thread_id = row[0]
-            if thread_id in self._fresh:
-                self._fresh[thread_id] += 1
+            by_thread[row[0]] = by_thread.get(row[0], 0) + 1
+        for thread_id, n in by_thread.items():
+            if thread_id in fresh:
+                self._fresh[thread_id] = self._fresh[thread_id] + n
             self.touched_threads.add(thread_id)
         if written:
             self.report.add("messages", "created", len(written))
@@ -397,20 +439,21 @@ class Importer(Intake):
         if not batch:
             return
         thread_pks = self._thread_pks({c["thread_legacy_id"] for _, c in batch})
-        known = [c for _, c in batch if thread_pks[c["thread_legacy_id"]] not in self._fresh]
+        fresh = {pk for pk in set(thread_pks.values()) if pk in self._fresh}
+        known = [c for _, c in batch if thread_pks[c["thread_legacy_id"]] not in fresh]
         existing = {
             (row.thread_id, row.legacy_id): row
             for row in LegacyRun.objects.filter(thread_id__in={thread_pks[c["thread_legacy_id"]] for c in known},
                                                 legacy_id__in=[c["legacy_id"] for c in known])
         } if known else {}
+        new_rows = []
         work = []
         for record, cleaned in batch:
             thread_pk = thread_pks[cleaned["thread_legacy_id"]]
             values = {f: cleaned[f] for f in RUN_FIELDS}
             row = existing.get((thread_pk, cleaned["legacy_id"]))
             if row is None:
-                work.append((record, cleaned, LegacyRun(thread_id=thread_pk, legacy_id=cleaned["legacy_id"],
-                                                        **values)))
+                new_rows.append((record, cleaned, _run_row(thread_pk, cleaned)))
                 continue
             if not cleaned["steps"] and row.steps:  # steps may arrive as records of their own
                 values["steps"] = row.steps
@@ -422,16 +465,19 @@ class Importer(Intake):
                 setattr(row, f, value)
             work.append((record, cleaned, row))
 
-        def write(items: list) -> None:
-            new = [o for _, _, o in items if o._state.adding]
-            old = [o for _, _, o in items if not o._state.adding]  # before bulk_create flips adding
-            sql.create_objects(LegacyRun, new)
-            if old:
-                LegacyRun.objects.bulk_update(old, list(RUN_FIELDS), batch_size=500)
+        def write_new(items: list) -> None:
+            sql.insert_prepared(LegacyRun, RUN_INSERT, (row for _, _, row in items))
 
-        adding = {id(o): o._state.adding for _, _, o in work}
+        def write(items: list) -> None:
+            LegacyRun.objects.bulk_update([o for _, _, o in items], list(RUN_FIELDS), batch_size=500)
+
+        written = self._write(new_rows, write_new, "run")
+        self.touched_threads.update({row[0] for _, _, row in written})
+        if written:
+            self.report.add("runs", "created", len(written))
+            self.changed = True
         for _, _, obj in self._write(work, write, "run"):
-            self.report.add("runs", "created" if adding[id(obj)] else "updated")
+            self.report.add("runs", "updated")
             self.touched_threads.add(obj.thread_id)
             self.changed = True
 
@@ -517,9 +563,11 @@ class Importer(Intake):
 
     # --- the end --------------------------------------------------------------------------------------
     def finish(self) -> ImportReport:
-        """Write what is left, then recompute positions, thread figures and assistant usage (set-based)."""
+        """Write what is left, let go of what only reading needed, then recompute positions, thread figures
+        and assistant usage (set-based)."""
         self.flush()
         self._finish_infos()
+        self.release()
         if self.on_progress:
             self.on_progress("Computing thread figures and usage…")
         if self.report.counts["messages"]["created"] > 20_000:
@@ -532,6 +580,17 @@ class Importer(Intake):
                      data={"source": self.source, "counts": self.report.counts,
                            "errors": len(self.report.errors) + self.report.errors_dropped, "job": self.job_id})
         return self.report
+
+    def release(self) -> None:
+        """Drop what only the intake needs: the ids seen (for duplicates) and the threads this import created
+        (for positions). They grow with the archive (tens of MB at 2 million messages), and the closing steps
+        must not run on top of them; from here on the importer takes no more records."""
+        self.finished = True
+        self._seen = {kind: SeenPlaces() for kind in self._seen}
+        self._seen_hashes = {kind: SeenIds() for kind in self._seen_hashes}
+        self._fresh = PkCounts()
+        self._stub_created = SeenIds()
+        self._pending_runs = {}
 
     def _finish_infos(self) -> None:
         """Thread list entries whose thread object never came: update threads imported before, or report."""
