@@ -170,7 +170,7 @@ class RunStatus(models.TextChoices):
 RUN_FINISHED = (RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE, RunStatus.CANCELLED, RunStatus.ERROR,
                 RunStatus.BUDGET_REACHED)
 
-# The one transitions table for run statuses (enforced by ``services.runs._move``).
+# The one transitions table for run statuses (enforced by ``services.standing.move_run``).
 RUN_TRANSITIONS: dict[str, frozenset[str]] = {
     RunStatus.QUEUED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.ERROR}),
     RunStatus.RUNNING: frozenset({RunStatus.PASSED, RunStatus.FAILED, RunStatus.INCOMPLETE, RunStatus.CANCELLED,

@@ -209,11 +209,11 @@ def bundle_files(*, cases: list[TestCase], settings: dict[str, Any], spec: relea
 def run_files(run: ValidationRun, *, base_url: str = "") -> dict[str, str]:
     """Every file of a run's promptfoo export: the run's release, cases and check settings."""
     from migrator.validation.export import jsonl
-    from migrator.validation.services.runs import _contract
+    from migrator.validation.services.engine import answer_contract
 
     spec = release.make_release(config=run.config, mode=run.mode, truncation=run.truncation, store=run.store,
                                 stream=bool(run.options.get("stream")))
-    contract, contract_missing = _contract(run, run.test_set)
+    contract, contract_missing = answer_contract(run, run.test_set)
     by_id = TestCase.objects.in_bulk(run.case_ids)
     return bundle_files(
         cases=[by_id[i] for i in run.case_ids if i in by_id], settings=run.options.get("checks") or resolve({}),

@@ -89,7 +89,7 @@ def test_a_run_whose_worker_dies_mid_poll_resumes_on_its_batch_and_loses_nothing
     test_set = _set(weather, "resume")
     reference = run_services.execute_run(run_id=_run(weather, test_set, "direct").pk, actor=SYSTEM)
     run = _run(weather, test_set, "batch")
-    real_wait, real_move = batchruns._wait, run_services._move
+    real_wait, real_move = batchruns._wait, run_services.move_run
     created = []
     real_start = batchruns.openai_client.start_batch
     monkeypatch.setattr(batchruns.openai_client, "start_batch",
@@ -103,7 +103,7 @@ def test_a_run_whose_worker_dies_mid_poll_resumes_on_its_batch_and_loses_nothing
         return real_wait(client, batch_id, **kw)
 
     monkeypatch.setattr(batchruns, "_wait", dying_wait)
-    monkeypatch.setattr(run_services, "_move", lambda r, to, **f: to != RunStatus.ERROR and real_move(r, to, **f))
+    monkeypatch.setattr(run_services, "move_run", lambda r, to, **f: to != RunStatus.ERROR and real_move(r, to, **f))
     with pytest.raises(_Killed):
         run_services.execute_run(run_id=run.pk, actor=SYSTEM)
     run.refresh_from_db()
@@ -112,7 +112,7 @@ def test_a_run_whose_worker_dies_mid_poll_resumes_on_its_batch_and_loses_nothing
     assert kept > 0 and kept + len(run.batch["jobs"]) == len(run.case_ids)  # answered or still in a job
 
     monkeypatch.setattr(batchruns, "_wait", real_wait)
-    monkeypatch.setattr(run_services, "_move", real_move)
+    monkeypatch.setattr(run_services, "move_run", real_move)
     with pytest.raises(ServiceError, match="not queued"):  # a plain start never takes a running run over
         run_services.execute_run(run_id=run.pk, actor=SYSTEM)
     sent_before = len(created)
