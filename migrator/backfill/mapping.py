@@ -16,37 +16,23 @@ changed or dropped and why. Rules (issue 10, docs/backfill.md):
 - code_interpreter / file_search steps need server ids: noted, or rendered as assistant text on request;
 - a NUL or unpaired surrogate becomes U+FFFD and is noted: a missing turn is worse than a replaced character.
 
-Every planned item is checked against the ``openai`` SDK's parameter types before it is ever sent.
+Every planned item is checked against the ``openai`` SDK's parameter types (``itemcheck``) before it is ever sent.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
-import typing
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai.types.responses import (
-    EasyInputMessageParam,
-    ResponseFunctionToolCallParam,
-    ResponseInputImageParam,
-    ResponseInputTextParam,
-    ResponseOutputMessageParam,
-    ResponseOutputRefusalParam,
-    ResponseOutputTextParam,
-)
-from openai.types.responses.response_input_item_param import FunctionCallOutput
-from pydantic import TypeAdapter, ValidationError
+from migrator.backfill.itemcheck import CALL_ID_MAX, check_item
 
 BATCH_SIZE = 20  # POST /conversations and POST /conversations/{id}/items take at most 20 items a call
 METADATA_MAX_PAIRS = 16
 METADATA_MAX_KEY = 64
 METADATA_MAX_VALUE = 512
-CALL_ID_MAX = 64
 REPLACEMENT = "\ufffd"
 
 # Reserved conversation metadata keys (the thread's own metadata fills what is left of the 16 pairs).
@@ -512,91 +498,6 @@ def plan_thread(thread: ThreadData, *, options: Options | None = None, filenames
         if problem:
             raise MalformedThread(f"planned item {i} ({item.get('type')}) fails the SDK's types: {problem}")
     return Plan(thread.legacy_id, items, metadata, b.ledger, b.carried, options)
-
-
-# --- offline validation against the SDK's types ---------------------------------------------------------------
-
-_ADAPTERS: dict[str, TypeAdapter[Any]] = {}
-_PART_TYPES: dict[str, Any] = {
-    "input_text": ResponseInputTextParam, "input_image": ResponseInputImageParam,
-    "output_text": ResponseOutputTextParam, "refusal": ResponseOutputRefusalParam,
-}
-_ITEM_TYPES: dict[str, Any] = {
-    "user": EasyInputMessageParam, "assistant": ResponseOutputMessageParam,
-    "function_call": ResponseFunctionToolCallParam, "function_call_output": FunctionCallOutput,
-}
-
-
-def _adapter(name: str, kind: Any) -> TypeAdapter[Any]:
-    if name not in _ADAPTERS:
-        _ADAPTERS[name] = TypeAdapter(kind)
-    return _ADAPTERS[name]
-
-
-def _materialize(value: Any) -> Any:
-    """Validated TypedDicts keep ``Iterable`` fields as lazy iterators; walking them runs their validation."""
-    if isinstance(value, dict):
-        return {k: _materialize(v) for k, v in value.items()}
-    if isinstance(value, (str, bytes, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, Iterable):
-        return [_materialize(v) for v in value]
-    return value
-
-
-@functools.cache
-def _known_keys(kind: Any) -> frozenset[str]:
-    return frozenset(typing.get_type_hints(kind))
-
-
-def _unknown_keys(value: dict[str, Any], kind: Any) -> list[str]:
-    return sorted(set(value) - _known_keys(kind))
-
-
-def check_item(item: dict[str, Any]) -> str:
-    """'' when ``item`` is a valid conversation input item per the SDK's types, else what is wrong.
-
-    An assistant message is checked as a ``ResponseOutputMessageParam`` less the server-assigned ``id`` and
-    ``status`` (the spec's EasyInputMessage content list has no ``output_text``; the API takes assistant
-    history without ids). Unknown keys are refused too, which pydantic's TypedDict validation lets through.
-    """
-    kind = item.get("type")
-    key = item.get("role") if kind == "message" else kind
-    target = _ITEM_TYPES.get(str(key))
-    if target is None:
-        return f"no client-creatable item of type {kind!r} / role {item.get('role')!r}"
-    extra = _unknown_keys(item, target)
-    if extra:
-        return f"unknown key(s) {', '.join(extra)}"
-    candidate = dict(item)
-    if key == "assistant":
-        candidate.update({"id": "msg_planned", "status": "completed"})
-    if kind == "message":
-        for j, part in enumerate(item.get("content") or []):
-            part_type = _PART_TYPES.get(part.get("type")) if isinstance(part, dict) else None
-            allowed = ("output_text", "refusal") if key == "assistant" else ("input_text", "input_image")
-            if part_type is None or part.get("type") not in allowed:
-                return f"content[{j}] of type {part.get('type') if isinstance(part, dict) else part!r} " \
-                       f"is not allowed on a {key} message"
-            extra = _unknown_keys(part, part_type)
-            if extra:
-                return f"content[{j}]: unknown key(s) {', '.join(extra)}"
-            # Each part against its own type first: a union's errors would name every branch.
-            problem = _validate(part["type"], part_type, part)
-            if problem:
-                return f"content[{j}].{problem}"
-    return _validate(str(key), target, candidate) or (
-        f"call_id must be 1–{CALL_ID_MAX} characters"
-        if kind == "function_call_output" and not 1 <= len(item.get("call_id") or "") <= CALL_ID_MAX else "")
-
-
-def _validate(name: str, kind: Any, value: dict[str, Any]) -> str:
-    try:
-        _materialize(_adapter(name, kind).validate_python(value))
-    except ValidationError as exc:
-        first = max(exc.errors(), key=lambda e: len(e["loc"]))  # the deepest: the branch that matched the shape
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return ""
 
 
 # --- comparing what the API holds with the plan ---------------------------------------------------------------
