@@ -66,7 +66,7 @@ test: install node_modules/.bin/prism
 	@bash scripts/test.sh
 
 test-fast: install
-	@bash scripts/test.sh -m "$(FAST)" -n "$(FAST_WORKERS)"
+	@FAST_LANE=1 bash scripts/test.sh -m "$(FAST)" -n "$(FAST_WORKERS)"
 
 lint: install
 	$(BIN)/ruff check .
