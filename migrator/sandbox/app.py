@@ -1,7 +1,10 @@
 """The ASGI application: routing, auth, faults, limits, and OpenAI-shaped responses.
 
 Private endpoints (not part of OpenAI's API): ``GET /_sandbox/health`` (no auth) and
-``POST /_sandbox/reset`` with ``{"seed": "demo" | "empty"}`` (Bearer key required).
+``POST /_sandbox/reset`` with ``{"seed": "demo" | "empty"}`` (Bearer key required). A one-process sandbox also
+takes ``"options"`` there (``{"rpm": 3, "fail_rate": 0.5, ...}``, see ``RUNTIME_OPTIONS``): it then answers as if
+started with those options and the defaults for the rest, fault sequence and limit windows restarted (the test
+suite reuses one process per pytest worker this way instead of starting one per test).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from starlette.responses import Response
 
 from . import assistants, batches, catalog, demo_threads, embeddings, files, responses, seed
 from .common import Ctx, Route
-from .config import SandboxConfig
+from .config import RUNTIME_OPTIONS, SandboxConfig
 from .errors import ApiError, error_body, invalid_url
 from .faults import DELAY_HEADER, FAULT_HEADER, LOST, Limiter, fault_error, lost_answer
 from .model import Model
@@ -49,6 +52,8 @@ class SandboxApp:
         self.store = Store(config.state_path)
         self.model = Model(responses.bind_search(self.store))
         self.limiter = Limiter(config)
+        # Options change at run time only where one process serves: others would keep their own.
+        self.one_process = config.effective_workers() == 1
         seed.ensure(self.store, config.seed, reset=False)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -170,11 +175,30 @@ class SandboxApp:
             name = body.get("seed", "demo")
             if name not in ("demo", "empty"):
                 raise ApiError(400, f"Unknown seed '{name}'.", param="seed")
+            if "options" in body:
+                self._reconfigure(body["options"])
             seed.ensure(self.store, name, reset=True)
             return json_response(200, {"status": "ok", "seed": name}, headers)
         if path == "/_sandbox/demo-thread-ids" and request.method == "GET":
             return demo_threads.response(self.store, headers)
         raise invalid_url(request.method, path)
+
+
+    def _reconfigure(self, options: Any) -> None:
+        """Every run-time option as ``options`` says, the default where it says nothing."""
+        if not self.one_process:
+            raise ApiError(409, "Options change only in a one-process sandbox (--workers 1).", param="options")
+        if not isinstance(options, dict) or set(options) - set(RUNTIME_OPTIONS):
+            unknown = sorted(set(options) - set(RUNTIME_OPTIONS)) if isinstance(options, dict) else options
+            raise ApiError(400, f"Unknown options {unknown!r}; known: {', '.join(RUNTIME_OPTIONS)}.", param="options")
+        defaults = SandboxConfig()
+        for name, kind in RUNTIME_OPTIONS.items():
+            value = options.get(name, getattr(defaults, name))
+            try:
+                setattr(self.config, name, value if value is None else kind(value))
+            except (TypeError, ValueError):
+                raise ApiError(400, f"Option {name} must be a {kind.__name__}.", param="options") from None
+        self.limiter = Limiter(self.config)
 
 
 def create_app(config: SandboxConfig | None = None) -> SandboxApp:

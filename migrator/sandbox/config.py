@@ -13,6 +13,12 @@ ENV_VAR = "MIGRATOR_SANDBOX_CONFIG"
 DEFAULT_PORT = 8765
 DEFAULT_API_KEY = "sk-sandbox"
 SEEDS = ("demo", "empty")
+# The options a one-process sandbox can change while it runs (``POST /_sandbox/reset`` with ``options``).
+RUNTIME_OPTIONS: dict[str, type] = {
+    "assistants_api": bool, "rpm": int, "tpm": int, "fail_rate": float, "lost_rate": float,
+    "throttle_rate": float, "latency_ms": int, "stream_delay_ms": int, "stream_drop_rate": float,
+    "seed_random": int,
+}
 
 
 @dataclass

@@ -54,9 +54,11 @@ class SandboxProcess:
         with urllib.request.urlopen(request, timeout=60) as reply:
             return json.loads(reply.read())
 
-    def reset(self, seed: str = "demo") -> None:
-        """Wipe the state and seed it again (``demo`` or ``empty``)."""
-        self._post("/_sandbox/reset", {"seed": seed})
+    def reset(self, seed: str = "demo", options: dict[str, Any] | None = None) -> None:
+        """Wipe the state and seed it again (``demo`` or ``empty``). With ``options`` (a one-process sandbox
+        only), also answer from now on as if started with them (``rpm``, ``fail_rate``, ...; see
+        ``migrator.sandbox.config.RUNTIME_OPTIONS``) and the defaults for every other one."""
+        self._post("/_sandbox/reset", {"seed": seed} if options is None else {"seed": seed, "options": options})
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -3,8 +3,12 @@
 - ``sandbox``: session-scoped, demo-seeded ``SandboxProcess`` (don't rely on state others may change;
   read the demo objects, or create your own).
 - ``sandbox_empty``: a function-scoped sandbox holding only the model catalogue (a shared process, reset).
-- ``make_sandbox(**options)``: a factory for sandboxes with custom options (rpm, fail_rate, ...),
-  stopped at teardown.
+- ``make_sandbox(**options)``: a factory for sandboxes with custom options (rpm, fail_rate, ...). Options a
+  running sandbox can take (``seed`` and ``RUNTIME_OPTIONS``) get a process of this pytest worker's pool,
+  reset with them: fresh state, fresh fault sequence and limit windows, exactly as a new process would be
+  (starting one costs about a second of CPU, and the suite asked for a few dozen). Each call in a test gets
+  its own process; one a test stops is replaced. Other options (``api_key``, ``state_path``, ``workers``, ...)
+  start a process of their own, stopped at teardown.
 - ``prism_proxy``: session-scoped base URL of Prism's validating proxy (``--errors``) in front of its own
   demo sandbox; skips when ``../shared/openai-openapi/openapi.json`` or the prism binary is missing.
 - ``openai_spec``: the spec document read as ``oneOf``→``anyOf`` (skips without ``../shared``).
@@ -24,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from migrator.sandbox.config import RUNTIME_OPTIONS
 from migrator.sandbox.launcher import REPO_ROOT, SandboxProcess, free_port, start_sandbox
 
 SPEC_PATH = REPO_ROOT.parent / "shared" / "openai-openapi" / "openapi.json"
@@ -61,34 +66,72 @@ def openai_spec() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    with start_sandbox(state_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3", seed="demo") as running:
+    with start_sandbox(state_path=tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite3", seed="demo",
+                       workers=1) as running:
         yield running
+
+
+class SandboxPool:
+    """One-process sandboxes of this pytest worker, handed out reset and configured, taken back at teardown."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self.tmp_path_factory = tmp_path_factory
+        self.idle: list[SandboxProcess] = []
+
+    def take(self, seed: str, options: dict[str, Any]) -> SandboxProcess:
+        while self.idle:
+            running = self.idle.pop()
+            if running.proc.poll() is None:
+                break
+        else:
+            running = start_sandbox(state_path=self.tmp_path_factory.mktemp("sandbox-pool") / "sandbox.sqlite3",
+                                    seed="empty", workers=1)
+        running.reset(seed, options=options)
+        return running
+
+    def give_back(self, running: SandboxProcess) -> None:
+        if running.proc.poll() is None:  # a test that stopped its sandbox (an outage) leaves it out
+            self.idle.append(running)
+
+    def close(self) -> None:
+        for running in self.idle:
+            running.stop()
 
 
 @pytest.fixture(scope="session")
-def _sandbox_shared_empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProcess]:
-    with start_sandbox(state_path=tmp_path_factory.mktemp("sandbox-empty") / "sandbox.sqlite3", seed="empty") as running:
-        yield running
+def _sandbox_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxPool]:
+    pool = SandboxPool(tmp_path_factory)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture
-def sandbox_empty(_sandbox_shared_empty: SandboxProcess) -> SandboxProcess:
-    _sandbox_shared_empty.reset("empty")
-    return _sandbox_shared_empty
+def sandbox_empty(_sandbox_pool: SandboxPool) -> Iterator[SandboxProcess]:
+    running = _sandbox_pool.take("empty", {})
+    yield running
+    _sandbox_pool.give_back(running)
 
 
 @pytest.fixture
-def make_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., SandboxProcess]]:
+def make_sandbox(tmp_path_factory: pytest.TempPathFactory, _sandbox_pool: SandboxPool
+                 ) -> Iterator[Callable[..., SandboxProcess]]:
+    pooled: list[SandboxProcess] = []
     started: list[SandboxProcess] = []
 
     def make(**options: Any) -> SandboxProcess:
+        seed = options.pop("seed", "empty")
+        if set(options) <= set(RUNTIME_OPTIONS):
+            running = _sandbox_pool.take(seed, options)
+            pooled.append(running)
+            return running
         options.setdefault("state_path", tmp_path_factory.mktemp("sandbox-custom") / "sandbox.sqlite3")
-        options.setdefault("seed", "empty")
-        running = start_sandbox(**options)
+        running = start_sandbox(seed=seed, **options)
         started.append(running)
         return running
 
     yield make
+    for running in pooled:
+        _sandbox_pool.give_back(running)
     for running in started:
         running.stop()
 

@@ -105,3 +105,39 @@ def test_bodies_fit_the_sdk_types(app: SandboxApp) -> None:
         Run.model_validate(run)
         for step in assistants.list_steps(ctx(app, query={}), thread_id(7), run["id"])["data"]:
             RunStep.model_validate(step)
+
+
+def test_a_one_process_sandbox_takes_new_options_on_reset(tmp_path: Path) -> None:
+    """``POST /_sandbox/reset`` with ``options``: as if started with them (the test pool's sandboxes rely on
+    it); the defaults for whatever it leaves out; refused where several processes serve."""
+    from starlette.testclient import TestClient
+
+    auth = {"Authorization": "Bearer sk-sandbox"}
+    one = TestClient(SandboxApp(SandboxConfig(state=str(tmp_path / "one.sqlite3"), seed="empty", workers=1)))
+
+    def reset(client: TestClient, **body: object) -> int:
+        return client.post("/_sandbox/reset", json=body, headers=auth).status_code
+
+    def models(client: TestClient) -> list[int]:
+        return [client.get("/v1/models", headers=auth).status_code for _ in range(3)]
+
+    assert reset(one, seed="empty", options={"rpm": 2}) == 200
+    assert models(one) == [200, 200, 429]
+    assert reset(one, seed="empty", options={"assistants_api": False}) == 200  # rpm back to its default
+    assert models(one) == [200, 200, 200]
+    assert one.get("/v1/assistants", headers=auth).status_code == 404
+    assert reset(one, seed="demo", options={"fail_rate": 0.5, "seed_random": 7}) == 200
+    first = models(one) + models(one)
+    assert reset(one, seed="demo", options={"fail_rate": 0.5, "seed_random": 7}) == 200
+    assert models(one) + models(one) == first and 200 in first and len(set(first)) > 1
+    assert reset(one, seed="empty") == 200  # without options: the options stay
+    assert len(set(models(one) + models(one) + models(one))) > 1
+    assert reset(one, seed="empty", options={}) == 200  # every option back to its default
+    assert models(one) + models(one) == [200] * 6
+    assert one.get("/v1/assistants", headers=auth).json()["data"] == []
+    assert reset(one, seed="empty", options={"rpm": "many"}) == 400
+    assert reset(one, seed="empty", options={"workers": 3}) == 400
+
+    several = TestClient(SandboxApp(SandboxConfig(state=str(tmp_path / "two.sqlite3"), seed="empty")))
+    assert reset(several, seed="empty", options={"rpm": 2}) == 409
+    assert reset(several, seed="empty") == 200
