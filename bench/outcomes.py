@@ -125,6 +125,49 @@ async def idle_pages(base: str, pages: list[str], cookie: dict, rounds: int) -> 
     return times
 
 
+def cpu_of(pids) -> dict[int, float]:
+    """User + system CPU seconds of each live process in ``pids`` (/proc/<pid>/stat, all its threads)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def web_pids(master: int) -> list[int]:
+    """gunicorn's master and its workers."""
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    pids.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return pids
+
+
+def db_pids() -> list[int]:
+    """The PostgreSQL backends connected to the bench's database, but this one ([] on SQLite)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two samples (a process that appeared meanwhile counts whole; one that ended, not)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=8)
@@ -213,11 +256,18 @@ def main() -> int:
         # Warm every worker (and thread) on the pages and the ingest path before measuring anything: a cold
         # worker's first page is seconds slower and would inflate the idle figure the ratio is taken against.
         warmed = asyncio.run(warm(base, pages, cookie, path, secret, payloads[0], args.workers * args.threads * 2))
+        web = web_pids(server.pid)
+        idle_cpu = cpu_of(web)
         idle = asyncio.run(idle_pages(base, pages, cookie, 15))
+        page_cpu = spent(idle_cpu, cpu_of(web)) / len(idle)
+        load_before = os.getloadavg()
+        db_before, web_before = cpu_of(db_pids()), cpu_of(web)
         started = time.monotonic()
         stats = asyncio.run(ingest(base, path, secret, payloads, args.clients, args.seconds, args.batch, pages,
                                    cookie, args.rate))
         wall = time.monotonic() - started
+        web_cpu, db_cpu = spent(web_before, cpu_of(web)), spent(db_before, cpu_of(db_pids()))
+        load_after = os.getloadavg()
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -232,6 +282,13 @@ def main() -> int:
     print(f"  pages {', '.join(pages)}: idle p50 {pct(idle, .5):.1f} ms p95 {pct(idle, .95):.1f} ms; during ingest "
           f"p50 {pct(stats['page_ms'], .5):.1f} ms p95 {pct(stats['page_ms'], .95):.1f} ms "
           f"({len(stats['page_ms'])} loads, p95 ratio {pct(stats['page_ms'], .95) / pct(idle, .95):.2f}×)")
+    ingest_cpu = web_cpu - page_cpu * len(stats["page_ms"])
+    per_k = 1000 / stats["accepted"] if stats["accepted"] else float("nan")
+    print(f"  CPU: web process {web_cpu:.2f} s during ingest ({ingest_cpu * per_k * 1000:.0f} ms per 1,000 "
+          f"outcomes after the pages served meanwhile, at {page_cpu * 1000:.0f} ms a page idle); database backends "
+          f"{db_cpu:.2f} s ({db_cpu * per_k * 1000:.0f} ms per 1,000; backends alive at the end only)")
+    print(f"  load average {load_before[0]:.1f} / {load_before[1]:.1f} / {load_before[2]:.1f} at the start of "
+          f"ingest, {load_after[0]:.1f} / {load_after[1]:.1f} / {load_after[2]:.1f} at its end")
     exact = minutes == raw == batches == stats["accepted"] + warmed
     print(f"  counted: per-minute aggregates {minutes:,}, raw rows {raw:,}, batch rows {batches:,}, accepted "
           f"{stats['accepted']:,} + {warmed:,} while warming up — {'exact' if exact else 'MISMATCH'}")
