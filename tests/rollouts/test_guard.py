@@ -206,3 +206,23 @@ def test_the_guard_command_contract(engineer, support_lead, product_owner):
     with pytest.raises(CommandError, match=r"not allowed|permission|may not"):
         _run("guard", "--flow", flow.slug, "--by", product_owner.username, "--min-sample", "100",
              "--max-error-rate-increase", "0.01", "--action", "pause")
+
+
+def test_ingest_evaluations_take_turns_across_processes(engineer, support_lead):
+    """The web processes evaluate a flow's guard after ingest at most once per MIN_GAP_SECONDS between them: a
+    compare-and-set on evaluated_at, which a guard that judges nothing (paused, rolled back) never wins."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    flow, _v1, _v2 = ramping_flow(engineer, support_lead)
+    assert not guard_services.claim(flow.pk)  # no guard yet
+    _run("guard", "--flow", flow.slug, "--by", support_lead.username, "--min-sample", "100",
+         "--max-error-rate-increase", "0.02", "--action", "pause")
+    now = timezone.now()
+    assert guard_services.claim(flow.pk, now=now)
+    assert not guard_services.claim(flow.pk, now=now + timedelta(seconds=0.5))  # another process, too soon
+    assert guard_services.claim(flow.pk, now=now + timedelta(seconds=1))
+    assert Guard.objects.get(flow=flow).evaluated_at == now + timedelta(seconds=1)
+    Guard.objects.filter(flow=flow).update(state=GuardState.PAUSED)
+    assert not guard_services.claim(flow.pk, now=now + timedelta(seconds=60))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from migrator.flows.services import tokens as token_services
-from migrator.rollouts.models import Outcome, OutcomeBatch, OutcomeMinute
+from migrator.rollouts.models import Outcome, OutcomeBatch, OutcomeHistogram, OutcomeMinute
 from migrator.rollouts.services import outcomes as outcome_services
 from tests.factories import FlowFactory
 from tests.rollouts.helpers import outcome, sample
@@ -90,3 +91,87 @@ def test_trim_keeps_the_aggregates(api, settings):
     later = timezone.now() + timedelta(hours=settings.OUTCOME_RAW_HOURS, minutes=1)
     assert outcome_services.trim(now=later) == (5, 0)
     assert not Outcome.objects.exists() and sum(OutcomeMinute.objects.values_list("n", flat=True)) == 5
+
+
+def test_the_database_aggregates_a_batch_as_python_does(api):
+    """PostgreSQL aggregates each batch in SQL (COPY into a staging table, one INSERT … SELECT … GROUP BY);
+    the per-minute totals and histogram counts equal the Python aggregation over the same rows."""
+    rng = random.Random(7)
+    now = time.time()
+    rows = []
+    for _ in range(600):
+        rows.append({
+            "release": rng.choice(["rel_a", "rel_b"]), "role": rng.choice(["production", "candidate", "shadow"]),
+            "at": now - rng.choice([0, 61, 130]), "model": rng.choice(["gpt-5.4-mini", "gpt-4o", "", "no-price-x"]),
+            "latency_ms": rng.choice([0, 0.4, 1, 10, rng.lognormvariate(6, 1), 9e7]),
+            "ttft_ms": rng.choice([None, rng.lognormvariate(5, 1)]),
+            "error": rng.choice([None, None, "APIStatusError:500"]), "tool_calls": rng.choice([[], ["a", "b"]]),
+            "schema_valid": rng.choice([None, True, False]), "refusal": rng.random() < 0.1,
+            "input_tokens": rng.randrange(0, 5000), "output_tokens": rng.randrange(0, 900),
+            "agreement": rng.choice([None, rng.random()]),
+        })
+    assert api["post"]("support-web", {"batch_id": "mixed", "outcomes": rows}).json()["accepted"] == 600
+    assert api["post"]("support-web", {"batch_id": "mixed-2", "outcomes": rows[:100]}).json()["accepted"] == 100
+    expected_minutes, expected_hist = outcome_services._aggregate(
+        outcome_services._rows(api["flow"].pk, rows, timezone.now()) + outcome_services._rows(
+            api["flow"].pk, rows[:100], timezone.now()))
+
+    def stamp(minute) -> float:
+        if isinstance(minute, str):  # SQLite's adapted value: naive UTC
+            minute = datetime.fromisoformat(minute).replace(tzinfo=UTC)
+        return minute.timestamp()
+
+    expected: dict[tuple, list[float]] = {}
+    for _f, m, rel, role, *sums in expected_minutes:
+        key = (stamp(m), rel, role)
+        expected[key] = [a + b for a, b in zip(expected.get(key, [0] * len(sums)), sums, strict=True)]
+    found = {(r["minute"].timestamp(), r["release"], r["role"]): [r[name] for name in outcome_services.MINUTE_SUMS]
+             for r in OutcomeMinute.objects.values()}
+    assert found.keys() == expected.keys() and len(found) == 3 * 2 * 3
+    for key, sums in found.items():
+        assert sums == pytest.approx(expected[key], rel=1e-9)
+    hist: dict[tuple, int] = {}
+    for _f, m, rel, role, metric, bucket, n in expected_hist:
+        key = (stamp(m), rel, role, metric, bucket)
+        hist[key] = hist.get(key, 0) + n
+    stored = {(r["minute"].timestamp(), r["release"], r["role"], r["metric"], r["bucket"]): r["n"]
+              for r in OutcomeHistogram.objects.values()}
+    assert stored == hist
+    assert Outcome.objects.count() == 700
+
+
+def test_the_quick_check_of_an_outcome_agrees_with_the_field_by_field_one():
+    """Well-formed outcomes take a one-pass check; anything it does not take goes field by field (which names
+    the bad field). Where the quick check answers, both give the same row."""
+    rng = random.Random(11)
+    values = {
+        "release": ["r", "x" * 64, "x" * 65, "", None, 5],
+        "role": [None, "", "production", "candidate", "shadow", "boss"],
+        "at": [None, 0, -5, time.time(), 5e9, True, "now", float("nan")],
+        "latency_ms": [0, 12, 3.5, -1, 1e12, 10**30, None, False, float("inf")],
+        "ttft_ms": [None, 0, 80.5, -3, True],
+        "model": [None, "", "gpt-4o", "m" * 101, 3],
+        "error": [None, "", "APIStatusError:500", "e" * 101],
+        "tool_calls": [None, [], ["a", "b"], ["x" * 200, "y" * 200], "get", [1], 0, {}],
+        "schema_valid": [None, True, False, 1],
+        "refusal": [None, True, False, "no"],
+        "input_tokens": [None, 0, 120, 2e9, -4, 1.7, True],
+        "output_tokens": [None, 0, 40, 5e9],
+        "agreement": [None, 0, 0.5, 2, -1, False],
+    }
+    quick = checked = 0
+    for _ in range(3000):
+        raw = {k: rng.choice(v) for k, v in values.items() if rng.random() < 0.9}
+        fast = outcome_services._quick(raw)
+        try:
+            slow = outcome_services._checked(raw, 0)
+        except outcome_services.InvalidOutcomes:
+            assert fast is None, raw
+            checked += 1
+            continue
+        if fast is not None:
+            assert fast == slow, raw
+            assert [type(x) for x in fast] == [type(x) for x in slow], raw
+            quick += 1
+    assert quick > 20 and checked > 1000
+    assert outcome_services._quick(["not", "an", "object"]) is None

@@ -99,3 +99,46 @@ def test_the_flow_charts_say_when_nothing_was_reported_and_hide_flows_from_other
     html = client.get(f"/rollouts/flows/{flow.slug}/charts/").content.decode()
     assert "No outcomes reported in the last hour" in html and "<svg" not in html
     assert client.get("/rollouts/flows/no-such-flow/charts/").status_code == 404
+
+
+def test_the_pages_under_ingest_read_only_aggregates_in_a_constant_number_of_queries(client, engineer,
+                                                                                   support_lead):
+    """The cutover page and the inbox (what bench/outcomes.py loads while ingest runs) never read the raw
+    outcome rows, and their query counts do not grow with the minutes, releases or outcomes reported."""
+    import time
+
+    from django.db import connection
+
+    flow, _v1, _v2 = ramping_flow(engineer, support_lead)
+    guard_services.set_guard(flow_id=flow.pk, actor=support_lead, min_sample=10_000, max_error_rate_increase=0.5,
+                             action="pause")
+    client.force_login(support_lead)
+    rng = random.Random(9)
+
+    def counted() -> list[int]:
+        counts = []
+        for url in (f"/cutover/flows/{flow.slug}/", "/cutover/"):
+            client.get(url)
+            seen: list[str] = []
+
+            def record(execute, sql, params, many, context, seen=seen):
+                seen.append(sql)
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(record):
+                assert client.get(url).status_code == 200
+            assert not [sql for sql in seen if '"rollouts_outcome"' in sql], url
+            counts.append(len(seen))
+        return counts
+
+    outcome_services.ingest(flow_id=flow.pk, batch_id="one", outcomes=sample("prodrel", "production", 50,
+                                                                             error_rate=0.01, rng=rng))
+    few = counted()
+    now = time.time()
+    for i, (release, role) in enumerate([("prodrel", "production"), ("candrel", "candidate"), ("old", "production"),
+                                         ("shadowrel", "shadow")]):
+        rows = sample(release, role, 400, error_rate=0.05, rng=rng, ttft=80.0)
+        for j, row in enumerate(rows):
+            row["at"] = now - 60 * (j % 40)
+        outcome_services.ingest(flow_id=flow.pk, batch_id=f"many-{i}", outcomes=rows)
+    assert counted() == few

@@ -1,5 +1,6 @@
-"""The guard on a flow's ramp: set by a support lead, evaluated on ingest (off the request path) and by the
-worker, acting on a breach (pause or roll back) with an audit event, a webhook and an inbox item.
+"""The guard on a flow's ramp: set by a support lead, evaluated on ingest (off the request path, at most once a
+second per flow across the web processes) and by the worker, acting on a breach (pause or roll back) with an
+audit event, a webhook and an inbox item.
 
 Each ramp step is judged on its own outcomes: from the step's start (its ``ServingChange``) on, the candidate's
 outcomes against production's, by the always-valid confidence sequences of ``rollouts.stats`` (mSPRT):
@@ -17,6 +18,7 @@ limit and the soak time has passed; with auto-advance the guard then ramps to th
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from migrator.core.actors import require, system, user_or_none
@@ -382,13 +385,47 @@ def evaluate_all() -> int:
 
 # --- on ingest, off the request path ------------------------------------------------------------------------
 
-_pending: dict[int, float] = {}
-_pending_lock = threading.Lock()
 MIN_GAP_SECONDS = 1.0
+_pending: dict[int, float] = {}  # flow id → when this process last asked for an evaluation (monotonic)
+_queued: set[int] = set()
+_pending_lock = threading.Lock()
+_wake = threading.Event()
+_runner_pid: int | None = None
+
+
+def claim(flow_id: int, *, now: datetime | None = None, gap: float = MIN_GAP_SECONDS) -> bool:
+    """Take the turn to evaluate ``flow_id``'s guard: a compare-and-set on ``evaluated_at`` (one UPDATE that
+    matches only a guard that judges and was not evaluated within ``gap`` seconds), so the web processes
+    together evaluate a flow at most once per ``gap``, whichever process ingests."""
+    now = now or timezone.now()
+    return bool(Guard.objects.filter(flow_id=flow_id, state__in=[GuardState.WATCHING, GuardState.HEALTHY],
+                                     max_error_rate_increase__isnull=False)
+                .filter(Q(evaluated_at__isnull=True) | Q(evaluated_at__lte=now - timedelta(seconds=gap)))
+                .update(evaluated_at=now))
+
+
+def _run() -> None:
+    """The process's one guard thread: evaluates the flows ingest asked for, keeping its database connection
+    (a thread per evaluation opened a new connection each time)."""
+    while True:
+        _wake.wait()
+        with _pending_lock:
+            _wake.clear()
+            flow_ids = sorted(_queued)
+            _queued.clear()
+        for flow_id in flow_ids:
+            try:
+                close_old_connections()
+                if claim(flow_id):
+                    evaluate(flow_id=flow_id)
+            except Exception:
+                logger.exception("evaluating the guard of flow #%s after ingest failed", flow_id)
 
 
 def evaluate_soon(flow_id: int) -> None:
-    """Evaluate the guard of ``flow_id`` in a background thread, at most once a second per flow."""
+    """Ask this process's guard thread to evaluate ``flow_id`` (off the request path). A process asks at most
+    once a second per flow, and :func:`claim` lets one process of all evaluate it."""
+    global _runner_pid
     if not settings.GUARD_EVALUATE_ON_INGEST:
         return
     now = time.monotonic()
@@ -396,17 +433,8 @@ def evaluate_soon(flow_id: int) -> None:
         if now - _pending.get(flow_id, -1e9) < MIN_GAP_SECONDS:
             return
         _pending[flow_id] = now
-
-    def run() -> None:
-        try:
-            close_old_connections()
-            evaluate(flow_id=flow_id)
-        except Exception:
-            logger.exception("evaluating the guard of flow #%s after ingest failed", flow_id)
-        finally:
-            close_old_connections()
-            from django.db import connection
-
-            connection.close()
-
-    threading.Thread(target=run, name=f"migrator-guard-{flow_id}", daemon=True).start()
+        _queued.add(flow_id)
+        if _runner_pid != os.getpid():  # none yet, or inherited through a fork without its thread
+            _runner_pid = os.getpid()
+            threading.Thread(target=_run, name="migrator-guard", daemon=True).start()
+    _wake.set()

@@ -3,7 +3,10 @@
 A batch is accepted once per id (``OutcomeBatch``'s unique constraint, in the same transaction as its rows),
 so a client that retries after a lost answer never counts twice. Each batch appends its raw rows and adds its
 per-minute totals and latency/TTFT histogram counts in SQL (``INSERT … ON CONFLICT DO UPDATE SET n = n + …``,
-keys sorted so concurrent batches lock rows in one order and never deadlock). Pages only read.
+keys sorted so concurrent batches lock rows in one order and never deadlock). On PostgreSQL the batch is
+COPY'd into a per-session staging table and one statement appends the raw rows and aggregates them
+(``GROUP BY``) into the per-minute rows, which it locks last: a batch holds the hot rows only from that
+statement to its COMMIT. Pages only read.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from django.utils import timezone
 
 from migrator.core.services import ServiceError
 from migrator.rollouts.models import Outcome, OutcomeBatch, OutcomeHistogram, OutcomeMinute
-from migrator.validation.pricing import estimate_cost
+from migrator.validation.pricing import price_of
 
 MAX_BATCH = 5000
 ROLES = ("production", "candidate", "shadow")
@@ -86,83 +89,102 @@ RAW_COLUMNS = ("flow_id", "release", "role", "minute", "received_at", "model", "
                "schema_valid", "refusal", "tool_calls", "input_tokens", "output_tokens", "cost_usd", "agreement")
 
 
+_ROLES = frozenset(ROLES)
+_NUMBER = (int, float)  # type() is compared, so True and False are not numbers here (as in _num)
+_INF = math.inf
+
+
+def _quick(raw: Any) -> tuple | None:
+    """The fields of a well-formed outcome, checked and clamped as :func:`_num`, :func:`_text` and :func:`_flag`
+    do, in one pass without a call per field; None sends the outcome through the checked path, which names
+    what is wrong (or handles the rare shape: a long string, an integer of no float, a missing role)."""
+    if type(raw) is not dict:
+        return None
+    get = raw.get
+    release, role, at, latency, ttft = get("release"), get("role"), get("at"), get("latency_ms"), get("ttft_ms")
+    model, error, tools, valid, refusal = get("model"), get("error"), get("tool_calls"), get("schema_valid"), \
+        get("refusal")
+    t_in, t_out, agreement = get("input_tokens"), get("output_tokens"), get("agreement")
+    if not (type(release) is str and 0 < len(release) <= 64 and (role is None or role in _ROLES)
+            and type(latency) in _NUMBER and -_INF < latency < _INF
+            and (at is None or (type(at) in _NUMBER and -_INF < at < _INF))
+            and (ttft is None or (type(ttft) in _NUMBER and -_INF < ttft < _INF))
+            and (model is None or (type(model) is str and len(model) <= 100))
+            and (error is None or (type(error) is str and len(error) <= 100))
+            and (valid is None or type(valid) is bool) and (refusal is None or type(refusal) is bool)
+            and (t_in is None or (type(t_in) in _NUMBER and -_INF < t_in < _INF))
+            and (t_out is None or (type(t_out) in _NUMBER and -_INF < t_out < _INF))
+            and (agreement is None or (type(agreement) in _NUMBER and -_INF < agreement < _INF))):
+        return None
+    if tools:
+        if type(tools) is not list or not all(type(t) is str for t in tools):
+            return None
+        tools = ",".join(tools)[:300]
+    else:
+        tools = ""
+    return (release, role or "production",
+            None if at is None else float(min(max(at, 0.0), 4e9)),
+            float(min(max(latency, 0.0), 86_400_000.0)),
+            None if ttft is None else float(min(max(ttft, 0.0), 86_400_000.0)),
+            model or "", error or "", valid, bool(refusal), tools,
+            int(float(min(max(t_in, 0.0), 1e9))) if t_in else 0,
+            int(float(min(max(t_out, 0.0), 1e9))) if t_out else 0,
+            None if agreement is None else float(min(max(agreement, 0.0), 1.0)))
+
+
+def _checked(raw: Any, i: int) -> tuple:
+    """What :func:`_quick` returns, field by field; raises :class:`InvalidOutcomes` naming the bad field."""
+    if not isinstance(raw, dict):
+        raise InvalidOutcomes(f"outcomes[{i}] must be an object.")
+    release = _text(raw, "release", i, 64)
+    if not release:
+        raise InvalidOutcomes(f"outcomes[{i}].release is required (the release hash that served the call).")
+    role = _text(raw, "role", i, 16) or "production"
+    if role not in ROLES:
+        raise InvalidOutcomes(f"outcomes[{i}].role must be one of {', '.join(ROLES)}, not {role!r}.")
+    at = _num(raw, "at", i, low=0, high=4e9)
+    tools = raw.get("tool_calls") or []
+    if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
+        raise InvalidOutcomes(f"outcomes[{i}].tool_calls must be a list of function names.")
+    model = _text(raw, "model", i, 100)
+    tokens_in = int(_num(raw, "input_tokens", i, high=1e9) or 0)
+    tokens_out = int(_num(raw, "output_tokens", i, high=1e9) or 0)
+    latency = _num(raw, "latency_ms", i, required=True)
+    return (release, role, at, latency, _num(raw, "ttft_ms", i), model, _text(raw, "error", i, 100),
+            _flag(raw, "schema_valid", i), bool(_flag(raw, "refusal", i)), ",".join(tools)[:300], tokens_in,
+            tokens_out, _num(raw, "agreement", i, high=1.0))
+
+
 def _rows(flow_id: int, outcomes: list[Any], now: datetime) -> list[tuple]:
-    earliest, latest = now - timedelta(hours=1), now + timedelta(seconds=60)
+    earliest, latest = (now - timedelta(hours=1)).timestamp(), (now + timedelta(seconds=60)).timestamp()
     rows = []
+    append = rows.append
     minutes: dict[float, datetime] = {}
+    prices: dict[str, tuple[float, float] | None] = {}
+    default_stamp = now.timestamp()
     for i, raw in enumerate(outcomes):
-        if not isinstance(raw, dict):
-            raise InvalidOutcomes(f"outcomes[{i}] must be an object.")
-        release = _text(raw, "release", i, 64)
-        if not release:
-            raise InvalidOutcomes(f"outcomes[{i}].release is required (the release hash that served the call).")
-        role = _text(raw, "role", i, 16) or "production"
-        if role not in ROLES:
-            raise InvalidOutcomes(f"outcomes[{i}].role must be one of {', '.join(ROLES)}, not {role!r}.")
-        at = _num(raw, "at", i, low=0, high=4e9)
+        fields = _quick(raw) or _checked(raw, i)
+        release, role, at, latency, ttft, model, error, valid, refusal, tools, tokens_in, tokens_out, agreement = \
+            fields
         # A skewed client clock lands in the nearest plausible minute.
-        stamp = min(max(at or now.timestamp(), earliest.timestamp()), latest.timestamp()) // 60 * 60
+        stamp = min(max(at or default_stamp, earliest), latest) // 60 * 60
         minute = minutes.get(stamp)
         if minute is None:
             minute = minutes[stamp] = datetime.fromtimestamp(stamp, UTC)
-        tools = raw.get("tool_calls") or []
-        if not isinstance(tools, list) or not all(isinstance(t, str) for t in tools):
-            raise InvalidOutcomes(f"outcomes[{i}].tool_calls must be a list of function names.")
-        model = _text(raw, "model", i, 100)
-        tokens_in = int(_num(raw, "input_tokens", i, high=1e9) or 0)
-        tokens_out = int(_num(raw, "output_tokens", i, high=1e9) or 0)
-        rows.append((
-            flow_id, release, role, minute, now, model, _num(raw, "latency_ms", i, required=True),
-            _num(raw, "ttft_ms", i), _text(raw, "error", i, 100), _flag(raw, "schema_valid", i),
-            bool(_flag(raw, "refusal", i)), ",".join(tools)[:300], tokens_in, tokens_out,
-            estimate_cost(model, tokens_in, tokens_out) if model else None, _num(raw, "agreement", i, high=1.0),
-        ))
+        if model in prices:
+            price = prices[model]
+        else:
+            price = prices[model] = price_of(model) if model else None
+        # As estimate_cost, with the price looked up once a model per batch.
+        cost = round((tokens_in * price[0] + tokens_out * price[1]) / 1_000_000, 8) if price else None
+        append((flow_id, release, role, minute, now, model, latency, ttft, error, valid, refusal, tools, tokens_in,
+                tokens_out, cost, agreement))
     return rows
 
 
-def _append(rows: list[tuple]) -> None:
-    """Append raw rows: COPY on PostgreSQL (no per-row statement), one executemany elsewhere."""
-    table = connection.ops.quote_name(Outcome._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(c) for c in RAW_COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        adapt = connection.ops.adapt_datetimefield_value
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(RAW_COLUMNS))})",
-                           [(*r[:3], adapt(r[3]), adapt(r[4]), *r[5:]) for r in rows])
-
-
-def _upsert(model, keys: tuple[str, ...], sums: tuple[str, ...], values: list[tuple]) -> None:
-    if not values:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    columns = [*keys, *sums]
-    quoted = [connection.ops.quote_name(c) for c in columns]
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    updates = ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted[len(keys):])
-    conflict = ", ".join(quoted[:len(keys)])
-    with connection.cursor() as cursor:
-        for start in range(0, len(values), 500):
-            chunk = values[start:start + 500]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(quoted)}) VALUES {', '.join([placeholders] * len(chunk))} "
-                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
-                [v for row in chunk for v in row],
-            )
-
-
-def ingest(*, flow_id: int, batch_id: str, outcomes: list[Any]) -> IngestResult:
-    """Accept one batch (idempotent per ``batch_id``); raises :class:`InvalidOutcomes` naming the bad field."""
-    batch_id = (batch_id or "").strip()
-    if not batch_id or len(batch_id) > 64:
-        raise InvalidOutcomes("batch_id is required: up to 64 characters, the same on every retry of a batch.")
-    if not isinstance(outcomes, list) or len(outcomes) > MAX_BATCH:
-        raise InvalidOutcomes(f"outcomes must be a list of at most {MAX_BATCH} objects.")
-    now = timezone.now()
-    rows = _rows(flow_id, outcomes, now)
+def _aggregate(rows: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+    """The batch's per-minute totals and histogram counts, keys sorted (the SQLite path; PostgreSQL aggregates
+    in SQL, :data:`_PG_AGGREGATE`)."""
     minutes: dict[tuple, list[float]] = defaultdict(lambda: [0.0] * len(MINUTE_SUMS))
     hist: dict[tuple, int] = defaultdict(int)
     for (flow, release, role, minute, _now, _model, latency, ttft, err, schema_valid, refusal, tools, t_in, t_out,
@@ -190,13 +212,126 @@ def ingest(*, flow_id: int, batch_id: str, outcomes: list[Any]) -> IngestResult:
                                                    else x for name, x in zip(MINUTE_SUMS, t, strict=True)])
                      for (f, m, rel, role), t in sorted(minutes.items())]
     hist_values = [(f, adapt(m), rel, role, metric, b, n) for (f, m, rel, role, metric, b), n in sorted(hist.items())]
+    return minute_values, hist_values
+
+
+def _append(rows: list[tuple]) -> None:
+    """Append raw rows with one executemany (SQLite)."""
+    table = connection.ops.quote_name(Outcome._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in RAW_COLUMNS)
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(RAW_COLUMNS))})",
+                           [(*r[:3], adapt(r[3]), adapt(r[4]), *r[5:]) for r in rows])
+
+
+def _upsert(model, keys: tuple[str, ...], sums: tuple[str, ...], values: list[tuple]) -> None:
+    if not values:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    columns = [*keys, *sums]
+    quoted = [connection.ops.quote_name(c) for c in columns]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(f"{q} = {table}.{q} + excluded.{q}" for q in quoted[len(keys):])
+    conflict = ", ".join(quoted[:len(keys)])
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quoted)}) VALUES {', '.join([placeholders] * len(chunk))} "
+                f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                [v for row in chunk for v in row],
+            )
+
+
+# --- PostgreSQL: COPY into a per-session staging table, then one statement appends and aggregates ----------
+
+STAGE = "migrator_outcome_stage"
+_STAGE_TYPES = ("bigint", "varchar(64)", "varchar(16)", "timestamptz", "timestamptz", "varchar(100)", "float8",
+                "float8", "varchar(100)", "boolean", "boolean", "varchar(300)", "bigint", "bigint", "float8", "float8")
+# Created in the batch's own transaction (so it works behind a transaction-pooling proxy too); ON COMMIT DELETE
+# ROWS keeps it empty between batches, and the statement below consumes its rows anyway (a test's transaction
+# never commits).
+_PG_STAGE = (f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
+             + ", ".join(f"{c} {t}" for c, t in zip(RAW_COLUMNS, _STAGE_TYPES, strict=True))
+             + ") ON COMMIT DELETE ROWS")
+
+
+def _pg_bucket(column: str) -> str:
+    """:func:`bucket_of` in SQL (the same double-precision logarithms, truncated as ``int()`` does)."""
+    return (f"LEAST({MAX_BUCKET}, GREATEST(0, floor(ln(GREATEST({column}, 0)::float8 + 1.0::float8) "
+            f"/ ln({GROWTH}::float8))))::smallint")
+
+
+def _pg_aggregate_sql() -> str:
+    raw = ", ".join(RAW_COLUMNS)
+    key = "flow_id, minute, release, role"
+    minute_exprs = {
+        "n": "count(*)", "errors": "count(*) FILTER (WHERE error <> '')", "schema_checked": "count(schema_valid)",
+        "schema_invalid": "count(*) FILTER (WHERE NOT schema_valid)", "refusals": "count(*) FILTER (WHERE refusal)",
+        "with_tools": "count(*) FILTER (WHERE tool_calls <> '')", "ttft_n": "count(ttft_ms)",
+        "latency_sum": "sum(latency_ms)", "input_tokens": "sum(input_tokens)", "output_tokens": "sum(output_tokens)",
+        "cost_usd": "coalesce(sum(cost_usd), 0)", "agreement_n": "count(agreement)",
+        "agreement_sum": "coalesce(sum(agreement), 0)",
+    }
+    sums = ", ".join(MINUTE_SUMS)
+    adds = ", ".join(f"{c} = t.{c} + excluded.{c}" for c in MINUTE_SUMS)
+    minute_table, hist_table = OutcomeMinute._meta.db_table, OutcomeHistogram._meta.db_table
+    # The raw rows are the main statement and run first; the two aggregate upserts (unreferenced data-modifying
+    # CTEs) run after it, each in key order, so the hot per-minute rows are locked last, in one order, for the
+    # shortest time (until the COMMIT that follows).
+    return (
+        f"WITH s AS (DELETE FROM {STAGE} RETURNING {raw}), "
+        f"m AS (INSERT INTO {minute_table} AS t ({key}, {sums}) "
+        f"SELECT {key}, {', '.join(minute_exprs[c] for c in MINUTE_SUMS)} FROM s GROUP BY {key} ORDER BY {key} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {adds}), "
+        f"h AS (INSERT INTO {hist_table} AS t ({key}, metric, bucket, n) "
+        f"SELECT {key}, metric, bucket, count(*) FROM ("
+        f"SELECT {key}, 'l' AS metric, {_pg_bucket('latency_ms')} AS bucket FROM s UNION ALL "
+        f"SELECT {key}, 't', {_pg_bucket('ttft_ms')} FROM s WHERE ttft_ms IS NOT NULL) b "
+        f"GROUP BY {key}, metric, bucket ORDER BY {key}, metric, bucket "
+        f"ON CONFLICT ({key}, metric, bucket) DO UPDATE SET n = t.n + excluded.n) "
+        f"INSERT INTO {Outcome._meta.db_table} ({raw}) SELECT {raw} FROM s"
+    )
+
+
+def _ingest_pg(flow_id: int, batch_id: str, rows: list[tuple], now: datetime) -> None:
+    """Four round trips: the batch row (and the staging table), COPY, one statement, COMMIT."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_PG_STAGE}; INSERT INTO {OutcomeBatch._meta.db_table} (flow_id, batch_id, count, "
+                       f"received_at) VALUES (%s, %s, %s, %s)", [flow_id, batch_id, len(rows), now])
+        with cursor.cursor.copy(f"COPY {STAGE} ({', '.join(RAW_COLUMNS)}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        cursor.execute(_PG_AGGREGATE)
+
+
+_PG_AGGREGATE = _pg_aggregate_sql()
+
+
+def ingest(*, flow_id: int, batch_id: str, outcomes: list[Any]) -> IngestResult:
+    """Accept one batch (idempotent per ``batch_id``); raises :class:`InvalidOutcomes` naming the bad field."""
+    batch_id = (batch_id or "").strip()
+    if not batch_id or len(batch_id) > 64:
+        raise InvalidOutcomes("batch_id is required: up to 64 characters, the same on every retry of a batch.")
+    if not isinstance(outcomes, list) or len(outcomes) > MAX_BATCH:
+        raise InvalidOutcomes(f"outcomes must be a list of at most {MAX_BATCH} objects.")
+    now = timezone.now()
+    rows = _rows(flow_id, outcomes, now)
+    postgres = connection.vendor == "postgresql"
+    if not postgres:
+        minute_values, hist_values = _aggregate(rows)
     try:
         with transaction.atomic():
-            OutcomeBatch.objects.create(flow_id=flow_id, batch_id=batch_id, count=len(rows), received_at=now)
-            _append(rows)
-            _upsert(OutcomeMinute, ("flow_id", "minute", "release", "role"), MINUTE_SUMS, minute_values)
-            _upsert(OutcomeHistogram, ("flow_id", "minute", "release", "role", "metric", "bucket"), ("n",),
-                    hist_values)
+            if postgres:
+                _ingest_pg(flow_id, batch_id, rows, now)
+            else:
+                OutcomeBatch.objects.create(flow_id=flow_id, batch_id=batch_id, count=len(rows), received_at=now)
+                _append(rows)
+                _upsert(OutcomeMinute, ("flow_id", "minute", "release", "role"), MINUTE_SUMS, minute_values)
+                _upsert(OutcomeHistogram, ("flow_id", "minute", "release", "role", "metric", "bucket"), ("n",),
+                        hist_values)
     except IntegrityError:
         if OutcomeBatch.objects.filter(flow_id=flow_id, batch_id=batch_id).exists():
             return IngestResult(accepted=0, duplicate=True)
