@@ -23,6 +23,7 @@ from migrator.core.services.jobs import execute_job
 from migrator.core.status import FlowStatus, MigrationStatus
 from migrator.cutover.models import CutoverRequest, RequestStatus
 from migrator.cutover.selectors import flow_stages
+from tests.browser.helpers import approve_cutover_from_inbox, fits
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "demo-journey-pass-1"
@@ -38,11 +39,6 @@ def _login(browser, live_server, username: str):
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r".*/$"))
     return page
-
-
-def _fits(page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than 1024 px"
 
 
 def _run_queued_jobs() -> None:
@@ -64,7 +60,7 @@ def agree(page, slug: str) -> dict[str, str]:
 
     page.goto(flow.get_absolute_url())
     expect(page.get_by_test_id("flow-status").first).to_have_text(flow_label)
-    _fits(page)
+    fits(page)
     page.goto(f"/cutover/flows/{slug}/")
     expect(page.get_by_test_id("flow-status")).to_have_text(flow_label)
     production = page.get_by_test_id("production-version")
@@ -76,7 +72,7 @@ def agree(page, slug: str) -> dict[str, str]:
     put_forward = shown["candidate"]
     if page.get_by_test_id("open-request").count():
         put_forward = re.search(r"\bv\d+", page.get_by_test_id("request-card").inner_text().split("·")[0]).group(0)
-    _fits(page)
+    fits(page)
     page.goto("/cutover/")
     stage_row = page.get_by_test_id(f"stage-{slug}")
     if stage_row.count():  # the inbox lists every flow a page at a time, by slug
@@ -110,23 +106,23 @@ def _stage(stage: str):
 def product_owner_reviews(browser, live_server, screenshot: Callable) -> None:
     page = _login(browser, live_server, "product")
     page.goto("/")
-    _fits(page)
+    fits(page)
     screenshot(page, "po-1-dashboard")
     page.get_by_test_id("main-action").click()
     # Drafts nobody asked about yet, or a review request: either way, the first screen leads to them.
     expect(page).to_have_url(re.compile(r"/prompts/reviews/|status=prompt_drafted"))
-    _fits(page)
+    fits(page)
     draft = Assistant.objects.filter(status=MigrationStatus.PROMPT_DRAFTED, prompt_versions__isnull=False).order_by(
         "-traffic_share", "name").first()
     assert draft is not None, "the demo leaves drafts for the product owner"
     page.goto(f"/prompts/assistants/{draft.pk}/")
-    _fits(page)
+    fits(page)
     screenshot(page, "po-2-draft")
     page.get_by_test_id("approve").click()
     page.wait_for_load_state()
     if page.get_by_test_id("approve-anyway").count():  # open findings are listed first, then approved as read
         expect(page.get_by_test_id("open-findings")).to_be_visible()
-        _fits(page)
+        fits(page)
         screenshot(page, "po-3-findings")
         page.get_by_test_id("approve-anyway").click()
     expect(page.get_by_test_id("approved-line")).to_contain_text("Approved by product")
@@ -149,7 +145,7 @@ def engineer_validates_and_requests(browser, live_server, screenshot: Callable) 
     the page (a fresh run of the flow's test set), withdraws the old request and requests anew on that run."""
     page = _login(browser, live_server, "engineer")
     page.goto("/")
-    _fits(page)
+    fits(page)
     screenshot(page, "eng-1-dashboard")
     awaiting = CutoverRequest.objects.select_related("flow", "version").get(status=RequestStatus.AWAITING)
     flow = awaiting.flow
@@ -157,7 +153,7 @@ def engineer_validates_and_requests(browser, live_server, screenshot: Callable) 
     test_set = flow.test_sets.order_by("-pk").first()
     assert test_set is not None, "the demo built a test set for the flow it requested"
     page.goto(f"/validation/sets/{test_set.pk}/")
-    _fits(page)
+    fits(page)
     page.get_by_test_id("start-run").click()
     page.wait_for_url(re.compile(r".*/validation/runs/\d+/$"))
     _run_queued_jobs()
@@ -165,7 +161,7 @@ def engineer_validates_and_requests(browser, live_server, screenshot: Callable) 
     expect(page.get_by_test_id("run-verdict")).to_have_text(re.compile(r"^\s*pass\s*$", re.I))
     expect(page.get_by_test_id("cancel-run")).to_have_count(0)  # the header ends in its final state
     run_url = page.url
-    _fits(page)
+    fits(page)
     screenshot(page, "eng-2-run-passed")
 
     # The open request cites the demo's run; the engineer withdraws it and requests anew on this run.
@@ -175,7 +171,7 @@ def engineer_validates_and_requests(browser, live_server, screenshot: Callable) 
     page.get_by_role("button", name="Withdraw").click()
     page.goto(f"/cutover/flows/{flow.slug}/")
     expect(page.get_by_test_id("request-form")).to_be_visible()
-    _fits(page)
+    fits(page)
     screenshot(page, "eng-3-evidence")
     page.fill("#id_note", f"Validation passed again: {run_url}")
     page.get_by_test_id("request-cutover").click()
@@ -194,20 +190,11 @@ def support_lead_approves_ramps_and_rolls_back(browser, live_server, screenshot:
     page = _login(browser, live_server, "support")
     page.goto("/")
     expect(page.get_by_test_id("next-action").first).to_contain_text("cutover awaiting your approval")
-    _fits(page)
+    fits(page)
     screenshot(page, "lead-1-dashboard")
     awaiting = CutoverRequest.objects.select_related("flow", "version").get(status=RequestStatus.AWAITING)
     slug = awaiting.flow.slug
-    page.get_by_test_id("main-action").click()
-    page.get_by_test_id(f"review-{awaiting.pk}").click()
-    _fits(page)
-    screenshot(page, "lead-2-evidence")
-    page.fill("#id_reason", "validation passed on the successor model")
-    page.get_by_test_id("approve").click()
-    expect(page.get_by_test_id("confirm-sentence")).to_contain_text("keeps serving every subject")
-    _fits(page)
-    page.get_by_test_id("confirm-action").click()
-    expect(page.get_by_test_id("ramp-form")).to_be_visible()
+    approve_cutover_from_inbox(page, awaiting.pk, screenshot, "lead-2-evidence")
     shown = agree(page, slug)
     assert shown["candidate"] == f"v{awaiting.version.number}", shown
 
@@ -217,7 +204,7 @@ def support_lead_approves_ramps_and_rolls_back(browser, live_server, screenshot:
     sentence = page.get_by_test_id("confirm-sentence")
     expect(sentence).to_contain_text("10% of subjects of")
     expect(sentence).to_contain_text(f"get v{awaiting.version.number}")
-    _fits(page)
+    fits(page)
     screenshot(page, "lead-3-confirm-ramp")
     page.fill("#id_confirm_reason", "error rate flat on the first day")
     page.get_by_test_id("confirm-action").click()
@@ -232,7 +219,7 @@ def support_lead_approves_ramps_and_rolls_back(browser, live_server, screenshot:
     page.fill("[data-testid=rollback-form] input[name=reason]", "refund answers regressed")
     page.get_by_test_id("rollback").click()
     expect(page.get_by_test_id("confirm-sentence")).to_contain_text(f"gets {production}")
-    _fits(page)
+    fits(page)
     screenshot(page, "lead-4-confirm-rollback")
     page.get_by_test_id("confirm-action").click()
     expect(page.get_by_test_id("candidate-version")).to_have_count(0)

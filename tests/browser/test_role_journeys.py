@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from migrator.inventory.models import LegacyThread
 from migrator.prompts import reviews, services
+from tests.browser.helpers import approve_cutover_from_inbox, fits
 from tests.factories import AssistantFactory
 from tests.flows.factories import assistant_from_sandbox, sandbox_connection
 from tests.inventory import archives as a
@@ -19,12 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 def narrow(page) -> None:
     page.set_viewport_size({"width": 1024, "height": 900})
-
-
-def fits(page) -> None:
-    """Nothing on the page is wider than the window (tables scroll inside their cards, if at all)."""
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"{page.url} is {overflow}px wider than 1024 px"
 
 
 def wait_job(page) -> str:
@@ -145,16 +140,7 @@ def test_support_lead_approves_a_cutover_from_the_dashboard(page_as, screenshot,
         expect(page.get_by_test_id("next-action").first).to_contain_text("1 cutover awaiting your approval")
         fits(page)
         screenshot(page, "1-dashboard")
-        page.get_by_test_id("main-action").click()
-        page.get_by_test_id(f"review-{request.pk}").click()
-        fits(page)
-        screenshot(page, "2-evidence")
-        page.fill("#id_reason", "validation passed on the successor model")
-        page.get_by_test_id("approve").click()
-        expect(page.get_by_test_id("confirm-sentence")).to_contain_text("keeps serving every subject")
-        fits(page)
-        page.get_by_test_id("confirm-action").click()
-        expect(page.get_by_test_id("ramp-form")).to_be_visible()
+        approve_cutover_from_inbox(page, request.pk, screenshot, "2-evidence")
         fits(page)
         screenshot(page, "3-approved")
     page.goto(flow.get_absolute_url())
