@@ -161,13 +161,14 @@ def try_live(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     def events() -> Iterator[str]:
         sent, deadline = 0, time.monotonic() + LIVE_LIMIT_SECONDS
         while True:
-            row = TryLiveText.objects.filter(job_id=job.pk).values("text", "done").first() or {"text": "", "done": False}
+            # The job's status first, then its text: a job seen ended has written all of its text by then. The
+            # stream ends when the job has (its text is whole a moment earlier), so "done" says how it ended.
             status = Job.objects.filter(pk=job.pk).values_list("status", flat=True).first()
-            text = row["text"]
+            text = TryLiveText.objects.filter(job_id=job.pk).values_list("text", flat=True).first() or ""
             if len(text) > sent:
                 yield f"data: {json.dumps({'append': text[sent:]})}\n\n"
                 sent = len(text)
-            finished = row["done"] or status in JOB_FINISHED
+            finished = status in JOB_FINISHED
             if finished or time.monotonic() > deadline:
                 yield f"event: done\ndata: {json.dumps({'status': status if finished else 'waiting'})}\n\n"
                 return
