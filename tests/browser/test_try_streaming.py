@@ -7,9 +7,9 @@ import pytest
 from django.test import override_settings
 from playwright.sync_api import expect
 
-from migrator.core.jobs.runner import execute_job
 from migrator.prompts import jobs, services
 from tests.factories import AssistantFactory
+from tests.threads import job_thread
 
 pytestmark = [pytest.mark.browser]
 
@@ -44,8 +44,7 @@ def test_the_try_answer_streams_into_the_page(page_as, make_sandbox, screenshot,
     page.goto(job.get_absolute_url())
     live = page.get_by_test_id("try-live-text")
     expect(live).to_have_text("")
-    worker = threading.Thread(target=execute_job, args=(job.pk,))  # as a worker would
-    worker.start()
+    worker = job_thread(job.pk)  # as a worker would
     try:
         expect(live).not_to_have_text("", timeout=30_000)  # the first piece, while the try still runs
         partial = live.inner_text()

@@ -11,6 +11,7 @@ from migrator.core.services.connections import ensure_sandbox_connection
 from migrator.prompts import services
 from tests.factories import AssistantFactory
 from tests.prompts.factories import PromptVersionFactory
+from tests.threads import job_thread
 
 pytestmark = pytest.mark.django_db
 
@@ -168,18 +169,13 @@ def test_the_answer_streams_into_the_job_page(client, sandbox, product_owner, ru
 def test_the_live_answer_arrives_in_pieces_while_the_try_runs(client, make_sandbox, product_owner):
     """A worker thread runs the try against a sandbox that paces its events; the page's stream, read at the
     same time, gets the answer in several pieces before ``done``."""
-    import threading
-
-    from migrator.core.services.jobs import execute_job
-
     slow = make_sandbox(stream_delay_ms=40, seed="empty")
     assistant = AssistantFactory(model="gpt-4o", instructions="Answer in one short sentence.")
     version = services.generate_version(assistant_id=assistant.pk, actor=product_owner)
     with override_settings(SANDBOX_URL=slow.base_url, SANDBOX_API_KEY=slow.api_key):
         job = services.start_try(version_id=version.pk, actor=product_owner,
                                  input_text="Hello there, my name is Ada and I would like a long answer please.")
-    worker = threading.Thread(target=execute_job, args=(job.pk,))
-    worker.start()
+    worker = job_thread(job.pk)  # as a worker would
     client.force_login(product_owner)
     events = _live_events(client.get(reverse("prompts:try_live", args=[job.pk])))
     worker.join(timeout=60)
