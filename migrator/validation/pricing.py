@@ -79,11 +79,16 @@ def describe(model: str) -> str:
     return f"${found.input:.2f} / ${found.output:.2f} per 1M tokens ({found.source})"
 
 
-def estimate_cost(model: str, input_tokens: int, output_tokens: int) -> float | None:
-    price = price_of(model)
+def cost_at(price: tuple[float, float] | None, input_tokens: int, output_tokens: int) -> float | None:
+    """USD for the tokens at a price from :func:`price_of` (None when the price is unknown); callers costing many
+    calls of one model look the price up once."""
     if price is None:
         return None
     return round((input_tokens * price[0] + output_tokens * price[1]) / 1_000_000, 8)
+
+
+def estimate_cost(model: str, input_tokens: int, output_tokens: int) -> float | None:
+    return cost_at(price_of(model), input_tokens, output_tokens)
 
 
 def unknown_note(model: str) -> str:

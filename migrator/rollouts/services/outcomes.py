@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from migrator.core.services import ServiceError
 from migrator.rollouts.models import Outcome, OutcomeBatch, OutcomeHistogram, OutcomeMinute
-from migrator.validation.pricing import price_of
+from migrator.validation.pricing import cost_at, price_of
 
 MAX_BATCH = 5000
 ROLES = ("production", "candidate", "shadow")
@@ -175,8 +175,7 @@ def _rows(flow_id: int, outcomes: list[Any], now: datetime) -> list[tuple]:
             price = prices[model]
         else:
             price = prices[model] = price_of(model) if model else None
-        # As estimate_cost, with the price looked up once a model per batch.
-        cost = round((tokens_in * price[0] + tokens_out * price[1]) / 1_000_000, 8) if price else None
+        cost = cost_at(price, tokens_in, tokens_out)  # the price looked up once a model per batch
         append((flow_id, release, role, minute, now, model, latency, ttft, error, valid, refusal, tools, tokens_in,
                 tokens_out, cost, agreement))
     return rows
