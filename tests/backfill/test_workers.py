@@ -10,11 +10,12 @@ import pytest
 from migrator.backfill.models import BackfillRun, RunStatus, ThreadBackfill, ThreadStatus
 from migrator.backfill.services.runs import create_run, progress, start_run
 from migrator.backfill.services.selection import Selection
-from migrator.core.models import Job
+from migrator.core.models import Job, JobStatus
 from tests.backfill.fixtures import assert_exactly_the_plan, connect, import_threads
 
 pytestmark = [pytest.mark.worker]
 
+IN_HAND = (ThreadStatus.CREATING, ThreadStatus.APPENDING)
 WORKER_ENV = {"BACKFILL_CALL_TIMEOUT_SECONDS": "3", "BACKFILL_LEASE_SECONDS": "9", "BACKFILL_CHUNK_SIZE": "6"}
 
 
@@ -71,10 +72,18 @@ def test_a_backfill_whose_worker_died_resumes_by_itself_once_the_job_is_reaped(s
     import_threads(tmp_path, [(f"thread_self{n:04d}", 4 + n % 17) for n in range(24)])
     run = start_run(actor=engineer, run=create_run(actor=engineer, connection=connection,
                                                    selection=Selection(flow="billing-web")))
-    _wait(lambda: ThreadBackfill.objects.filter(run=run, status=ThreadStatus.DONE).count() >= 4, 120,
-          "some threads to finish")
+    run_jobs = Job.objects.filter(kind__startswith="backfill.", subject_id=str(run.pk))
+    # Kill it mid-chunk, the case the on_abandoned hook exists for: a chunk job running with threads in hand.
+    _wait(lambda: (ThreadBackfill.objects.filter(run=run, status=ThreadStatus.DONE).count() >= 4
+                   and run_jobs.filter(status=JobStatus.RUNNING).exists()
+                   and ThreadBackfill.objects.filter(run=run, status__in=IN_HAND).exists()), 120,
+          "some threads to finish while a chunk job still holds others")
     first.kill()
     assert ThreadBackfill.objects.filter(run=run).exclude(status=ThreadStatus.DONE).exists()
+    # The dead worker cannot move anything now, so what it left is fixed: a job it was running (the usual case)
+    # is reaped and its run resumed by the hook; if the kill still landed between two chunk jobs, nothing was
+    # running and the next chunk's lost message is sent again instead. Either way nobody presses Resume.
+    killed_mid_job = run_jobs.filter(status=JobStatus.RUNNING).exists()
 
     # Nobody presses Resume. The kill can also land between two chunk jobs, after the worker took the next
     # one's message but before it claimed the job: that job stays queued, its message gone with the worker,
@@ -89,4 +98,8 @@ def test_a_backfill_whose_worker_died_resumes_by_itself_once_the_job_is_reaped(s
         assert_exactly_the_plan(box, row)
     from migrator.core.models import AuditEvent
 
-    assert AuditEvent.objects.filter(verb="migrator.backfill.run_auto_resumed").exists()
+    if killed_mid_job:
+        assert AuditEvent.objects.filter(verb="migrator.backfill.run_auto_resumed").exists()
+    else:
+        assert AuditEvent.objects.filter(verb="migrator.job.resent",
+                                         object_id__in=[str(pk) for pk in run_jobs.values_list("pk", flat=True)]).exists()
